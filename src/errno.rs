@@ -1,0 +1,94 @@
+//! The error type: a positive errno value, as sd-daemon reports it (negated)
+//! through its C return values. No new error enum: every failure is an errno.
+
+use core::fmt;
+
+/// A positive `errno` value (`EINVAL`, `EBADF`, ...).
+///
+/// The C layer returns `-errno.0`; Rust callers match on the constants.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    pub const EINVAL: Errno = Errno(libc::EINVAL);
+    pub const ERANGE: Errno = Errno(libc::ERANGE);
+    pub const EBADF: Errno = Errno(libc::EBADF);
+    pub const ENOMEM: Errno = Errno(libc::ENOMEM);
+    pub const ENOENT: Errno = Errno(libc::ENOENT);
+    pub const ENOBUFS: Errno = Errno(libc::ENOBUFS);
+    pub const ENOSYS: Errno = Errno(libc::ENOSYS);
+    pub const EPFNOSUPPORT: Errno = Errno(libc::EPFNOSUPPORT);
+    pub const EAFNOSUPPORT: Errno = Errno(libc::EAFNOSUPPORT);
+    pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
+    pub const EALREADY: Errno = Errno(libc::EALREADY);
+    pub const ESRCH: Errno = Errno(libc::ESRCH);
+
+    /// The calling thread's current `errno`.
+    #[inline]
+    pub fn last() -> Errno {
+        // SAFETY: the errno location is always a valid thread-local int.
+        Errno(unsafe { *errno_location() })
+    }
+
+    /// The value as the C ABI returns it: `-errno`.
+    #[inline]
+    pub const fn negated(self) -> i32 {
+        -self.0
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Errno({})", self.0)
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "errno {}", self.0)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Errno {}
+
+#[cfg(feature = "std")]
+impl From<Errno> for std::io::Error {
+    fn from(e: Errno) -> Self {
+        std::io::Error::from_raw_os_error(e.0)
+    }
+}
+
+/// Set the calling thread's `errno` (needed around `strtol`-style calls,
+/// whose only overflow signal is `errno`).
+#[inline]
+pub(crate) fn set_errno(v: i32) {
+    // SAFETY: as in `Errno::last`.
+    unsafe { *errno_location() = v }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "emscripten"))]
+unsafe fn errno_location() -> *mut i32 {
+    libc::__errno_location()
+}
+
+#[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+unsafe fn errno_location() -> *mut i32 {
+    libc::__error()
+}
+
+#[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
+unsafe fn errno_location() -> *mut i32 {
+    libc::__errno()
+}
+
+#[cfg(windows)]
+unsafe fn errno_location() -> *mut i32 {
+    extern "C" {
+        fn _errno() -> *mut i32;
+    }
+    _errno()
+}
+
+/// `Result` with an [`Errno`] error.
+pub type Result<T> = core::result::Result<T, Errno>;

@@ -1,0 +1,29 @@
+//! File-descriptor primitives shared by the backends.
+
+use core::ffi::c_int;
+
+use crate::errno::{Errno, Result};
+
+/// A file descriptor number (C `int`).
+pub type RawFd = c_int;
+
+/// Set `FD_CLOEXEC` on `start..start+n` in ascending order, as libsystemd
+/// does: stop at the first descriptor whose flags cannot be read or set and
+/// return that error; descriptors before it keep the flag (no rollback).
+pub fn mark_cloexec_range(start: RawFd, n: c_int) -> Result<()> {
+    for fd in start..start.saturating_add(n) {
+        // SAFETY: fcntl on an arbitrary number is safe; errors come back as -1.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            return Err(Errno::last());
+        }
+        if flags & libc::FD_CLOEXEC != 0 {
+            continue;
+        }
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+            return Err(Errno::last());
+        }
+    }
+    Ok(())
+}

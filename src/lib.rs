@@ -1,0 +1,42 @@
+//! sdfd: the socket-activation part of systemd's `sd-daemon` API, without
+//! libsystemd, as a safe Rust API and a C ABI over it.
+//!
+//! ```no_run
+//! let n = sdfd::listen_fds(true).unwrap_or(0);
+//! for fd in sdfd::LISTEN_FDS_START..sdfd::LISTEN_FDS_START + n as i32 {
+//!     if sdfd::is_socket(fd, libc::AF_INET, libc::SOCK_STREAM, Some(true)) == Ok(true) {
+//!         // accept() on fd
+//!     }
+//! }
+//! ```
+//!
+//! Results match libsystemd 252 exactly (values, errno codes, environment
+//! and `FD_CLOEXEC` side effects); the README lists every difference from
+//! newer systemd and how conformance is tested.
+#![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
+
+mod backend;
+pub mod check;
+mod env;
+pub mod errno;
+pub mod fd;
+pub mod ffi;
+pub mod listen;
+pub mod names;
+pub mod parse;
+
+pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
+pub use errno::{Errno, Result};
+pub use fd::RawFd;
+pub use listen::{listen_fds, listen_fds_with_names, LISTEN_FDS_START};
+pub use names::Names;
+
+/// The C library is built without std and with `panic = "abort"`: a panic
+/// (which the code is written never to reach) ends the process, it never
+/// unwinds into C.
+#[cfg(all(not(feature = "std"), not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // SAFETY: abort never returns and is async-signal-safe.
+    unsafe { libc::abort() }
+}

@@ -1,0 +1,25 @@
+//! Activated descriptors: the platform-neutral API over the backends.
+
+use crate::backend::platform;
+use crate::errno::Result;
+use crate::fd::RawFd;
+use crate::names::Names;
+
+/// First passed descriptor (`SD_LISTEN_FDS_START`).
+pub const LISTEN_FDS_START: RawFd = 3;
+
+/// How many descriptors were passed to this process (`sd_listen_fds`).
+///
+/// They are `LISTEN_FDS_START .. LISTEN_FDS_START + n`, all with
+/// `FD_CLOEXEC` set. `Ok(0)` means "not socket-activated". With
+/// `unset_environment`, the `LISTEN_*` variables are removed on every path
+/// (not thread-safe, as in libsystemd).
+pub fn listen_fds(unset_environment: bool) -> Result<usize> {
+    platform::listen_fds(unset_environment)
+}
+
+/// As [`listen_fds`], with one name per descriptor
+/// (`sd_listen_fds_with_names`). An empty list means "not activated".
+pub fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
+    platform::listen_fds_with_names(unset_environment)
+}

@@ -1,0 +1,152 @@
+//! Number parsing with systemd's `safe_ato*` semantics.
+//!
+//! libsystemd skips leading `" \t\n\r"`, recognises its own `0b`/`0o`
+//! prefixes, and then hands the rest to C `strtol`/`strtoul`/`strtoull` with
+//! base 0 (so `0x` is hex, a bare leading `0` is octal, a sign and further C
+//! white space are accepted). To be bit-exact we do the same and call the C
+//! library's own converters: no re-implementation of `strtol` to get wrong.
+
+use core::ffi::{c_char, c_int, CStr};
+
+use crate::errno::{set_errno, Errno, Result};
+
+const WHITESPACE: &[u8] = b" \t\n\r";
+
+/// The parts of a number string that `strto*` is handed: a pointer into `s`
+/// past systemd's whitespace and base prefix, and the base to use.
+fn prepare(s: &CStr) -> (*const c_char, c_int) {
+    let b = s.to_bytes();
+    let skip = b.iter().take_while(|c| WHITESPACE.contains(c)).count();
+    let rest = &b[skip..];
+    let (prefix, base) = match rest {
+        [b'0', b'b' | b'B', ..] => (2, 2),
+        [b'0', b'o' | b'O', ..] => (2, 8),
+        _ => (0, 0),
+    };
+    // SAFETY: skip + prefix <= len(b), and the NUL follows the bytes.
+    (unsafe { s.as_ptr().add(skip + prefix) }, base)
+}
+
+/// Run one `strto*` conversion with systemd's checks: errno from the
+/// converter, then "no digits or trailing garbage" → `EINVAL`.
+fn convert<T>(
+    s: &CStr,
+    f: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
+) -> Result<(T, *const c_char)> {
+    let (start, base) = prepare(s);
+    let mut end: *mut c_char = core::ptr::null_mut();
+    set_errno(0);
+    // SAFETY: `start` points into a NUL-terminated string; `end` is a valid out-pointer.
+    let v = unsafe { f(start, &mut end, base) };
+    let e = Errno::last();
+    if e.0 > 0 {
+        return Err(e);
+    }
+    // SAFETY: strto* sets `end` to a position inside the same string.
+    if end.is_null() || end as *const c_char == start || unsafe { *end } != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((v, start))
+}
+
+/// Unsigned conversions refuse a negative number that parsed cleanly with
+/// `ERANGE` (strtoul would silently wrap it).
+fn refuse_minus(v_is_zero: bool, start: *const c_char) -> Result<()> {
+    // SAFETY: `start` points at a valid byte (possibly the terminating NUL).
+    if !v_is_zero && unsafe { *start } == b'-' as c_char {
+        Err(Errno::ERANGE)
+    } else {
+        Ok(())
+    }
+}
+
+/// systemd `safe_atoi`: a C `int`.
+pub fn safe_atoi(s: &CStr) -> Result<i32> {
+    let (l, _) = convert(s, libc::strtol)?;
+    i32::try_from(l).map_err(|_| Errno::ERANGE)
+}
+
+/// systemd `safe_atolu`: a C `unsigned long`.
+pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
+    let (l, start) = convert(s, libc::strtoul)?;
+    refuse_minus(l == 0, start)?;
+    Ok(l)
+}
+
+/// systemd `safe_atou64`: an unsigned 64-bit value.
+pub fn safe_atou64(s: &CStr) -> Result<u64> {
+    let (l, start) = convert(s, libc::strtoull)?;
+    refuse_minus(l == 0, start)?;
+    Ok(l as u64)
+}
+
+/// systemd `parse_pid`: an `unsigned long` that must be a positive `pid_t`.
+pub fn parse_pid(s: &CStr) -> Result<libc::pid_t> {
+    let ul = safe_atolu(s)?;
+    let pid = ul as libc::pid_t;
+    if pid as libc::c_ulong != ul || pid <= 0 {
+        return Err(Errno::ERANGE);
+    }
+    Ok(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn i(s: &CStr) -> Result<i32> {
+        safe_atoi(s)
+    }
+
+    #[test]
+    fn atoi_accepts_systemd_syntax() {
+        assert_eq!(i(c"2"), Ok(2));
+        assert_eq!(i(c" \t\n\r2"), Ok(2));
+        assert_eq!(i(c"+2"), Ok(2));
+        assert_eq!(i(c"-1"), Ok(-1));
+        assert_eq!(i(c"010"), Ok(8));
+        assert_eq!(i(c"0x1f"), Ok(31));
+        assert_eq!(i(c"0o17"), Ok(15));
+        assert_eq!(i(c"0B101"), Ok(5));
+        // strtol skips the rest of C white space after systemd's own set
+        assert_eq!(i(c"\x0b7"), Ok(7));
+    }
+
+    #[test]
+    fn atoi_rejects() {
+        assert_eq!(i(c""), Err(Errno::EINVAL));
+        assert_eq!(i(c"   "), Err(Errno::EINVAL));
+        assert_eq!(i(c"abc"), Err(Errno::EINVAL));
+        assert_eq!(i(c"2 "), Err(Errno::EINVAL));
+        assert_eq!(i(c"0x"), Err(Errno::EINVAL));
+        assert_eq!(i(c"0b"), Err(Errno::EINVAL));
+        assert_eq!(i(c"0b2"), Err(Errno::EINVAL));
+        assert_eq!(i(c"99999999999"), Err(Errno::ERANGE));
+        assert_eq!(i(c"99999999999999999999999"), Err(Errno::ERANGE));
+        assert_eq!(i(c"2147483647"), Ok(i32::MAX));
+        assert_eq!(i(c"-2147483649"), Err(Errno::ERANGE));
+    }
+
+    #[test]
+    fn pid_rules() {
+        assert!(parse_pid(c"1").is_ok());
+        assert_eq!(parse_pid(c"0"), Err(Errno::ERANGE));
+        assert_eq!(parse_pid(c"-1"), Err(Errno::ERANGE));
+        assert_eq!(parse_pid(c" -5"), Err(Errno::ERANGE));
+        assert_eq!(parse_pid(c"-0"), Err(Errno::ERANGE));
+        assert_eq!(parse_pid(c"abc"), Err(Errno::EINVAL));
+        assert_eq!(parse_pid(c""), Err(Errno::EINVAL));
+        assert_eq!(parse_pid(c"99999999999"), Err(Errno::ERANGE));
+        assert_eq!(parse_pid(c"2147483647"), Ok(i32::MAX));
+        assert_eq!(parse_pid(c"2147483648"), Err(Errno::ERANGE));
+    }
+
+    #[test]
+    fn u64_rules() {
+        assert_eq!(safe_atou64(c"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(safe_atou64(c"18446744073709551616"), Err(Errno::ERANGE));
+        assert_eq!(safe_atou64(c"-5"), Err(Errno::ERANGE));
+        assert_eq!(safe_atou64(c"-0"), Ok(0));
+        assert_eq!(safe_atou64(c"1 "), Err(Errno::EINVAL));
+    }
+}
