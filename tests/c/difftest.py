@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Differential conformance: run tests/c/probe.c linked against libsystemd
+and against sdfd over many scenarios and compare their output byte for byte.
+
+    difftest.py PROBE_SYSTEMD PROBE_SDFD [--list] [-k SUBSTRING]
+
+Each scenario is (environment, fd layout, operations). Any difference in
+return values, names, environment side effects or FD_CLOEXEC state fails.
+Prints one line per failure and ends with "N passed, N failed".
+"""
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+
+PID_VALUES = [None, "{pid}", "{pid+1}", "1", "abc", "", "0", "-1", "-0", "99999999999",
+              "4294967296", "2147483648", " {pid}", "\t{pid}", "{pid} ", "+{pid}", "{pidhex}",
+              "{pidoct}", "0x", "\v{pid}", "0b1", "--1", "{pid}\n"]
+FDS_VALUES = [None, "", "0", "1", "2", "3", "4", "5", "-1", "-0", "abc", "2x", "99999999999",
+              "2147483647", "2147483645", "2147483644", "9223372036854775808", " 2", "\t2", "\n2",
+              "\v2", "+2", "2 ", "010", "03", "0x2", "0X3", "0o2", "0O3", "0b10", "0B11", "0b",
+              "0x", "0b2", " 0b1", "\v0b1", "-0x1", "0b-1", "1e1", "١"]
+NAMES_VALUES = [None, "", ":", "::", "a", "a:b", "a:b:c", "a::b", ":a", "a:", "a\\:b", "a\\:b:c",
+                "a\\", "a:b\\", "a\\\\:b", "\\a:b", "x:y:z:w", "http:https:ctl", "é:ü", "a b:c",
+                "unknown:stored:connection", "a=b:c", "\\::", "a\\:\\:b:c:d"]
+
+LAYOUTS = {
+    "none": [],
+    "one": ["tcp4l"],
+    "three": ["tcp4l", "tcp6l", "unixl"],
+    "three-hole": ["tcp4l", "closed", "unixl"],
+    "cloexec": ["tcp4l+c", "udp4", "fifo+c"],
+    "mixed5": ["tcp4l", "udp6", "abstl", "fifo", "null"],
+}
+
+CHECK_LAYOUTS = {
+    "inet": ["tcp4l", "tcp4", "tcp4any", "tcp6l", "tcp6any", "tcp6mapped", "udp4", "udp6", "tcp4unbound"],
+    "unix": ["unixl", "unixd", "unixq", "abstl", "abstd", "unixpair", "unixunbound", "unixlong", "netlink"],
+    "files": ["fifo", "file", "null", "dir", "pipe", "mq", "closed", "fifo+c"],
+}
+
+
+def scenarios():
+    """Yield (name, env, fd specs, ops)."""
+    ops_sets = [["listen", "0", "listen", "0"], ["listen", "1", "listen", "0"],
+                ["names", "0", "names", "1", "listen", "0"], ["names", "1", "names", "0"],
+                ["names-null", "1", "listen", "0"]]
+    # 1. LISTEN_PID values x unset flag, LISTEN_FDS=2 over two open fds
+    for pid, ops in itertools.product(PID_VALUES, ops_sets[:3]):
+        env = {"LISTEN_FDS": "2"}
+        if pid is not None:
+            env["LISTEN_PID"] = pid
+        yield ("pid=%r %s" % (pid, " ".join(ops)), env, ["tcp4l", "udp4"], ops)
+    # 2. LISTEN_FDS values x layouts (fds open, closed, missing), own pid
+    for fds, (lname, layout) in itertools.product(FDS_VALUES, LAYOUTS.items()):
+        for ops in (ops_sets[1], ops_sets[2]):
+            env = {"LISTEN_PID": "{pid}"}
+            if fds is not None:
+                env["LISTEN_FDS"] = fds
+            yield ("fds=%r layout=%s %s" % (fds, lname, " ".join(ops)), env, layout, ops)
+    # 3. LISTEN_FDNAMES values x counts
+    for names, count in itertools.product(NAMES_VALUES, ["1", "2", "3", "4"]):
+        for ops in (ops_sets[2], ops_sets[3], ops_sets[4]):
+            env = {"LISTEN_PID": "{pid}", "LISTEN_FDS": count}
+            if names is not None:
+                env["LISTEN_FDNAMES"] = names
+            yield ("names=%r fds=%s %s" % (names, count, " ".join(ops)), env, ["tcp4l", "unixl", "fifo", "udp4"], ops)
+    # 4. names with an error elsewhere: other pid, bad count, closed fd
+    for names, env in itertools.product(["a:b", "a\\", ""], [
+            {"LISTEN_PID": "{pid+1}", "LISTEN_FDS": "2"}, {"LISTEN_PID": "{pid}", "LISTEN_FDS": "0"},
+            {"LISTEN_PID": "{pid}", "LISTEN_FDS": "3"}, {"LISTEN_FDS": "2"}, {"LISTEN_PID": "x"}]):
+        env = dict(env, LISTEN_FDNAMES=names)
+        for ops in (ops_sets[2], ops_sets[3]):
+            yield ("names=%r env=%r %s" % (names, env, " ".join(ops)), env, ["tcp4l", "closed"], ops)
+    # 5. fd classification: every sd_is_* over every kind of fd
+    for lname, layout in CHECK_LAYOUTS.items():
+        yield ("checks %s" % lname, {}, layout, ["checks"])
+
+
+def run(probe, env, layout, ops, tmp):
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("LISTEN_", "WATCHDOG_", "NOTIFY_"))}
+    full.update(env)
+    full["PROBE_DIR"] = tmp
+    p = subprocess.run([probe] + layout + ["--"] + ops, env=full, capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 2:
+        print(__doc__)
+        return 2
+    ref, sut = args[0], args[1]
+    only = args[args.index("-k") + 1] if "-k" in args else None
+    passed = failed = calls = 0
+    with tempfile.TemporaryDirectory(prefix="sdfd-diff-") as tmp:
+        for name, env, layout, ops in scenarios():
+            if only and only not in name:
+                continue
+            if "--list" in args:
+                print(name)
+                continue
+            a = run(ref, env, layout, ops, tmp)
+            b = run(sut, env, layout, ops, tmp)
+            calls += a[1].count("=")
+            if a[0] != 0:
+                print("ERROR  %s: reference probe failed (%d): %s" % (name, a[0], a[2].strip()))
+                failed += 1
+            elif a != b:
+                failed += 1
+                print("DIFF   %s" % name)
+                for la, lb in itertools.zip_longest(a[1].splitlines(), b[1].splitlines(), fillvalue="<none>"):
+                    if la != lb:
+                        print("  libsystemd: %s\n  sdfd:       %s" % (la, lb))
+                if a[2] != b[2] or a[0] != b[0]:
+                    print("  rc %d/%d stderr %r / %r" % (a[0], b[0], a[2], b[2]))
+            else:
+                passed += 1
+    print("differential: %d scenarios, %d compared results" % (passed + failed, calls))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

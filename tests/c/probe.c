@@ -1,0 +1,339 @@
+/* Differential probe: the same source is linked once against libsystemd and
+ * once against sdfd; tests/c/difftest.py runs both over many scenarios and
+ * compares their output byte for byte.
+ *
+ *   probe [FDSPEC...] -- OP [ARG] [OP [ARG]...]
+ *
+ * FDSPEC creates fd 3, 4, ... in order (see make_fd). Suffix "+c" sets
+ * FD_CLOEXEC on it first. Environment values may contain {pid}, {pid+1},
+ * {pidhex}, {pidoct}: replaced by this process's pid before any call.
+ *
+ * OPs: listen U | names U | names-null U | checks
+ * After each op the probe prints the result, the LISTEN_* variables and the
+ * FD_CLOEXEC state of every fd it created. Output never contains anything
+ * that differs between two runs (ports, pids, inode numbers). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <stddef.h>
+#include <linux/netlink.h>
+#include <systemd/sd-daemon.h>
+
+#define MAXFD 64
+static int nfds;                      /* fds created: 3 .. 3+nfds-1 */
+static char kinds[MAXFD][160];        /* the spec of each */
+static char paths[MAXFD][120];        /* filesystem path of each, if any */
+static char abstract[MAXFD][64];      /* abstract name (without NUL) */
+static int placeholder[MAXFD];        /* "closed" slots to close after setup */
+static const char *dir = "/tmp";
+static const char *mq_name;           /* a queue to remove at exit */
+
+static void die(const char *what) { fprintf(stderr, "probe: %s: %s\n", what, strerror(errno)); exit(99); }
+
+static const char *vars[] = { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", NULL };
+static char *initial[3];              /* each variable's value after expansion */
+
+/* Replace {pid} & co in the LISTEN_ variables. */
+static void expand_env(void) {
+    for (int i = 0; vars[i]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v) initial[i] = strdup(v);
+        if (!v || !strchr(v, '{')) continue;
+        char out[512] = "", num[64];
+        const char *p = v;
+        while (*p) {
+            if (!strncmp(p, "{pid}", 5)) { snprintf(num, sizeof num, "%d", (int)getpid()); p += 5; }
+            else if (!strncmp(p, "{pid+1}", 7)) { snprintf(num, sizeof num, "%d", (int)getpid() + 1); p += 7; }
+            else if (!strncmp(p, "{pidhex}", 8)) { snprintf(num, sizeof num, "0x%x", (unsigned)getpid()); p += 8; }
+            else if (!strncmp(p, "{pidoct}", 8)) { snprintf(num, sizeof num, "0%o", (unsigned)getpid()); p += 8; }
+            else { num[0] = *p++; num[1] = 0; }
+            strncat(out, num, sizeof out - strlen(out) - 1);
+        }
+        setenv(vars[i], out, 1);
+        free(initial[i]);
+        initial[i] = strdup(out);
+    }
+}
+
+static void bind_unix(int s, const char *path, int is_abstract, size_t abslen) {
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    socklen_t l;
+    if (is_abstract) {
+        memcpy(un.sun_path + 1, path, abslen);
+        l = offsetof(struct sockaddr_un, sun_path) + 1 + abslen;
+    } else {
+        unlink(path);
+        strncpy(un.sun_path, path, sizeof un.sun_path);
+        l = offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1;
+    }
+    if (bind(s, (struct sockaddr *)&un, l) < 0) die("bind unix");
+}
+
+static int inet_socket(int family, int type, const char *addr, int do_listen, int v6only) {
+    int s = socket(family, type, 0);
+    if (s < 0) die("socket");
+    if (family == AF_INET) {
+        struct sockaddr_in in = { .sin_family = AF_INET };
+        inet_pton(AF_INET, addr, &in.sin_addr);
+        if (bind(s, (struct sockaddr *)&in, sizeof in) < 0) die("bind4");
+    } else {
+        struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+        inet_pton(AF_INET6, addr, &in6.sin6_addr);
+        if (bind(s, (struct sockaddr *)&in6, sizeof in6) < 0) die("bind6");
+    }
+    if (do_listen && listen(s, 4) < 0) die("listen");
+    return s;
+}
+
+/* Create the object for spec `k` as fd `target` (the lowest free number). */
+static void make_fd(int i, const char *spec) {
+    int target = 3 + i, fd = -1;
+    char k[160];
+    snprintf(k, sizeof k, "%s", spec);
+    int cloexec = 0;
+    size_t kl = strlen(k);
+    if (kl > 2 && !strcmp(k + kl - 2, "+c")) { cloexec = 1; k[kl - 2] = 0; }
+    snprintf(kinds[i], sizeof kinds[i], "%s", k);
+    snprintf(paths[i], sizeof paths[i], "%s/p%d", dir, i);
+
+    if (!strcmp(k, "tcp4l")) fd = inet_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 1, 0);
+    else if (!strcmp(k, "tcp4")) fd = inet_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, 0);
+    else if (!strcmp(k, "tcp4any")) fd = inet_socket(AF_INET, SOCK_STREAM, "0.0.0.0", 1, 0);
+    else if (!strcmp(k, "tcp6l")) fd = inet_socket(AF_INET6, SOCK_STREAM, "::1", 1, 1);
+    else if (!strcmp(k, "tcp6any")) fd = inet_socket(AF_INET6, SOCK_STREAM, "::", 1, 0);
+    else if (!strcmp(k, "tcp6mapped")) fd = inet_socket(AF_INET6, SOCK_STREAM, "::ffff:127.0.0.1", 1, 0);
+    else if (!strcmp(k, "udp4")) fd = inet_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0, 0);
+    else if (!strcmp(k, "udp6")) fd = inet_socket(AF_INET6, SOCK_DGRAM, "::1", 0, 1);
+    else if (!strcmp(k, "tcp4unbound")) { fd = socket(AF_INET, SOCK_STREAM, 0); }
+    else if (!strcmp(k, "unixl") || !strcmp(k, "unixd") || !strcmp(k, "unixq")) {
+        int type = k[4] == 'l' ? SOCK_STREAM : k[4] == 'd' ? SOCK_DGRAM : SOCK_SEQPACKET;
+        fd = socket(AF_UNIX, type, 0);
+        bind_unix(fd, paths[i], 0, 0);
+        if (type != SOCK_DGRAM && listen(fd, 4) < 0) die("listen unix");
+    } else if (!strcmp(k, "unixlong")) {           /* a 108-byte path: no NUL in sun_path */
+        char p[109];
+        memset(p, 'x', 108); p[108] = 0;
+        int n = snprintf(p, 109, "%s/L", dir); p[n] = 'x';
+        snprintf(paths[i], sizeof paths[i], "%.108s", p);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+        unlink(p); memcpy(un.sun_path, p, 108);
+        if (bind(fd, (struct sockaddr *)&un, sizeof un) < 0) die("bind long");
+        listen(fd, 1);
+    } else if (!strcmp(k, "abstl") || !strcmp(k, "abstd")) {
+        snprintf(abstract[i], sizeof abstract[i], "sdfd-probe-%d-%d", (int)getppid(), i);
+        fd = socket(AF_UNIX, k[4] == 'l' ? SOCK_STREAM : SOCK_DGRAM, 0);
+        bind_unix(fd, abstract[i], 1, strlen(abstract[i]));
+        if (k[4] == 'l') listen(fd, 4);
+    } else if (!strcmp(k, "unixpair")) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) die("socketpair");
+        fd = sv[0]; close(sv[1]);
+    } else if (!strcmp(k, "unixunbound")) fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    else if (!strcmp(k, "netlink")) fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    else if (!strcmp(k, "fifo")) {
+        unlink(paths[i]);
+        if (mkfifo(paths[i], 0600) < 0) die("mkfifo");
+        fd = open(paths[i], O_RDWR);
+    } else if (!strcmp(k, "file")) { unlink(paths[i]); fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600); }
+    else if (!strcmp(k, "null")) { fd = open("/dev/null", O_RDWR); snprintf(paths[i], sizeof paths[i], "/dev/null"); }
+    else if (!strcmp(k, "dir")) { fd = open(dir, O_RDONLY | O_DIRECTORY); snprintf(paths[i], sizeof paths[i], "%s", dir); }
+    else if (!strcmp(k, "pipe")) {
+        int p[2];
+        if (pipe(p) < 0) die("pipe");
+        fd = p[0]; close(p[1]);
+    } else if (!strcmp(k, "mq")) {
+        snprintf(paths[i], sizeof paths[i], "/sdfd-probe-%d-%d", (int)getppid(), i);
+        struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 64 };
+        mq_unlink(paths[i]);
+        fd = mq_open(paths[i], O_RDWR | O_CREAT, 0600, &a);
+        if (fd < 0) die("mq_open");
+        mq_name = paths[i];             /* unlinked at exit */
+    } else if (!strcmp(k, "closed")) { fd = open("/dev/null", O_RDONLY); placeholder[i] = 1; }
+    else { fprintf(stderr, "probe: unknown fd kind %s\n", k); exit(99); }
+
+    if (fd < 0) die(k);
+    if (fd != target) {
+        if (dup2(fd, target) < 0) die("dup2");
+        close(fd);
+    }
+    if (cloexec) fcntl(target, F_SETFD, FD_CLOEXEC);
+}
+
+/* Variables print as <unset>, <as-set>, or (never expected) a new value. */
+static void print_state(void) {
+    for (int i = 0; vars[i]; i++) {
+        const char *v = getenv(vars[i]);
+        printf("  %s=%s\n", vars[i], !v ? "<unset>" : initial[i] && !strcmp(v, initial[i]) ? "<as-set>" : v);
+    }
+    printf("  fds:");
+    for (int i = 0; i < nfds + 2; i++) {
+        int f = fcntl(3 + i, F_GETFD);
+        printf(" %d:%s", 3 + i, f < 0 ? "-" : (f & FD_CLOEXEC) ? "ce" : "in");
+    }
+    printf("\n");
+}
+
+static void print_escaped(const char *s) {
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"') printf("\\x%02x", c);
+        else putchar(c);
+    }
+}
+
+/* ---- checks: every sd_is_* over every fd and a matrix of arguments ---- */
+
+static int local_port(int fd) {
+    struct sockaddr_storage ss; socklen_t l = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0) return 0;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    fflush(stdout);
+    if (mq_name) mq_unlink(mq_name);
+    return 0;
+}
+
+#define R(label, call) printf("  %s=%d\n", label, (call))
+
+static void checks_for(int fd, int idx) {
+    char lbl[200];
+    const char *mypath = idx >= 0 ? paths[idx] : "/nonexistent";
+    const char *fpaths[] = { NULL, mypath, "/dev/null", "/dev/zero", "/nonexistent", "/etc/passwd/x", "", "relative", NULL };
+    printf(" fd %d (%s)\n", fd, idx >= 0 ? kinds[idx] : "-");
+    for (int p = 0; p < 8; p++) {
+        const char *path = fpaths[p];
+        const char *pl = p == 1 ? "<own>" : path ? path : "NULL";
+        snprintf(lbl, sizeof lbl, "fifo(%s)", pl); R(lbl, sd_is_fifo(fd, path));
+        snprintf(lbl, sizeof lbl, "special(%s)", pl); R(lbl, sd_is_special(fd, path));
+    }
+    int fams[] = { -1, 0, AF_INET, AF_INET6, AF_UNIX, AF_NETLINK };
+    int types[] = { -1, 0, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW };
+    int lis[] = { -1, 0, 1, 2, -7 };
+    for (int a = 0; a < 6; a++) for (int b = 0; b < 6; b++) for (int c = 0; c < 5; c++) {
+        snprintf(lbl, sizeof lbl, "socket(%d,%d,%d)", fams[a], types[b], lis[c]);
+        R(lbl, sd_is_socket(fd, fams[a], types[b], lis[c]));
+    }
+    int port = local_port(fd);
+    unsigned ports[] = { 0, (unsigned)port, (unsigned)(port + 1) & 0xffff };
+    const char *pl[] = { "0", "own", "own+1" };
+    for (int a = 0; a < 6; a++) for (int b = 0; b < 4; b++) for (int c = 0; c < 3; c++) for (int d = 0; d < 3; d++) {
+        snprintf(lbl, sizeof lbl, "inet(%d,%d,%d,%s)", fams[a], types[b], lis[c], pl[d]);
+        R(lbl, sd_is_socket_inet(fd, fams[a], types[b], lis[c], (uint16_t)ports[d]));
+    }
+    /* unix names */
+    char absbuf[80] = { 0 };
+    size_t abslen = 0;
+    if (idx >= 0 && abstract[idx][0]) { abslen = strlen(abstract[idx]) + 1; memcpy(absbuf + 1, abstract[idx], abslen - 1); }
+    char prefix[120]; snprintf(prefix, sizeof prefix, "%s", mypath);
+    char wrong[120]; snprintf(wrong, sizeof wrong, "%sX", mypath);
+    struct { const char *label; const char *p; size_t len; } un[] = {
+        { "NULL", NULL, 0 }, { "empty", "", 0 }, { "own", mypath, 0 }, { "own-explicit", mypath, strlen(mypath) },
+        { "own-short", prefix, strlen(prefix) > 3 ? strlen(prefix) - 3 : 1 }, { "wrong", wrong, 0 },
+        { "abs", absbuf, abslen }, { "abs-short", absbuf, abslen > 2 ? abslen - 1 : 1 }, { "abs-long", absbuf, abslen + 1 },
+        { "nul-only", absbuf, 1 },
+    };
+    int utypes[] = { 0, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
+    for (size_t u = 0; u < sizeof un / sizeof un[0]; u++) for (int b = 0; b < 4; b++) for (int c = 0; c < 3; c++) {
+        snprintf(lbl, sizeof lbl, "unix(%d,%d,%s)", utypes[b], lis[c], un[u].label);
+        R(lbl, sd_is_socket_unix(fd, utypes[b], lis[c], un[u].p, un[u].len));
+    }
+    /* sockaddr */
+    struct sockaddr_storage own; socklen_t ol = sizeof own;
+    memset(&own, 0, sizeof own);
+    if (getsockname(fd, (struct sockaddr *)&own, &ol) < 0) ol = 0;
+    struct sockaddr_in in4 = { .sin_family = AF_INET };
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+    if (own.ss_family == AF_INET) in4 = *(struct sockaddr_in *)&own;
+    if (own.ss_family == AF_INET6) in6 = *(struct sockaddr_in6 *)&own;
+    struct sockaddr_in in4_any = in4; in4_any.sin_port = 0;
+    struct sockaddr_in in4_wrongport = in4; in4_wrongport.sin_port = htons(port + 1);
+    struct sockaddr_in in4_wrongaddr = in4; in4_wrongaddr.sin_addr.s_addr ^= htonl(1);
+    struct sockaddr_in6 in6_any = in6; in6_any.sin6_port = 0;
+    struct sockaddr_in6 in6_flow = in6; in6_flow.sin6_flowinfo = htonl(5);
+    struct sockaddr_in6 in6_scope = in6; in6_scope.sin6_scope_id = 1;
+    struct sockaddr_in6 in6_wrongaddr = in6; in6_wrongaddr.sin6_addr.s6_addr[15] ^= 1;
+    struct sockaddr_in6 in6_mapped = { .sin6_family = AF_INET6 };
+    inet_pton(AF_INET6, "::ffff:127.0.0.1", &in6_mapped.sin6_addr);
+    struct sockaddr_in lo4 = { .sin_family = AF_INET }; inet_pton(AF_INET, "127.0.0.1", &lo4.sin_addr);
+    struct sockaddr_un unaddr = { .sun_family = AF_UNIX };
+    struct { const char *label; const void *a; unsigned len; } sa[] = {
+        { "NULL", NULL, 16 }, { "len0", &in4, 0 }, { "len1", &in4, 1 }, { "unix", &unaddr, sizeof unaddr },
+        { "in4", &in4, sizeof in4 }, { "in4-short", &in4, 8 }, { "in4-anyport", &in4_any, sizeof in4 },
+        { "in4-wrongport", &in4_wrongport, sizeof in4 }, { "in4-wrongaddr", &in4_wrongaddr, sizeof in4 },
+        { "lo4", &lo4, sizeof lo4 }, { "in6", &in6, sizeof in6 }, { "in6-short", &in6, 16 },
+        { "in6-anyport", &in6_any, sizeof in6 }, { "in6-flow", &in6_flow, sizeof in6 },
+        { "in6-scope", &in6_scope, sizeof in6 }, { "in6-wrongaddr", &in6_wrongaddr, sizeof in6 },
+        { "in6-mapped", &in6_mapped, sizeof in6 },
+    };
+    for (size_t s = 0; s < sizeof sa / sizeof sa[0]; s++) for (int b = 0; b < 4; b++) for (int c = 0; c < 3; c++) {
+        snprintf(lbl, sizeof lbl, "sockaddr(%d,%s,%d)", types[b], sa[s].label, lis[c]);
+        R(lbl, sd_is_socket_sockaddr(fd, types[b], (const struct sockaddr *)sa[s].a, sa[s].len, lis[c]));
+    }
+    char mqwrong[140]; snprintf(mqwrong, sizeof mqwrong, "%s-x", mypath);
+    const char *mqp[] = { NULL, mypath, "relative", mqwrong, "/", NULL };
+    const char *mql[] = { "NULL", "<own>", "relative", "<own>-x", "/" };
+    for (int m = 0; m < 5; m++) {
+        snprintf(lbl, sizeof lbl, "mq(%s)", mql[m]);
+        R(lbl, sd_is_mq(fd, mqp[m]));
+    }
+}
+
+int main(int argc, char **argv) {
+    if (getenv("PROBE_DIR")) dir = getenv("PROBE_DIR");
+    expand_env();
+    int i = 1;
+    for (; i < argc && strcmp(argv[i], "--"); i++) {
+        if (nfds >= MAXFD) { fprintf(stderr, "probe: too many fds\n"); return 99; }
+        make_fd(nfds, argv[i]);
+        nfds++;
+    }
+    for (int k = 0; k < nfds; k++) if (placeholder[k]) close(3 + k);
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+    for (i++; i < argc; i++) {
+        const char *op = argv[i];
+        if (!strcmp(op, "checks")) {
+            printf("checks\n");
+            int fds[] = { -1, -100 };
+            for (int k = 0; k < 2; k++) checks_for(fds[k], -1);
+            for (int k = 0; k < nfds + 1; k++) checks_for(3 + k, k < nfds ? k : -1);
+            continue;
+        }
+        if (i + 1 >= argc) { fprintf(stderr, "probe: %s needs an argument\n", op); return 99; }
+        int u = atoi(argv[++i]);
+        if (!strcmp(op, "listen")) {
+            printf("listen(%d)=%d\n", u, sd_listen_fds(u));
+        } else if (!strcmp(op, "names-null")) {
+            printf("names-null(%d)=%d\n", u, sd_listen_fds_with_names(u, NULL));
+        } else if (!strcmp(op, "names")) {
+            static char *sentinel[1];
+            char **names = sentinel;
+            int r = sd_listen_fds_with_names(u, &names);
+            printf("names(%d)=%d", u, r);
+            if (names == sentinel) printf(" names=untouched\n");
+            else if (!names) printf(" names=NULL\n");
+            else {
+                printf(" names=[");
+                int k = 0;
+                for (; names[k]; k++) { printf("%s\"", k ? "," : ""); print_escaped(names[k]); printf("\""); free(names[k]); }
+                printf("] count=%d\n", k);
+                free(names);
+            }
+        } else { fprintf(stderr, "probe: unknown op %s\n", op); return 99; }
+        print_state();
+    }
+    fflush(stdout);
+    if (mq_name) mq_unlink(mq_name);
+    return 0;
+}
