@@ -18,7 +18,7 @@ CARGO      ?= cargo
 # `cargo rustc --crate-type` builds only the C artifacts, so that LTO applies
 # (cargo skips LTO when an rlib is built in the same invocation).
 CARGOFLAGS ?= --release --no-default-features
-TARGETDIR  := target/release
+TARGETDIR  := $(or $(CARGO_TARGET_DIR),target)/release
 B          := build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
 LIBS_PRIVATE := -lm -lrt -lpthread

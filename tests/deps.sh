@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian 12 machine (as
+# root). Cheap when everything is already there: apt only runs for what is
+# missing.
+set -euo pipefail
+pkgs=(build-essential pkg-config libsystemd-dev systemd python3-systemd valgrind strace curl
+      musl-tools bindgen libclang-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "deps: cargo (rustup) is required" >&2; exit 1; }
+# POSIX message queues for the sd_is_mq path checks (needs root; optional).
+if [ ! -d /dev/mqueue ] || ! mountpoint -q /dev/mqueue 2>/dev/null; then
+  mkdir -p /dev/mqueue 2>/dev/null && mount -t mqueue none /dev/mqueue 2>/dev/null || true
+fi

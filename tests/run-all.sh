@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test suite: Rust, C (differential, activation, header, real
+# daemon), Python, Node. Each suite ends with its own count line; this script
+# adds them up and ends with "N passed, N failed". A suite that cannot run, or
+# that fails without a count, counts as one failure: nothing is skipped.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+./tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+# Build and install sdfd into a staging prefix; C suites use it through
+# pkg-config, exactly as a user of the installed library would.
+export SDFD_STAGE=$ROOT/build/stage
+rm -rf "$SDFD_STAGE"
+if ! make -s install PREFIX="$SDFD_STAGE" >build/install.log 2>&1; then
+  cat build/install.log; echo "0 passed, 1 failed"; exit 1
+fi
+export PKG_CONFIG_PATH=$SDFD_STAGE/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+export SDFD_LIBRARY=$SDFD_STAGE/lib/libsdfd.so.0
+
+total_pass=0 total_fail=0
+summary=()
+LOGDIR=$ROOT/build/test-logs
+mkdir -p "$LOGDIR"
+
+# run_suite NAME COMMAND...: the suite's last count line is added up.
+run_suite() {
+  local name=$1; shift
+  local log=$LOGDIR/$name.log
+  echo "=== $name: $*"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  # cargo: "test result: ok. 7 passed; 0 failed; ..." (one per test binary)
+  if grep -qE '^test result: ' "$log"; then
+    p=$(grep -E '^test result: ' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+    f=$(grep -E '^test result: ' "$log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | awk '{s+=$1} END {print s+0}')
+  # pytest: "==== 12 passed, 1 failed in 0.3s ====" ; node: "# pass 5" / "# fail 0"
+  elif grep -qE '^# pass [0-9]+' "$log"; then
+    p=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
+    f=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  elif grep -qE '^=+ .*[0-9]+ (passed|failed)' "$log"; then
+    local line; line=$(grep -E '^=+ .*[0-9]+ (passed|failed)' "$log" | tail -1)
+    p=$(echo "$line" | grep -oE '[0-9]+ passed' | awk '{print $1}'); p=${p:-0}
+    f=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{s+=$1} END {print s+0}')
+  elif grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log"; then
+    local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+  else
+    p=0; f=0
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # failed without saying what
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi     # ran nothing: a failure
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  summary+=("$(printf '%-16s %5d passed, %d failed' "$name" "$p" "$f")")
+}
+
+run_suite rust        cargo test --quiet
+run_suite c-header    ./tests/c/header-check.sh
+run_suite c-diff      ./tests/c/difftest.sh
+run_suite c-activate  python3 ./tests/c/activate.py
+[ -x tests/c/real-daemon.sh ] && run_suite c-real-daemon ./tests/c/real-daemon.sh
+[ -x tests/c/musl-static.sh ] && run_suite c-musl-static ./tests/c/musl-static.sh
+[ -x python/run-tests.sh ]    && run_suite python ./python/run-tests.sh
+[ -x node/run-tests.sh ]      && run_suite node ./node/run-tests.sh
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
