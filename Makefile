@@ -19,7 +19,7 @@ CARGO      ?= cargo
 # (cargo skips LTO when an rlib is built in the same invocation).
 CARGOFLAGS ?= --release --no-default-features
 TARGETDIR  := $(or $(CARGO_TARGET_DIR),target)/release
-B          := build
+B          ?= build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
 LIBS_PRIVATE := -lm -lrt -lpthread
 
