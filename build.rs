@@ -10,7 +10,21 @@ fn main() {
         }
         Err(e) => panic!("cbindgen failed: {e}"),
     }
+    // The printf-style notify calls are C (variadic); link them in and
+    // export them from the shared library.
+    println!("cargo:rerun-if-changed=src/notifyf.c");
+    println!("cargo:rerun-if-changed=sdfd.map");
+    let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if family == "unix" {
+        cc::Build::new().file("src/notifyf.c").warnings(true).compile("sdfd_notifyf");
+        for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");
+        }
+        if os != "macos" && os != "ios" {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/sdfd.map");
+        }
+    }
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");

@@ -18,6 +18,28 @@
 #define SD_INFO    "<6>"
 #define SD_DEBUG   "<7>"
 
+#ifndef _sd_printf_
+#  if __GNUC__ >= 4
+#    define _sd_printf_(a, b) __attribute__((__format__(printf, a, b)))
+#  else
+#    define _sd_printf_(a, b)
+#  endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/** Format `format` like printf, then sd_pid_notify(0, ...). */
+int sd_notifyf(int unset_environment, const char *format, ...) _sd_printf_(2, 3);
+/** Format `format` like printf, then sd_pid_notify(pid, ...). */
+int sd_pid_notifyf(pid_t pid, int unset_environment, const char *format, ...) _sd_printf_(3, 4);
+/** Format, then sd_pid_notify_with_fds(); `n_fds` > UINT_MAX is -E2BIG. */
+int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, size_t n_fds,
+                            const char *format, ...) _sd_printf_(5, 6);
+#ifdef __cplusplus
+}
+#endif
+
 
 /**
  * First passed descriptor number.
@@ -127,6 +149,62 @@ int sd_is_socket_unix(int fd, int type, int listening, const char *path, size_t 
  * `path` is NULL or a NUL-terminated string.
  */
 int sd_is_mq(int fd, const char *path);
+
+/**
+ * Send `state` (newline-separated `KEY=VALUE` lines) to the service
+ * manager on behalf of `pid` (0: this process), passing `n_fds` fds.
+ * 1 if sent, 0 if `NOTIFY_SOCKET` is unset, or a negative errno. With
+ * `unset_environment`, `NOTIFY_SOCKET` is removed.
+ *
+ * # Safety
+ * `state` is NULL or NUL-terminated; `fds` is NULL or readable for `n_fds` ints.
+ */
+int sd_pid_notify_with_fds(pid_t pid, int unset_environment, const char *state, const int *fds, unsigned int n_fds);
+
+/**
+ * `sd_pid_notify_with_fds(pid, unset_environment, state, NULL, 0)`.
+ *
+ * # Safety
+ * `state` is NULL or NUL-terminated.
+ */
+int sd_pid_notify(pid_t pid, int unset_environment, const char *state);
+
+/**
+ * `sd_pid_notify_with_fds(0, unset_environment, state, NULL, 0)`.
+ *
+ * # Safety
+ * `state` is NULL or NUL-terminated.
+ */
+int sd_notify(int unset_environment, const char *state);
+
+/**
+ * Send `BARRIER=1` and wait up to `timeout` µs (`UINT64_MAX`: forever)
+ * until the manager has processed all earlier messages. 1 when done, 0 if
+ * `NOTIFY_SOCKET` is unset, `-ETIMEDOUT`, or another negative errno.
+ */
+int sd_pid_notify_barrier(pid_t pid, int unset_environment, uint64_t timeout);
+
+/**
+ * `sd_pid_notify_barrier(0, unset_environment, timeout)`.
+ */
+int sd_notify_barrier(int unset_environment, uint64_t timeout);
+
+/**
+ * 1 if the system was booted with systemd (`/run/systemd/system/`
+ * exists), 0 if not, or a negative errno.
+ */
+int sd_booted(void);
+
+/**
+ * 1 if the service manager expects watchdog pings from this process
+ * (storing the interval in µs into `*usec` if not NULL), 0 if not, or a
+ * negative errno. With `unset_environment`, removes `WATCHDOG_USEC` and
+ * `WATCHDOG_PID`.
+ *
+ * # Safety
+ * `usec` is NULL or writable.
+ */
+int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -35,3 +35,6 @@ pub(crate) fn unset(name: &CStr) {
 pub(crate) const LISTEN_PID: &CStr = c"LISTEN_PID";
 pub(crate) const LISTEN_FDS: &CStr = c"LISTEN_FDS";
 pub(crate) const LISTEN_FDNAMES: &CStr = c"LISTEN_FDNAMES";
+pub(crate) const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";
+pub(crate) const WATCHDOG_USEC: &CStr = c"WATCHDOG_USEC";
+pub(crate) const WATCHDOG_PID: &CStr = c"WATCHDOG_PID";

@@ -9,7 +9,7 @@
 use core::ffi::{c_char, c_int, c_uint, CStr};
 
 use crate::errno::Result;
-use crate::{check, listen};
+use crate::{check, listen, notify};
 
 /// First passed descriptor number.
 pub const SD_LISTEN_FDS_START: c_int = 3;
@@ -167,4 +167,95 @@ pub unsafe extern "C" fn sd_is_socket_unix(
 #[no_mangle]
 pub unsafe extern "C" fn sd_is_mq(fd: c_int, path: *const c_char) -> c_int {
     truth(check::is_mq(fd, opt_cstr(path)))
+}
+
+/// A C fd array: NULL is only an error when `n` is not 0.
+///
+/// # Safety
+/// `fds` is NULL or readable for `n` ints.
+unsafe fn fd_array<'a>(fds: *const c_int, n: usize) -> Option<&'a [c_int]> {
+    match (n, fds.is_null()) {
+        (0, _) => Some(&[]),
+        (_, true) => None,
+        (_, false) => Some(core::slice::from_raw_parts(fds, n)),
+    }
+}
+
+/// Send `state` (newline-separated `KEY=VALUE` lines) to the service
+/// manager on behalf of `pid` (0: this process), passing `n_fds` fds.
+/// 1 if sent, 0 if `NOTIFY_SOCKET` is unset, or a negative errno. With
+/// `unset_environment`, `NOTIFY_SOCKET` is removed.
+///
+/// # Safety
+/// `state` is NULL or NUL-terminated; `fds` is NULL or readable for `n_fds` ints.
+#[no_mangle]
+pub unsafe extern "C" fn sd_pid_notify_with_fds(
+    pid: libc::pid_t,
+    unset_environment: c_int,
+    state: *const c_char,
+    fds: *const c_int,
+    n_fds: c_uint,
+) -> c_int {
+    let state = notify::cstr_bytes(opt_cstr(state));
+    truth(notify::pid_notify_with_fds_raw(pid, unset_environment != 0, state, fd_array(fds, n_fds as usize)))
+}
+
+/// `sd_pid_notify_with_fds(pid, unset_environment, state, NULL, 0)`.
+///
+/// # Safety
+/// `state` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sd_pid_notify(pid: libc::pid_t, unset_environment: c_int, state: *const c_char) -> c_int {
+    sd_pid_notify_with_fds(pid, unset_environment, state, core::ptr::null(), 0)
+}
+
+/// `sd_pid_notify_with_fds(0, unset_environment, state, NULL, 0)`.
+///
+/// # Safety
+/// `state` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sd_notify(unset_environment: c_int, state: *const c_char) -> c_int {
+    sd_pid_notify_with_fds(0, unset_environment, state, core::ptr::null(), 0)
+}
+
+/// Send `BARRIER=1` and wait up to `timeout` µs (`UINT64_MAX`: forever)
+/// until the manager has processed all earlier messages. 1 when done, 0 if
+/// `NOTIFY_SOCKET` is unset, `-ETIMEDOUT`, or another negative errno.
+#[no_mangle]
+pub extern "C" fn sd_pid_notify_barrier(pid: libc::pid_t, unset_environment: c_int, timeout: u64) -> c_int {
+    truth(notify::pid_notify_barrier(pid, unset_environment != 0, timeout))
+}
+
+/// `sd_pid_notify_barrier(0, unset_environment, timeout)`.
+#[no_mangle]
+pub extern "C" fn sd_notify_barrier(unset_environment: c_int, timeout: u64) -> c_int {
+    truth(notify::notify_barrier(unset_environment != 0, timeout))
+}
+
+/// 1 if the system was booted with systemd (`/run/systemd/system/`
+/// exists), 0 if not, or a negative errno.
+#[no_mangle]
+pub extern "C" fn sd_booted() -> c_int {
+    truth(notify::booted())
+}
+
+/// 1 if the service manager expects watchdog pings from this process
+/// (storing the interval in µs into `*usec` if not NULL), 0 if not, or a
+/// negative errno. With `unset_environment`, removes `WATCHDOG_USEC` and
+/// `WATCHDOG_PID`.
+///
+/// # Safety
+/// `usec` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mut u64) -> c_int {
+    match notify::watchdog_enabled(unset_environment != 0) {
+        Ok(Some(u)) => {
+            if !usec.is_null() {
+                *usec = u;
+            }
+            1
+        }
+        Ok(None) => 0,
+        Err(e) => e.negated(),
+    }
 }

@@ -23,6 +23,7 @@ pub mod fd;
 pub mod ffi;
 pub mod listen;
 pub mod names;
+pub mod notify;
 pub mod parse;
 
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
@@ -30,6 +31,7 @@ pub use errno::{Errno, Result};
 pub use fd::RawFd;
 pub use listen::{listen_fds, listen_fds_with_names, LISTEN_FDS_START};
 pub use names::Names;
+pub use notify::{booted, notify, notify_barrier, pid_notify, pid_notify_barrier, pid_notify_with_fds, watchdog_enabled};
 
 /// The C library is built without std and with `panic = "abort"`: a panic
 /// (which the code is written never to reach) ends the process, it never

@@ -1,0 +1,485 @@
+//! Service-manager notification (`sd_notify` family), `sd_booted` and
+//! `sd_watchdog_enabled`, with libsystemd 252's checks, messages and
+//! environment side effects. On top of 252: `vsock:` notify addresses and
+//! `sd_pid_notify_barrier` (systemd 254+); see the README for what differs.
+
+use core::ffi::{c_int, CStr};
+use core::mem::{size_of, zeroed};
+use core::ptr;
+
+use crate::env;
+use crate::errno::{Errno, Result};
+use crate::fd::RawFd;
+use crate::parse::{parse_pid, safe_atou64};
+
+/// Send buffer libsystemd asks for (8 MiB), so large messages fit.
+const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
+
+/// Where `NOTIFY_SOCKET` points.
+enum Target {
+    Unix(libc::sockaddr_un, libc::socklen_t),
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Vsock { cid: u32, port: u32, ty: Option<c_int> },
+}
+
+/// Parse `NOTIFY_SOCKET` as libsystemd 252 does for `/path` and `@abstract`
+/// (anything shorter than 2 bytes, relative, or not fitting `sun_path` with
+/// its NUL is `EINVAL`), plus the `vsock[-TYPE]:CID:PORT` forms of newer
+/// systemd.
+fn parse_target(e: &[u8]) -> Result<Target> {
+    if let Some(t) = parse_vsock(e)? {
+        return Ok(t);
+    }
+    if !matches!(e.first(), Some(b'@' | b'/')) || e.len() < 2 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: sockaddr_un is plain old data.
+    let mut un: libc::sockaddr_un = unsafe { zeroed() };
+    if e.len() > un.sun_path.len() - 1 {
+        return Err(Errno::EINVAL);
+    }
+    un.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in un.sun_path.iter_mut().zip(e) {
+        *d = *s as libc::c_char;
+    }
+    let base = size_of::<libc::sa_family_t>();
+    let len = if e[0] == b'@' {
+        un.sun_path[0] = 0;
+        base + e.len() // abstract: the trailing NUL is not part of the name
+    } else {
+        base + e.len() + 1
+    };
+    Ok(Target::Unix(un, len as libc::socklen_t))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
+    let (ty, rest) = if let Some(r) = e.strip_prefix(b"vsock:") {
+        (None, r)
+    } else if let Some(r) = e.strip_prefix(b"vsock-stream:") {
+        (Some(libc::SOCK_STREAM), r)
+    } else if let Some(r) = e.strip_prefix(b"vsock-dgram:") {
+        (Some(libc::SOCK_DGRAM), r)
+    } else if let Some(r) = e.strip_prefix(b"vsock-seqpacket:") {
+        (Some(libc::SOCK_SEQPACKET), r)
+    } else {
+        return Ok(None);
+    };
+    let colon = rest.iter().rposition(|&c| c == b':').ok_or(Errno::EINVAL)?;
+    let (cid, port) = (&rest[..colon], &rest[colon + 1..]);
+    let cid = match cid {
+        b"" => return Err(Errno::EINVAL), // a specific CID is required
+        b"hypervisor" => 0,
+        b"local" => 1,
+        b"host" => 2,
+        _ => decimal_u32(cid)?,
+    };
+    let port = decimal_u32(port)?;
+    if port == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(Target::Vsock { cid, port, ty }))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn parse_vsock(_e: &[u8]) -> Result<Option<Target>> {
+    Ok(None)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn decimal_u32(s: &[u8]) -> Result<u32> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return Err(Errno::EINVAL);
+    }
+    s.iter()
+        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add((d - b'0') as u32))
+        .ok_or(Errno::ERANGE)
+}
+
+/// A socket closed on drop.
+struct Fd(RawFd);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own the descriptor.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn socket(family: c_int, ty: c_int) -> Result<Fd> {
+    // SAFETY: plain socket(2).
+    let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(Fd(fd))
+    }
+}
+
+/// Best effort, as libsystemd: raise the send buffer, forcing it if allowed.
+fn raise_sndbuf(fd: RawFd) {
+    let setopt = |opt: c_int| {
+        // SAFETY: an int option of the right size.
+        unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, opt, &SNDBUF_SIZE as *const c_int as *const _, size_of::<c_int>() as _)
+        }
+    };
+    let mut v: c_int = 0;
+    let mut l = size_of::<c_int>() as libc::socklen_t;
+    setopt(libc::SO_SNDBUF);
+    // SAFETY: v and l are valid out-buffers.
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &mut v as *mut c_int as *mut _, &mut l) };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if r < 0 || (v as i64) < 2 * SNDBUF_SIZE as i64 {
+        setopt(libc::SO_SNDBUFFORCE);
+    }
+    let _ = r;
+}
+
+/// A socket connected (stream/seqpacket) or addressed (datagram) to the target.
+struct Channel {
+    fd: Fd,
+    name: Option<(libc::sockaddr_storage, libc::socklen_t)>,
+    stream: bool,
+}
+
+fn open_channel(t: &Target) -> Result<Channel> {
+    match t {
+        Target::Unix(un, len) => {
+            let fd = socket(libc::AF_UNIX, libc::SOCK_DGRAM)?;
+            // SAFETY: storage is larger than sockaddr_un.
+            let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+            unsafe { ptr::copy_nonoverlapping(un as *const _ as *const u8, &mut ss as *mut _ as *mut u8, size_of::<libc::sockaddr_un>()) };
+            Ok(Channel { fd, name: Some((ss, *len)), stream: false })
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Target::Vsock { cid, port, ty } => {
+            // SAFETY: sockaddr_vm is plain old data.
+            let mut vm: libc::sockaddr_vm = unsafe { zeroed() };
+            vm.svm_family = libc::AF_VSOCK as libc::sa_family_t;
+            vm.svm_cid = *cid;
+            vm.svm_port = *port;
+            let candidates: &[c_int] = match ty {
+                Some(t) => core::slice::from_ref(t),
+                None => &[libc::SOCK_DGRAM, libc::SOCK_SEQPACKET, libc::SOCK_STREAM],
+            };
+            let mut last = Errno::EAFNOSUPPORT;
+            for &ty in candidates {
+                let fd = match socket(libc::AF_VSOCK, ty) {
+                    Ok(fd) => fd,
+                    // Without an explicit type, fall back when a type is unsupported.
+                    Err(e) if ty != candidates[candidates.len() - 1]
+                        && matches!(e.0, libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT | libc::ENODEV) =>
+                    {
+                        last = e;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+                unsafe { ptr::copy_nonoverlapping(&vm as *const _ as *const u8, &mut ss as *mut _ as *mut u8, size_of::<libc::sockaddr_vm>()) };
+                let len = size_of::<libc::sockaddr_vm>() as libc::socklen_t;
+                if ty == libc::SOCK_DGRAM {
+                    return Ok(Channel { fd, name: Some((ss, len)), stream: false });
+                }
+                // SAFETY: connect with a valid address of `len` bytes.
+                if unsafe { libc::connect(fd.0, &ss as *const _ as *const libc::sockaddr, len) } < 0 {
+                    return Err(Errno::last());
+                }
+                return Ok(Channel { fd, name: None, stream: ty == libc::SOCK_STREAM });
+            }
+            Err(last)
+        }
+    }
+}
+
+/// Should the message carry explicit credentials? (libsystemd's rule.)
+fn wants_ucred(pid: libc::pid_t) -> bool {
+    // SAFETY: these calls cannot fail.
+    unsafe {
+        (pid != 0 && pid != libc::getpid()) || libc::getuid() != libc::geteuid() || libc::getgid() != libc::getegid()
+    }
+}
+
+/// Ancillary data buffer: SCM_RIGHTS then (Linux) SCM_CREDENTIALS.
+struct Control {
+    buf: *mut u8,
+    len: usize,
+    rights_len: usize,
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        // SAFETY: buf is NULL or calloc'd.
+        unsafe { libc::free(self.buf as *mut libc::c_void) };
+    }
+}
+
+fn cmsg_space(n: usize) -> Result<usize> {
+    let n32 = u32::try_from(n).map_err(|_| Errno::ENOBUFS)?;
+    // SAFETY: pure arithmetic macro.
+    Ok(unsafe { libc::CMSG_SPACE(n32) } as usize)
+}
+
+fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control> {
+    let fd_bytes = fds.len().checked_mul(size_of::<c_int>()).ok_or(Errno::ENOBUFS)?;
+    let rights_len = if fds.is_empty() { 0 } else { cmsg_space(fd_bytes)? };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let cred_len = if ucred { cmsg_space(size_of::<libc::ucred>())? } else { 0 };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let cred_len = { let _ = (pid, ucred); 0 };
+    let len = rights_len + cred_len;
+    if len == 0 {
+        return Ok(Control { buf: ptr::null_mut(), len: 0, rights_len: 0 });
+    }
+    // SAFETY: calloc; NULL handled. Zeroed, as CMSG_NXTHDR expects.
+    let buf = unsafe { libc::calloc(1, len) } as *mut u8;
+    if buf.is_null() {
+        return Err(Errno::ENOMEM);
+    }
+    let c = Control { buf, len, rights_len };
+    // SAFETY: the buffer holds both headers; CMSG_* stay inside it.
+    unsafe {
+        let mut mh: libc::msghdr = zeroed();
+        mh.msg_control = buf as *mut _;
+        mh.msg_controllen = len as _;
+        let mut cm = libc::CMSG_FIRSTHDR(&mh);
+        if !fds.is_empty() {
+            (*cm).cmsg_level = libc::SOL_SOCKET;
+            (*cm).cmsg_type = libc::SCM_RIGHTS;
+            (*cm).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
+            ptr::copy_nonoverlapping(fds.as_ptr() as *const u8, libc::CMSG_DATA(cm), fd_bytes);
+            cm = libc::CMSG_NXTHDR(&mh, cm);
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if ucred {
+            (*cm).cmsg_level = libc::SOL_SOCKET;
+            (*cm).cmsg_type = libc::SCM_CREDENTIALS;
+            (*cm).cmsg_len = libc::CMSG_LEN(size_of::<libc::ucred>() as u32) as _;
+            let uc = libc::ucred { pid: if pid != 0 { pid } else { libc::getpid() }, uid: libc::getuid(), gid: libc::getgid() };
+            ptr::copy_nonoverlapping(&uc as *const _ as *const u8, libc::CMSG_DATA(cm), size_of::<libc::ucred>());
+        }
+        let _ = cm;
+    }
+    Ok(c)
+}
+
+fn sendmsg(ch: &Channel, data: &[u8], control: *mut u8, control_len: usize) -> core::result::Result<usize, Errno> {
+    // SAFETY: every pointer in the header is valid for the stated length.
+    unsafe {
+        let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
+        let mut mh: libc::msghdr = zeroed();
+        if let Some((ss, len)) = &ch.name {
+            mh.msg_name = ss as *const _ as *mut _;
+            mh.msg_namelen = *len;
+        }
+        mh.msg_iov = &mut iov;
+        mh.msg_iovlen = 1;
+        if control_len > 0 {
+            mh.msg_control = control as *mut _;
+            mh.msg_controllen = control_len as _;
+        }
+        let n = libc::sendmsg(ch.fd.0, &mh, MSG_NOSIGNAL);
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MSG_NOSIGNAL: c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const MSG_NOSIGNAL: c_int = 0;
+
+/// Send the whole message; a stream socket may take it in several writes
+/// (the ancillary data goes with the first).
+fn send_all(ch: &Channel, data: &[u8], control: *mut u8, control_len: usize) -> Result<()> {
+    let mut sent = sendmsg(ch, data, control, control_len)?;
+    if !ch.stream {
+        return Ok(());
+    }
+    while sent < data.len() {
+        sent += sendmsg(ch, &data[sent..], ptr::null_mut(), 0)?;
+    }
+    Ok(())
+}
+
+/// The core of every notify call (`sd_pid_notify_with_fds`).
+///
+/// `state` and `fds` are `None` where C passed NULL (→ `EINVAL`; a NULL fd
+/// array is fine when the count is 0, which the C layer passes as an empty
+/// slice). `Ok(false)`: `NOTIFY_SOCKET` is not set, nothing sent. `Ok(true)`:
+/// the datagram was sent (not necessarily processed). With
+/// `unset_environment`, `NOTIFY_SOCKET` is removed on every path.
+pub fn pid_notify_with_fds_raw(
+    pid: libc::pid_t,
+    unset_environment: bool,
+    state: Option<&[u8]>,
+    fds: Option<&[RawFd]>,
+) -> Result<bool> {
+    let r = send_notification(pid, state, fds);
+    if unset_environment {
+        env::unset(env::NOTIFY_SOCKET);
+    }
+    r
+}
+
+fn send_notification(pid: libc::pid_t, state: Option<&[u8]>, fds: Option<&[RawFd]>) -> Result<bool> {
+    let state = state.ok_or(Errno::EINVAL)?;
+    let fds = fds.ok_or(Errno::EINVAL)?;
+    let Some(e) = env::get(env::NOTIFY_SOCKET) else {
+        return Ok(false);
+    };
+    let target = parse_target(e.to_bytes())?;
+    let ch = open_channel(&target)?;
+    raise_sndbuf(ch.fd.0);
+    let ucred = wants_ucred(pid);
+    let control = build_control(pid, fds, ucred)?;
+    match send_all(&ch, state, control.buf, control.len) {
+        Ok(()) => return Ok(true),
+        Err(e) if !ucred => return Err(e),
+        Err(_) => {}
+    }
+    // The kernel refuses forged credentials to the unprivileged: send
+    // again with only the fds; the receiver sees our real credentials.
+    send_all(&ch, state, control.buf, control.rights_len)?;
+    Ok(true)
+}
+
+/// `sd_notify(unset_environment, state)`.
+pub fn notify(unset_environment: bool, state: &str) -> Result<bool> {
+    pid_notify_with_fds_raw(0, unset_environment, Some(state.as_bytes()), Some(&[]))
+}
+
+/// `sd_pid_notify(pid, unset_environment, state)`: on behalf of `pid`.
+pub fn pid_notify(pid: libc::pid_t, unset_environment: bool, state: &str) -> Result<bool> {
+    pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(&[]))
+}
+
+/// `sd_pid_notify_with_fds`: also pass `fds` (e.g. `FDSTORE=1`).
+pub fn pid_notify_with_fds(pid: libc::pid_t, unset_environment: bool, state: &str, fds: &[RawFd]) -> Result<bool> {
+    pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(fds))
+}
+
+/// `sd_pid_notify_barrier`: send `BARRIER=1` with a pipe and wait (µs;
+/// `u64::MAX` = forever) until the manager has processed everything sent
+/// before. `Ok(false)`: not supervised. Timeout: `ETIMEDOUT`.
+pub fn pid_notify_barrier(pid: libc::pid_t, unset_environment: bool, timeout_usec: u64) -> Result<bool> {
+    let mut p = [0 as c_int; 2];
+    // SAFETY: p has room for two fds.
+    if unsafe { pipe_cloexec(&mut p) } < 0 {
+        return Err(Errno::last());
+    }
+    let (rd, wr) = (Fd(p[0]), Fd(p[1]));
+    if !pid_notify_with_fds_raw(pid, unset_environment, Some(b"BARRIER=1"), Some(&[wr.0]))? {
+        return Ok(false);
+    }
+    drop(wr);
+    wait_hangup(rd.0, timeout_usec)
+}
+
+/// `sd_notify_barrier`.
+pub fn notify_barrier(unset_environment: bool, timeout_usec: u64) -> Result<bool> {
+    pid_notify_barrier(0, unset_environment, timeout_usec)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn pipe_cloexec(p: &mut [c_int; 2]) -> c_int {
+    libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+unsafe fn pipe_cloexec(p: &mut [c_int; 2]) -> c_int {
+    let r = libc::pipe(p.as_mut_ptr());
+    if r == 0 {
+        libc::fcntl(p[0], libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(p[1], libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    r
+}
+
+/// Wait for the peer to close its copy of the pipe (POLLHUP).
+fn wait_hangup(fd: RawFd, timeout_usec: u64) -> Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: 0, revents: 0 };
+    let deadline = (timeout_usec != u64::MAX).then(|| libc::timespec {
+        tv_sec: (timeout_usec / 1_000_000) as libc::time_t,
+        tv_nsec: ((timeout_usec % 1_000_000) * 1000) as _,
+    });
+    let ts = deadline.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: one valid pollfd; ts is NULL or valid.
+    let r = unsafe { ppoll(&mut pfd, ts) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    if r == 0 {
+        return Err(Errno(libc::ETIMEDOUT));
+    }
+    if pfd.revents & libc::POLLNVAL != 0 {
+        return Err(Errno::EBADF);
+    }
+    Ok(true)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn ppoll(pfd: &mut libc::pollfd, ts: *const libc::timespec) -> c_int {
+    libc::ppoll(pfd, 1, ts, ptr::null())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+unsafe fn ppoll(pfd: &mut libc::pollfd, ts: *const libc::timespec) -> c_int {
+    let ms = if ts.is_null() {
+        -1
+    } else {
+        let t = &*ts;
+        (t.tv_sec as i64 * 1000 + (t.tv_nsec as i64 + 999_999) / 1_000_000).min(c_int::MAX as i64) as c_int
+    };
+    libc::poll(pfd, 1, ms)
+}
+
+/// `sd_booted()`: does `/run/systemd/system/` exist (PID 1 is systemd)?
+pub fn booted() -> Result<bool> {
+    // SAFETY: a constant NUL-terminated path.
+    if unsafe { libc::faccessat(libc::AT_FDCWD, c"/run/systemd/system/".as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) } >= 0 {
+        return Ok(true);
+    }
+    match Errno::last() {
+        Errno::ENOENT => Ok(false),
+        e => Err(e),
+    }
+}
+
+/// `sd_watchdog_enabled`: the watchdog interval in µs if the service
+/// manager expects keep-alive pings from this process, `None` if not.
+/// With `unset_environment`, `WATCHDOG_USEC` and `WATCHDOG_PID` are removed.
+pub fn watchdog_enabled(unset_environment: bool) -> Result<Option<u64>> {
+    let r = watchdog_interval();
+    if unset_environment {
+        env::unset(env::WATCHDOG_USEC);
+        env::unset(env::WATCHDOG_PID);
+    }
+    r
+}
+
+fn watchdog_interval() -> Result<Option<u64>> {
+    let Some(s) = env::get(env::WATCHDOG_USEC) else {
+        return Ok(None);
+    };
+    let u = safe_atou64(s)?;
+    if u == 0 || u == u64::MAX {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(p) = env::get(env::WATCHDOG_PID) {
+        // SAFETY: getpid cannot fail.
+        if parse_pid(p)? != unsafe { libc::getpid() } {
+            return Ok(None);
+        }
+    }
+    Ok(Some(u))
+}
+
+/// Message of `CStr` form (for the C layer's NULL-able strings).
+pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {
+    s.map(CStr::to_bytes)
+}
