@@ -23,8 +23,8 @@ enum Target {
 }
 
 /// Parse `NOTIFY_SOCKET` as libsystemd 252 does for `/path` and `@abstract`
-/// (anything shorter than 2 bytes, relative, or not fitting `sun_path` with
-/// its NUL is `EINVAL`), plus the `vsock[-TYPE]:CID:PORT` forms of newer
+/// (shorter than 2 bytes or relative: `EINVAL`; not fitting `sun_path` with
+/// its NUL: `ENAMETOOLONG` for a path, `EINVAL` for an abstract name), plus the `vsock[-TYPE]:CID:PORT` forms of newer
 /// systemd.
 fn parse_target(e: &[u8]) -> Result<Target> {
     if let Some(t) = parse_vsock(e)? {
@@ -35,8 +35,10 @@ fn parse_target(e: &[u8]) -> Result<Target> {
     }
     // SAFETY: sockaddr_un is plain old data.
     let mut un: libc::sockaddr_un = unsafe { zeroed() };
+    // Both forms need room for a trailing NUL; 252 reports an overlong
+    // path as ENAMETOOLONG and an overlong abstract name as EINVAL.
     if e.len() > un.sun_path.len() - 1 {
-        return Err(Errno::EINVAL);
+        return Err(if e[0] == b'/' { Errno::ENAMETOOLONG } else { Errno::EINVAL });
     }
     un.sun_family = libc::AF_UNIX as libc::sa_family_t;
     for (d, s) in un.sun_path.iter_mut().zip(e) {
@@ -482,4 +484,46 @@ fn watchdog_interval() -> Result<Option<u64>> {
 /// Message of `CStr` form (for the C layer's NULL-able strings).
 pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {
     s.map(CStr::to_bytes)
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    fn vsock(s: &str) -> Result<(u32, u32, Option<c_int>)> {
+        match parse_target(s.as_bytes())? {
+            Target::Vsock { cid, port, ty } => Ok((cid, port, ty)),
+            Target::Unix(..) => panic!("{s} parsed as unix"),
+        }
+    }
+
+    #[test]
+    fn unix_targets() {
+        let Target::Unix(un, len) = parse_target(b"@abc").unwrap() else { panic!() };
+        assert_eq!((un.sun_path[0], un.sun_path[1], len as usize), (0, b'a' as libc::c_char, 2 + 4));
+        let Target::Unix(_, len) = parse_target(b"/run/x").unwrap() else { panic!() };
+        assert_eq!(len as usize, 2 + 7);
+        for bad in ["", "/", "@", "x", "unix:/x", "vsoc:1:2"] {
+            assert_eq!(parse_target(bad.as_bytes()).err(), Some(Errno::EINVAL), "{bad}");
+        }
+        assert_eq!(parse_target(&[b'/'; 108]).err(), Some(Errno::ENAMETOOLONG));
+        assert_eq!(parse_target(&[b'@'; 108]).err(), Some(Errno::EINVAL));
+        assert!(parse_target(&[b'/'; 107]).is_ok());
+    }
+
+    #[test]
+    fn vsock_targets() {
+        assert_eq!(vsock("vsock:2:1234"), Ok((2, 1234, None)));
+        assert_eq!(vsock("vsock:host:1"), Ok((2, 1, None)));
+        assert_eq!(vsock("vsock:hypervisor:1"), Ok((0, 1, None)));
+        assert_eq!(vsock("vsock:local:1"), Ok((1, 1, None)));
+        assert_eq!(vsock("vsock-stream:3:7"), Ok((3, 7, Some(libc::SOCK_STREAM))));
+        assert_eq!(vsock("vsock-dgram:3:7"), Ok((3, 7, Some(libc::SOCK_DGRAM))));
+        assert_eq!(vsock("vsock-seqpacket:3:7"), Ok((3, 7, Some(libc::SOCK_SEQPACKET))));
+        assert_eq!(vsock("vsock:4294967295:1"), Ok((u32::MAX, 1, None)));
+        for bad in ["vsock::1234", "vsock:2", "vsock:2:", "vsock:x:1", "vsock:2:4294967295", "vsock:2:-1", "vsock:2: 1"] {
+            assert_eq!(vsock(bad).err(), Some(Errno::EINVAL), "{bad}");
+        }
+        assert_eq!(vsock("vsock:2:4294967296").err(), Some(Errno::ERANGE));
+    }
 }

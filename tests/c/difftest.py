@@ -25,6 +25,16 @@ NAMES_VALUES = [None, "", ":", "::", "a", "a:b", "a:b:c", "a::b", ":a", "a:", "a
                 "a\\", "a:b\\", "a\\\\:b", "\\a:b", "x:y:z:w", "http:https:ctl", "é:ü", "a b:c",
                 "unknown:stored:connection", "a=b:c", "\\::", "a\\:\\:b:c:d"]
 
+NOTIFY_SOCKETS = [None, "", "/", "@", "x", "relative/sock", "//", "/nonexistent/sock", "@sdfd-nobody-listens",
+                  "{recv}", "{abs}", " {recv}", "{recv} ", "/" + "a" * 106, "/" + "a" * 107, "/" + "a" * 108,
+                  "@" + "a" * 106, "@" + "a" * 107, "@" + "a" * 108, "/tmp", "/dev/null", "unix:/x"]
+NOTIFY_STATES = ["READY=1", "", "STATUS=a\nb", "READY=1\nSTATUS=ok\nMAINPID=1", "NULL", "@big1", "@big300", "@big9000"]
+NOTIFY_PIDS = ["0", "self", "1", "999999999", "-1"]  # pid 1 exists; 999999999 never does
+NOTIFY_FDS = ["0", "1", "2", "null:1", "null:0", "253", "254", "300"]
+WATCHDOG_USEC = [None, "", "0", "1", "abc", "-5", "1000000", " 1000000", "0x10", "18446744073709551615",
+                 "18446744073709551614", "18446744073709551616", "1000000 "]
+WATCHDOG_PID = [None, "{pid}", "{pid+1}", "abc", "0", "-1", "", " {pid}"]
+
 LAYOUTS = {
     "none": [],
     "one": ["tcp4l"],
@@ -76,6 +86,36 @@ def scenarios():
     # 5. fd classification: every sd_is_* over every kind of fd
     for lname, layout in CHECK_LAYOUTS.items():
         yield ("checks %s" % lname, {}, layout, ["checks"])
+    # 6. notify: addresses x messages x pids x fds x unset
+    for sock in NOTIFY_SOCKETS:
+        for u in ("0", "1"):
+            env = {} if sock is None else {"NOTIFY_SOCKET": sock}
+            yield ("notify sock=%r u=%s" % (sock, u), env, [],
+                   ["notify", u, "0", "READY=1", "0", "notify", "0", "0", "STATUS=again", "0"])
+    for state, pid, fds in itertools.product(NOTIFY_STATES, NOTIFY_PIDS, NOTIFY_FDS):
+        for sock in ("{recv}", "{abs}") if (pid, fds) == ("0", "0") else ("{recv}",):
+            yield ("notify sock=%s state=%.20r pid=%s fds=%s" % (sock, state, pid, fds), {"NOTIFY_SOCKET": sock}, [],
+                   ["notify", "0", pid, state, fds])
+    for state, fds in itertools.product(["NULL", "READY=1"], ["0", "1", "null:1", "null:0"]):
+        yield ("notify unset-socket state=%s fds=%s" % (state, fds), {}, [], ["notify", "1", "0", state, fds])
+    for fmt, pid, sock in itertools.product(["NULL", "STATUS=%d %s", "READY=1"], ["0", "self", "1", "999999999"], [None, "{recv}"]):
+        env = {} if sock is None else {"NOTIFY_SOCKET": sock}
+        yield ("notifyf fmt=%r pid=%s sock=%s" % (fmt, pid, sock), env, [], ["notifyf", "1", pid, fmt])
+    # 7. barrier: a receiver that closes the fd, one that keeps it (timeout), none
+    for sock, mode, t, u in itertools.product([None, "{recv}", "/nonexistent/x"], ["close", "keep"],
+                                              ["200000", "1000", "0"], ["0", "1"]):
+        env = {} if sock is None else {"NOTIFY_SOCKET": sock}
+        yield ("barrier sock=%s mode=%s t=%s u=%s" % (sock, mode, t, u), env, [], ["barrier", u, t, mode])
+    # 8. watchdog and booted
+    for usec, wpid in itertools.product(WATCHDOG_USEC, WATCHDOG_PID):
+        env = {}
+        if usec is not None:
+            env["WATCHDOG_USEC"] = usec
+        if wpid is not None:
+            env["WATCHDOG_PID"] = wpid
+        for u in ("0", "1"):
+            yield ("watchdog usec=%r pid=%r u=%s" % (usec, wpid, u), env, [], ["watchdog", u])
+    yield ("booted", {}, [], ["booted"])
 
 
 def run(probe, env, layout, ops, tmp):

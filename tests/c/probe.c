@@ -8,7 +8,11 @@
  * FD_CLOEXEC on it first. Environment values may contain {pid}, {pid+1},
  * {pidhex}, {pidoct}: replaced by this process's pid before any call.
  *
- * OPs: listen U | names U | names-null U | checks
+ * OPs: listen U | names U | names-null U | checks | booted | watchdog U
+ *      notify U PID STATE NFDS | notifyf U PID FMT | barrier U USEC MODE
+ * NOTIFY_SOCKET may contain {recv} (a datagram socket this probe binds at
+ * $PROBE_DIR/notify.sock) or {abs} (an abstract one): after a notify op the
+ * probe prints what that receiver got (bytes, credentials, fds).
  * After each op the probe prints the result, the LISTEN_* variables and the
  * FD_CLOEXEC state of every fd it created. Output never contains anything
  * that differs between two runs (ports, pids, inode numbers). */
@@ -27,6 +31,8 @@
 #include <unistd.h>
 #include <stddef.h>
 #include <linux/netlink.h>
+#include <poll.h>
+#include <pthread.h>
 #include <systemd/sd-daemon.h>
 
 #define MAXFD 64
@@ -40,8 +46,11 @@ static const char *mq_name;           /* a queue to remove at exit */
 
 static void die(const char *what) { fprintf(stderr, "probe: %s: %s\n", what, strerror(errno)); exit(99); }
 
-static const char *vars[] = { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", NULL };
-static char *initial[3];              /* each variable's value after expansion */
+static const char *vars[] = { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+                               "WATCHDOG_USEC", "WATCHDOG_PID", NULL };
+static char *initial[6];              /* each variable's value after expansion */
+static char recv_path[200];           /* {recv} */
+static char recv_abs[80];             /* {abs}, without the '@' */
 
 /* Replace {pid} & co in the LISTEN_ variables. */
 static void expand_env(void) {
@@ -49,13 +58,15 @@ static void expand_env(void) {
         const char *v = getenv(vars[i]);
         if (v) initial[i] = strdup(v);
         if (!v || !strchr(v, '{')) continue;
-        char out[512] = "", num[64];
+        char out[512] = "", num[256];
         const char *p = v;
         while (*p) {
             if (!strncmp(p, "{pid}", 5)) { snprintf(num, sizeof num, "%d", (int)getpid()); p += 5; }
             else if (!strncmp(p, "{pid+1}", 7)) { snprintf(num, sizeof num, "%d", (int)getpid() + 1); p += 7; }
             else if (!strncmp(p, "{pidhex}", 8)) { snprintf(num, sizeof num, "0x%x", (unsigned)getpid()); p += 8; }
             else if (!strncmp(p, "{pidoct}", 8)) { snprintf(num, sizeof num, "0%o", (unsigned)getpid()); p += 8; }
+            else if (!strncmp(p, "{recv}", 6)) { snprintf(num, sizeof num, "%s", recv_path); p += 6; }
+            else if (!strncmp(p, "{abs}", 5)) { snprintf(num, sizeof num, "@%s", recv_abs); p += 5; }
             else { num[0] = *p++; num[1] = 0; }
             strncat(out, num, sizeof out - strlen(out) - 1);
         }
@@ -200,8 +211,6 @@ static int local_port(int fd) {
     if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0) return 0;
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    fflush(stdout);
-    if (mq_name) mq_unlink(mq_name);
     return 0;
 }
 
@@ -290,8 +299,124 @@ static void checks_for(int fd, int idx) {
     }
 }
 
+/* ---- notify: an in-process receiver ---- */
+
+static int receiver = -1;
+
+static void bind_receiver(void) {
+    snprintf(recv_path, sizeof recv_path, "%s/notify.sock", dir);
+    snprintf(recv_abs, sizeof recv_abs, "sdfd-probe-%d-notify", (int)getppid());
+    const char *v = getenv("NOTIFY_SOCKET");
+    if (!v || (!strstr(v, "{recv}") && !strstr(v, "{abs}"))) return;
+    receiver = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int one = 1, big = 64 << 20;
+    setsockopt(receiver, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+    setsockopt(receiver, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    if (strstr(v, "{recv}")) bind_unix(receiver, recv_path, 0, 0);
+    else bind_unix(receiver, recv_abs, 1, strlen(recv_abs));
+    /* keep it out of the 3.. range the listen ops look at */
+    int high = fcntl(receiver, F_DUPFD_CLOEXEC, 200);
+    close(receiver);
+    receiver = high;
+}
+
+static const char *fd_kind(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return "bad";
+    return S_ISFIFO(st.st_mode) ? "fifo" : S_ISSOCK(st.st_mode) ? "sock" : S_ISREG(st.st_mode) ? "file" : "other";
+}
+
+static void drain_receiver(void) {
+    if (receiver < 0) return;
+    for (;;) {
+        static char buf[32 << 20];
+        union { char c[CMSG_SPACE(sizeof(int) * 512) + CMSG_SPACE(sizeof(struct ucred))]; struct cmsghdr align; } ctl;
+        struct iovec iov = { buf, sizeof buf };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.c, .msg_controllen = sizeof ctl };
+        ssize_t n = recvmsg(receiver, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0) break;
+        unsigned long h = 5381;
+        for (ssize_t k = 0; k < n; k++) h = h * 33 + (unsigned char)buf[k];
+        printf("  recv %zd bytes hash=%lx", n, h);
+        if (n <= 64) { printf(" \""); buf[n] = 0; print_escaped(buf); printf("\""); }
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+            if (c->cmsg_type == SCM_CREDENTIALS) {
+                struct ucred u; memcpy(&u, CMSG_DATA(c), sizeof u);
+                long d = (long)u.pid - (long)getpid();
+                if (d == 0) printf(" pid=self");
+                else if (d == 1) printf(" pid=self+1");
+                else printf(" pid=%d", u.pid == 1 ? 1 : -1);
+                printf(" uid=%d gid=%d", (int)u.uid, (int)u.gid);
+            } else if (c->cmsg_type == SCM_RIGHTS) {
+                int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                printf(" fds=%d:", k);
+                for (int j = 0; j < k; j++) {
+                    int f; memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof f);
+                    printf("%s%s", j ? "," : "", fd_kind(f));
+                    close(f);
+                }
+            }
+        }
+        if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) printf(" truncated");
+        printf("\n");
+    }
+}
+
+static pid_t pid_arg(const char *a) {
+    if (!strcmp(a, "self")) return getpid();
+    if (!strcmp(a, "self+1")) return getpid() + 1;
+    return (pid_t)atoi(a);
+}
+
+static char *state_arg(const char *a) {
+    if (!strcmp(a, "NULL")) return NULL;
+    if (!strncmp(a, "@big", 4)) {                 /* @bigN: N KiB of 'x' after "STATUS=" */
+        size_t n = (size_t)atol(a + 4) * 1024;
+        char *s = malloc(n + 8);
+        memcpy(s, "STATUS=", 7); memset(s + 7, 'x', n); s[n + 7] = 0;
+        return s;
+    }
+    return strdup(a);
+}
+
+/* Fds to pass: "0", "N" (N pipes' read ends), "null:N" (NULL array, count N). */
+static int fds_arg(const char *a, int **out) {
+    if (!strncmp(a, "null:", 5)) { *out = NULL; return atoi(a + 5); }
+    int n = atoi(a);
+    int *v = calloc(n ? n : 1, sizeof(int));
+    for (int k = 0; k < n; k++) {
+        if (k == 0 || k % 2 == 0) { int p[2]; if (pipe2(p, O_CLOEXEC) < 0) die("pipe"); v[k] = p[0]; if (k + 1 < n) v[k + 1] = p[1]; else close(p[1]); }
+    }
+    *out = v;
+    return n;
+}
+
+struct barrier_peer { int mode; };
+
+/* Receive the BARRIER=1 message and close (mode 1) or keep (0) its fd. */
+static void *barrier_thread(void *arg) {
+    struct barrier_peer *bp = arg;
+    struct pollfd pfd = { receiver, POLLIN, 0 };
+    if (poll(&pfd, 1, 2000) <= 0) return NULL;
+    char buf[256];
+    union { char c[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(struct ucred))]; struct cmsghdr align; } ctl;
+    struct iovec iov = { buf, sizeof buf - 1 };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.c, .msg_controllen = sizeof ctl };
+    ssize_t n = recvmsg(receiver, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0) return NULL;
+    buf[n] = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_type == SCM_RIGHTS) {
+            int f; memcpy(&f, CMSG_DATA(c), sizeof f);
+            if (bp->mode == 1) close(f);
+            else { usleep(300000); close(f); }
+        }
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     if (getenv("PROBE_DIR")) dir = getenv("PROBE_DIR");
+    bind_receiver();
     expand_env();
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -309,6 +434,50 @@ int main(int argc, char **argv) {
             for (int k = 0; k < 2; k++) checks_for(fds[k], -1);
             for (int k = 0; k < nfds + 1; k++) checks_for(3 + k, k < nfds ? k : -1);
             continue;
+        }
+        if (!strcmp(op, "booted")) { printf("booted()=%d\n", sd_booted()); continue; }
+        if (!strcmp(op, "notify") && i + 4 < argc) {
+            int u = atoi(argv[i + 1]);
+            pid_t pid = pid_arg(argv[i + 2]);
+            char *st = state_arg(argv[i + 3]);
+            int *fds; int n = fds_arg(argv[i + 4], &fds);
+            int r = !strcmp(argv[i + 2], "0") && n == 0 && fds ? sd_notify(u, st)
+                  : n == 0 && fds ? sd_pid_notify(pid, u, st)
+                  : sd_pid_notify_with_fds(pid, u, st, fds, (unsigned)n);
+            printf("notify(%d,%s,%s,%s)=%d\n", u, argv[i + 2], argv[i + 3], argv[i + 4], r);
+            for (int k = 0; fds && k < n; k++) close(fds[k]);
+            free(fds); free(st);
+            i += 4;
+            drain_receiver(); print_state(); continue;
+        }
+        if (!strcmp(op, "notifyf") && i + 3 < argc) {
+            int u = atoi(argv[i + 1]);
+            const char *fmt = !strcmp(argv[i + 3], "NULL") ? NULL : argv[i + 3];
+            int r = !strcmp(argv[i + 2], "0") ? sd_notifyf(u, fmt, 42, "str")
+                  : sd_pid_notifyf(pid_arg(argv[i + 2]), u, fmt, 42, "str");
+            printf("notifyf(%d,%s,%s)=%d\n", u, argv[i + 2], argv[i + 3], r);
+            i += 3;
+            drain_receiver(); print_state(); continue;
+        }
+        if (!strcmp(op, "barrier") && i + 3 < argc) {
+            int u = atoi(argv[i + 1]);
+            uint64_t t = strtoull(argv[i + 2], NULL, 0);
+            struct barrier_peer bp = { !strcmp(argv[i + 3], "close") };
+            pthread_t th; int have = receiver >= 0 && !pthread_create(&th, NULL, barrier_thread, &bp);
+            int r = sd_notify_barrier(u, t);
+            if (have) pthread_join(th, NULL);
+            printf("barrier(%d,%s,%s)=%d\n", u, argv[i + 2], argv[i + 3], r);
+            i += 3;
+            drain_receiver(); print_state(); continue;
+        }
+        if (!strcmp(op, "watchdog") && i + 1 < argc) {
+            uint64_t us = 12345;
+            int u = atoi(argv[++i]);
+            int r = sd_watchdog_enabled(u, &us);
+            printf("watchdog(%d)=%d usec=%llu\n", u, r, (unsigned long long)us);
+            r = sd_watchdog_enabled(0, NULL);
+            printf("watchdog-again(0,NULL)=%d\n", r);
+            print_state(); continue;
         }
         if (i + 1 >= argc) { fprintf(stderr, "probe: %s needs an argument\n", op); return 99; }
         int u = atoi(argv[++i]);
@@ -335,5 +504,6 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
     if (mq_name) mq_unlink(mq_name);
+    if (receiver >= 0 && recv_path[0]) unlink(recv_path);
     return 0;
 }
