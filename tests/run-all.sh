@@ -57,7 +57,7 @@ run_suite() {
 }
 
 run_suite rust        cargo test --quiet
-run_suite c-header    ./tests/c/header-check.sh
+run_suite c-packaging ./tests/c/packaging.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activate  python3 ./tests/c/activate.py
 [ -x tests/c/real-daemon.sh ] && run_suite c-real-daemon ./tests/c/real-daemon.sh

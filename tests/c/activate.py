@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Socket activation for real: tests/c/activated.c, built against the
+installed sdfd through pkg-config, is started by systemd-socket-activate with
+several kinds of sockets; the test checks what the daemon reports it was given
+and that it answers real requests on each socket.
+
+Ends with "N passed, N failed".
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACTIVATE = "/usr/bin/systemd-socket-activate"
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print("%s - %s%s" % ("ok  " if ok else "FAIL", name, "" if ok or not detail else "\n       " + detail))
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1", kind=socket.SOCK_STREAM):
+    with socket.socket(family, kind) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def build(tmp):
+    cflags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
+    libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
+    exe = os.path.join(tmp, "activated")
+    subprocess.check_call(["cc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", exe, os.path.join(HERE, "activated.c")]
+                          + cflags + ["-Wl,-rpath," + libdir])
+    ldd = subprocess.check_output(["ldd", exe], text=True)
+    check("activated links libsdfd, not libsystemd", "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
+    return exe
+
+
+class Activated:
+    """systemd-socket-activate ARGS -- activated REQUESTS, stderr captured."""
+
+    def __init__(self, args, exe, requests):
+        self.log = tempfile.TemporaryFile()
+        self.p = subprocess.Popen([ACTIVATE] + args + [exe, str(requests)], stdin=subprocess.DEVNULL,
+                                  stdout=self.log, stderr=self.log)
+        time.sleep(0.3)  # let it bind
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        return self.output()
+
+
+def ask_stream(family, addr, line, kind=socket.SOCK_STREAM):
+    with socket.socket(family, kind) as s:
+        s.settimeout(5)
+        s.connect(addr)
+        s.sendall(line.encode() + b"\n")
+        if kind == socket.SOCK_STREAM:
+            s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+            if kind != socket.SOCK_STREAM or data.endswith(b"\n"):
+                break
+        return data.decode()
+
+
+def ask_dgram(family, addr, line, bind=None):
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        if bind:
+            s.bind(bind)
+        s.sendto(line.encode(), addr)
+        return s.recv(4096).decode()
+
+
+def expect_line(out, pattern, name):
+    check(name, re.search(pattern, out, re.M) is not None, "no line matching %r in:\n%s" % (pattern, out))
+
+
+def scenario_many(exe, tmp):
+    """Four named stream sockets: TCP v4, TCP v6, unix path, abstract unix."""
+    p4, p6 = free_port(), free_port(socket.AF_INET6, "::1")
+    path = os.path.join(tmp, "ctl.sock")
+    abstract = "sdfd-activate-test-%d" % os.getpid()
+    d = Activated(["-l", "127.0.0.1:%d" % p4, "-l", "[::1]:%d" % p6, "-l", path, "-l", "@" + abstract,
+                   "--fdname=web:web6:ctl:abs"], exe, 4)
+    try:
+        r1 = ask_stream(socket.AF_INET, ("127.0.0.1", p4), "GET v4")
+        r2 = ask_stream(socket.AF_INET6, ("::1", p6), "GET v6")
+        r3 = ask_stream(socket.AF_UNIX, path, "GET path")
+        r4 = ask_stream(socket.AF_UNIX, "\0" + abstract, "GET abstract")
+    except OSError as e:
+        r1 = r2 = r3 = r4 = "error: %s" % e
+    out = d.stop()
+    expect_line(out, r"^listen=4 env=unset$", "4 fds, LISTEN_* unset")
+    expect_line(out, r"^fd=3 name=web inet4 stream listening sockaddr-match=1$", "fd 3: tcp4 'web'")
+    expect_line(out, r"^fd=4 name=web6 inet6 stream listening sockaddr-match=1$", "fd 4: tcp6 'web6'")
+    expect_line(out, r"^fd=5 name=ctl unix stream listening path=%s match=1$" % re.escape(path), "fd 5: unix path 'ctl'")
+    expect_line(out, r"^fd=6 name=abs unix stream listening abstract=%s match=1$" % abstract, "fd 6: abstract 'abs'")
+    check("request over tcp4 served", r1.startswith("web inet4 stream listening") and r1.endswith(" GET v4\n"), r1)
+    check("request over tcp6 served", r2.startswith("web6 inet6 stream") and r2.endswith(" GET v6\n"), r2)
+    check("request over unix path served", r3.startswith("ctl unix stream") and r3.endswith(" GET path\n"), r3)
+    check("request over abstract unix served", r4.startswith("abs unix stream") and r4.endswith(" GET abstract\n"), r4)
+
+
+def scenario_datagram(exe, tmp):
+    port = free_port(kind=socket.SOCK_DGRAM)
+    path = os.path.join(tmp, "dgram.sock")
+    d = Activated(["-d", "-l", "127.0.0.1:%d" % port, "-l", path, "--fdname=udp:log"], exe, 2)
+    try:
+        # systemd-socket-activate starts the daemon on the first datagram; that
+        # one is read by the daemon (it stays queued on the socket).
+        r1 = ask_dgram(socket.AF_INET, ("127.0.0.1", port), "ping")
+        r2 = ask_dgram(socket.AF_UNIX, path, "log-line", bind=os.path.join(tmp, "client.sock"))
+    except OSError as e:
+        r1 = r2 = "error: %s" % e
+    out = d.stop()
+    expect_line(out, r"^fd=3 name=udp inet4 dgram notlistening sockaddr-match=1$", "fd 3: udp 'udp'")
+    expect_line(out, r"^fd=4 name=log unix dgram notlistening path=%s match=1$" % re.escape(path), "fd 4: unix dgram")
+    check("datagram over udp answered", r1 == "udp inet4 dgram notlistening sockaddr-match=1 ping\n", r1)
+    check("datagram over unix answered", r2.startswith("log unix dgram") and r2.endswith(" log-line\n"), r2)
+
+
+def scenario_seqpacket(exe, tmp):
+    path = os.path.join(tmp, "seq.sock")
+    d = Activated(["--seqpacket", "-l", path, "--fdname=seq"], exe, 1)
+    try:
+        r = ask_stream(socket.AF_UNIX, path, "hello", kind=socket.SOCK_SEQPACKET)
+    except OSError as e:
+        r = "error: %s" % e
+    out = d.stop()
+    expect_line(out, r"^fd=3 name=seq unix seqpacket listening path=", "fd 3: unix seqpacket")
+    check("seqpacket request served", r.startswith("seq unix seqpacket") and r.endswith(" hello\n"), r)
+
+
+def scenario_accept(exe, tmp):
+    port = free_port()
+    d = Activated(["-a", "-l", "127.0.0.1:%d" % port, "--fdname=conn"], exe, 1)
+    replies = []
+    try:
+        for i in range(3):
+            replies.append(ask_stream(socket.AF_INET, ("127.0.0.1", port), "req%d" % i))
+    except OSError as e:
+        replies.append("error: %s" % e)
+    out = d.stop()
+    check("accept mode: a child per connection", out.count("listen=1 env=unset") == 3, out)
+    expect_line(out, r"^fd=3 name=conn inet4 stream notlistening sockaddr-match=1$", "accept mode: fd 3 is the connection")
+    check("accept mode: 3 requests served",
+          [r.split()[-1] for r in replies] == ["req0", "req1", "req2"] and all(r.startswith("conn inet4 stream notlistening") for r in replies),
+          repr(replies))
+
+
+def scenario_inetd(exe, tmp):
+    port = free_port()
+    d = Activated(["--inetd", "-a", "-l", "127.0.0.1:%d" % port], exe, 1)
+    try:
+        r = ask_stream(socket.AF_INET, ("127.0.0.1", port), "inetd-req")
+    except OSError as e:
+        r = "error: %s" % e
+    out = d.stop()
+    expect_line(out, r"^listen=0 env=unset$", "inetd: no LISTEN_FDS")
+    expect_line(out, r"^fd=0 name=- inet4 stream notlistening", "inetd: stdin is the connection")
+    check("inetd request served", r.startswith("inetd inet4 stream notlistening") and r.endswith(" inetd-req\n"), r)
+
+
+def main():
+    if not os.path.exists(ACTIVATE):
+        print("no %s (Debian package systemd)" % ACTIVATE)
+        print("0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="sdfd-activate-")
+    try:
+        exe = build(tmp)
+        for sc in (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd):
+            print("# %s" % sc.__doc__.strip().splitlines()[0] if sc.__doc__ else "# %s" % sc.__name__)
+            try:
+                sc(exe, tmp)
+            except Exception as e:  # a broken scenario is a failure, never a skip
+                check(sc.__name__, False, repr(e))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    passed = sum(results)
+    failed = len(results) - passed
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

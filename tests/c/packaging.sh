@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Packaging and ABI checks on the installed library (through pkg-config):
+# prototypes against libsystemd's sd-daemon.h (bindgen and the C compiler),
+# the committed header is what cbindgen generates, exported symbols, soname,
+# shared and static linking, C++ and strict-C compilation of the headers.
+# Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+pass=0 fail=0
+ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+CFLAGS=$(pkg-config --cflags sdfd) LIBS=$(pkg-config --libs sdfd) LIBDIR=$(pkg-config --variable=libdir sdfd)
+INC=$(pkg-config --variable=includedir sdfd)/sdfd
+
+# 1. bindgen: every sd-daemon.h prototype of libsystemd has the identical
+#    Rust-side signature in sdfd's header.
+protos() {  # header -> "name(args) -> ret" lines, normalised (through a wrapper:
+            # libsystemd's private _sd-common.h refuses to be a top-level input)
+  printf '#include "%s"\n' "$1" > "$t/wrap-$(basename "$1")"
+  bindgen --no-layout-tests --allowlist-function 'sd_.*' "$t/wrap-$(basename "$1")" -- -I"$2" 2>"$t/bindgen.err" |
+    tr '\n' ' ' | sed 's/pub fn /\n/g' | grep -E '^sd_' | sed -E 's/;.*//; s/ +/ /g; s/ $//' | sort
+}
+protos /usr/include/systemd/sd-daemon.h /usr/include > "$t/systemd.txt"
+protos "$INC/sdfd.h" "$INC" > "$t/sdfd.txt"
+n=$(wc -l < "$t/systemd.txt")
+if [ "$n" -ge 17 ] && missing=$(comm -23 "$t/systemd.txt" "$t/sdfd.txt") && [ -z "$missing" ]; then
+  ok "bindgen: all $n libsystemd 252 sd-daemon prototypes are identical in sdfd.h"
+else
+  bad "bindgen: prototypes differ ($n in libsystemd)" "$(diff "$t/systemd.txt" "$t/sdfd.txt")"
+fi
+extra=$(comm -13 "$t/systemd.txt" "$t/sdfd.txt" | sed -E 's/\(.*//' | tr '\n' ' ')
+[ "$extra" = "sd_pid_notify_barrier sd_pid_notifyf_with_fds " ] && ok "bindgen: only the systemd 254 additions are extra ($extra)" \
+  || bad "bindgen: unexpected extra functions: $extra"
+
+# 2. The C compiler: both headers in one unit must agree (a conflicting
+#    redeclaration is an error), in C and C++.
+printf '#include "/usr/include/systemd/sd-daemon.h"\n#include <sdfd.h>\nint main(void){return 0;}\n' > "$t/both.c"
+if out=$(cc -Wall -Werror -c $CFLAGS "$t/both.c" -o "$t/both.o" 2>&1); then ok "C: sdfd.h redeclares libsystemd's prototypes compatibly"; else bad "C: conflicting declarations" "$out"; fi
+cat > "$t/compat.c" <<'C'
+#include <systemd/sd-daemon.h>
+#include <stdio.h>
+#if SD_LISTEN_FDS_START != 3
+#error SD_LISTEN_FDS_START
+#endif
+_SD_BEGIN_DECLARATIONS;
+static const char *levels[] = { SD_EMERG, SD_ALERT, SD_CRIT, SD_ERR, SD_WARNING, SD_NOTICE, SD_INFO, SD_DEBUG };
+_SD_END_DECLARATIONS;
+int main(void) {
+    fprintf(stderr, SD_INFO "levels %s..%s\n", levels[0], levels[7]);
+    int n = sd_listen_fds(0);
+    sd_notifyf(0, "STATUS=%d fds", n);
+    return n == 0 && sd_booted() >= 0 ? 0 : 1;
+}
+C
+for std in "-std=c99 -pedantic" "-std=c11" "-std=gnu17"; do
+  if out=$(cc $std -Wall -Wextra -Werror $CFLAGS "$t/compat.c" -o "$t/compat" $LIBS -Wl,-rpath,"$LIBDIR" 2>&1) && env -u LISTEN_FDS -u LISTEN_PID "$t/compat" 2>/dev/null; then
+    ok "compat header: <systemd/sd-daemon.h> source builds and runs ($std)"
+  else bad "compat header ($std)" "$out"; fi
+done
+if out=$(c++ -x c++ -Wall -Werror $CFLAGS "$t/compat.c" -o "$t/compat-cpp" $LIBS -Wl,-rpath,"$LIBDIR" 2>&1) && "$t/compat-cpp" 2>/dev/null; then
+  ok "compat header: builds and runs as C++"; else bad "compat header as C++" "$out"; fi
+if out=$(printf '#include <sdfd.h>\n#include <systemd/sd-daemon.h>\n' | cc -x c -fsyntax-only -Wall -Werror $CFLAGS - 2>&1); then
+  ok "sdfd.h and the compat header together"; else bad "sdfd.h + compat header" "$out"; fi
+if ldd "$t/compat" | grep -q libsystemd; then bad "compat program links libsystemd"; else ok "compat program does not link libsystemd"; fi
+
+# 3. The committed header is exactly what cbindgen generates from src/ffi.rs.
+cp include/sdfd.h "$t/sdfd.h.committed"
+if cargo build --quiet 2>"$t/build.log" && cmp -s include/sdfd.h "$t/sdfd.h.committed"; then
+  ok "include/sdfd.h is up to date with cbindgen"; else bad "include/sdfd.h differs from cbindgen output (commit it)" "$(diff "$t/sdfd.h.committed" include/sdfd.h | head -20; cat "$t/build.log")"; fi
+
+# 4. Exports and soname of the installed shared library.
+so=$(readlink -f "$LIBDIR/libsdfd.so")
+syms=$(nm -D --defined-only "$so" | awk '{print $3}' | sort | tr '\n' ' ')
+want="sd_booted sd_is_fifo sd_is_mq sd_is_socket sd_is_socket_inet sd_is_socket_sockaddr sd_is_socket_unix sd_is_special sd_listen_fds sd_listen_fds_with_names sd_notify sd_notify_barrier sd_notifyf sd_pid_notify sd_pid_notify_barrier sd_pid_notify_with_fds sd_pid_notifyf sd_pid_notifyf_with_fds sd_watchdog_enabled "
+[ "$syms" = "$want" ] && ok "nm -D: exactly the 19 sd_* functions are exported" || bad "nm -D exports" "got:  $syms"$'\n'"want: $want"
+other=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -vE '^(sd_|sdfd_)' || true)
+[ -z "$other" ] && ok "nm -D: no symbol outside sd_*/sdfd_*" || bad "stray exports" "$other"
+soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+[ "$soname" = "libsdfd.so.0" ] && ok "soname is libsdfd.so.0" || bad "soname is '$soname'"
+needed=$(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
+[ "$needed" = "libc.so.6 " ] && ok "libsdfd.so needs only libc.so.6" || bad "libsdfd.so needs: $needed"
+[ -L "$LIBDIR/libsdfd.so.0" ] && [ -L "$LIBDIR/libsdfd.so" ] && ok "libsdfd.so -> libsdfd.so.0 -> real file" || bad "library symlinks"
+
+# 5. Static link with just `pkg-config --static --libs sdfd`, fully static too.
+if out=$(cc $CFLAGS "$t/compat.c" -o "$t/static" -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic 2>&1) \
+   && ! ldd "$t/static" | grep -q libsdfd && "$t/static" 2>/dev/null; then
+  ok "static: links libsdfd.a with pkg-config --static --libs and runs"; else bad "static link" "$out"; fi
+if out=$(cc -static $CFLAGS "$t/compat.c" -o "$t/fullstatic" $(pkg-config --static --libs sdfd) 2>&1) && "$t/fullstatic" 2>/dev/null; then
+  ok "static: fully static (-static) program runs ($(stat -c %s "$t/fullstatic") bytes)"; else bad "fully static link" "$out"; fi
+
+# 6. make install / uninstall into a DESTDIR leave exactly the files expected.
+d=$t/destdir
+if make -s install PREFIX=/opt/sdfd DESTDIR="$d" >/dev/null 2>&1 \
+   && [ -f "$d/opt/sdfd/include/sdfd/systemd/sd-daemon.h" ] && [ -f "$d/opt/sdfd/lib/pkgconfig/sdfd.pc" ] \
+   && grep -q '^prefix=/opt/sdfd$' "$d/opt/sdfd/lib/pkgconfig/sdfd.pc" \
+   && make -s uninstall PREFIX=/opt/sdfd DESTDIR="$d" >/dev/null 2>&1 && [ -z "$(find "$d" -type f -o -type l)" ]; then
+  ok "make install/uninstall with PREFIX and DESTDIR"; else bad "make install/uninstall" "$(find "$d" 2>/dev/null)"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
