@@ -183,6 +183,47 @@ def scenario_inetd(exe, tmp):
     check("inetd request served", r.startswith("inetd inet4 stream notlistening") and r.endswith(" inetd-req\n"), r)
 
 
+def scenario_notify(exe, tmp):
+    """READY=1 and FDSTORE=1 from a socket-activated daemon to a receiver."""
+    port = free_port()
+    path = os.path.join(tmp, "notify.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    rx.bind(path)
+    rx.settimeout(5)
+    d = Activated(["-l", "127.0.0.1:%d" % port, "--fdname=web", "-E", "NOTIFY_SOCKET=" + path], exe, 1)
+    msgs = []
+    try:
+        r = ask_stream(socket.AF_INET, ("127.0.0.1", port), "after-ready")
+        for _ in range(2):
+            msgs.append(rx.recvmsg(4096, socket.CMSG_SPACE(64)))
+    except OSError as e:
+        r = "error: %s" % e
+    out = d.stop()
+    rx.close()
+    expect_line(out, r"^notify=1,1 notify_socket=unset$", "notify calls returned 1; sd_notifyf(1, ...) unset NOTIFY_SOCKET")
+    check("request served after READY", r.endswith(" after-ready\n"), r)
+    if len(msgs) != 2:
+        check("two notifications received", False, repr(msgs))
+        return
+    (store, anc1, _, _), (ready, anc2, _, _) = msgs
+    check("first message is FDSTORE=1 with FDNAME", store == b"FDSTORE=1\nFDNAME=stored-web", repr(store))
+    fds = [struct_unpack_fds(data) for level, kind, data in anc1 if kind == socket.SCM_RIGHTS]
+    ok = len(fds) == 1 and len(fds[0]) == 1
+    if ok:
+        with socket.socket(fileno=fds[0][0]) as stored:
+            ok = stored.getsockname() == ("127.0.0.1", port) and stored.type == socket.SOCK_STREAM
+    check("the stored fd is the daemon's listening socket", ok, repr(fds))
+    check("second message is READY=1 with STATUS", ready == b"READY=1\nSTATUS=serving 1 sockets", repr(ready))
+    creds = [data for level, kind, data in anc2 if kind == socket.SCM_CREDENTIALS]
+    pid = int.from_bytes(creds[0][:4], sys.byteorder) if creds else -1
+    check("credentials carry the daemon's pid", pid == d.p.pid, "creds pid %d, daemon %d" % (pid, d.p.pid))
+
+
+def struct_unpack_fds(data):
+    return [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True) for i in range(0, len(data) - len(data) % 4, 4)]
+
+
 def main():
     if not os.path.exists(ACTIVATE):
         print("no %s (Debian package systemd)" % ACTIVATE)
@@ -191,8 +232,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sdfd-activate-")
     try:
         exe = build(tmp)
-        for sc in (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd):
-            print("# %s" % sc.__doc__.strip().splitlines()[0] if sc.__doc__ else "# %s" % sc.__name__)
+        for sc in (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd, scenario_notify):
+            print("# %s: %s" % (sc.__name__, (sc.__doc__ or "").strip()))
             try:
                 sc(exe, tmp)
             except Exception as e:  # a broken scenario is a failure, never a skip

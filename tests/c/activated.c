@@ -75,6 +75,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "fd=%d name=%s %s\n", SD_LISTEN_FDS_START + i, names[i], kind[i]);
     }
     fflush(stderr);
+    if (getenv("NOTIFY_SOCKET")) {  /* hand fd 3 to the fd store, then report readiness */
+        int fd = SD_LISTEN_FDS_START;
+        int r1 = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=stored-web", &fd, 1);
+        int r2 = sd_notifyf(1, "READY=1\nSTATUS=serving %d sockets", n);
+        fprintf(stderr, "notify=%d,%d notify_socket=%s\n", r1, r2, getenv("NOTIFY_SOCKET") ? "set" : "unset");
+    }
     struct pollfd p[64];
     for (int i = 0; i < n; i++) p[i] = (struct pollfd){ SD_LISTEN_FDS_START + i, POLLIN, 0 };
     while (requests > 0) {

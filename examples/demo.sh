@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job: build sdfd, install it into build/demo, build the example
+# daemon against it with pkg-config (no libsystemd), start it socket-activated
+# and serve real HTTP requests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+need=()
+for p in build-essential pkg-config systemd curl; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "==> building and installing sdfd into build/demo"
+make -s install PREFIX="$ROOT/build/demo" >/dev/null
+export PKG_CONFIG_PATH=$ROOT/build/demo/lib/pkgconfig
+echo "    $(pkg-config --modversion sdfd): $(ls build/demo/lib/libsdfd.so.*.*) ($(stat -c %s "$(readlink -f build/demo/lib/libsdfd.so)") bytes)"
+
+echo "==> cc examples/hello-daemon.c \$(pkg-config --cflags --libs sdfd)"
+cc -O2 -Wall -o build/demo/hello-daemon examples/hello-daemon.c $(pkg-config --cflags --libs sdfd) \
+   -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"
+ldd build/demo/hello-daemon | grep -E 'libsdfd|libsystemd' | sed 's/^/    /'
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "==> systemd-socket-activate -l 127.0.0.1:$port --fdname=http build/demo/hello-daemon 2"
+systemd-socket-activate -l "127.0.0.1:$port" --fdname=http build/demo/hello-daemon 2 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+sleep 0.3
+for i in 1 2; do
+  echo "==> curl http://127.0.0.1:$port/ (request $i)"
+  curl -sS --max-time 5 "http://127.0.0.1:$port/" | sed 's/^/    /'
+done
+wait $pid
+echo "==> done: the daemon got its socket from sdfd's sd_listen_fds_with_names and served 2 requests"
