@@ -33,6 +33,7 @@ pub(crate) fn unset(name: &CStr) {
 }
 
 pub(crate) const LISTEN_PID: &CStr = c"LISTEN_PID";
+pub(crate) const LISTEN_PIDFDID: &CStr = c"LISTEN_PIDFDID";
 pub(crate) const LISTEN_FDS: &CStr = c"LISTEN_FDS";
 pub(crate) const LISTEN_FDNAMES: &CStr = c"LISTEN_FDNAMES";
 pub(crate) const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";

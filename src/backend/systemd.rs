@@ -6,12 +6,14 @@ use crate::errno::{Errno, Result};
 use crate::fd::mark_cloexec_range;
 use crate::listen::LISTEN_FDS_START;
 use crate::names::Names;
-use crate::parse::{parse_pid, safe_atoi};
+use crate::parse::{parse_pid, safe_atoi, safe_atou64};
 
-/// libsystemd unsets the variables on every return path when asked to.
+/// libsystemd unsets the variables on every return path when asked to
+/// (`LISTEN_PIDFDID` too, as systemd 258 does; 252 never reads it).
 fn unset_all(unset_environment: bool) {
     if unset_environment {
         env::unset(env::LISTEN_PID);
+        env::unset(env::LISTEN_PIDFDID);
         env::unset(env::LISTEN_FDS);
         env::unset(env::LISTEN_FDNAMES);
     }
@@ -30,6 +32,9 @@ fn count_and_mark() -> Result<usize> {
     };
     // SAFETY: getpid cannot fail.
     if parse_pid(pid)? != unsafe { libc::getpid() } {
+        return Ok(0);
+    }
+    if !pidfd_id_matches()? {
         return Ok(0);
     }
     let Some(fds) = env::get(env::LISTEN_FDS) else {
@@ -66,4 +71,40 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
         Some(_) => Err(Errno::EINVAL),
         None => Names::repeat(c"unknown", n),
     }
+}
+
+/// systemd 258's `LISTEN_PIDFDID` check: when the variable is set it must
+/// parse as an unsigned 64-bit number (else that error), and when this
+/// kernel gives pidfds an inode id (pidfs, Linux 6.9+) it must be ours —
+/// otherwise the fds are not for us (a recycled pid). Absent, or no pidfs:
+/// no check, exactly as libsystemd 252.
+fn pidfd_id_matches() -> Result<bool> {
+    let Some(v) = env::get(env::LISTEN_PIDFDID) else {
+        return Ok(true);
+    };
+    let want = safe_atou64(v)?;
+    Ok(own_pidfd_id().map_or(true, |id| id == want))
+}
+
+/// The inode number of a pidfd for this process, if pidfs provides one.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn own_pidfd_id() -> Option<u64> {
+    const PID_FS_MAGIC: i64 = 0x5049_4446;
+    // SAFETY: plain syscalls on a descriptor we own and close.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) as libc::c_int;
+        if fd < 0 {
+            return None;
+        }
+        let mut sfs: libc::statfs = core::mem::zeroed();
+        let mut st: libc::stat = core::mem::zeroed();
+        let ok = libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC && libc::fstat(fd, &mut st) == 0;
+        libc::close(fd);
+        ok.then_some(st.st_ino as u64)
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn own_pidfd_id() -> Option<u64> {
+    None
 }

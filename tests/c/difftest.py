@@ -9,6 +9,7 @@ return values, names, environment side effects or FD_CLOEXEC state fails.
 Prints one line per failure and ends with "N passed, N failed".
 """
 import itertools
+import re
 import os
 import subprocess
 import sys
@@ -102,8 +103,11 @@ def scenarios():
         env = {} if sock is None else {"NOTIFY_SOCKET": sock}
         yield ("notifyf fmt=%r pid=%s sock=%s" % (fmt, pid, sock), env, [], ["notifyf", "1", pid, fmt])
     # 7. barrier: a receiver that closes the fd, one that keeps it (timeout), none
-    for sock, mode, t, u in itertools.product([None, "{recv}", "/nonexistent/x"], ["close", "keep"],
-                                              ["200000", "1000", "0"], ["0", "1"]):
+    # (A receiver that closes at once is only raced against a generous timeout,
+    # one that keeps the fd for 500 ms only against short ones: no flakiness.)
+    for sock, (mode, t), u in itertools.product([None, "{recv}", "/nonexistent/x"],
+                                                [("close", "5000000"), ("close", "18446744073709551615"),
+                                                 ("keep", "100000"), ("keep", "1000"), ("keep", "0")], ["0", "1"]):
         env = {} if sock is None else {"NOTIFY_SOCKET": sock}
         yield ("barrier sock=%s mode=%s t=%s u=%s" % (sock, mode, t, u), env, [], ["barrier", u, t, mode])
     # 8. watchdog and booted
@@ -116,6 +120,30 @@ def scenarios():
         for u in ("0", "1"):
             yield ("watchdog usec=%r pid=%r u=%s" % (usec, wpid, u), env, [], ["watchdog", u])
     yield ("booted", {}, [], ["booted"])
+
+
+def extension_scenarios():
+    """Inputs where sdfd follows newer systemd on purpose (README, "Where sdfd
+    differs"): (name, env, layout, ops, expected), where expected(oracle
+    output) is the sdfd output: the oracle's, with exactly the documented
+    change applied."""
+    two = ["tcp4l", "udp4"]
+    same = lambda o: o
+    pidfdid_unset = lambda o: o.replace("LISTEN_PIDFDID=<as-set>", "LISTEN_PIDFDID=<unset>")
+    not_for_us = lambda o: re.sub(r"=2\b", "=0", o.replace("3:ce 4:ce", "3:in 4:in"))
+    def error(code):
+        return lambda o: re.sub(r"=2\b", "=%d" % code, o.replace("3:ce 4:ce", "3:in 4:in"))
+    base = {"LISTEN_PID": "{pid}", "LISTEN_FDS": "2"}
+    for u, unset in (("0", same), ("1", pidfdid_unset)):
+        ops = ["listen", u, "listen", "0"]
+        yield ("pidfdid=own u=%s" % u, dict(base, LISTEN_PIDFDID="{pidfdid}"), two, ops, unset)
+        yield ("pidfdid=other u=%s" % u, dict(base, LISTEN_PIDFDID="{pidfdid+1}"), two, ops,
+               lambda o, unset=unset: unset(not_for_us(o)) if u == "0" else unset(not_for_us(o)).replace("listen(0)=0", "listen(0)=0"))
+        for bad, code in (("abc", -22), ("", -22), ("-1", -34), ("99999999999999999999", -34), ("1 ", -22)):
+            yield ("pidfdid=%r u=%s" % (bad, u), dict(base, LISTEN_PIDFDID=bad), two, ops,
+                   lambda o, unset=unset, code=code: unset(error(code)(o)))
+    # another process's pid: LISTEN_PIDFDID is not even read
+    yield ("pidfdid=garbage other-pid", dict(base, LISTEN_PID="1", LISTEN_PIDFDID="abc"), two, ["listen", "0"], same)
 
 
 def run(probe, env, layout, ops, tmp):
@@ -157,7 +185,24 @@ def main():
                     print("  rc %d/%d stderr %r / %r" % (a[0], b[0], a[2], b[2]))
             else:
                 passed += 1
-    print("differential: %d scenarios, %d compared results" % (passed + failed, calls))
+        ext = 0
+        for name, env, layout, ops, expected in extension_scenarios():
+            if only and only not in name:
+                continue
+            a = run(ref, env, layout, ops, tmp)
+            b = run(sut, env, layout, ops, tmp)
+            want = expected(a[1])
+            ext += 1
+            if a[0] != 0 or b[0] != 0 or b[1] != want:
+                failed += 1
+                print("DIFF   extension %s (rc %d/%d)" % (name, a[0], b[0]))
+                for lw, lb in itertools.zip_longest(want.splitlines(), b[1].splitlines(), fillvalue="<none>"):
+                    if lw != lb:
+                        print("  expected: %s\n  sdfd:     %s" % (lw, lb))
+            else:
+                passed += 1
+    print("differential: %d scenarios (%d where sdfd follows newer systemd on purpose), %d compared results"
+          % (passed + failed, ext, calls))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <systemd/sd-daemon.h>
 
@@ -47,10 +48,20 @@ static const char *mq_name;           /* a queue to remove at exit */
 static void die(const char *what) { fprintf(stderr, "probe: %s: %s\n", what, strerror(errno)); exit(99); }
 
 static const char *vars[] = { "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
-                               "WATCHDOG_USEC", "WATCHDOG_PID", NULL };
-static char *initial[6];              /* each variable's value after expansion */
+                               "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PIDFDID", NULL };
+static char *initial[7];              /* each variable's value after expansion */
 static char recv_path[200];           /* {recv} */
 static char recv_abs[80];             /* {abs}, without the '@' */
+
+/* The inode id of a pidfd for this process (systemd 258's LISTEN_PIDFDID), or 0. */
+static unsigned long long pidfd_id(void) {
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    struct stat st;
+    if (fd < 0) return 0;
+    int ok = fstat(fd, &st) == 0;
+    close(fd);
+    return ok ? (unsigned long long)st.st_ino : 0;
+}
 
 /* Replace {pid} & co in the LISTEN_ variables. */
 static void expand_env(void) {
@@ -65,6 +76,8 @@ static void expand_env(void) {
             else if (!strncmp(p, "{pid+1}", 7)) { snprintf(num, sizeof num, "%d", (int)getpid() + 1); p += 7; }
             else if (!strncmp(p, "{pidhex}", 8)) { snprintf(num, sizeof num, "0x%x", (unsigned)getpid()); p += 8; }
             else if (!strncmp(p, "{pidoct}", 8)) { snprintf(num, sizeof num, "0%o", (unsigned)getpid()); p += 8; }
+            else if (!strncmp(p, "{pidfdid}", 9)) { snprintf(num, sizeof num, "%llu", pidfd_id()); p += 9; }
+            else if (!strncmp(p, "{pidfdid+1}", 11)) { snprintf(num, sizeof num, "%llu", pidfd_id() + 1); p += 11; }
             else if (!strncmp(p, "{recv}", 6)) { snprintf(num, sizeof num, "%s", recv_path); p += 6; }
             else if (!strncmp(p, "{abs}", 5)) { snprintf(num, sizeof num, "@%s", recv_abs); p += 5; }
             else { num[0] = *p++; num[1] = 0; }
@@ -409,7 +422,7 @@ static void *barrier_thread(void *arg) {
         if (c->cmsg_type == SCM_RIGHTS) {
             int f; memcpy(&f, CMSG_DATA(c), sizeof f);
             if (bp->mode == 1) close(f);
-            else { usleep(300000); close(f); }
+            else { usleep(500000); close(f); }
         }
     return NULL;
 }
