@@ -26,7 +26,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib install uninstall demo test bench clean
+.PHONY: all lib compat install install-compat uninstall demo test bench clean
 
 all: lib $(B)/sdfd.pc
 
@@ -43,6 +43,23 @@ $(B)/sdfd.pc: pkgconfig/sdfd.pc.in Cargo.toml Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' $< > $@
 
+# Binary drop-in for programs already linked against libsystemd.so.0 that use
+# only sd-daemon functions: the same objects, linked with libsystemd's soname
+# and symbol versions (compat/libsystemd.sym). Installed into its own
+# directory, used through LD_LIBRARY_PATH or LD_PRELOAD.
+COMPATDIR ?= $(LIBDIR)/sdfd/compat
+CC ?= cc
+compat: lib
+	@mkdir -p $(B)/compat
+	$(CC) -shared -o $(B)/compat/libsystemd.so.0 -Wl,-soname,libsystemd.so.0 \
+	    -Wl,--version-script=compat/libsystemd.sym -Wl,--gc-sections -Wl,-z,defs -Wl,-O1 \
+	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -lc
+	strip --strip-unneeded $(B)/compat/libsystemd.so.0
+
+install-compat: compat
+	install -d $(DESTDIR)$(COMPATDIR)
+	install -m 755 $(B)/compat/libsystemd.so.0 $(DESTDIR)$(COMPATDIR)/libsystemd.so.0
+
 # sdfd.pc depends on PREFIX: regenerate it on every install.
 install: lib
 	rm -f $(B)/sdfd.pc && $(MAKE) --no-print-directory $(B)/sdfd.pc PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
@@ -58,8 +75,9 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALLIB) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsdfd.so \
 	      $(DESTDIR)$(LIBDIR)/libsdfd.a $(DESTDIR)$(PCDIR)/sdfd.pc \
-	      $(DESTDIR)$(INCLUDEDIR)/sdfd/sdfd.h $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd/sd-daemon.h
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd $(DESTDIR)$(INCLUDEDIR)/sdfd 2>/dev/null
+	      $(DESTDIR)$(INCLUDEDIR)/sdfd/sdfd.h $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd/sd-daemon.h \
+	      $(DESTDIR)$(COMPATDIR)/libsystemd.so.0
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd $(DESTDIR)$(INCLUDEDIR)/sdfd $(DESTDIR)$(COMPATDIR) $(DESTDIR)$(LIBDIR)/sdfd 2>/dev/null
 
 demo:
 	./examples/demo.sh

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The binary drop-in (make compat): already-built Debian binaries that link
+# libsystemd.so.0 and use only sd-daemon functions run unchanged on sdfd's
+# libsystemd.so.0 shim through LD_LIBRARY_PATH:
+#   * python3-systemd's C extension (systemd._daemon) passes python-systemd's
+#     own test_daemon.py, with the same results as on the real libsystemd;
+#   * Debian's prebuilt fcgiwrap, socket-activated, serves a FastCGI request;
+#   * a binary needing more of libsystemd is refused at load time, loudly.
+# Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+pass=0 fail=0
+ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | sed 's/^/       /'; fail=$((fail + 1)); }
+t=$(mktemp -d); pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$t"' EXIT
+
+need=()
+for p in python3-systemd python3-pytest fcgiwrap libfcgi-bin systemd; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { bad "apt-get install ${need[*]}"; echo "$pass passed, $fail failed"; exit 1; }
+fi
+
+STAGE=${SDFD_STAGE:-$ROOT/build/stage}
+if ! out=$(make -s install-compat PREFIX="$STAGE" 2>&1); then bad "make install-compat" "$out"; echo "$pass passed, $fail failed"; exit 1; fi
+SHIM=$STAGE/lib/sdfd/compat
+vers=$(objdump -T "$SHIM/libsystemd.so.0" | grep -oE 'LIBSYSTEMD_[0-9]+ +sd_listen_fds_with_names')
+[ -n "$vers" ] && ok "shim exports versioned symbols ($vers)" || bad "shim symbol versions"
+
+# 1. python-systemd's C extension and its own tests.
+py=/usr/bin/python3
+ext=$($py -c 'import systemd._daemon as d; print(d.__file__)')
+undef=$(nm -D --undefined-only "$ext" | grep -oE 'sd_[a-z_]+@LIBSYSTEMD_[0-9]+' | tr '\n' ' ')
+echo "     $ext needs: $undef"
+maps=$(LD_LIBRARY_PATH=$SHIM $py -c 'import systemd.daemon; print("".join(l for l in open("/proc/self/maps") if "libsystemd" in l))')
+case "$maps" in *"$SHIM/libsystemd.so.0"*) ok "systemd._daemon loads the shim";; *) bad "systemd._daemon did not load the shim" "$maps";; esac
+tests=/usr/lib/python3/dist-packages/systemd/test/test_daemon.py
+real=$(cd "$t" && $py -m pytest -q -p no:cacheprovider "$tests" 2>&1 | tail -n 1)
+shim=$(cd "$t" && LD_LIBRARY_PATH=$SHIM $py -m pytest -q -p no:cacheprovider "$tests" 2>&1 | tail -n 1)
+echo "     libsystemd: $real"; echo "     shim:       $shim"
+if [[ "$shim" =~ ([0-9]+)\ passed ]] && [ "${BASH_REMATCH[1]}" -ge 20 ] && [[ "$shim" != *failed* ]] \
+   && [ "${real%% in *}" = "${shim%% in *}" ]; then
+  ok "python-systemd's test_daemon.py: same results on the shim as on libsystemd"
+else bad "python-systemd's test_daemon.py on the shim" "$shim"; fi
+
+# 2. Debian's prebuilt fcgiwrap, socket-activated on the shim.
+bin=$(command -v fcgiwrap || echo /usr/sbin/fcgiwrap)
+if ldd "$bin" | grep -q 'libsystemd.so.0 => /'; then ok "Debian's fcgiwrap binary links libsystemd.so.0"; else bad "fcgiwrap does not link libsystemd" "$(ldd "$bin")"; fi
+other=$(nm -D --undefined-only "$bin" | grep '@LIBSYSTEMD' | grep -vE ' sd_(listen_fds|listen_fds_with_names|is_[a-z_]+|notify|notifyf|pid_notify[a-z_]*|booted|watchdog_enabled|notify_barrier)@' || true)
+[ -z "$other" ] && ok "fcgiwrap uses only sd-daemon functions" || bad "fcgiwrap needs more of libsystemd" "$other"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$t/hello.cgi" <<'CGI'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\nhello from %s pid=%s\n' "$(grep -o '[^ ]*libsystemd.so.0' /proc/$PPID/maps | head -n 1)" "$PPID"
+CGI
+chmod +x "$t/hello.cgi"
+timeout 20 systemd-socket-activate -E LD_LIBRARY_PATH="$SHIM" -l "127.0.0.1:$port" "$bin" </dev/null >"$t/fcgi.log" 2>&1 &
+pids+=($!)
+sleep 0.3
+reply=$(SCRIPT_FILENAME=$t/hello.cgi REQUEST_METHOD=GET QUERY_STRING= timeout 10 cgi-fcgi -bind -connect "127.0.0.1:$port" 2>&1)
+case "$reply" in
+  *"hello from $SHIM/libsystemd.so.0"*) ok "prebuilt fcgiwrap on the shim served a FastCGI request";;
+  *) bad "prebuilt fcgiwrap on the shim" "$reply"$'\n'"$(cat "$t/fcgi.log")";;
+esac
+
+# 3. A program needing more than sd-daemon is refused at load time.
+err=$(LD_LIBRARY_PATH=$SHIM $py -c 'import systemd.id128' 2>&1)
+case "$err" in
+  *"LIBSYSTEMD_"*"not found"*|*"undefined symbol"*) ok "a module needing sd_id128 fails to load, clearly (${err##*: })";;
+  *) bad "systemd.id128 on the shim should fail to load" "$err";;
+esac
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
