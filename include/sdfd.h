@@ -206,6 +206,49 @@ int sd_booted(void);
  */
 int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
 
+/**
+ * The process's activation state, read once (thread-safe, environment
+ * untouched): the number of activated fds, 0 if none, or the negative errno
+ * of that first reading — the same answer on every call from any thread.
+ */
+int sdfd_snapshot(void);
+
+/**
+ * Fd `index` of the snapshot (`SD_LISTEN_FDS_START + index`), `-ENXIO` if
+ * `index` is out of range, or the snapshot's error.
+ */
+int sdfd_snapshot_fd(unsigned int index);
+
+/**
+ * Name of fd `index` of the snapshot, valid for the life of the process;
+ * NULL if out of range or not activated.
+ */
+const char *sdfd_snapshot_name(unsigned int index);
+
+/**
+ * The activated socket of `type` (0: any) bound to `address` (`PORT`,
+ * `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
+ * if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
+ * malformed address.
+ *
+ * # Safety
+ * `address` is NULL or NUL-terminated.
+ */
+int sdfd_find_socket(const char *address, int type);
+
+/**
+ * A copy of `envp` without `LISTEN_*`, `NOTIFY_SOCKET` and `WATCHDOG_*`,
+ * for starting a child without `unsetenv` (no race with other threads):
+ * one array to release with `free()`; the strings are `envp`'s. NULL on
+ * allocation failure.
+ *
+ * # Safety
+ * `envp` is NULL or a NULL-terminated array of strings outliving the result.
+ */
+char **sdfd_environ_without_activation(const char *const *envp);
+
+extern int inet_pton(int af, const char *src, void *dst);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -9,7 +9,7 @@
 use core::ffi::{c_char, c_int, c_uint, CStr};
 
 use crate::errno::Result;
-use crate::{check, listen, notify};
+use crate::{check, listen, notify, snapshot};
 
 /// First passed descriptor number.
 pub const SD_LISTEN_FDS_START: c_int = 3;
@@ -258,4 +258,56 @@ pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mu
         Ok(None) => 0,
         Err(e) => e.negated(),
     }
+}
+
+/// The process's activation state, read once (thread-safe, environment
+/// untouched): the number of activated fds, 0 if none, or the negative errno
+/// of that first reading — the same answer on every call from any thread.
+#[no_mangle]
+pub extern "C" fn sdfd_snapshot() -> c_int {
+    count(snapshot::snapshot().map(|s| s.len()))
+}
+
+/// Fd `index` of the snapshot (`SD_LISTEN_FDS_START + index`), `-ENXIO` if
+/// `index` is out of range, or the snapshot's error.
+#[no_mangle]
+pub extern "C" fn sdfd_snapshot_fd(index: c_uint) -> c_int {
+    match snapshot::snapshot() {
+        Ok(s) => s.fd(index as usize).unwrap_or(-libc::ENXIO),
+        Err(e) => e.negated(),
+    }
+}
+
+/// Name of fd `index` of the snapshot, valid for the life of the process;
+/// NULL if out of range or not activated.
+#[no_mangle]
+pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
+    snapshot::snapshot().ok().and_then(|s| s.name(index as usize)).map_or(core::ptr::null(), CStr::as_ptr)
+}
+
+/// The activated socket of `type` (0: any) bound to `address` (`PORT`,
+/// `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
+/// if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
+/// malformed address.
+///
+/// # Safety
+/// `address` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_find_socket(address: *const c_char, r#type: c_int) -> c_int {
+    match opt_cstr(address) {
+        None => -libc::EINVAL,
+        Some(a) => snapshot::find_socket(a.to_bytes(), r#type).unwrap_or_else(|e| e.negated()),
+    }
+}
+
+/// A copy of `envp` without `LISTEN_*`, `NOTIFY_SOCKET` and `WATCHDOG_*`,
+/// for starting a child without `unsetenv` (no race with other threads):
+/// one array to release with `free()`; the strings are `envp`'s. NULL on
+/// allocation failure.
+///
+/// # Safety
+/// `envp` is NULL or a NULL-terminated array of strings outliving the result.
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_environ_without_activation(envp: *const *const c_char) -> *mut *mut c_char {
+    snapshot::environ_without_activation(envp).unwrap_or(core::ptr::null_mut())
 }

@@ -25,12 +25,14 @@ pub mod listen;
 pub mod names;
 pub mod notify;
 pub mod parse;
+pub mod snapshot;
 
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
 pub use fd::RawFd;
 pub use listen::{listen_fds, listen_fds_with_names, LISTEN_FDS_START};
 pub use names::Names;
+pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, Snapshot};
 pub use notify::{booted, notify, notify_barrier, pid_notify, pid_notify_barrier, pid_notify_with_fds, watchdog_enabled};
 
 /// The C library is built without std and with `panic = "abort"`: a panic

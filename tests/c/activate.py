@@ -6,6 +6,7 @@ and that it answers real requests on each socket.
 
 Ends with "N passed, N failed".
 """
+import errno
 import os
 import re
 import shutil
@@ -31,14 +32,14 @@ def free_port(family=socket.AF_INET, host="127.0.0.1", kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
-def build(tmp):
+def build(tmp, name="activated"):
     cflags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
     libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
-    exe = os.path.join(tmp, "activated")
-    subprocess.check_call(["cc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", exe, os.path.join(HERE, "activated.c")]
-                          + cflags + ["-Wl,-rpath," + libdir])
+    exe = os.path.join(tmp, name)
+    subprocess.check_call(["cc", "-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-o", exe,
+                           os.path.join(HERE, name + ".c")] + cflags + ["-Wl,-rpath," + libdir])
     ldd = subprocess.check_output(["ldd", exe], text=True)
-    check("activated links libsdfd, not libsystemd", "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
+    check("%s links libsdfd, not libsystemd" % name, "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
     return exe
 
 
@@ -47,7 +48,8 @@ class Activated:
 
     def __init__(self, args, exe, requests):
         self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen([ACTIVATE] + args + [exe, str(requests)], stdin=subprocess.DEVNULL,
+        extra = requests if isinstance(requests, list) else [str(requests)]
+        self.p = subprocess.Popen([ACTIVATE] + args + [exe] + extra, stdin=subprocess.DEVNULL,
                                   stdout=self.log, stderr=self.log)
         time.sleep(0.3)  # let it bind
 
@@ -224,6 +226,34 @@ def struct_unpack_fds(data):
     return [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True) for i in range(0, len(data) - len(data) % 4, 4)]
 
 
+def scenario_beyond(exe, tmp):
+    """Snapshot from 16 threads, lookup by address, child environment (tests/c/beyond.c)."""
+    beyond = build(tmp, "beyond")
+    p4, p6, pu = free_port(), free_port(socket.AF_INET6, "::1"), free_port(kind=socket.SOCK_DGRAM)
+    path = os.path.join(tmp, "find.sock")
+    abstract = "sdfd-find-%d" % os.getpid()
+    args = ["127.0.0.1:%d=0" % p4, "[::1]:%d=1" % p6, "%s=2" % path, "@%s=3" % abstract, "%d=0" % p4, "%d=1" % p6,
+            "127.0.0.2:%d=-2" % p4, "[::1]:%d=-2" % p4, "%s.other=-2" % path, "@%s-x=-2" % abstract, "%d=-2" % pu]
+    d = Activated(["-l", "127.0.0.1:%d" % p4, "-l", "[::1]:%d" % p6, "-l", path, "-l", "@" + abstract,
+                   "--fdname=v4:v6:path:abs", "-E", "BEYOND_FIRST=127.0.0.1:%d" % p4, "-E", "BEYOND_NAME0=v4"],
+                  beyond, args)
+    try:  # the first connection makes systemd-socket-activate exec it
+        socket.create_connection(("127.0.0.1", p4), timeout=5).close()
+        d.p.wait(20)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    out = d.stop()
+    lines = [l for l in out.splitlines() if l.startswith(("ok   - ", "FAIL - "))]
+    check("beyond.c ran its checks", len(lines) >= 8 and "beyond: 0 failures" in out, out)
+    for l in lines:
+        check("beyond: " + l[7:], l.startswith("ok"), out)
+    # Not socket-activated: snapshot 0, lookups -ESRCH.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
+    p = subprocess.run([beyond, "127.0.0.1:%d=-%d" % (p4, errno.ESRCH)], env=env, capture_output=True, text=True, timeout=20)
+    check("not activated: snapshot 0 and find_socket -ESRCH",
+          p.returncode == 0 and "saw one snapshot (n=0)" in p.stdout and "= -3 (want -3)" in p.stdout, p.stdout + p.stderr)
+
+
 def main():
     if not os.path.exists(ACTIVATE):
         print("no %s (Debian package systemd)" % ACTIVATE)
@@ -232,7 +262,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sdfd-activate-")
     try:
         exe = build(tmp)
-        for sc in (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd, scenario_notify):
+        for sc in (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd, scenario_notify, scenario_beyond):
             print("# %s: %s" % (sc.__name__, (sc.__doc__ or "").strip()))
             try:
                 sc(exe, tmp)

@@ -73,7 +73,12 @@ if cargo build --quiet 2>"$t/build.log" && cmp -s include/sdfd.h "$t/sdfd.h.comm
 so=$(readlink -f "$LIBDIR/libsdfd.so")
 syms=$(nm -D --defined-only "$so" | awk '{print $3}' | sort | tr '\n' ' ')
 want="sd_booted sd_is_fifo sd_is_mq sd_is_socket sd_is_socket_inet sd_is_socket_sockaddr sd_is_socket_unix sd_is_special sd_listen_fds sd_listen_fds_with_names sd_notify sd_notify_barrier sd_notifyf sd_pid_notify sd_pid_notify_barrier sd_pid_notify_with_fds sd_pid_notifyf sd_pid_notifyf_with_fds sd_watchdog_enabled "
-[ "$syms" = "$want" ] && ok "nm -D: exactly the 19 sd_* functions are exported" || bad "nm -D exports" "got:  $syms"$'\n'"want: $want"
+got_sd=$(printf '%s\n' $syms | grep '^sd_' | tr '\n' ' ')
+[ "$got_sd" = "$want" ] && ok "nm -D: exactly the 19 sd_* functions of libsystemd's API are exported" || bad "nm -D exports" "got:  $got_sd"$'\n'"want: $want"
+sdfd_h=$(grep -oE '^[a-z].* \**(sdfd_[a-z_]+)\(' "$INC/sdfd.h" | grep -oE 'sdfd_[a-z_]+' | sort | tr '\n' ' ')
+got_sdfd=$(printf '%s\n' $syms | grep '^sdfd_' | tr '\n' ' ')
+[ -n "$got_sdfd" ] && [ "$got_sdfd" = "$sdfd_h" ] && ok "nm -D: the sdfd_* extensions exported are those declared in sdfd.h ($got_sdfd)" \
+  || bad "sdfd_* exports vs sdfd.h" "exported: $got_sdfd"$'\n'"declared: $sdfd_h"
 other=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -vE '^(sd_|sdfd_)' || true)
 [ -z "$other" ] && ok "nm -D: no symbol outside sd_*/sdfd_*" || bad "stray exports" "$other"
 soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')

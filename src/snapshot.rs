@@ -1,0 +1,320 @@
+//! A thread-safe, read-once view of the activation state, and lookups on it.
+//!
+//! `sd_listen_fds(1)` from several threads races on `unsetenv`, in
+//! libsystemd too. [`snapshot`] reads the state once per process (without
+//! modifying the environment), keeps it for the process's lifetime, and
+//! answers any thread any number of times. [`find_socket`] answers "which
+//! activated fd is bound to this configured address?", so a daemon can keep
+//! its configuration and use activation when present.
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, c_int, CStr};
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+use crate::check;
+use crate::errno::{Errno, Result};
+use crate::fd::RawFd;
+use crate::listen::{self, LISTEN_FDS_START};
+use crate::names::Names;
+
+/// The activated descriptors as first seen by this process.
+#[derive(Debug)]
+pub struct Snapshot {
+    names: Names,
+}
+
+impl Snapshot {
+    /// Number of activated descriptors (0: not socket-activated).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True if the process was not socket-activated.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Descriptor `i` (`LISTEN_FDS_START + i`), if `i < len()`.
+    pub fn fd(&self, i: usize) -> Option<RawFd> {
+        (i < self.len()).then(|| LISTEN_FDS_START + i as RawFd)
+    }
+
+    /// Name of descriptor `i` (`"unknown"` when the manager gave none).
+    pub fn name(&self, i: usize) -> Option<&CStr> {
+        self.names.get(i)
+    }
+
+    /// `(fd, name)` pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (RawFd, &CStr)> + '_ {
+        self.names.iter().enumerate().map(|(i, n)| (LISTEN_FDS_START + i as RawFd, n))
+    }
+
+    /// The descriptors named `name`, in order.
+    pub fn named<'a>(&'a self, name: &'a CStr) -> impl Iterator<Item = RawFd> + 'a {
+        self.iter().filter(move |(_, n)| *n == name).map(|(fd, _)| fd)
+    }
+
+    /// The first descriptor of socket type `type_` (0: any) bound to `addr`.
+    pub fn find(&self, addr: &Address<'_>, type_: c_int) -> Option<RawFd> {
+        self.iter().map(|(fd, _)| fd).find(|&fd| addr.matches(fd, type_))
+    }
+}
+
+struct Slot(UnsafeCell<MaybeUninit<Result<Snapshot>>>);
+// SAFETY: written once by the thread that moves STATE from EMPTY to BUSY,
+// read only after STATE is READY (release/acquire).
+unsafe impl Sync for Slot {}
+
+const EMPTY: u8 = 0;
+const BUSY: u8 = 1;
+const READY: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(EMPTY);
+static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
+
+/// The process's activation state, read once (as `sd_listen_fds_with_names(0)`
+/// would: the environment is left as it is, `FD_CLOEXEC` is set) and the
+/// same answer — or the same error — for every later call from any thread.
+pub fn snapshot() -> Result<&'static Snapshot> {
+    if STATE.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire).is_ok() {
+        let r = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
+        // SAFETY: only this thread got past the EMPTY -> BUSY exchange.
+        unsafe { (*SLOT.0.get()).write(r) };
+        STATE.store(READY, Ordering::Release);
+    } else {
+        while STATE.load(Ordering::Acquire) != READY {
+            pause();
+        }
+    }
+    // SAFETY: READY means the slot was initialised and is never written again.
+    match unsafe { (*SLOT.0.get()).assume_init_ref() } {
+        Ok(s) => Ok(s),
+        Err(e) => Err(*e),
+    }
+}
+
+fn pause() {
+    core::hint::spin_loop();
+    #[cfg(unix)]
+    // SAFETY: sched_yield has no preconditions.
+    unsafe {
+        libc::sched_yield();
+    }
+}
+
+/// A configured listening address, in the syntax of systemd's
+/// `ListenStream=`: `PORT` (any IPv4/IPv6 address), `A.B.C.D:PORT`,
+/// `[IPv6]:PORT`, `/path` (unix), `@name` (abstract unix). No host names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Address<'a> {
+    /// Any IP socket on this port.
+    Port(u16),
+    /// An IPv4 or IPv6 socket address, as raw `sockaddr_in`/`sockaddr_in6` bytes.
+    Inet(InetAddr),
+    /// A filesystem socket path (without NUL).
+    Path(&'a [u8]),
+    /// An abstract socket name (without the leading `@`/NUL).
+    Abstract(&'a [u8]),
+}
+
+/// An IP address and port (raw `sockaddr_in6`-sized storage).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InetAddr {
+    bytes: [u8; 28],
+    len: usize,
+}
+
+impl<'a> Address<'a> {
+    /// Parse the `ListenStream=`-style syntax; anything else is `EINVAL`.
+    pub fn parse(s: &'a [u8]) -> Result<Address<'a>> {
+        match s.first() {
+            None => Err(Errno::EINVAL),
+            Some(b'/') => Ok(Address::Path(s)),
+            Some(b'@') if s.len() > 1 => Ok(Address::Abstract(&s[1..])),
+            Some(b'@') => Err(Errno::EINVAL),
+            Some(b'[') => {
+                let close = s.iter().position(|&c| c == b']').ok_or(Errno::EINVAL)?;
+                let port = s[close + 1..].strip_prefix(b":").ok_or(Errno::EINVAL)?;
+                inet(libc::AF_INET6, &s[1..close], port)
+            }
+            Some(_) => match s.iter().rposition(|&c| c == b':') {
+                None => port(s).map(Address::Port),
+                Some(i) => inet(libc::AF_INET, &s[..i], &s[i + 1..]),
+            },
+        }
+    }
+
+    /// Is `fd` a socket of `type_` (0: any) bound to this address?
+    pub fn matches(&self, fd: RawFd, type_: c_int) -> bool {
+        let r = match self {
+            Address::Port(p) => check::is_socket_inet(fd, 0, type_, None, *p),
+            Address::Inet(a) => check::is_socket_sockaddr(fd, type_, Some(&a.bytes[..a.len]), None),
+            Address::Path(p) => with_nul(p, |name| check::is_socket_unix(fd, type_, None, Some(name))),
+            Address::Abstract(n) => with_nul_prefix(n, |name| check::is_socket_unix(fd, type_, None, Some(name))),
+        };
+        r == Ok(true)
+    }
+}
+
+fn port(s: &[u8]) -> Result<u16> {
+    if s.is_empty() || s.len() > 5 || !s.iter().all(u8::is_ascii_digit) {
+        return Err(Errno::EINVAL);
+    }
+    let v = s.iter().fold(0u32, |n, &d| n * 10 + (d - b'0') as u32);
+    if v == 0 || v > 65535 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(v as u16)
+}
+
+extern "C" {
+    // POSIX; not in the libc crate.
+    fn inet_pton(af: c_int, src: *const c_char, dst: *mut libc::c_void) -> c_int;
+}
+
+fn inet<'a>(family: c_int, host: &[u8], port_s: &[u8]) -> Result<Address<'a>> {
+    let port = port(port_s)?;
+    let mut buf = [0u8; 64];
+    if host.is_empty() || host.len() >= buf.len() {
+        return Err(Errno::EINVAL);
+    }
+    buf[..host.len()].copy_from_slice(host);
+    let mut a = InetAddr { bytes: [0; 28], len: 0 };
+    // SAFETY: buf is NUL-terminated; the destinations are large enough for
+    // in_addr (4) / in6_addr (16); the sockaddr structs are written as bytes.
+    unsafe {
+        if family == libc::AF_INET {
+            let mut sin: libc::sockaddr_in = core::mem::zeroed();
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = port.to_be();
+            if inet_pton(family, buf.as_ptr() as *const c_char, &mut sin.sin_addr as *mut _ as *mut _) != 1 {
+                return Err(Errno::EINVAL);
+            }
+            a.len = core::mem::size_of::<libc::sockaddr_in>();
+            core::ptr::copy_nonoverlapping(&sin as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
+        } else {
+            let mut sin6: libc::sockaddr_in6 = core::mem::zeroed();
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = port.to_be();
+            if inet_pton(family, buf.as_ptr() as *const c_char, &mut sin6.sin6_addr as *mut _ as *mut _) != 1 {
+                return Err(Errno::EINVAL);
+            }
+            a.len = core::mem::size_of::<libc::sockaddr_in6>();
+            core::ptr::copy_nonoverlapping(&sin6 as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
+        }
+    }
+    Ok(Address::Inet(a))
+}
+
+/// Unix names longer than `sun_path` cannot be bound: they match nothing.
+const SUN_PATH_MAX: usize = 108;
+
+fn with_nul(p: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
+    let mut buf = [0u8; SUN_PATH_MAX + 1];
+    if p.len() > SUN_PATH_MAX || p.contains(&0) {
+        return Ok(false);
+    }
+    buf[..p.len()].copy_from_slice(p);
+    f(&buf[..p.len() + 1])
+}
+
+fn with_nul_prefix(n: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
+    let mut buf = [0u8; SUN_PATH_MAX];
+    if n.len() + 1 > SUN_PATH_MAX {
+        return Ok(false);
+    }
+    buf[1..n.len() + 1].copy_from_slice(n);
+    f(&buf[..n.len() + 1])
+}
+
+/// The activated socket of `type_` (0: any) bound to `address`
+/// ([`Address::parse`] syntax): its fd; `ENOENT` if none is, `ESRCH` if the
+/// process was not socket-activated, `EINVAL` for a malformed address, or
+/// the activation's own error.
+pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
+    let addr = Address::parse(address)?;
+    let snap = snapshot()?;
+    if snap.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    snap.find(&addr, type_).ok_or(Errno::ENOENT)
+}
+
+/// The names of the variables that hand activation state to a process.
+const ACTIVATION_VARS: [&[u8]; 7] =
+    [b"LISTEN_PID=", b"LISTEN_PIDFDID=", b"LISTEN_FDS=", b"LISTEN_FDNAMES=", b"NOTIFY_SOCKET=", b"WATCHDOG_USEC=", b"WATCHDOG_PID="];
+
+/// Is this `NAME=value` entry one of the activation variables?
+pub fn is_activation_var(entry: &[u8]) -> bool {
+    ACTIVATION_VARS.iter().any(|v| entry.starts_with(v))
+}
+
+/// A copy of the NULL-terminated `envp` without the activation variables,
+/// for `execve`/`posix_spawn` of a child — no `unsetenv`, so no race with
+/// other threads. One `malloc`ed array (free it with `free()`); the strings
+/// are `envp`'s own. NULL `envp` gives an empty list.
+///
+/// # Safety
+/// `envp` is NULL or a NULL-terminated array of NUL-terminated strings that
+/// outlive the returned array.
+pub unsafe fn environ_without_activation(envp: *const *const c_char) -> Result<*mut *mut c_char> {
+    let mut n = 0usize;
+    if !envp.is_null() {
+        while !(*envp.add(n)).is_null() {
+            n += 1;
+        }
+    }
+    let out = libc::calloc(n + 1, core::mem::size_of::<*mut c_char>()) as *mut *mut c_char;
+    if out.is_null() {
+        return Err(Errno::ENOMEM);
+    }
+    let mut k = 0;
+    for i in 0..n {
+        let e = *envp.add(i);
+        if !is_activation_var(CStr::from_ptr(e).to_bytes()) {
+            *out.add(k) = e as *mut c_char;
+            k += 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_addresses() {
+        assert_eq!(Address::parse(b"8080"), Ok(Address::Port(8080)));
+        assert_eq!(Address::parse(b"/run/x.sock"), Ok(Address::Path(b"/run/x.sock")));
+        assert_eq!(Address::parse(b"@abc"), Ok(Address::Abstract(b"abc")));
+        assert!(matches!(Address::parse(b"127.0.0.1:80"), Ok(Address::Inet(a)) if a.len == 16));
+        assert!(matches!(Address::parse(b"[::1]:80"), Ok(Address::Inet(a)) if a.len == 28));
+        assert!(matches!(Address::parse(b"[::ffff:127.0.0.1]:80"), Ok(Address::Inet(_))));
+        for bad in [&b""[..], b"@", b"0", b"65536", b"x", b"1.2.3:80", b"127.0.0.1:", b"127.0.0.1:0", b"[::1]", b"[::1]80",
+                    b"[::1:80", b"localhost:80", b"::1:80", b"-1", b"+80", b" 80", b"123456"] {
+            assert_eq!(Address::parse(bad), Err(Errno::EINVAL), "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn filters_environment() {
+        let vars = [c"PATH=/bin", c"LISTEN_PID=1", c"LISTEN_FDS=2", c"HOME=/", c"NOTIFY_SOCKET=/x", c"LISTEN_FDSX=1", c"WATCHDOG_USEC=5"];
+        let mut envp: std::vec::Vec<*const c_char> = vars.iter().map(|c| c.as_ptr()).collect();
+        envp.push(core::ptr::null());
+        unsafe {
+            let out = environ_without_activation(envp.as_ptr()).unwrap();
+            let mut kept = std::vec::Vec::new();
+            let mut i = 0;
+            while !(*out.add(i)).is_null() {
+                kept.push(CStr::from_ptr(*out.add(i)).to_str().unwrap());
+                i += 1;
+            }
+            libc::free(out as *mut libc::c_void);
+            assert_eq!(kept, ["PATH=/bin", "HOME=/", "LISTEN_FDSX=1"]);
+            let empty = environ_without_activation(core::ptr::null()).unwrap();
+            assert!((*empty).is_null());
+            libc::free(empty as *mut libc::c_void);
+        }
+    }
+}
