@@ -125,7 +125,10 @@ pub unsafe extern "C" fn sd_is_socket_sockaddr(
     addr_len: c_uint,
     listening: c_int,
 ) -> c_int {
-    let bytes = (!addr.is_null()).then(|| core::slice::from_raw_parts(addr as *const u8, addr_len as usize));
+    // Only the first sizeof(sockaddr_in6) bytes are ever compared; a larger
+    // addr_len matters only as "large enough", so the slice is capped.
+    let len = (addr_len as usize).min(core::mem::size_of::<libc::sockaddr_storage>());
+    let bytes = (!addr.is_null()).then(|| core::slice::from_raw_parts(addr as *const u8, len));
     truth(check::is_socket_sockaddr(fd, r#type, bytes, listening_state(listening)))
 }
 
@@ -144,17 +147,23 @@ pub unsafe extern "C" fn sd_is_socket_unix(
     path: *const c_char,
     length: libc::size_t,
 ) -> c_int {
+    // getsockname reports at most 111 bytes (sun_family, a 108-byte path and
+    // the NUL the kernel appends), so no name of 110 bytes or more can match:
+    // longer ones are cut to 110, which is looked at and matches nothing.
+    const MAX: usize = 110;
     let name = if path.is_null() {
         None
     } else {
         let len = if length == 0 { libc::strlen(path) } else { length };
         let p = path as *const u8;
-        Some(match len {
-            0 => &[][..],
-            _ if *p == 0 => core::slice::from_raw_parts(p, len),
-            // libsystemd compares length + 1 bytes for path names.
-            _ => core::slice::from_raw_parts(p, len + 1),
-        })
+        match len {
+            0 => Some(&[][..]),
+            _ if *p == 0 => Some(core::slice::from_raw_parts(p, len.min(MAX))),
+            // libsystemd compares length + 1 bytes for path names; for
+            // SIZE_MAX that wraps to 0 bytes, which any AF_UNIX socket matches.
+            usize::MAX => None,
+            _ => Some(core::slice::from_raw_parts(p, (len + 1).min(MAX))),
+        }
     };
     truth(check::is_socket_unix(fd, r#type, listening_state(listening), name))
 }

@@ -39,7 +39,7 @@
 #define MAXFD 64
 static int nfds;                      /* fds created: 3 .. 3+nfds-1 */
 static char kinds[MAXFD][160];        /* the spec of each */
-static char paths[MAXFD][120];        /* filesystem path of each, if any */
+static char paths[MAXFD][256];        /* filesystem path of each, if any */
 static char abstract[MAXFD][64];      /* abstract name (without NUL) */
 static int placeholder[MAXFD];        /* "closed" slots to close after setup */
 static const char *dir = "/tmp";
@@ -231,7 +231,8 @@ static int local_port(int fd) {
 
 static void checks_for(int fd, int idx) {
     char lbl[200];
-    const char *mypath = idx >= 0 ? paths[idx] : "/nonexistent";
+    static char mypath[256];            /* a buffer long enough for every length tried below */
+    snprintf(mypath, sizeof mypath, "%s", idx >= 0 ? paths[idx] : "/nonexistent");
     const char *fpaths[] = { NULL, mypath, "/dev/null", "/dev/zero", "/nonexistent", "/etc/passwd/x", "", "relative", NULL };
     printf(" fd %d (%s)\n", fd, idx >= 0 ? kinds[idx] : "-");
     for (int p = 0; p < 8; p++) {
@@ -255,16 +256,17 @@ static void checks_for(int fd, int idx) {
         R(lbl, sd_is_socket_inet(fd, fams[a], types[b], lis[c], (uint16_t)ports[d]));
     }
     /* unix names */
-    char absbuf[80] = { 0 };
+    char absbuf[256] = { 0 };
     size_t abslen = 0;
     if (idx >= 0 && abstract[idx][0]) { abslen = strlen(abstract[idx]) + 1; memcpy(absbuf + 1, abstract[idx], abslen - 1); }
-    char prefix[120]; snprintf(prefix, sizeof prefix, "%s", mypath);
-    char wrong[120]; snprintf(wrong, sizeof wrong, "%sX", mypath);
+    char prefix[300]; snprintf(prefix, sizeof prefix, "%s", mypath);
+    char wrong[300]; snprintf(wrong, sizeof wrong, "%sX", mypath);
     struct { const char *label; const char *p; size_t len; } un[] = {
         { "NULL", NULL, 0 }, { "empty", "", 0 }, { "own", mypath, 0 }, { "own-explicit", mypath, strlen(mypath) },
         { "own-short", prefix, strlen(prefix) > 3 ? strlen(prefix) - 3 : 1 }, { "wrong", wrong, 0 },
         { "abs", absbuf, abslen }, { "abs-short", absbuf, abslen > 2 ? abslen - 1 : 1 }, { "abs-long", absbuf, abslen + 1 },
-        { "nul-only", absbuf, 1 },
+        { "nul-only", absbuf, 1 }, { "own-200", mypath, 200 }, { "own-huge", mypath, (size_t)-1 },
+        { "abs-200", absbuf, 200 }, { "abs-huge", absbuf, (size_t)-1 },
     };
     int utypes[] = { 0, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET };
     for (size_t u = 0; u < sizeof un / sizeof un[0]; u++) for (int b = 0; b < 4; b++) for (int c = 0; c < 3; c++) {
@@ -292,6 +294,7 @@ static void checks_for(int fd, int idx) {
     struct sockaddr_un unaddr = { .sun_family = AF_UNIX };
     struct { const char *label; const void *a; unsigned len; } sa[] = {
         { "NULL", NULL, 16 }, { "len0", &in4, 0 }, { "len1", &in4, 1 }, { "unix", &unaddr, sizeof unaddr },
+        { "in4-huge", &in4, 0xffffffffu }, { "in6-huge", &in6, 0x80000000u },
         { "in4", &in4, sizeof in4 }, { "in4-short", &in4, 8 }, { "in4-anyport", &in4_any, sizeof in4 },
         { "in4-wrongport", &in4_wrongport, sizeof in4 }, { "in4-wrongaddr", &in4_wrongaddr, sizeof in4 },
         { "lo4", &lo4, sizeof lo4 }, { "in6", &in6, sizeof in6 }, { "in6-short", &in6, 16 },
@@ -303,7 +306,7 @@ static void checks_for(int fd, int idx) {
         snprintf(lbl, sizeof lbl, "sockaddr(%d,%s,%d)", types[b], sa[s].label, lis[c]);
         R(lbl, sd_is_socket_sockaddr(fd, types[b], (const struct sockaddr *)sa[s].a, sa[s].len, lis[c]));
     }
-    char mqwrong[140]; snprintf(mqwrong, sizeof mqwrong, "%s-x", mypath);
+    char mqwrong[300]; snprintf(mqwrong, sizeof mqwrong, "%s-x", mypath);
     const char *mqp[] = { NULL, mypath, "relative", mqwrong, "/", NULL };
     const char *mql[] = { "NULL", "<own>", "relative", "<own>-x", "/" };
     for (int m = 0; m < 5; m++) {
