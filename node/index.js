@@ -169,6 +169,20 @@ function port(value, what) {
 // ---------------------------------------------------------------------------
 // Errors from the C side: negative errno values.
 
+// Linux errno names that os.constants.errno lacks (it lists the portable
+// ones); e.g. sd_is_socket_sockaddr can return EPFNOSUPPORT and a vsock
+// NOTIFY_SOCKET ESOCKTNOSUPPORT.
+const LINUX_ERRNO = {
+  ENOTBLK: 15, ECHRNG: 44, EL2NSYNC: 45, EL3HLT: 46, EL3RST: 47, ELNRNG: 48, EUNATCH: 49, ENOCSI: 50,
+  EL2HLT: 51, EBADE: 52, EBADR: 53, EXFULL: 54, ENOANO: 55, EBADRQC: 56, EBADSLT: 57, EBFONT: 59,
+  ENONET: 64, ENOPKG: 65, EREMOTE: 66, EADV: 68, ESRMNT: 69, ECOMM: 70, EDOTDOT: 73, ENOTUNIQ: 76,
+  EBADFD: 77, EREMCHG: 78, ELIBACC: 79, ELIBBAD: 80, ELIBSCN: 81, ELIBMAX: 82, ELIBEXEC: 83,
+  ERESTART: 85, ESTRPIPE: 86, EUSERS: 87, ESOCKTNOSUPPORT: 94, EPFNOSUPPORT: 96, ESHUTDOWN: 108,
+  ETOOMANYREFS: 109, EHOSTDOWN: 112, EUCLEAN: 117, ENOTNAM: 118, ENAVAIL: 119, EISNAM: 120,
+  EREMOTEIO: 121, ENOMEDIUM: 123, EMEDIUMTYPE: 124, ENOKEY: 126, EKEYEXPIRED: 127, EKEYREVOKED: 128,
+  EKEYREJECTED: 129, EOWNERDEAD: 130, ENOTRECOVERABLE: 131, ERFKILL: 132, EHWPOISON: 133,
+};
+
 let errnoNames;
 function errnoName(errno) {
   if (!errnoNames) {
@@ -180,8 +194,25 @@ function errnoName(errno) {
     for (const name of ['EAGAIN', 'EDEADLK', 'ENOTSUP']) {
       if (os.constants.errno[name] !== undefined) errnoNames.set(os.constants.errno[name], name);
     }
+    if (process.platform === 'linux') {
+      for (const [name, value] of Object.entries(LINUX_ERRNO)) if (!errnoNames.has(value)) errnoNames.set(value, name);
+    }
   }
   return errnoNames.get(errno);
+}
+
+let strerror;
+function errnoText(rc) {
+  if (typeof util.getSystemErrorMap === 'function') {
+    const entry = util.getSystemErrorMap().get(rc);
+    if (entry) return entry[1]; // libuv's wording, as in Node's own errors
+  }
+  try {
+    if (!strerror) strerror = libcHandle().func('const char *strerror(int errnum)');
+    return strerror(-rc);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -190,13 +221,8 @@ function errnoName(errno) {
  * errors (-9), `syscall` the C function.
  */
 function errnoError(fn, rc) {
-  const name = errnoName(-rc);
-  let text;
-  if (typeof util.getSystemErrorMap === 'function') {
-    const entry = util.getSystemErrorMap().get(rc);
-    if (entry) text = entry[1];
-  }
-  const code = name || `E${-rc}`;
+  const code = errnoName(-rc) || `E${-rc}`;
+  const text = errnoText(rc);
   const err = new Error(`${fn} failed: ${code}${text ? ` (${text})` : ''}`);
   err.code = code;
   err.errno = rc;
@@ -305,17 +331,21 @@ function fn(name) {
   return f;
 }
 
+let libcLib = null;
+function libcHandle() {
+  if (!libcLib) {
+    try {
+      libcLib = koffi.load('libc.so.6');
+    } catch {
+      libcLib = koffi.load(null); // e.g. musl: the process's own libc
+    }
+  }
+  return libcLib;
+}
+
 /** libc's free(), for memory that libsdfd allocated with malloc(). */
 function cFree(ptr) {
-  if (!libc) {
-    let handle;
-    try {
-      handle = koffi.load('libc.so.6');
-    } catch {
-      handle = koffi.load(null); // e.g. musl: the process's own libc
-    }
-    libc = { free: handle.func('void free(void *ptr)') };
-  }
+  if (!libc) libc = { free: libcHandle().func('void free(void *ptr)') };
   libc.free(ptr);
 }
 
@@ -559,11 +589,7 @@ function parseIPv6(s) {
 let ifNameToIndex;
 function scopeIndex(zone) {
   if (/^\d+$/.test(zone)) return Number(zone);
-  if (!ifNameToIndex) {
-    let handle;
-    try { handle = koffi.load('libc.so.6'); } catch { handle = koffi.load(null); }
-    ifNameToIndex = handle.func('unsigned int if_nametoindex(const char *ifname)');
-  }
+  if (!ifNameToIndex) ifNameToIndex = libcHandle().func('unsigned int if_nametoindex(const char *ifname)');
   const index = ifNameToIndex(zone);
   if (!index) throw valueError('"options.address" property', `names an unknown interface "${zone}"`, zone);
   return index;

@@ -40,4 +40,4 @@ node -e "require('koffi')" || fail "koffi does not load"
 shopt -s nullglob
 files=(test/*.test.js test/*.test.mjs)
 [ ${#files[@]} -gt 0 ] || fail "no test files"
-exec node --test --test-reporter=tap --test-timeout=180000 "${files[@]}"
+node --test --test-reporter=tap --test-timeout=180000 "${files[@]}"

@@ -73,6 +73,16 @@ test('send failures and bad addresses are errno Errors', () => {
   assert.throws(() => sdfd.notify('READY=1'), (e) => assertSdfdError(e, 'ECONNREFUSED'));
   process.env.NOTIFY_SOCKET = 'relative/path';
   assert.throws(() => sdfd.notify('READY=1'), (e) => e.errno < 0 && ['EINVAL', 'EPROTO'].includes(e.code));
+  // vsock (systemd 254+ syntax): whatever the kernel says has a proper
+  // errno name, also the Linux-only ones os.constants.errno lacks.
+  process.env.NOTIFY_SOCKET = 'vsock:2:1234';
+  try {
+    sdfd.notify('READY=1');
+  } catch (e) {
+    assert.match(e.code, /^E[A-Z]{3,}$/, e.message);
+    assert.equal(e.errno < 0, true);
+    assert.match(e.message, new RegExp(`^sd_notify failed: ${e.code} \\(.+\\)$`));
+  }
   process.env.NOTIFY_SOCKET = `/${'x'.repeat(200)}`;
   assert.throws(() => sdfd.notify('READY=1', { unsetEnvironment: true }), (e) => assertSdfdError(e, 'ENAMETOOLONG'));
   assert.equal('NOTIFY_SOCKET' in process.env, false); // unset on the error path too
