@@ -171,6 +171,29 @@ def scenario_activation_errors(exe, tmp):
           bool(m and ref) and m.group(1) == ref.group(1) == str(-errno.EINVAL), out)
 
 
+def scenario_example(exe, tmp):
+    """examples/launchd/hello-launchd.c, the README's portable example, under systemd."""
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
+    libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
+    hello = os.path.join(tmp, "hello-launchd")
+    src = os.path.join(HERE, "..", "..", "examples", "launchd", "hello-launchd.c")
+    subprocess.check_call(["cc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", hello, src] + flags + ["-Wl,-rpath," + libdir])
+    p4, p6 = free_port(), free_port(socket.AF_INET6, "::1")
+    p = subprocess.Popen([ACTIVATE, "-l", "127.0.0.1:%d" % p4, "-l", "[::1]:%d" % p6, "--fdname=Listeners:Listeners", hello],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    try:
+        r = [ask(socket.AF_INET, ("127.0.0.1", p4)), ask(socket.AF_INET6, ("::1", p6)), ask(socket.AF_INET, ("127.0.0.1", p4))]
+    except OSError as e:
+        r = ["error: %s" % e]
+    p.terminate()
+    p.wait(5)
+    check("example serves both sockets named Listeners",
+          r == ["hello from socket 1 of 2\n", "hello from socket 2 of 2\n", "hello from socket 1 of 2\n"], repr(r))
+    out = run_plain(hello, [])
+    check("example without activation reports ESRCH", "No such process" in out, out)
+
+
 def main():
     if not os.path.exists(ACTIVATE):
         print("no %s (Debian package systemd)" % ACTIVATE)
@@ -179,7 +202,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sdfd-byname-")
     try:
         exe = build(tmp)
-        for sc in (scenario_activated, scenario_unnamed, scenario_not_activated, scenario_activation_errors):
+        for sc in (scenario_activated, scenario_unnamed, scenario_not_activated, scenario_activation_errors,
+                   scenario_example):
             print("# %s: %s" % (sc.__name__, (sc.__doc__ or "").strip()))
             try:
                 sc(exe, tmp)
