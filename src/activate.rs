@@ -46,8 +46,8 @@ unsafe impl Send for Sockets {}
 unsafe impl Sync for Sockets {}
 
 impl Sockets {
-    /// A `malloc`ed array for `len` (≥ 1) sockets, filled with `-1`/`0`
-    /// placeholders by the caller before it is handed out.
+    /// A zeroed `malloc`ed array for `len` sockets, which the caller fills
+    /// before handing it out.
     pub(crate) fn with_len(len: usize) -> Result<Sockets> {
         let bytes = len.max(1).checked_mul(core::mem::size_of::<RawSocket>()).ok_or(Errno::ENOMEM)?;
         // SAFETY: malloc with a checked size; NULL is handled.
@@ -135,10 +135,12 @@ const WORD_BITS: usize = usize::BITS as usize;
 const WORDS: usize = TAKEN_CAPACITY / WORD_BITS;
 
 /// A process-wide set of claimed fd indices (512 bytes, no allocation).
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) struct Taken {
     bits: [AtomicUsize; WORDS],
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 impl Taken {
     pub(crate) const fn new() -> Taken {
         #[allow(clippy::declare_interior_mutable_const)]
@@ -169,6 +171,7 @@ impl Taken {
 /// `start + i`: all matching entries in order. `ENOENT` if none matches,
 /// `EALREADY` if the name was claimed before in `taken`. Nothing is claimed
 /// unless the result is `Ok`.
+#[cfg(unix)]
 pub(crate) fn sockets_named(names: &Names, name: &CStr, start: RawSocketNum, taken: &Taken) -> Result<Sockets> {
     let first = names.iter().position(|n| n == name).ok_or(Errno::ENOENT)?;
     let count = names.iter().skip(first).filter(|&n| n == name).count();
