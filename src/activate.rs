@@ -202,6 +202,22 @@ type RawSocketNum = crate::fd::RawFd;
 /// errors (`EINVAL` for a bad `LISTEN_FDS` or a `LISTEN_FDNAMES` count
 /// mismatch, `EBADF` for a passed fd that is not open, `E2BIG` past
 /// [`TAKEN_CAPACITY`] fds, `ENOMEM`).
+///
+/// ```no_run
+/// # #[cfg(unix)] {
+/// match sdfd::activate_socket(c"web") {
+///     Ok(sockets) => {
+///         for fd in sockets.into_owned_fds() {
+///             let listener = std::net::TcpListener::from(fd);
+///             // serve on listener
+///         }
+///     }
+///     Err(sdfd::Errno::ESRCH | sdfd::Errno::ENOENT) => { /* bind a socket yourself */ }
+///     Err(e) => return Err(e.into()),
+/// }
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn activate_socket(name: &CStr) -> Result<Sockets> {
     crate::backend::platform::activate_socket(name)
 }
