@@ -16,7 +16,15 @@ fn main() {
     println!("cargo:rerun-if-changed=sdfd.map");
     let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if family == "unix" {
+    // SDFD_SKIP_C_SHIM=1: type-check only (tests/macos/check.sh runs
+    // `cargo check` for Apple targets, whose C compiler and SDK this host
+    // lacks). The printf-style calls are then missing: never ship that build.
+    println!("cargo:rerun-if-env-changed=SDFD_SKIP_C_SHIM");
+    let skip_shim = std::env::var_os("SDFD_SKIP_C_SHIM").is_some_and(|v| v == "1");
+    if skip_shim {
+        println!("cargo:warning=SDFD_SKIP_C_SHIM=1: sd_notifyf & co. not built (type-check only)");
+    }
+    if family == "unix" && !skip_shim {
         cc::Build::new().file("src/notifyf.c").warnings(true).compile("sdfd_notifyf");
         for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
             println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");

@@ -40,11 +40,24 @@ int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, si
 }
 #endif
 
+/* A socket handle as sdfd_activate_socket() returns it. */
+#ifdef _WIN32
+typedef uintptr_t sdfd_socket_t; /* SOCKET */
+#else
+typedef int sdfd_socket_t;
+#endif
+
 
 /**
  * First passed descriptor number.
  */
 #define SD_LISTEN_FDS_START 3
+
+
+
+
+
+
 
 
 
@@ -247,7 +260,21 @@ int sdfd_find_socket(const char *address, int type);
  */
 char **sdfd_environ_without_activation(const char *const *envp);
 
-extern int inet_pton(int af, const char *src, void *dst);
+/**
+ * The activated sockets named `name` (a `LISTEN_FDNAMES` entry under
+ * systemd, a `Sockets` key under launchd): 0 and, in `*sockets`, a
+ * `malloc`ed array of `*count` (>= 1) sockets that the caller releases with
+ * `free()` (the sockets are the caller's too); or a negative errno and no
+ * write: -EINVAL a NULL argument, -ESRCH not socket-activated, -ENOENT no
+ * socket with that name, -EALREADY that name was already returned by an
+ * earlier call in this process, or the activation's own error (e.g.
+ * -EINVAL for a bad LISTEN_FDS, -EBADF, -ENOMEM).
+ *
+ * # Safety
+ * `name` is NULL or NUL-terminated; `sockets` and `count` are NULL or
+ * writable.
+ */
+int sdfd_activate_socket(const char *name, sdfd_socket_t **sockets, size_t *count);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -325,3 +325,19 @@ pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     }
     Ok(file_type(&st) != 0 && file_type(&st) == file_type(&sp) && same_inode(&st, &sp))
 }
+
+/// macOS has no POSIX message queue descriptors (no `mq_open` in libSystem,
+/// no mqueue file system): every valid descriptor is "not a message queue".
+/// As on Linux, the descriptor is validated with `fcntl(F_GETFD)` first, so
+/// a closed or negative fd is `EBADF`; otherwise the answer is `Ok(false)`
+/// whatever `path` is (libsystemd also answers 0 before looking at the path
+/// when `mq_getattr` says the fd is not a queue).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
+    let _ = path;
+    // SAFETY: fcntl on any number is safe.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok(false)
+}

@@ -22,6 +22,9 @@ impl Errno {
     pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
     pub const EALREADY: Errno = Errno(libc::EALREADY);
     pub const ESRCH: Errno = Errno(libc::ESRCH);
+    pub const E2BIG: Errno = Errno(libc::E2BIG);
+    pub const EBUSY: Errno = Errno(libc::EBUSY);
+    pub const EIO: Errno = Errno(libc::EIO);
 
     /// The calling thread's current `errno`.
     #[inline]

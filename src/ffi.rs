@@ -9,7 +9,7 @@
 use core::ffi::{c_char, c_int, c_uint, CStr};
 
 use crate::errno::Result;
-use crate::{check, listen, notify, snapshot};
+use crate::{activate, check, listen, notify, snapshot};
 
 /// First passed descriptor number.
 pub const SD_LISTEN_FDS_START: c_int = 3;
@@ -319,4 +319,42 @@ pub unsafe extern "C" fn sdfd_find_socket(address: *const c_char, r#type: c_int)
 #[no_mangle]
 pub unsafe extern "C" fn sdfd_environ_without_activation(envp: *const *const c_char) -> *mut *mut c_char {
     snapshot::environ_without_activation(envp).unwrap_or(core::ptr::null_mut())
+}
+
+/// A socket handle in `sdfd_activate_socket`'s array: `int` on Unix,
+/// `SOCKET` (`uintptr_t`) on Windows. (The C typedef is written in
+/// cbindgen.toml.)
+#[allow(non_camel_case_types)]
+pub type sdfd_socket_t = activate::RawSocket;
+
+/// The activated sockets named `name` (a `LISTEN_FDNAMES` entry under
+/// systemd, a `Sockets` key under launchd): 0 and, in `*sockets`, a
+/// `malloc`ed array of `*count` (>= 1) sockets that the caller releases with
+/// `free()` (the sockets are the caller's too); or a negative errno and no
+/// write: -EINVAL a NULL argument, -ESRCH not socket-activated, -ENOENT no
+/// socket with that name, -EALREADY that name was already returned by an
+/// earlier call in this process, or the activation's own error (e.g.
+/// -EINVAL for a bad LISTEN_FDS, -EBADF, -ENOMEM).
+///
+/// # Safety
+/// `name` is NULL or NUL-terminated; `sockets` and `count` are NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_activate_socket(
+    name: *const c_char,
+    sockets: *mut *mut sdfd_socket_t,
+    count: *mut libc::size_t,
+) -> c_int {
+    if name.is_null() || sockets.is_null() || count.is_null() {
+        return crate::errno::Errno::EINVAL.negated();
+    }
+    match activate::activate_socket(CStr::from_ptr(name)) {
+        Ok(s) => {
+            let (p, n) = s.into_raw();
+            *sockets = p;
+            *count = n;
+            0
+        }
+        Err(e) => e.negated(),
+    }
 }

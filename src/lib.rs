@@ -15,6 +15,7 @@
 //! newer systemd and how conformance is tested.
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 
+pub mod activate;
 mod backend;
 pub mod check;
 mod env;
@@ -27,6 +28,7 @@ pub mod notify;
 pub mod parse;
 pub mod snapshot;
 
+pub use activate::{activate_socket, RawSocket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
 pub use fd::RawFd;

@@ -116,8 +116,25 @@ impl Names {
         p
     }
 
+    /// `n` names, name `i` being a copy of `f(i)`.
+    #[cfg_attr(not(target_vendor = "apple"), allow(dead_code))] // launchd backend
+    pub(crate) fn from_fn<'a>(n: usize, mut f: impl FnMut(usize) -> &'a [u8]) -> Result<Names> {
+        let mut names = Names::with_len(n)?;
+        for i in 0..n {
+            let b = f(i);
+            names.set_with(i, b.len(), |dst| dst.copy_from_slice(b))?;
+        }
+        Ok(names)
+    }
+
+    /// A copy of the list.
+    #[cfg_attr(not(target_vendor = "apple"), allow(dead_code))] // launchd backend
+    pub(crate) fn try_clone(&self) -> Result<Names> {
+        Names::from_fn(self.len, |i| self.get(i).map_or(&[][..], |c| c.to_bytes()))
+    }
+
     /// The names as Rust strings (lossy for non-UTF-8 names).
-    #[cfg(feature = "std")]
+    #[cfg(any(feature = "std", test))]
     pub fn to_strings(&self) -> std::vec::Vec<std::string::String> {
         self.iter().map(|c| c.to_string_lossy().into_owned()).collect()
     }

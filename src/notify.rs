@@ -108,6 +108,7 @@ impl Drop for Fd {
     }
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
     // SAFETY: plain socket(2).
     let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
@@ -116,6 +117,30 @@ fn socket(family: c_int, ty: c_int) -> Result<Fd> {
     } else {
         Ok(Fd(fd))
     }
+}
+
+/// Without `SOCK_CLOEXEC` (macOS): set the flag right after creation, and
+/// since there is no `MSG_NOSIGNAL` either, `SO_NOSIGPIPE` where it exists.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn socket(family: c_int, ty: c_int) -> Result<Fd> {
+    // SAFETY: plain socket(2).
+    let fd = unsafe { libc::socket(family, ty, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = Fd(fd);
+    // SAFETY: fcntl/setsockopt on a descriptor we own.
+    unsafe {
+        if libc::fcntl(fd.0, libc::F_SETFD, libc::FD_CLOEXEC) < 0 {
+            return Err(Errno::last());
+        }
+        #[cfg(target_vendor = "apple")]
+        {
+            let one: c_int = 1;
+            libc::setsockopt(fd.0, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, &one as *const c_int as *const _, size_of::<c_int>() as _);
+        }
+    }
+    Ok(fd)
 }
 
 /// Best effort, as libsystemd: raise the send buffer, forcing it if allowed.

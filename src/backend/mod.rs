@@ -1,12 +1,22 @@
 //! Where activated descriptors come from. Each backend implements the same
-//! two functions; `crate::listen` picks one per platform.
+//! functions (`listen_fds`, `listen_fds_with_names`, `activate_socket`);
+//! `crate::listen` and `crate::activate` call the platform's.
 //!
 //! * `systemd`: the `LISTEN_PID`/`LISTEN_FDS`/`LISTEN_FDNAMES` environment
 //!   protocol with fds from 3 (systemd, systemd-socket-activate, systemfd,
 //!   sdfd-activate). Used on every Unix.
+//! * `launchd`: macOS, `launch_activate_socket` by name, renumbered onto
+//!   3.., after the systemd protocol. Also built for the tests on Linux,
+//!   with the launchd call replaced by a test double.
 
 #[cfg(unix)]
 pub(crate) mod systemd;
 
-#[cfg(unix)]
+#[cfg(any(target_vendor = "apple", all(test, unix)))]
+pub(crate) mod launchd;
+
+#[cfg(all(unix, not(target_vendor = "apple")))]
 pub(crate) use systemd as platform;
+
+#[cfg(target_vendor = "apple")]
+pub(crate) use launchd as platform;

@@ -1,7 +1,10 @@
 //! The systemd environment protocol, matching libsystemd 252's
 //! `sd_listen_fds` / `sd_listen_fds_with_names` step for step.
 
+use core::ffi::CStr;
+
 use crate::env;
+use crate::activate::{sockets_named, Sockets, Taken};
 use crate::errno::{Errno, Result};
 use crate::fd::mark_cloexec_range;
 use crate::listen::LISTEN_FDS_START;
@@ -107,4 +110,18 @@ pub(crate) fn own_pidfd_id() -> Option<u64> {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn own_pidfd_id() -> Option<u64> {
     None
+}
+
+/// Which passed names have been handed out by [`activate_socket`].
+static TAKEN: Taken = Taken::new();
+
+/// The passed fds named `name` (see `crate::activate`): the checks and
+/// side effects of `sd_listen_fds_with_names(0)`, then a lookup; `ESRCH`
+/// when nothing was passed to this process.
+pub(crate) fn activate_socket(name: &CStr) -> Result<Sockets> {
+    let names = listen_fds_with_names(false)?;
+    if names.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    sockets_named(&names, name, LISTEN_FDS_START, &TAKEN)
 }
