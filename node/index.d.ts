@@ -47,6 +47,14 @@ export declare function listenFds(options?: EnvironmentOptions): number[];
 export declare function listenFdsWithNames(options?: EnvironmentOptions): NamedFd[];
 /** The passed descriptors named `name` (names need not be unique). */
 export declare function collect(name: string, options?: EnvironmentOptions): number[];
+/**
+ * The activated socket bound to `address` ('8080' for any IP address,
+ * '127.0.0.1:8080', '[::1]:8080', '/run/app.sock', '@abstract') as an fd for
+ * `server.listen({ fd })`, or null if not activated or no activated socket has
+ * that address. Never modifies the environment. Throws EINVAL for a
+ * malformed address.
+ */
+export declare function findSocket(address: string, options?: { type?: number }): number | null;
 
 export interface ActivationListenOptions extends EnvironmentOptions {
   /** The activated socket's name (FileDescriptorName=, --fdname=). Omitted: the first passed socket. */

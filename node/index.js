@@ -310,6 +310,7 @@ const PROTOTYPES = {
   sd_notify_barrier: 'int sd_notify_barrier(int unset_environment, uint64_t timeout)',
   sd_booted: 'int sd_booted(void)',
   sd_watchdog_enabled: 'int sd_watchdog_enabled(int unset_environment, void *usec)',
+  sdfd_find_socket: 'int sdfd_find_socket(const char *address, int type)',
 };
 
 /** The bound C function `name`; an Error with code 'ENOSYS' if the loaded
@@ -755,6 +756,25 @@ function booted() {
   return check('sd_booted', fn('sd_booted')()) === 1;
 }
 
+/**
+ * The activated socket bound to `address` — `'8080'` (any IP address),
+ * `'127.0.0.1:8080'`, `'[::1]:8080'`, `'/run/app.sock'` or `'@abstract'` —
+ * as an fd for `server.listen({ fd })`, or `null` when the process was not
+ * socket-activated or no activated socket has that address (then bind it
+ * yourself). `options.type`: SOCK_STREAM, SOCK_DGRAM, ... (default: any).
+ * Reads the activation state once per process and never modifies the
+ * environment (libsdfd's sdfd_find_socket), so it is safe to call any number
+ * of times. Throws EINVAL for a malformed address.
+ */
+function findSocket(address, options) {
+  checkString(address, '"address" argument');
+  const opts = checkOptions(options, ['type']);
+  const type = opts.type === undefined ? 0 : checkInteger(opts.type, '"options.type"', 0, 0x7fffffff);
+  const rc = fn('sdfd_find_socket')(address, type);
+  if (rc === -os.constants.errno.ENOENT || rc === -os.constants.errno.ESRCH) return null;
+  return check('sdfd_find_socket', rc);
+}
+
 /** The path libsdfd was loaded from (loads it if needed). */
 function libraryPath() {
   loadLibrary();
@@ -768,6 +788,7 @@ module.exports = {
   listenFds,
   listenFdsWithNames,
   collect,
+  findSocket,
   listenOptions,
   listen,
   isSocket,

@@ -9,6 +9,7 @@ export const {
   listenFds,
   listenFdsWithNames,
   collect,
+  findSocket,
   listenOptions,
   listen,
   isSocket,
