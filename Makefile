@@ -18,6 +18,11 @@ CARGO      ?= cargo
 # `cargo rustc --crate-type` builds only the C artifacts, so that LTO applies
 # (cargo skips LTO when an rlib is built in the same invocation).
 CARGOFLAGS ?= --release --no-default-features
+# Calls into libc go through the PLT and are bound lazily, as in a C library
+# built with Debian's default flags: a program start then looks up only the
+# libc functions it calls, not all ~35 that libsdfd imports (with rustc's
+# default full RELRO each one is a load-time lookup; see bench/RESULTS.md).
+RUSTCFLAGS ?= -C relro-level=partial
 TARGETDIR  := $(or $(CARGO_TARGET_DIR),target)/release
 B          ?= build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
@@ -31,7 +36,7 @@ REALLIB := libsdfd.so.$(VERSION)
 all: lib $(B)/sdfd.pc
 
 lib:
-	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib
+	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
 	cp $(TARGETDIR)/libsdfd.a $(B)/libsdfd.a
