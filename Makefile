@@ -31,7 +31,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib install uninstall demo test bench clean
+.PHONY: all lib install uninstall demo test bench musl clean
 
 all: lib $(B)/sdfd.pc
 
@@ -68,6 +68,18 @@ uninstall:
 
 demo:
 	./examples/demo.sh
+
+# libsdfd.a for musl (Alpine-style fully static programs):
+#   musl-gcc -static prog.c -Iinclude $(B)/musl/libsdfd.a
+# Needs musl-tools (musl-gcc compiles src/notifyf.c) and the rustup target.
+MUSL_TARGET ?= x86_64-unknown-linux-musl
+musl:
+	@command -v musl-gcc >/dev/null || { echo "make musl: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
+	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
+	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=ar \
+	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
+	@mkdir -p $(B)/musl
+	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
 
 test:
 	./tests/run-all.sh
