@@ -47,6 +47,13 @@ mkdir -p "$OUT/empty"
 cc "${CFLAGS[@]}" -fPIC -shared -Wl,-soname,libempty.so -o "$OUT/empty/libempty.so" empty-lib.c
 cc "${CFLAGS[@]}" -o "$B/empty-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/empty" -lempty \
    -Wl,-rpath,"$OUT/empty"
+if [ "$(uname -m)" = x86_64 ]; then
+  mkdir -p "$OUT/nolibc"
+  cc "${CFLAGS[@]}" -fPIC -shared -Wl,-soname,libnolibc.so -o "$OUT/nolibc/libnolibc.so" nolibc-lib.c
+  cc "${CFLAGS[@]}" -o "$B/nolibc-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/nolibc" -lnolibc \
+     -Wl,-rpath,"$OUT/nolibc"
+  cc "${CFLAGS[@]}" -o "$B/nolibc-c-static" start.c nolibc-lib.c $(pkg-config --cflags sdfd)
+fi
 musl-gcc -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$B/e-musl-sdfd-static" start.c "$OUT/build/musl/libsdfd.a"
 musl-gcc -static "${CFLAGS[@]}" -o "$B/f-musl-plain" plain.c
 
