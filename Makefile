@@ -18,6 +18,11 @@ CARGO      ?= cargo
 # `cargo rustc --crate-type` builds only the C artifacts, so that LTO applies
 # (cargo skips LTO when an rlib is built in the same invocation).
 CARGOFLAGS ?= --release --no-default-features
+# Calls into libc go through the PLT and are bound lazily, as in a C library
+# built with Debian's default flags: a program start then looks up only the
+# libc functions it calls, not all ~35 that libsdfd imports (with rustc's
+# default full RELRO each one is a load-time lookup; see bench/RESULTS.md).
+RUSTCFLAGS ?= -C relro-level=partial
 TARGETDIR  := $(or $(CARGO_TARGET_DIR),target)/release
 B          ?= build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
@@ -26,12 +31,12 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench clean
+.PHONY: all lib compat install install-compat uninstall demo test bench musl clean
 
 all: lib $(B)/sdfd.pc
 
 lib:
-	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib
+	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
 	cp $(TARGETDIR)/libsdfd.a $(B)/libsdfd.a
@@ -81,6 +86,18 @@ uninstall:
 
 demo:
 	./examples/demo.sh
+
+# libsdfd.a for musl (Alpine-style fully static programs):
+#   musl-gcc -static prog.c -Iinclude $(B)/musl/libsdfd.a
+# Needs musl-tools (musl-gcc compiles src/notifyf.c) and the rustup target.
+MUSL_TARGET ?= x86_64-unknown-linux-musl
+musl:
+	@command -v musl-gcc >/dev/null || { echo "make musl: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
+	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
+	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=ar \
+	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
+	@mkdir -p $(B)/musl
+	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
 
 test:
 	./tests/run-all.sh

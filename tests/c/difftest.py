@@ -120,6 +120,61 @@ def scenarios():
         for u in ("0", "1"):
             yield ("watchdog usec=%r pid=%r u=%s" % (usec, wpid, u), env, [], ["watchdog", u])
     yield ("booted", {}, [], ["booted"])
+    # 9. FD_CLOEXEC over ranges: sizes around the 256-fd poll chunk of
+    #    src/fd.rs, closed fds at the edges, O_PATH fds (which poll reports as
+    #    invalid), pre-set flags, and the fallbacks (no close_range, poll
+    #    refused, RLIMIT_NOFILE below the chunk size).
+    for name, env, layout, ops in cloexec_scenarios():
+        yield (name, env, layout, ops)
+
+
+def holes(n, at, kind="null"):
+    """n fds of `kind`, with a closed one at each index in `at`."""
+    return ["closed" if i in at else kind for i in range(n)]
+
+
+def compact(layout):
+    """Run-length form (KIND*N) understood by probe.c."""
+    out = []
+    for k in layout:
+        if out and out[-1][0] == k:
+            out[-1][1] += 1
+        else:
+            out.append([k, 1])
+    return [k if c == 1 else "%s*%d" % (k, c) for k, c in out]
+
+
+def cloexec_scenarios():
+    ops = ["listen", "0", "listen", "1"]
+    layouts = []
+    for n in (2, 3, 16, 255, 256, 257, 300, 513, 520):
+        layouts.append(("n=%d all-open" % n, n, holes(n, ())))
+        for where, idx in (("first", 0), ("second", 1), ("middle", n // 2), ("last", n - 1)):
+            layouts.append(("n=%d hole-%s" % (n, where), n, holes(n, (idx,))))
+        for idx in (255, 256, 257, 300, 511, 512):
+            if idx < n:
+                layouts.append(("n=%d hole-at-%d" % (n, idx), n, holes(n, (idx,))))
+        layouts.append(("n=%d two-holes" % n, n, holes(n, (n // 3, 2 * n // 3))))
+        layouts.append(("n=%d more-than-open" % n, n + 2, holes(n, ())))   # LISTEN_FDS past the last open fd
+    mixed = ["tcp4l+c", "udp4", "fifo+c", "pipe", "unixl", "null+c", "file", "opath", "opath+c", "dir"]
+    layouts.append(("mixed-kinds", 10, mixed))
+    layouts.append(("mixed-kinds hole-after-opath", 10, mixed[:8] + ["closed"] + mixed[9:]))
+    layouts.append(("opath-only", 3, ["opath", "opath", "opath"]))
+    layouts.append(("opath-then-hole", 3, ["opath", "closed", "opath"]))
+    layouts.append(("n=300 cloexec-mix", 300, [("null+c" if i % 3 == 0 else "null") for i in range(300)]))
+    layouts.append(("n=300 opath-chunk2 hole", 300, ["null"] * 256 + ["opath"] * 10 + ["closed"] + ["null"] * 33))
+    layouts.append(("n=300 all-closed-after-first", 300, ["null"] + ["closed"] * 299))
+    modes = [("", {})]
+    fallback = [("no-close_range", {"PROBE_SECCOMP": "close_range:ENOSYS"}),
+                ("close_range-EINVAL", {"PROBE_SECCOMP": "close_range:EINVAL"}),
+                ("close_range-EPERM", {"PROBE_SECCOMP": "close_range:EPERM"}),
+                ("no-poll", {"PROBE_SECCOMP": "poll:ENOSYS"}),
+                ("nofile=100", {"PROBE_NOFILE": "100"})]
+    for lname, count, layout in layouts:
+        for mname, menv in modes + (fallback if count <= 300 and lname.split()[0] in
+                                    ("n=2", "n=16", "n=256", "n=257", "n=300", "mixed-kinds", "opath-then-hole") else []):
+            env = dict(menv, LISTEN_PID="{pid}", LISTEN_FDS=str(count))
+            yield ("cloexec %s%s" % (lname, " " + mname if mname else ""), env, compact(layout), ops)
 
 
 def extension_scenarios():

@@ -5,7 +5,7 @@
  *   probe [FDSPEC...] -- OP [ARG] [OP [ARG]...]
  *
  * FDSPEC creates fd 3, 4, ... in order (see make_fd). Suffix "+c" sets
- * FD_CLOEXEC on it first. Environment values may contain {pid}, {pid+1},
+ * FD_CLOEXEC on it first. KIND*N repeats a spec N times. Environment values may contain {pid}, {pid+1},
  * {pidhex}, {pidoct}: replaced by this process's pid before any call.
  *
  * OPs: listen U | names U | names-null U | checks | booted | watchdog U
@@ -14,7 +14,11 @@
  * $PROBE_DIR/notify.sock) or {abs} (an abstract one): after a notify op the
  * probe prints what that receiver got (bytes, credentials, fds).
  * After each op the probe prints the result, the LISTEN_* variables and the
- * FD_CLOEXEC state of every fd it created. Output never contains anything
+ * FD_CLOEXEC state of every fd it created.
+ * Before the ops, PROBE_NOFILE=N lowers RLIMIT_NOFILE to N (fds above it stay
+ * open) and PROBE_SECCOMP=SYSCALL:ERRNO[,...] (SYSCALL close_range or poll,
+ * which includes ppoll; ERRNO ENOSYS, EINVAL or EPERM) makes those system
+ * calls fail, as on an older kernel. Output never contains anything
  * that differs between two runs (ports, pids, inode numbers). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,9 +38,16 @@
 #include <poll.h>
 #include <sys/syscall.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <systemd/sd-daemon.h>
 
-#define MAXFD 64
+#define MAXFD 1100
 static int nfds;                      /* fds created: 3 .. 3+nfds-1 */
 static char kinds[MAXFD][160];        /* the spec of each */
 static char paths[MAXFD][256];        /* filesystem path of each, if any */
@@ -184,7 +195,8 @@ static void make_fd(int i, const char *spec) {
         fd = mq_open(paths[i], O_RDWR | O_CREAT, 0600, &a);
         if (fd < 0) die("mq_open");
         mq_name = paths[i];             /* unlinked at exit */
-    } else if (!strcmp(k, "closed")) { fd = open("/dev/null", O_RDONLY); placeholder[i] = 1; }
+    } else if (!strcmp(k, "opath")) { fd = open("/", O_PATH); snprintf(paths[i], sizeof paths[i], "/"); }
+    else if (!strcmp(k, "closed")) { fd = open("/dev/null", O_RDONLY); placeholder[i] = 1; }
     else { fprintf(stderr, "probe: unknown fd kind %s\n", k); exit(99); }
 
     if (fd < 0) die(k);
@@ -430,17 +442,60 @@ static void *barrier_thread(void *arg) {
     return NULL;
 }
 
+/* PROBE_SECCOMP: a filter returning an errno for some system calls. */
+static void install_seccomp(const char *spec) {
+    struct sock_filter f[64];
+    int n = 0;
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':');
+        if (!colon) { fprintf(stderr, "probe: bad PROBE_SECCOMP %s\n", spec); exit(99); }
+        *colon = 0;
+        const char *en = colon + 1;
+        int err = !strcmp(en, "ENOSYS") ? ENOSYS : !strcmp(en, "EINVAL") ? EINVAL : !strcmp(en, "EPERM") ? EPERM : 0;
+        long nrs[2] = { -1, -1 };
+        if (!strcmp(item, "close_range")) nrs[0] = 436;   /* __NR_close_range on x86_64 */
+        else if (!strcmp(item, "poll")) { nrs[0] = SYS_poll; nrs[1] = SYS_ppoll; }
+        if (!err || nrs[0] < 0) { fprintf(stderr, "probe: bad PROBE_SECCOMP %s\n", spec); exit(99); }
+        for (int k = 0; k < 2 && nrs[k] >= 0; k++) {
+            f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[k], 0, 1);
+            f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA));
+        }
+    }
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) die("seccomp");
+}
+
 int main(int argc, char **argv) {
     if (getenv("PROBE_DIR")) dir = getenv("PROBE_DIR");
     bind_receiver();
     expand_env();
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--"); i++) {
-        if (nfds >= MAXFD) { fprintf(stderr, "probe: too many fds\n"); return 99; }
-        make_fd(nfds, argv[i]);
-        nfds++;
+        char spec[160];
+        snprintf(spec, sizeof spec, "%s", argv[i]);
+        char *star = strchr(spec, '*');
+        int reps = 1;
+        if (star) { *star = 0; reps = atoi(star + 1); }
+        for (int r = 0; r < reps; r++) {
+            if (nfds >= MAXFD) { fprintf(stderr, "probe: too many fds\n"); return 99; }
+            make_fd(nfds, spec);
+            nfds++;
+        }
     }
     for (int k = 0; k < nfds; k++) if (placeholder[k]) close(3 + k);
+    if (getenv("PROBE_NOFILE")) {
+        struct rlimit rl = { (rlim_t)atol(getenv("PROBE_NOFILE")), (rlim_t)atol(getenv("PROBE_NOFILE")) };
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) die("setrlimit");
+    }
+    if (getenv("PROBE_SECCOMP")) install_seccomp(getenv("PROBE_SECCOMP"));
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     for (i++; i < argc; i++) {
         const char *op = argv[i];

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# make bench: measures sdfd against libsystemd side by side in one run and
+# writes bench/RESULTS.md. Installs what it needs (Debian packages, the musl
+# rustup target), builds everything under bench/out/. Not a test: it fails
+# only if something cannot be built or measured, never on a slow figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+
+pkgs=(build-essential pkg-config libsystemd-dev valgrind strace musl-tools binutils python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT/bin"
+echo "bench: building libsdfd (make install PREFIX=bench/out/stage, make musl)"
+make -s install PREFIX="$OUT/stage" B="$OUT/build" >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+make -s musl B="$OUT/build" >>"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+export PKG_CONFIG_PATH=$OUT/stage/lib/pkgconfig
+LIBDIR=$(pkg-config --variable=libdir sdfd)
+CFLAGS=(-O2)
+B=$OUT/bin
+cd bench
+
+# Start-up programs. (a)..(d) as in issue 7; "empty" and "floor" are
+# reference C shared libraries (an empty one, a minimal real one); (e)/(f)
+# are fully static musl programs.
+cc "${CFLAGS[@]}" -o "$B/a-libsystemd" start.c $(pkg-config --cflags --libs libsystemd)
+cc "${CFLAGS[@]}" -o "$B/b-sdfd-shared" start.c $(pkg-config --cflags --libs sdfd) -Wl,-rpath,"$LIBDIR"
+cc "${CFLAGS[@]}" -o "$B/c-sdfd-static" start.c $(pkg-config --cflags sdfd) \
+   -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic
+cc "${CFLAGS[@]}" -o "$B/d-plain" plain.c
+mkdir -p "$OUT/floor"
+cc "${CFLAGS[@]}" -fPIC -shared -Wl,-soname,libfloor.so -o "$OUT/floor/libfloor.so" floor-lib.c
+cc "${CFLAGS[@]}" -o "$B/floor-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/floor" -lfloor \
+   -Wl,-rpath,"$OUT/floor"
+mkdir -p "$OUT/empty"
+cc "${CFLAGS[@]}" -fPIC -shared -Wl,-soname,libempty.so -o "$OUT/empty/libempty.so" empty-lib.c
+cc "${CFLAGS[@]}" -o "$B/empty-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/empty" -lempty \
+   -Wl,-rpath,"$OUT/empty"
+if [ "$(uname -m)" = x86_64 ]; then
+  mkdir -p "$OUT/nolibc"
+  cc "${CFLAGS[@]}" -fPIC -shared -Wl,-soname,libnolibc.so -o "$OUT/nolibc/libnolibc.so" nolibc-lib.c
+  cc "${CFLAGS[@]}" -o "$B/nolibc-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/nolibc" -lnolibc \
+     -Wl,-rpath,"$OUT/nolibc"
+  cc "${CFLAGS[@]}" -o "$B/nolibc-c-static" start.c nolibc-lib.c $(pkg-config --cflags sdfd)
+fi
+musl-gcc -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$B/e-musl-sdfd-static" start.c "$OUT/build/musl/libsdfd.a"
+musl-gcc -static "${CFLAGS[@]}" -o "$B/f-musl-plain" plain.c
+
+# Size programs: every function referenced; static vs shared link of the same code.
+cc "${CFLAGS[@]}" -o "$B/all-sdfd-shared" allfuncs.c $(pkg-config --cflags --libs sdfd) -Wl,-rpath,"$LIBDIR"
+cc "${CFLAGS[@]}" -o "$B/all-sdfd-static" allfuncs.c $(pkg-config --cflags sdfd) \
+   -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic
+cc "${CFLAGS[@]}" -o "$B/all-libsystemd" allfuncs.c $(pkg-config --cflags --libs libsystemd)
+musl-gcc -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$B/all-musl-sdfd-static" allfuncs.c "$OUT/build/musl/libsdfd.a"
+
+# Syscall programs and the timing harness.
+cc "${CFLAGS[@]}" -o "$B/sys-libsystemd" syscalls.c $(pkg-config --cflags --libs libsystemd)
+cc "${CFLAGS[@]}" -o "$B/sys-sdfd" syscalls.c $(pkg-config --cflags --libs sdfd) -Wl,-rpath,"$LIBDIR"
+cc -O2 -o "$B/spawn" spawn.c
+
+if ldd "$B/b-sdfd-shared" "$B/c-sdfd-static" "$B/sys-sdfd" | grep -q libsystemd; then
+  echo "bench: an sdfd program links libsystemd" >&2; exit 1
+fi
+echo "bench: measuring"
+python3 measure.py "$OUT" > RESULTS.md.new
+mv RESULTS.md.new RESULTS.md
+echo "bench: wrote bench/RESULTS.md"
+cat RESULTS.md
