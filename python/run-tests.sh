@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Tests of the Python package (python/): pytest in a virtual environment made
+# from the python3 on PATH, with pytest, uvicorn (the ASGI test) and this
+# package installed into it (pip install of python/, as a user would), and python-systemd from
+# Debian's python3-systemd under /usr/bin/python3 as the differential oracle.
+#
+#   SDFD_LIBRARY=/prefix/lib/libsdfd.so.0 PKG_CONFIG_PATH=/prefix/lib/pkgconfig python/run-tests.sh
+#
+# tests/run-all.sh exports both after `make install` into a staging prefix.
+# Without them this script stages the library itself. pytest runs last and its
+# summary line ends the output; a set-up failure prints "0 passed, 1 failed".
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+PY=${PYTHON:-python3}
+VENV=${SDFD_PY_VENV:-${TMPDIR:-/tmp}/sdfd-python-venv}
+SYSTEM_PYTHON=/usr/bin/python3
+
+fail() { echo "python/run-tests.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+as_root_apt() {  # as_root_apt PACKAGE...: install Debian packages if we may
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || return 1
+  echo "run-tests: installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 || {
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1; }
+}
+
+# The oracle and the launcher.
+if ! "$SYSTEM_PYTHON" -c 'import systemd.daemon' 2>/dev/null; then
+  as_root_apt python3-systemd || true
+  "$SYSTEM_PYTHON" -c 'import systemd.daemon' 2>/dev/null || fail "python3-systemd is needed under $SYSTEM_PYTHON"
+fi
+if ! command -v systemd-socket-activate >/dev/null; then
+  as_root_apt systemd || true
+  command -v systemd-socket-activate >/dev/null || fail "systemd-socket-activate (package systemd) is needed"
+fi
+command -v pkg-config >/dev/null || as_root_apt pkg-config || fail "pkg-config is needed"
+
+# The library under test.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-python-tests.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+if [ -z "${SDFD_LIBRARY:-}" ]; then
+  stage=$WORK/stage
+  echo "run-tests: SDFD_LIBRARY not set; building and staging libsdfd in $stage"
+  (cd "$ROOT" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WORK/target} B=$WORK/build \
+     make -s install PREFIX="$stage") >"$WORK/make.log" 2>&1 || { cat "$WORK/make.log"; fail "make install failed"; }
+  export SDFD_LIBRARY=$stage/lib/libsdfd.so.0
+  export PKG_CONFIG_PATH=$stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+fi
+[ -e "$SDFD_LIBRARY" ] || fail "SDFD_LIBRARY=$SDFD_LIBRARY does not exist"
+export SDFD_LIBRARY PKG_CONFIG_PATH
+
+# A virtual environment from the python3 on PATH (reused while it still works).
+want=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || fail "no $PY on PATH"
+have=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
+if [ "$have" != "$want" ]; then
+  rm -rf "$VENV"
+  if ! "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1; then
+    # Debian's python3 needs python3-venv for ensurepip.
+    as_root_apt "python${want}-venv" || as_root_apt python3-venv || true
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1 || { cat "$WORK/venv.log"; fail "cannot create a venv with $PY"; }
+  fi
+fi
+VPY=$VENV/bin/python
+"$VPY" -m pip install -q --disable-pip-version-check pytest uvicorn || fail "pip install pytest uvicorn failed"
+# Install from a copy of python/ so that no build/ or *.egg-info is left in the tree.
+mkdir "$WORK/src"
+(cd "$HERE" && tar --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
+   --exclude=./sdfd/_lib -cf - .) | tar -xf - -C "$WORK/src"
+"$VPY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WORK/src" \
+  || fail "pip install of python/ failed"
+
+echo "run-tests: $("$VPY" --version) in $VENV; oracle $("$SYSTEM_PYTHON" --version) with python-systemd;" \
+     "SDFD_LIBRARY=$SDFD_LIBRARY"
+cd "$HERE/tests" || fail "no tests directory"
+"$VPY" -m pytest -p no:cacheprovider -rfE .

@@ -1,0 +1,232 @@
+"""Finding libsdfd and declaring its C functions for ctypes.
+
+Search order (the first library that loads and exports the
+socket-activation functions wins):
+
+1. ``$SDFD_LIBRARY``: a path to the shared object. When it is set, nothing
+   else is tried: a wrong path is an error, not a reason to pick up some other
+   copy of the library.
+2. ``sdfd/_lib/``, next to this file: a wheel may bundle the library there.
+3. ``pkg-config --variable=libdir sdfd`` (honours ``$PKG_CONFIG_PATH``).
+4. ``ctypes.util.find_library("sdfd")`` (ldconfig cache, compiler search
+   path, ``$LD_LIBRARY_PATH``).
+5. The plain names ``libsdfd.so.0`` and ``libsdfd.so``, resolved by the
+   dynamic loader.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import subprocess
+import threading
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint16, c_uint64, c_void_p
+from typing import Any, List, Optional, Tuple
+
+__all__ = ["LibraryNotFoundError", "Library", "load", "library_path"]
+
+SONAMES = ("libsdfd.so.0", "libsdfd.so")
+BUNDLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib")
+
+pid_t = c_int  # Linux
+
+
+class LibraryNotFoundError(ImportError):
+    """libsdfd could not be located or loaded.
+
+    A subclass of :class:`ImportError`, so that the usual
+    ``try: from sdfd import daemon / except ImportError:`` fallback works.
+    """
+
+
+def _pkg_config_libdir() -> Optional[str]:
+    exe = shutil.which("pkg-config")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "--variable=libdir", "sdfd"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    libdir = out.stdout.decode(errors="surrogateescape").strip()
+    if out.returncode != 0 or not libdir:
+        return None
+    return libdir
+
+
+def candidates() -> List[Tuple[str, str]]:
+    """Where the library is looked for, in order, as ``(source, path_or_name)``."""
+    override = os.environ.get("SDFD_LIBRARY")
+    if override:
+        return [("SDFD_LIBRARY", override)]
+    found: List[Tuple[str, str]] = []
+    for name in SONAMES:
+        path = os.path.join(BUNDLE_DIR, name)
+        if os.path.exists(path):
+            found.append(("bundled", path))
+    libdir = _pkg_config_libdir()
+    if libdir is not None:
+        for name in SONAMES:
+            found.append(("pkg-config", os.path.join(libdir, name)))
+    found_name = ctypes.util.find_library("sdfd")
+    if found_name:
+        found.append(("find_library", found_name))
+    for name in SONAMES:
+        found.append(("soname", name))
+    return found
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [
+        ("dli_fname", c_char_p),
+        ("dli_fbase", c_void_p),
+        ("dli_sname", c_char_p),
+        ("dli_saddr", c_void_p),
+    ]
+
+
+def _object_path(func: Any, fallback: str) -> str:
+    """The file a loaded symbol comes from (dladdr), for diagnostics."""
+    for libname in (None, "libdl.so.2"):
+        try:
+            dladdr = ctypes.CDLL(libname).dladdr
+        except (OSError, AttributeError):
+            continue
+        dladdr.argtypes = [c_void_p, POINTER(_DlInfo)]
+        dladdr.restype = c_int
+        info = _DlInfo()
+        if dladdr(ctypes.cast(func, c_void_p), ctypes.byref(info)) and info.dli_fname:
+            return os.path.realpath(os.fsdecode(info.dli_fname))
+    return fallback
+
+
+REQUIRED = (
+    "sd_listen_fds", "sd_listen_fds_with_names", "sd_is_fifo", "sd_is_special", "sd_is_socket",
+    "sd_is_socket_inet", "sd_is_socket_sockaddr", "sd_is_socket_unix", "sd_is_mq",
+)
+
+
+def _declare(lib: ctypes.CDLL, name: str, restype: Any, argtypes: List[Any]) -> Optional[Any]:
+    try:
+        func = getattr(lib, name)
+    except AttributeError:
+        return None
+    func.restype = restype
+    func.argtypes = argtypes
+    return func
+
+
+class Library:
+    """libsdfd with its functions declared.
+
+    The socket-activation functions are always there (a library without them
+    is not accepted); the notify family, ``sd_booted`` and
+    ``sd_watchdog_enabled`` are newer, and are ``None`` when the loaded build
+    does not export them.
+    """
+
+    def __init__(self, cdll: ctypes.CDLL, source: str, path: str) -> None:
+        self.cdll = cdll
+        self.source = source
+        self.path = path
+
+        def need(name: str, restype: Any, argtypes: List[Any]) -> Any:
+            func = _declare(cdll, name, restype, argtypes)
+            if func is None:
+                raise LibraryNotFoundError(f"{path} does not export {name}", name="sdfd")
+            return func
+
+        self.sd_listen_fds: Any = need("sd_listen_fds", c_int, [c_int])
+        self.sd_listen_fds_with_names: Any = need(
+            "sd_listen_fds_with_names", c_int, [c_int, POINTER(POINTER(c_void_p))]
+        )
+        self.sd_is_fifo: Any = need("sd_is_fifo", c_int, [c_int, c_char_p])
+        self.sd_is_special: Any = need("sd_is_special", c_int, [c_int, c_char_p])
+        self.sd_is_socket: Any = need("sd_is_socket", c_int, [c_int, c_int, c_int, c_int])
+        self.sd_is_socket_inet: Any = need("sd_is_socket_inet", c_int, [c_int, c_int, c_int, c_int, c_uint16])
+        self.sd_is_socket_sockaddr: Any = need(
+            "sd_is_socket_sockaddr", c_int, [c_int, c_int, c_void_p, c_uint, c_int]
+        )
+        self.sd_is_socket_unix: Any = need("sd_is_socket_unix", c_int, [c_int, c_int, c_int, c_char_p, c_size_t])
+        self.sd_is_mq: Any = need("sd_is_mq", c_int, [c_int, c_char_p])
+        self.sd_notify: Optional[Any] = _declare(cdll, "sd_notify", c_int, [c_int, c_char_p])
+        self.sd_pid_notify_with_fds: Optional[Any] = _declare(
+            cdll, "sd_pid_notify_with_fds", c_int, [pid_t, c_int, c_char_p, POINTER(c_int), c_uint]
+        )
+        self.sd_booted: Optional[Any] = _declare(cdll, "sd_booted", c_int, [])
+        self.sd_watchdog_enabled: Optional[Any] = _declare(
+            cdll, "sd_watchdog_enabled", c_int, [c_int, POINTER(c_uint64)]
+        )
+
+    def __repr__(self) -> str:
+        return f"<sdfd library {self.path!r} (via {self.source})>"
+
+
+class _Libc:
+    """The few libc functions the bindings need (already in the process)."""
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(None)
+        self.free = libc.free
+        self.free.argtypes = [c_void_p]
+        self.free.restype = None
+        self.getenv = libc.getenv
+        self.getenv.argtypes = [c_char_p]
+        self.getenv.restype = c_char_p
+
+
+libc = _Libc()
+
+_lock = threading.Lock()
+_loaded: Optional[Library] = None
+
+
+def load() -> Library:
+    """Load libsdfd once per process; raise :class:`LibraryNotFoundError`."""
+    global _loaded
+    with _lock:
+        if _loaded is not None:
+            return _loaded
+        tried: List[str] = []
+        for source, where in candidates():
+            try:
+                cdll = ctypes.CDLL(where)
+            except OSError as e:
+                tried.append(f"{source}: {where}: {e}")
+                continue
+            missing = [name for name in REQUIRED if not hasattr(cdll, name)]
+            if missing:
+                tried.append(f"{source}: {where}: does not export {', '.join(missing)}")
+                continue
+            _loaded = Library(cdll, source, _object_path(cdll.sd_listen_fds, where))
+            return _loaded
+        raise LibraryNotFoundError(
+            "libsdfd not found (set SDFD_LIBRARY to its path, or install it where "
+            "pkg-config or the dynamic loader can find it); tried:\n  " + "\n  ".join(tried),
+            name="sdfd",
+        )
+
+
+def library_path() -> str:
+    """Absolute path of the libsdfd that is (or would now be) used."""
+    return load().path
+
+
+def sync_environ(names: Tuple[str, ...]) -> None:
+    """Make ``os.environ`` forget variables the C library has unset.
+
+    The library edits the process environment with libc ``unsetenv``;
+    ``os.environ`` is a copy taken at start-up and would otherwise keep
+    stale values (python-systemd leaves it stale).
+    """
+    for name in names:
+        if name in os.environ and libc.getenv(name.encode()) is None:
+            # os.environ's own unsetenv of an already-absent variable is a no-op.
+            os.environ.pop(name, None)

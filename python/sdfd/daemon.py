@@ -1,0 +1,587 @@
+"""Drop-in replacement for python-systemd's ``systemd.daemon``, backed by libsdfd.
+
+Switching is a one-line change::
+
+    from systemd import daemon      # before
+    from sdfd import daemon         # after
+
+Every public name of ``systemd.daemon`` (python-systemd 235) is here with the
+same parameters, defaults, return types and exceptions: :func:`listen_fds`,
+:func:`listen_fds_with_names`, :func:`is_fifo`, :func:`is_socket`,
+:func:`is_socket_inet`, :func:`is_socket_sockaddr`, :func:`is_socket_unix`,
+:func:`is_mq`, :func:`booted`, :func:`notify` and :data:`LISTEN_FDS_START`.
+The lower-level ``_listen_fds``, ``_listen_fds_with_names`` and ``_is_*``
+functions that python-systemd's C module exports are provided too.
+
+Errors: a negative errno from the C library becomes :class:`OSError` (so the
+usual subclasses: ``FileNotFoundError``, ``ConnectionRefusedError``, ...),
+except ``-ENOMEM`` (:class:`MemoryError`) and the few argument errors that
+python-systemd reports as :class:`ValueError`. Argument conversion follows
+CPython's ``"i"``/``"s"``/``"p"`` converters, so wrong types raise the same
+``TypeError``/``OverflowError``/``ValueError`` as the C extension.
+
+Difference on purpose: with ``unset_environment=True`` the variables the
+library removed are also removed from :data:`os.environ` (python-systemd only
+changes the C-level environment and leaves ``os.environ`` stale).
+
+Importing this module loads libsdfd; if it cannot be found the import fails
+with :class:`sdfd.LibraryNotFoundError` (an :class:`ImportError`).
+"""
+
+from __future__ import annotations
+
+import ctypes as _ctypes
+import errno as _errno
+import operator as _operator
+import os as _os
+import socket as _socket
+import struct as _struct
+from socket import AF_UNSPEC as _AF_UNSPEC
+from typing import Any as _Any
+from typing import Dict as _Dict
+from typing import List as _List
+from typing import NoReturn as _NoReturn
+from typing import Optional as _Optional
+from typing import Protocol as _Protocol
+from typing import Tuple as _Tuple
+from typing import Union as _Union
+
+from . import _lib
+from ._version import __version__  # noqa: F401 - as systemd.daemon.__version__
+
+__all__ = [
+    "LISTEN_FDS_START",
+    "booted",
+    "is_fifo",
+    "is_mq",
+    "is_socket",
+    "is_socket_inet",
+    "is_socket_sockaddr",
+    "is_socket_unix",
+    "listen_fds",
+    "listen_fds_with_names",
+    "notify",
+]
+
+#: The first passed file descriptor (``SD_LISTEN_FDS_START``).
+LISTEN_FDS_START: int = 3
+
+_LIB = _lib.load()
+
+_LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID")
+_NOTIFY_VARS = ("NOTIFY_SOCKET",)
+
+
+
+class _HasFileno(_Protocol):
+    def fileno(self) -> int: ...
+
+
+#: A descriptor number or anything with a ``fileno()`` method (socket, file, ...).
+FileObj = _Union[int, _HasFileno]
+#: A file-system path as accepted by :func:`os.fsencode`, or None.
+PathArg = _Union[str, bytes, "_os.PathLike[str]", "_os.PathLike[bytes]", None]
+
+
+# ---------------------------------------------------------------------------
+# Argument conversion, as CPython's PyArg_Parse* converters do it.
+
+_INT_BITS = 8 * _ctypes.sizeof(_ctypes.c_int)
+_LONG_BITS = 8 * _ctypes.sizeof(_ctypes.c_long)
+_INT_MIN, _INT_MAX = -(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1
+_LONG_MIN, _LONG_MAX = -(1 << (_LONG_BITS - 1)), (1 << (_LONG_BITS - 1)) - 1
+_ULONG_MAX = (1 << _LONG_BITS) - 1
+_UINT_MAX = (1 << _INT_BITS) - 1
+_HEAPTYPE = 1 << 9
+
+
+def _tp_name(obj: object) -> str:
+    """The C-level type name CPython puts in converter error messages."""
+    if obj is None:
+        return "None"
+    t = type(obj)
+    if t.__flags__ & _HEAPTYPE or t.__module__ == "builtins":
+        return t.__name__
+    return f"{t.__module__}.{t.__name__}"
+
+
+def _c_long(value: object) -> int:
+    v = _operator.index(value)  # type: ignore[arg-type]  # TypeError: "cannot be interpreted as an integer"
+    if not _LONG_MIN <= v <= _LONG_MAX:
+        raise OverflowError("Python int too large to convert to C long")
+    return v
+
+
+def _c_int(value: object) -> int:
+    """The ``"i"`` converter."""
+    v = _c_long(value)
+    if v > _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum")
+    if v < _INT_MIN:
+        raise OverflowError("signed integer is less than minimum")
+    return v
+
+
+def _c_str(value: object, func: str, argno: int) -> bytes:
+    """The ``"s"`` converter: a str without NUL characters, as UTF-8."""
+    if not isinstance(value, str):
+        raise TypeError(f"{func}() argument {argno} must be str, not {_tp_name(value)}")
+    data = value.encode("utf-8")
+    if b"\0" in data:
+        raise ValueError("embedded null character")
+    return data
+
+
+def _c_path(value: object) -> _Optional[bytes]:
+    """None, or a file-system path as bytes (``PyUnicode_FSConverter``)."""
+    if value is None:
+        return None
+    data = _os.fsencode(value)  # type: ignore[arg-type]
+    if b"\0" in data:
+        raise ValueError("embedded null byte")
+    return data
+
+
+def _fd_of(fileobj: object) -> object:
+    """An object's ``fileno()``, or the object itself when it has none."""
+    try:
+        return fileobj.fileno()  # type: ignore[attr-defined]
+    except AttributeError:
+        return fileobj
+
+
+try:  # CPython: the sequence protocol exactly as the C extension uses it
+    _seq_size = _ctypes.pythonapi.PySequence_Size
+    _seq_size.argtypes = [_ctypes.py_object]
+    _seq_size.restype = _ctypes.c_ssize_t
+    _seq_item = _ctypes.pythonapi.PySequence_GetItem
+    _seq_item.argtypes = [_ctypes.py_object, _ctypes.c_ssize_t]
+    _seq_item.restype = _ctypes.py_object
+except (AttributeError, OSError):  # pragma: no cover - other interpreters
+    _seq_size = len  # type: ignore[assignment]
+    _seq_item = _operator.getitem  # type: ignore[assignment]
+
+
+def _fd_array(fds: object) -> "_ctypes.Array[_ctypes.c_int]":
+    n: int = _seq_size(fds)
+    arr = (_ctypes.c_int * n)()
+    for i in range(n):
+        v = _c_long(_seq_item(fds, i))
+        if not _INT_MIN <= v <= _INT_MAX:
+            raise OverflowError("Value to large for an integer")
+        arr[i] = v
+    return arr
+
+
+def _raise(r: int, path: _Optional[bytes] = None, invalid_message: _Optional[str] = None) -> _NoReturn:
+    """Turn a negative errno from the library into python-systemd's exception."""
+    code = -r
+    if code == _errno.EINVAL and invalid_message is not None:
+        raise ValueError(invalid_message)
+    if code == _errno.ENOMEM:
+        raise MemoryError("Not enough memory")
+    if path is None:
+        raise OSError(code, _os.strerror(code))
+    raise OSError(code, _os.strerror(code), _os.fsdecode(path))
+
+
+def _missing(name: str) -> _NoReturn:
+    raise OSError(_errno.ENOSYS, f"{_os.strerror(_errno.ENOSYS)}: {_LIB.path} does not export {name}")
+
+
+# ---------------------------------------------------------------------------
+# The C-level functions (python-systemd's ``systemd._daemon``).
+
+
+def booted() -> bool:
+    """Return True iff this system is running under systemd (PID 1).
+
+    Wraps ``sd_booted(3)``: checks for ``/run/systemd/system/``.
+    """
+    if _LIB.sd_booted is None:
+        _missing("sd_booted")
+    r = _LIB.sd_booted()
+    if r < 0:
+        _raise(r)
+    return bool(r)
+
+
+def notify(
+    status: str,
+    unset_environment: object = False,
+    pid: int = 0,
+    fds: _Optional[_Any] = None,
+) -> bool:
+    """Send a state change (``"READY=1"``, ``"STATUS=..."``, ...) to the service manager.
+
+    Wraps ``sd_notify(3)``; with ``pid`` (non-zero: send on behalf of that
+    process) or ``fds`` (a sequence of descriptors to pass, e.g. for
+    ``FDSTORE=1``) it wraps ``sd_pid_notify_with_fds``. Returns False when
+    ``$NOTIFY_SOCKET`` is not set, True when the message was sent; errors
+    raise :class:`OSError`. ``unset_environment`` removes ``NOTIFY_SOCKET``
+    (from :data:`os.environ` too).
+    """
+    msg = _c_str(status, "notify", 1)
+    unset = bool(unset_environment)
+    pid_value = _c_int(pid)
+    if pid_value < 0:
+        raise OverflowError("Bad pid_t")
+    arr = _fd_array(fds) if fds is not None else None
+
+    if pid_value == 0 and arr is None:
+        if _LIB.sd_notify is None:
+            _missing("sd_notify")
+        r = _LIB.sd_notify(int(unset), msg)
+    else:
+        if _LIB.sd_pid_notify_with_fds is None:
+            _missing("sd_pid_notify_with_fds")
+        n = len(arr) if arr is not None else 0
+        r = _LIB.sd_pid_notify_with_fds(pid_value, int(unset), msg, arr, n)
+    if unset:
+        _lib.sync_environ(_NOTIFY_VARS)
+    if r < 0:
+        _raise(r)
+    return bool(r)
+
+
+def _listen_fds(unset_environment: object = True) -> int:
+    """Return the number of descriptors passed by the init system (``sd_listen_fds(3)``)."""
+    unset = bool(unset_environment)
+    r: int = _LIB.sd_listen_fds(int(unset))
+    if unset:
+        _lib.sync_environ(_LISTEN_VARS)
+    if r < 0:
+        _raise(r)
+    return r
+
+
+def _listen_fds_with_names(unset_environment: object = False) -> _Tuple[_Any, ...]:
+    """Return ``(n, name1, ..., name_n)`` (``sd_listen_fds_with_names(3)``).
+
+    Note the default: ``False`` here, as in python-systemd's C function (the
+    public :func:`listen_fds_with_names` defaults to ``True``).
+    """
+    unset = bool(unset_environment)
+    raw = _names_from_library(unset)
+    if raw is None:
+        return (0,)
+    # python-systemd decodes strictly (its C code then fails with a
+    # SystemError on invalid UTF-8; here it is the UnicodeDecodeError itself).
+    return (len(raw),) + tuple(b.decode("utf-8") for b in raw)
+
+
+def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
+    """Call sd_listen_fds_with_names; return the names as bytes (None for 0 fds).
+
+    Frees the malloc'ed array and strings with libc ``free()``.
+    """
+    names = _ctypes.POINTER(_ctypes.c_void_p)()
+    r = _LIB.sd_listen_fds_with_names(int(unset), _ctypes.byref(names))
+    if unset:
+        _lib.sync_environ(_LISTEN_VARS)
+    if r < 0:
+        _raise(r)
+    if r == 0:
+        return None
+    if not names:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
+        return [b"unknown"] * r
+    out: _List[bytes] = []
+    try:
+        for i in range(r):
+            p = names[i]
+            if not p:
+                break
+            out.append(_ctypes.string_at(p))
+    finally:
+        i = 0
+        while names[i]:
+            _lib.libc.free(names[i])
+            i += 1
+        _lib.libc.free(names)
+    return out
+
+
+def _is_fifo(fd: object, path: PathArg = None, /) -> bool:
+    """Return True iff the descriptor is a FIFO or pipe (at ``path``) (``sd_is_fifo(3)``)."""
+    fdv = _c_int(fd)
+    p = _c_path(path)
+    r = _LIB.sd_is_fifo(fdv, p)
+    if r < 0:
+        _raise(r, p)
+    return bool(r)
+
+
+def _is_mq(fd: object, path: PathArg = None, /) -> bool:
+    """Return True iff the descriptor is a POSIX message queue (``sd_is_mq(3)``)."""
+    fdv = _c_int(fd)
+    p = _c_path(path)
+    r = _LIB.sd_is_mq(fdv, p)
+    if r < 0:
+        _raise(r, p)
+    return bool(r)
+
+
+def _is_socket(fd: object, family: object = _AF_UNSPEC, type: object = 0, listening: object = -1, /) -> bool:
+    """Return True iff the descriptor is a socket of that kind (``sd_is_socket(3)``)."""
+    args = (_c_int(fd), _c_int(family), _c_int(type), _c_int(listening))
+    r = _LIB.sd_is_socket(*args)
+    if r < 0:
+        _raise(r)
+    return bool(r)
+
+
+def _is_socket_inet(
+    fd: object, family: object = _AF_UNSPEC, type: object = 0, listening: object = -1, port: object = 0, /
+) -> bool:
+    """Return True iff the descriptor is an IPv4/IPv6 socket of that kind (``sd_is_socket_inet(3)``)."""
+    fdv, fam, typ, lst, prt = (_c_int(fd), _c_int(family), _c_int(type), _c_int(listening), _c_int(port))
+    if not 0 <= prt <= 0xFFFF:
+        raise ValueError("port must fit into uint16_t")
+    r = _LIB.sd_is_socket_inet(fdv, fam, typ, lst, prt)
+    if r < 0:
+        _raise(r)
+    return bool(r)
+
+
+def _is_socket_sockaddr(
+    fd: object, address: str, type: object = 0, flowinfo: object = 0, listening: object = -1, /
+) -> bool:
+    """Return True iff the descriptor is a socket bound to ``address``.
+
+    Wraps ``sd_is_socket_sockaddr(3)``. ``address`` is a numeric IPv4 or
+    IPv6 address as in ``ListenStream=``, optionally with ``:port``
+    (``"127.0.0.1:80"``, ``"[::1]:80"``, ``"[::1]"``); a bare port means the
+    IPv6 (or, without IPv6, IPv4) wildcard address; ``"name:port"`` means
+    that network interface.
+    """
+    fdv = _c_int(fd)
+    text = _c_str(address, "_is_socket_sockaddr", 2)
+    typ, flow, lst = _c_int(type), _c_int(flowinfo), _c_int(listening)
+    parsed = _parse_sockaddr(text)
+    if isinstance(parsed, int):
+        _raise(parsed, None, "Cannot parse address")
+    family, port, packed, scope = parsed
+    if flow != 0:
+        if family != _socket.AF_INET6:
+            raise ValueError("flowinfo is only applicable to IPv6 addresses")
+    sa = _sockaddr(family, port, packed, flow & 0xFFFFFFFF, scope)
+    buf = _ctypes.create_string_buffer(sa, len(sa))
+    r = _LIB.sd_is_socket_sockaddr(fdv, typ, buf, len(sa), lst)
+    if r < 0:
+        _raise(r)
+    return bool(r)
+
+
+def _is_socket_unix(fd: object, type: object = 0, listening: object = -1, path: PathArg = None, /) -> bool:
+    """Return True iff the descriptor is an AF_UNIX socket (bound to ``path``) (``sd_is_socket_unix(3)``)."""
+    fdv, typ, lst = _c_int(fd), _c_int(type), _c_int(listening)
+    p = _c_path(path)
+    r = _LIB.sd_is_socket_unix(fdv, typ, lst, p, len(p) if p is not None else 0)
+    if r < 0:
+        _raise(r, p)
+    return bool(r)
+
+
+# ---------------------------------------------------------------------------
+# systemd-style address parsing (the syntax python-systemd 235 accepts).
+
+_C_SPACE = b" \t\n\v\f\r"
+_IF_NAMESIZE = 16
+
+
+def _strtoul(s: bytes) -> _Tuple[int, int, int]:
+    """C ``strtoul(s, &end, 0)`` in the C locale: ``(value, end, errno)``."""
+    n, i = len(s), 0
+    while i < n and s[i] in _C_SPACE:
+        i += 1
+    negative = False
+    if i < n and s[i] in b"+-":
+        negative = s[i] == ord("-")
+        i += 1
+    base = 10
+    if s[i : i + 1] == b"0":
+        if s[i + 1 : i + 2] in (b"x", b"X") and s[i + 2 : i + 3] and s[i + 2 : i + 3] in b"0123456789abcdefABCDEF":
+            base, i = 16, i + 2
+        else:
+            base = 8
+    start, value = i, 0
+    while i < n:
+        c = s[i]
+        if 48 <= c <= 57:
+            d = c - 48
+        elif 97 <= c <= 102 or 65 <= c <= 70:
+            d = (c | 0x20) - 87
+        else:
+            break
+        if d >= base:
+            break
+        value = value * base + d
+        i += 1
+    if i == start:
+        return 0, 0, 0  # no conversion: end points at the start of the string
+    if value > _ULONG_MAX:
+        return _ULONG_MAX, i, _errno.ERANGE
+    if negative:
+        value = (-value) & _ULONG_MAX
+    return value, i, 0
+
+
+def _safe_atou(s: bytes) -> int:
+    """An unsigned int, or a negative errno (systemd's ``safe_atou``)."""
+    value, end, err = _strtoul(s)
+    if err:
+        return -err
+    if end == 0 or end != len(s):
+        return -_errno.EINVAL
+    if s[:1] == b"-":
+        return -_errno.ERANGE
+    if value > _UINT_MAX:
+        return -_errno.ERANGE
+    return value
+
+
+def _pton(family: int, text: bytes) -> _Optional[bytes]:
+    try:
+        return _socket.inet_pton(family, text.decode("ascii"))
+    except (OSError, ValueError):
+        return None
+
+
+def _assign(host: bytes, port: int) -> _Union[int, _Tuple[int, int, bytes, int]]:
+    packed = _pton(_socket.AF_INET, host)
+    if packed is not None:
+        return (_socket.AF_INET, port, packed, 0)
+    if len(host) > _IF_NAMESIZE - 1:
+        return -_errno.EINVAL
+    try:
+        index = _socket.if_nametoindex(host.decode("utf-8", "surrogateescape"))
+    except OSError:
+        index = 0
+    if index == 0:
+        return -_errno.EINVAL
+    return (_socket.AF_INET6, port, bytes(16), index)
+
+
+def _parse_sockaddr(s: bytes) -> _Union[int, _Tuple[int, int, bytes, int]]:
+    """``(family, port, packed address, scope id)`` or a negative errno."""
+    if s[:1] == b"[":
+        close = s.find(b"]", 1)
+        if close < 0:
+            return -_errno.EINVAL
+        packed = _pton(_socket.AF_INET6, s[1:close])
+        if packed is None:
+            return -_errno.EINVAL
+        rest, port = s[close + 1 :], 0
+        if rest:
+            if rest[:1] != b":":
+                return -_errno.EINVAL
+            port = _safe_atou(rest[1:])
+            if port < 0:
+                return port
+            if not 0 < port <= 0xFFFF:
+                return -_errno.EINVAL
+        return (_socket.AF_INET6, port, packed, 0)
+    colon = s.find(b":")
+    if colon >= 0:
+        port = _safe_atou(s[colon + 1 :])
+        if port < 0:
+            return port
+        if not 0 < port <= 0xFFFF:
+            return -_errno.EINVAL
+        return _assign(s[:colon], port)
+    port = _safe_atou(s)
+    if port < 0:
+        return _assign(s, 0)  # not a number: an address (or interface) without port
+    if not 0 < port <= 0xFFFF:
+        return -_errno.EINVAL
+    if _os.access("/proc/net/if_inet6", _os.F_OK):
+        return (_socket.AF_INET6, port, bytes(16), 0)
+    return (_socket.AF_INET, port, bytes(4), 0)
+
+
+def _sockaddr(family: int, port: int, packed: bytes, flowinfo: int, scope: int) -> bytes:
+    """A ``struct sockaddr_in``/``sockaddr_in6`` (native family, network-order port)."""
+    head = _struct.pack("=H", family) + _struct.pack("!H", port)
+    if family == _socket.AF_INET:
+        return head + packed + bytes(8)
+    return head + _struct.pack("=I", flowinfo) + packed + _struct.pack("=I", scope)
+
+
+# ---------------------------------------------------------------------------
+# The public API (python-systemd's ``systemd/daemon.py``).
+
+
+def is_fifo(fileobj: FileObj, path: PathArg = None) -> bool:
+    """Return True iff ``fileobj`` (a descriptor or object with ``fileno()``) is a FIFO.
+
+    With ``path``, it must also be the FIFO at that path. Wraps ``sd_is_fifo(3)``.
+    """
+    return _is_fifo(_fd_of(fileobj), path)
+
+
+def is_socket(fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listening: int = -1) -> bool:
+    """Return True iff ``fileobj`` is a socket of ``family`` (0: any), ``type`` (0: any)
+    and listening state (-1: any). Wraps ``sd_is_socket(3)``.
+    """
+    return _is_socket(_fd_of(fileobj), family, type, listening)
+
+
+def is_socket_inet(
+    fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listening: int = -1, port: int = 0
+) -> bool:
+    """Return True iff ``fileobj`` is an IPv4/IPv6 socket of ``family`` (0: either),
+    ``type``, listening state and ``port`` (0: any). Wraps ``sd_is_socket_inet(3)``.
+    """
+    return _is_socket_inet(_fd_of(fileobj), family, type, listening, port)
+
+
+def is_socket_sockaddr(
+    fileobj: FileObj, address: str, type: int = 0, flowinfo: int = 0, listening: int = -1
+) -> bool:
+    """Check socket type, address and/or port, flowinfo, listening state.
+
+    ``address`` is a numeric IPv4 or IPv6 address as in ``ListenStream=``
+    (systemd.socket(5)), optionally followed by ``:port``; IPv6 addresses
+    go in brackets. Wraps ``sd_is_socket_sockaddr(3)``.
+    """
+    return _is_socket_sockaddr(_fd_of(fileobj), address, type, flowinfo, listening)
+
+
+def is_socket_unix(fileobj: FileObj, type: int = 0, listening: int = -1, path: PathArg = None) -> bool:
+    """Return True iff ``fileobj`` is an AF_UNIX socket of ``type`` and listening state,
+    bound to ``path`` if given (``""``: an unnamed socket). Wraps ``sd_is_socket_unix(3)``.
+    """
+    return _is_socket_unix(_fd_of(fileobj), type, listening, path)
+
+
+def is_mq(fileobj: FileObj, path: PathArg = None) -> bool:
+    """Return True iff ``fileobj`` is a POSIX message queue (named ``path``, e.g. ``"/q"``).
+
+    Wraps ``sd_is_mq(3)``.
+    """
+    return _is_mq(_fd_of(fileobj), path)
+
+
+def listen_fds(unset_environment: bool = True) -> _List[int]:
+    """Return the socket-activated descriptors as a list: ``[3, 4, ...]``.
+
+    Wraps ``sd_listen_fds(3)``. With ``unset_environment`` (the default) the
+    ``LISTEN_*`` variables are removed, so a second call returns ``[]``.
+    Example::
+
+        $ systemd-socket-activate -l 127.0.0.1:8080 python3 -c \\
+            'from sdfd.daemon import listen_fds; print(listen_fds())'
+        [3]
+    """
+    n = _listen_fds(unset_environment)
+    return list(range(LISTEN_FDS_START, LISTEN_FDS_START + n))
+
+
+def listen_fds_with_names(unset_environment: bool = True) -> _Dict[int, str]:
+    """Return the socket-activated descriptors and their names: ``{3: "web", 4: "admin"}``.
+
+    Wraps ``sd_listen_fds_with_names(3)``. Names come from
+    ``FileDescriptorName=`` (or ``--fdname=``); ``"unknown"`` when unnamed.
+    """
+    result = _listen_fds_with_names(unset_environment)
+    return {LISTEN_FDS_START + i: name for i, name in enumerate(result[1:])}
