@@ -54,6 +54,7 @@ fn mark_cloexec_loop(from: RawFd, to: RawFd) -> Result<()> {
 /// How many descriptors one `poll` call examines. The `pollfd` array lives on
 /// the stack (256 × 8 bytes = 2 KiB; no allocation in the no_std core), so
 /// more descriptors take one `poll` per chunk.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 const POLL_CHUNK: usize = 256;
 
 /// The Linux fast path. System calls, for `n` descriptors:
