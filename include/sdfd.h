@@ -4,10 +4,25 @@
 #ifndef SDFD_H
 #define SDFD_H
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#if defined(_MSC_VER) && !defined(SDFD_NO_PID_T)
+typedef int pid_t; /* MinGW's <sys/types.h> has it; MSVC's does not */
+#endif
+/** An activated socket: a Winsock SOCKET on Windows, a descriptor on Unix. */
+typedef uintptr_t sdfd_socket_t;
+#else
 #include <inttypes.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+/** An activated socket: a descriptor on Unix, a Winsock SOCKET on Windows. */
+typedef int sdfd_socket_t;
+#endif
+
 /* Log-level prefixes for messages on stderr (as in systemd's sd-daemon.h). */
 #define SD_EMERG   "<0>"
 #define SD_ALERT   "<1>"
@@ -70,6 +85,10 @@ int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, si
 
 
 
+
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -93,6 +112,19 @@ int sd_listen_fds(int unset_environment);
 int sd_listen_fds_with_names(int unset_environment, char ***names);
 
 /**
+ * Store activated socket `index` (0-based, in the order the launcher
+ * passed them) in `*ret` and return 0. Unix: `SD_LISTEN_FDS_START + index`
+ * after the checks of `sd_listen_fds(0)`; Windows: the `SOCKET` received
+ * from the launcher. `-ENXIO` if `index` is not below the count (or the
+ * process was not activated), `-EINVAL` if `ret` is NULL, otherwise the
+ * error of the activation itself. `*ret` is untouched on error.
+ *
+ * # Safety
+ * `ret` is NULL or writable.
+ */
+int sdfd_listen_socket(unsigned int index, sdfd_socket_t *ret);
+
+/**
  * 1 if `fd` is a FIFO (at `path`, if not NULL), 0 if not, or a negative errno.
  *
  * # Safety
@@ -113,13 +145,13 @@ int sd_is_special(int fd, const char *path);
  * 1 if `fd` is a socket of `family` (0: any), `type` (0: any) and
  * listening state (`listening` < 0: any), 0 if not, or a negative errno.
  */
-int sd_is_socket(int fd, int family, int type, int listening);
+int sd_is_socket(sdfd_socket_t fd, int family, int type, int listening);
 
 /**
  * 1 if `fd` is an IPv4/IPv6 socket of `family` (0: either), `type`,
  * listening state and `port` (0: any), 0 if not, or a negative errno.
  */
-int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port);
+int sd_is_socket_inet(sdfd_socket_t fd, int family, int type, int listening, uint16_t port);
 
 /**
  * 1 if `fd` is an IP socket bound to `addr` (port/flowinfo/scope 0: any),
@@ -128,7 +160,7 @@ int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port
  * # Safety
  * `addr` is NULL or points to `addr_len` readable bytes.
  */
-int sd_is_socket_sockaddr(int fd, int type, const struct sockaddr *addr, unsigned int addr_len, int listening);
+int sd_is_socket_sockaddr(sdfd_socket_t fd, int type, const struct sockaddr *addr, unsigned int addr_len, int listening);
 
 /**
  * 1 if `fd` is an AF_UNIX socket of `type` and listening state, bound to
@@ -139,7 +171,7 @@ int sd_is_socket_sockaddr(int fd, int type, const struct sockaddr *addr, unsigne
  * `path` is NULL, or readable for `length + 1` bytes (a path name) or
  * `length` bytes (an abstract name); with `length` 0 it is NUL-terminated.
  */
-int sd_is_socket_unix(int fd, int type, int listening, const char *path, size_t length);
+int sd_is_socket_unix(sdfd_socket_t fd, int type, int listening, const char *path, size_t length);
 
 /**
  * 1 if `fd` is a POSIX message queue (named `path` under /dev/mqueue, if

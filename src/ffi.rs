@@ -8,8 +8,22 @@
 
 use core::ffi::{c_char, c_int, c_uint, CStr};
 
-use crate::errno::Result;
+use crate::errno::{Errno, Result};
 use crate::{check, listen, notify};
+
+#[cfg(unix)]
+use libc::{pid_t, sockaddr};
+#[cfg(windows)]
+use windows_sys::Win32::Networking::WinSock::SOCKADDR as sockaddr;
+/// Windows: the C runtime's `pid_t` (`int`).
+#[cfg(windows)]
+#[allow(non_camel_case_types)]
+type pid_t = c_int;
+
+/// An activated socket in C (`sdfd_socket_t`, declared in the header):
+/// `int` on Unix, `SOCKET` (`uintptr_t`) on Windows.
+#[allow(non_camel_case_types)]
+pub type sdfd_socket_t = crate::fd::RawSocket;
 
 /// First passed descriptor number.
 pub const SD_LISTEN_FDS_START: c_int = 3;
@@ -79,6 +93,29 @@ pub unsafe extern "C" fn sd_listen_fds_with_names(unset_environment: c_int, name
     }
 }
 
+/// Store activated socket `index` (0-based, in the order the launcher
+/// passed them) in `*ret` and return 0. Unix: `SD_LISTEN_FDS_START + index`
+/// after the checks of `sd_listen_fds(0)`; Windows: the `SOCKET` received
+/// from the launcher. `-ENXIO` if `index` is not below the count (or the
+/// process was not activated), `-EINVAL` if `ret` is NULL, otherwise the
+/// error of the activation itself. `*ret` is untouched on error.
+///
+/// # Safety
+/// `ret` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_listen_socket(index: c_uint, ret: *mut sdfd_socket_t) -> c_int {
+    if ret.is_null() {
+        return Errno::EINVAL.negated();
+    }
+    match listen::listen_socket(index as usize) {
+        Ok(s) => {
+            *ret = s;
+            0
+        }
+        Err(e) => e.negated(),
+    }
+}
+
 /// 1 if `fd` is a FIFO (at `path`, if not NULL), 0 if not, or a negative errno.
 ///
 /// # Safety
@@ -101,14 +138,14 @@ pub unsafe extern "C" fn sd_is_special(fd: c_int, path: *const c_char) -> c_int 
 /// 1 if `fd` is a socket of `family` (0: any), `type` (0: any) and
 /// listening state (`listening` < 0: any), 0 if not, or a negative errno.
 #[no_mangle]
-pub extern "C" fn sd_is_socket(fd: c_int, family: c_int, r#type: c_int, listening: c_int) -> c_int {
+pub extern "C" fn sd_is_socket(fd: sdfd_socket_t, family: c_int, r#type: c_int, listening: c_int) -> c_int {
     truth(check::is_socket(fd, family, r#type, listening_state(listening)))
 }
 
 /// 1 if `fd` is an IPv4/IPv6 socket of `family` (0: either), `type`,
 /// listening state and `port` (0: any), 0 if not, or a negative errno.
 #[no_mangle]
-pub extern "C" fn sd_is_socket_inet(fd: c_int, family: c_int, r#type: c_int, listening: c_int, port: u16) -> c_int {
+pub extern "C" fn sd_is_socket_inet(fd: sdfd_socket_t, family: c_int, r#type: c_int, listening: c_int, port: u16) -> c_int {
     truth(check::is_socket_inet(fd, family, r#type, listening_state(listening), port))
 }
 
@@ -119,9 +156,9 @@ pub extern "C" fn sd_is_socket_inet(fd: c_int, family: c_int, r#type: c_int, lis
 /// `addr` is NULL or points to `addr_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn sd_is_socket_sockaddr(
-    fd: c_int,
+    fd: sdfd_socket_t,
     r#type: c_int,
-    addr: *const libc::sockaddr,
+    addr: *const sockaddr,
     addr_len: c_uint,
     listening: c_int,
 ) -> c_int {
@@ -138,7 +175,7 @@ pub unsafe extern "C" fn sd_is_socket_sockaddr(
 /// `length` bytes (an abstract name); with `length` 0 it is NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn sd_is_socket_unix(
-    fd: c_int,
+    fd: sdfd_socket_t,
     r#type: c_int,
     listening: c_int,
     path: *const c_char,
@@ -190,7 +227,7 @@ unsafe fn fd_array<'a>(fds: *const c_int, n: usize) -> Option<&'a [c_int]> {
 /// `state` is NULL or NUL-terminated; `fds` is NULL or readable for `n_fds` ints.
 #[no_mangle]
 pub unsafe extern "C" fn sd_pid_notify_with_fds(
-    pid: libc::pid_t,
+    pid: pid_t,
     unset_environment: c_int,
     state: *const c_char,
     fds: *const c_int,
@@ -205,7 +242,7 @@ pub unsafe extern "C" fn sd_pid_notify_with_fds(
 /// # Safety
 /// `state` is NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn sd_pid_notify(pid: libc::pid_t, unset_environment: c_int, state: *const c_char) -> c_int {
+pub unsafe extern "C" fn sd_pid_notify(pid: pid_t, unset_environment: c_int, state: *const c_char) -> c_int {
     sd_pid_notify_with_fds(pid, unset_environment, state, core::ptr::null(), 0)
 }
 
@@ -222,7 +259,7 @@ pub unsafe extern "C" fn sd_notify(unset_environment: c_int, state: *const c_cha
 /// until the manager has processed all earlier messages. 1 when done, 0 if
 /// `NOTIFY_SOCKET` is unset, `-ETIMEDOUT`, or another negative errno.
 #[no_mangle]
-pub extern "C" fn sd_pid_notify_barrier(pid: libc::pid_t, unset_environment: c_int, timeout: u64) -> c_int {
+pub extern "C" fn sd_pid_notify_barrier(pid: pid_t, unset_environment: c_int, timeout: u64) -> c_int {
     truth(notify::pid_notify_barrier(pid, unset_environment != 0, timeout))
 }
 

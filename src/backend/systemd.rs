@@ -3,7 +3,7 @@
 
 use crate::env;
 use crate::errno::{Errno, Result};
-use crate::fd::mark_cloexec_range;
+use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;
 use crate::names::Names;
 use crate::parse::{parse_pid, safe_atoi};
@@ -66,4 +66,15 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
         Some(_) => Err(Errno::EINVAL),
         None => Names::repeat(c"unknown", n),
     }
+}
+
+/// Activated socket `index`: `LISTEN_FDS_START + index` once
+/// `listen_fds(false)` says it exists, else `ENXIO`.
+pub(crate) fn socket(index: usize) -> Result<RawSocket> {
+    let n = listen_fds(false)?;
+    if index >= n {
+        return Err(Errno::ENXIO);
+    }
+    // n <= i32::MAX - LISTEN_FDS_START, so this cannot overflow.
+    Ok(LISTEN_FDS_START + index as RawSocket)
 }

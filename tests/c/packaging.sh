@@ -19,7 +19,8 @@ protos() {  # header -> "name(args) -> ret" lines, normalised (through a wrapper
             # libsystemd's private _sd-common.h refuses to be a top-level input)
   printf '#include "%s"\n' "$1" > "$t/wrap-$(basename "$1")"
   bindgen --no-layout-tests --allowlist-function 'sd_.*' "$t/wrap-$(basename "$1")" -- -I"$2" 2>"$t/bindgen.err" |
-    tr '\n' ' ' | sed 's/pub fn /\n/g' | grep -E '^sd_' | sed -E 's/;.*//; s/ +/ /g; s/ $//' | sort
+    tr '\n' ' ' | sed 's/pub fn /\n/g' | grep -E '^sd_' | sed -E 's/;.*//; s/ +/ /g; s/ $//' |
+    sed 's/: sdfd_socket_t/: ::std::os::raw::c_int/g' | sort   # sdfd_socket_t is `int` on Unix
 }
 protos /usr/include/systemd/sd-daemon.h /usr/include > "$t/systemd.txt"
 protos "$INC/sdfd.h" "$INC" > "$t/sdfd.txt"
@@ -72,8 +73,8 @@ if cargo build --quiet 2>"$t/build.log" && cmp -s include/sdfd.h "$t/sdfd.h.comm
 # 4. Exports and soname of the installed shared library.
 so=$(readlink -f "$LIBDIR/libsdfd.so")
 syms=$(nm -D --defined-only "$so" | awk '{print $3}' | sort | tr '\n' ' ')
-want="sd_booted sd_is_fifo sd_is_mq sd_is_socket sd_is_socket_inet sd_is_socket_sockaddr sd_is_socket_unix sd_is_special sd_listen_fds sd_listen_fds_with_names sd_notify sd_notify_barrier sd_notifyf sd_pid_notify sd_pid_notify_barrier sd_pid_notify_with_fds sd_pid_notifyf sd_pid_notifyf_with_fds sd_watchdog_enabled "
-[ "$syms" = "$want" ] && ok "nm -D: exactly the 19 sd_* functions are exported" || bad "nm -D exports" "got:  $syms"$'\n'"want: $want"
+want="sd_booted sd_is_fifo sd_is_mq sd_is_socket sd_is_socket_inet sd_is_socket_sockaddr sd_is_socket_unix sd_is_special sd_listen_fds sd_listen_fds_with_names sd_notify sd_notify_barrier sd_notifyf sd_pid_notify sd_pid_notify_barrier sd_pid_notify_with_fds sd_pid_notifyf sd_pid_notifyf_with_fds sd_watchdog_enabled sdfd_listen_socket "
+[ "$syms" = "$want" ] && ok "nm -D: exactly the 19 sd_* functions and sdfd_listen_socket are exported" || bad "nm -D exports" "got:  $syms"$'\n'"want: $want"
 other=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -vE '^(sd_|sdfd_)' || true)
 [ -z "$other" ] && ok "nm -D: no symbol outside sd_*/sdfd_*" || bad "stray exports" "$other"
 soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
