@@ -64,6 +64,7 @@ run_suite c-activate  python3 ./tests/c/activate.py
 [ -x tests/c/musl-static.sh ] && run_suite c-musl-static ./tests/c/musl-static.sh
 [ -x python/run-tests.sh ]    && run_suite python ./python/run-tests.sh
 [ -x node/run-tests.sh ]      && run_suite node ./node/run-tests.sh
+run_suite windows     ./tests/windows/run.sh
 
 echo
 echo "=== summary"

@@ -419,10 +419,21 @@ fn remaining_ms(deadline: u64) -> Result<u32> {
     Ok((deadline - now).min(TIMEOUT_MS as u64) as u32)
 }
 
-fn set_timeouts(s: &Sock, ms: u32) {
-    for opt in [ws::SO_RCVTIMEO, ws::SO_SNDTIMEO] {
-        // SAFETY: a DWORD option value of the stated size.
-        unsafe { ws::setsockopt(s.0, ws::SOL_SOCKET, opt, &ms as *const u32 as *const u8, 4) };
+/// Wait until `s` is readable (`read`) or writable, before the deadline
+/// (`select`: socket timeouts are not honoured by every Winsock, e.g. wine's).
+fn wait_ready(s: &Sock, read: bool, deadline: u64) -> Result<()> {
+    let ms = remaining_ms(deadline)?;
+    let tv = ws::TIMEVAL { tv_sec: (ms / 1000) as i32, tv_usec: ((ms % 1000) * 1000) as i32 };
+    // SAFETY: FD_SET is plain old data; one socket in the set.
+    let mut set: ws::FD_SET = unsafe { zeroed() };
+    set.fd_count = 1;
+    set.fd_array[0] = s.0;
+    let (r, w) = if read { (&mut set as *mut _, ptr::null_mut()) } else { (ptr::null_mut(), &mut set as *mut _) };
+    // SAFETY: valid set and timeout.
+    match unsafe { ws::select(0, r, w, ptr::null_mut(), &tv) } {
+        n if n < 0 => Err(wsa::last()),
+        0 => Err(Errno(libc::ETIMEDOUT)),
+        _ => Ok(()),
     }
 }
 
@@ -491,7 +502,7 @@ fn connect(addr: &ws::SOCKADDR_STORAGE, deadline: u64) -> Result<Sock> {
 
 fn send_all(s: &Sock, mut data: &[u8], deadline: u64) -> Result<()> {
     while !data.is_empty() {
-        set_timeouts(s, remaining_ms(deadline)?);
+        wait_ready(s, false, deadline)?;
         // SAFETY: data is readable for its length (< 64 bytes).
         let n = unsafe { ws::send(s.0, data.as_ptr(), data.len() as i32, 0) };
         if n <= 0 {
@@ -506,7 +517,7 @@ fn send_all(s: &Sock, mut data: &[u8], deadline: u64) -> Result<()> {
 fn recv_full(s: &Sock, buf: &mut [u8; RECORD], deadline: u64) -> Result<usize> {
     let mut have = 0;
     while have < RECORD {
-        set_timeouts(s, remaining_ms(deadline)?);
+        wait_ready(s, true, deadline)?;
         // SAFETY: the rest of buf is writable.
         let n = unsafe { ws::recv(s.0, buf.as_mut_ptr().add(have), (RECORD - have) as i32, 0) };
         if n < 0 {
@@ -544,6 +555,17 @@ fn from_protocol_info(rec: &[u8; RECORD]) -> Result<RawSocket> {
             ws::WSANOTINITIALISED | ws::WSAENETDOWN => Errno(libc::ENETDOWN),
             _ => Errno(libc::EPROTO),
         });
+    }
+    // A SOCKET that is not one (wine hands back the raw handle value of a
+    // record duplicated for another process) is refused. It is not closed:
+    // that value may name an unrelated handle of this process.
+    let mut ty: i32 = 0;
+    let mut l = size_of::<i32>() as i32;
+    // SAFETY: an int option value.
+    if unsafe { ws::getsockopt(s, ws::SOL_SOCKET, ws::SO_TYPE, &mut ty as *mut i32 as *mut u8, &mut l) } != 0
+        || ty != info.iSocketType
+    {
+        return Err(Errno(libc::EPROTO));
     }
     let mut iosb: IO_STATUS_BLOCK = unsafe { zeroed() };
     let fci = FILE_COMPLETION_INFORMATION { Port: ptr::null_mut(), Key: ptr::null_mut() };

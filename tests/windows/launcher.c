@@ -14,6 +14,7 @@
  *   garbage      628 bytes of 0x5A
  *   wrong-pid    records duplicated for the launcher's own process
  *   gone         the control listener is closed before the child starts
+ *   braced       as ok, but the child gets the secret as {UPPER-CASE} text
  * At the end it prints "launcher: connections=N exit=C" and exits with the
  * child's exit code (or 99 if the child was killed after 60 s). */
 #include <winsock2.h>
@@ -61,6 +62,7 @@ static void serve(SOCKET c) {
     while (len < (int)sizeof buf - 1 && (r = recv(c, buf + len, sizeof buf - 1 - len, 0)) > 0) len += r;
     buf[len] = 0;
     if (!strcmp(mode, "hang")) { Sleep(INFINITE); return; }
+    if (!strcmp(mode, "braced")) mode = "ok";
     char *bar = strchr(buf, '|');
     if (!bar || (size_t)(bar - buf) != 36 || memcmp(buf, secret, 36) != 0) return; /* rejected: nothing sent */
     DWORD pid = strtoul(bar + 1, NULL, 10);
@@ -121,7 +123,10 @@ int main(int argc, char **argv) {
     char given[37];
     memcpy(given, secret, 37);
     if (!strcmp(mode, "wrong-secret")) given[0] = given[0] == 'a' ? 'b' : 'a';
-    SetEnvironmentVariableA("SYSTEMFD_SOCKET_SECRET", given);
+    char braced[40];
+    snprintf(braced, sizeof braced, "{%s}", secret);
+    for (char *c = braced; *c; c++) if (*c >= 'a' && *c <= 'f') *c -= 32;
+    SetEnvironmentVariableA("SYSTEMFD_SOCKET_SECRET", strcmp(mode, "braced") ? given : braced);
     if (!strcmp(mode, "gone")) closesocket(ctl);
     else CreateThread(NULL, 0, accept_loop, NULL, 0, NULL);
 
