@@ -7,6 +7,7 @@
 //! * argument checks (`state` NULL, `fds` NULL with a count) come first and
 //!   give `EINVAL` as on Unix; `unset_environment` removes `NOTIFY_SOCKET`
 //!   on every path.
+//!
 //! `booted()` is `Ok(false)` (Windows is not booted with systemd);
 //! `watchdog_enabled()` reads `WATCHDOG_USEC`/`WATCHDOG_PID` exactly as on
 //! Unix (the process id is `GetCurrentProcessId()`).
