@@ -163,6 +163,8 @@ dead = f"127.0.0.1:{free_port()}"
 for label, env in [
     ("server not an address", {"SYSTEMFD_SOCKET_SERVER": "garbage", "SYSTEMFD_SOCKET_SECRET": good}),
     ("server port out of range", {"SYSTEMFD_SOCKET_SERVER": "127.0.0.1:99999", "SYSTEMFD_SOCKET_SECRET": good}),
+    ("server IPv6 literal that is not one", {"SYSTEMFD_SOCKET_SERVER": "[::zz]:80", "SYSTEMFD_SOCKET_SECRET": good}),
+    ("server port 0", {"SYSTEMFD_SOCKET_SERVER": "[::1]:0", "SYSTEMFD_SOCKET_SECRET": good}),
     ("server host name (not a literal)", {"SYSTEMFD_SOCKET_SERVER": "localhost:80", "SYSTEMFD_SOCKET_SECRET": good}),
     ("secret not a UUID", {"SYSTEMFD_SOCKET_SERVER": dead, "SYSTEMFD_SOCKET_SECRET": "not-a-uuid"}),
     ("secret missing", {"SYSTEMFD_SOCKET_SERVER": dead}),
