@@ -5,6 +5,8 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
+#   make windows              sdfd.dll, import and static libraries, header, .pc for
+#                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR      := $(firstword $(subst ., ,$(VERSION)))
@@ -31,7 +33,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl clean
+.PHONY: all lib compat install install-compat uninstall demo test bench musl windows clean
 
 all: lib $(B)/sdfd.pc
 
@@ -108,3 +110,24 @@ bench:
 clean:
 	$(CARGO) clean
 	rm -rf $(B)
+
+# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll,
+# lib/libsdfd.dll.a (import library), lib/libsdfd.a, include/sdfd/,
+# lib/pkgconfig/sdfd.pc (prefix $(WINPREFIX), default: that directory).
+WINTARGET  ?= x86_64-pc-windows-gnu
+WINDIR     ?= $(B)/windows
+WINPREFIX  ?= $(abspath $(WINDIR))
+WINRELEASE := $(or $(CARGO_TARGET_DIR),target)/$(WINTARGET)/release
+# rustc --print native-static-libs for the no_std core, plus the C runtime.
+WIN_LIBS_PRIVATE := -lws2_32 -lntdll -lkernel32
+
+windows:
+	$(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib
+	@mkdir -p $(WINDIR)/bin $(WINDIR)/lib/pkgconfig $(WINDIR)/include/sdfd/systemd
+	cp $(WINRELEASE)/sdfd.dll $(WINDIR)/bin/sdfd.dll
+	cp $(WINRELEASE)/libsdfd.dll.a $(WINDIR)/lib/libsdfd.dll.a
+	cp $(WINRELEASE)/libsdfd.a $(WINDIR)/lib/libsdfd.a
+	cp include/sdfd.h $(WINDIR)/include/sdfd/sdfd.h
+	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
+	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc

@@ -33,6 +33,25 @@ fn main() {
             println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/sdfd.map");
         }
     }
+    if os == "windows" {
+        let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+        let built = cc::Build::new().file("src/notifyf.c").warnings(true).try_compile("sdfd_notifyf");
+        match built {
+            Ok(()) => {
+                for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
+                    if env == "msvc" {
+                        println!("cargo:rustc-cdylib-link-arg=/INCLUDE:{sym}");
+                    } else {
+                        println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");
+                    }
+                }
+            }
+            // Only a cross type-check (`cargo check --target *-msvc` without
+            // cl.exe) may end up here; a real build needs the C compiler.
+            Err(e) if env == "msvc" => println!("cargo:warning=notifyf.c not compiled (type-check only?): {e}"),
+            Err(e) => panic!("compiling src/notifyf.c: {e}"),
+        }
+    }
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");

@@ -4,10 +4,28 @@
 #ifndef SDFD_H
 #define SDFD_H
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#if defined(_MSC_VER) && !defined(SDFD_NO_PID_T)
+typedef int pid_t; /* MinGW's <sys/types.h> has it; MSVC's does not */
+#endif
+/** An activated socket: a Winsock SOCKET on Windows, a descriptor on Unix. */
+typedef uintptr_t sdfd_socket_t;
+#else
 #include <inttypes.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+/** An activated socket: a descriptor on Unix, a Winsock SOCKET on Windows. */
+typedef int sdfd_socket_t;
+/* Declarations that exist only on Unix (the read-once snapshot, lookup by
+ * address, the child-environment filter) are guarded by this. */
+#define SDFD_UNIX 1
+#endif
+
 /* Log-level prefixes for messages on stderr (as in systemd's sd-daemon.h). */
 #define SD_EMERG   "<0>"
 #define SD_ALERT   "<1>"
@@ -40,18 +58,15 @@ int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, si
 }
 #endif
 
-/* A socket handle as sdfd_activate_socket() returns it. */
-#ifdef _WIN32
-typedef uintptr_t sdfd_socket_t; /* SOCKET */
-#else
-typedef int sdfd_socket_t;
-#endif
-
 
 /**
  * First passed descriptor number.
  */
 #define SD_LISTEN_FDS_START 3
+
+
+
+
 
 
 
@@ -106,6 +121,19 @@ int sd_listen_fds(int unset_environment);
 int sd_listen_fds_with_names(int unset_environment, char ***names);
 
 /**
+ * Store activated socket `index` (0-based, in the order the launcher
+ * passed them) in `*ret` and return 0. Unix: `SD_LISTEN_FDS_START + index`
+ * after the checks of `sd_listen_fds(0)`; Windows: the `SOCKET` received
+ * from the launcher. `-ENXIO` if `index` is not below the count (or the
+ * process was not activated), `-EINVAL` if `ret` is NULL, otherwise the
+ * error of the activation itself. `*ret` is untouched on error.
+ *
+ * # Safety
+ * `ret` is NULL or writable.
+ */
+int sdfd_listen_socket(unsigned int index, sdfd_socket_t *ret);
+
+/**
  * 1 if `fd` is a FIFO (at `path`, if not NULL), 0 if not, or a negative errno.
  *
  * # Safety
@@ -126,13 +154,13 @@ int sd_is_special(int fd, const char *path);
  * 1 if `fd` is a socket of `family` (0: any), `type` (0: any) and
  * listening state (`listening` < 0: any), 0 if not, or a negative errno.
  */
-int sd_is_socket(int fd, int family, int type, int listening);
+int sd_is_socket(sdfd_socket_t fd, int family, int type, int listening);
 
 /**
  * 1 if `fd` is an IPv4/IPv6 socket of `family` (0: either), `type`,
  * listening state and `port` (0: any), 0 if not, or a negative errno.
  */
-int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port);
+int sd_is_socket_inet(sdfd_socket_t fd, int family, int type, int listening, uint16_t port);
 
 /**
  * 1 if `fd` is an IP socket bound to `addr` (port/flowinfo/scope 0: any),
@@ -141,7 +169,7 @@ int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port
  * # Safety
  * `addr` is NULL or points to `addr_len` readable bytes.
  */
-int sd_is_socket_sockaddr(int fd, int type, const struct sockaddr *addr, unsigned int addr_len, int listening);
+int sd_is_socket_sockaddr(sdfd_socket_t fd, int type, const struct sockaddr *addr, unsigned int addr_len, int listening);
 
 /**
  * 1 if `fd` is an AF_UNIX socket of `type` and listening state, bound to
@@ -152,7 +180,7 @@ int sd_is_socket_sockaddr(int fd, int type, const struct sockaddr *addr, unsigne
  * `path` is NULL, or readable for `length + 1` bytes (a path name) or
  * `length` bytes (an abstract name); with `length` 0 it is NUL-terminated.
  */
-int sd_is_socket_unix(int fd, int type, int listening, const char *path, size_t length);
+int sd_is_socket_unix(sdfd_socket_t fd, int type, int listening, const char *path, size_t length);
 
 /**
  * 1 if `fd` is a POSIX message queue (named `path` under /dev/mqueue, if
@@ -219,25 +247,32 @@ int sd_booted(void);
  */
 int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
 
+#if defined(SDFD_UNIX)
 /**
  * The process's activation state, read once (thread-safe, environment
  * untouched): the number of activated fds, 0 if none, or the negative errno
  * of that first reading — the same answer on every call from any thread.
  */
 int sdfd_snapshot(void);
+#endif
 
+#if defined(SDFD_UNIX)
 /**
  * Fd `index` of the snapshot (`SD_LISTEN_FDS_START + index`), `-ENXIO` if
  * `index` is out of range, or the snapshot's error.
  */
 int sdfd_snapshot_fd(unsigned int index);
+#endif
 
+#if defined(SDFD_UNIX)
 /**
  * Name of fd `index` of the snapshot, valid for the life of the process;
  * NULL if out of range or not activated.
  */
 const char *sdfd_snapshot_name(unsigned int index);
+#endif
 
+#if defined(SDFD_UNIX)
 /**
  * The activated socket of `type` (0: any) bound to `address` (`PORT`,
  * `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
@@ -248,7 +283,9 @@ const char *sdfd_snapshot_name(unsigned int index);
  * `address` is NULL or NUL-terminated.
  */
 int sdfd_find_socket(const char *address, int type);
+#endif
 
+#if defined(SDFD_UNIX)
 /**
  * A copy of `envp` without `LISTEN_*`, `NOTIFY_SOCKET` and `WATCHDOG_*`,
  * for starting a child without `unsetenv` (no race with other threads):
@@ -259,6 +296,7 @@ int sdfd_find_socket(const char *address, int type);
  * `envp` is NULL or a NULL-terminated array of strings outliving the result.
  */
 char **sdfd_environ_without_activation(const char *const *envp);
+#endif
 
 /**
  * The activated sockets named `name` (a `LISTEN_FDNAMES` entry under

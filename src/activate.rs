@@ -22,12 +22,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use crate::errno::{Errno, Result};
 use crate::names::Names;
 
-/// A socket handle as the platform's socket calls take it: a file
-/// descriptor on Unix (`SOCKET`, a `uintptr_t`, on Windows).
-#[cfg(unix)]
-pub type RawSocket = crate::fd::RawFd;
-#[cfg(windows)]
-pub type RawSocket = usize;
+pub use crate::fd::RawSocket;
 
 /// The sockets returned by [`activate_socket`]: a `malloc`ed array of
 /// [`RawSocket`]s (C: `sdfd_socket_t *`).
@@ -171,7 +166,6 @@ impl Taken {
 /// `start + i`: all matching entries in order. `ENOENT` if none matches,
 /// `EALREADY` if the name was claimed before in `taken`. Nothing is claimed
 /// unless the result is `Ok`.
-#[cfg(unix)]
 pub(crate) fn sockets_named(names: &Names, name: &CStr, start: RawSocketNum, taken: &Taken) -> Result<Sockets> {
     let first = names.iter().position(|n| n == name).ok_or(Errno::ENOENT)?;
     let count = names.iter().skip(first).filter(|&n| n == name).count();
@@ -188,6 +182,9 @@ pub(crate) fn sockets_named(names: &Names, name: &CStr, start: RawSocketNum, tak
 
 #[cfg(unix)]
 type RawSocketNum = crate::fd::RawFd;
+/// On Windows the backend maps indices to `SOCKET`s afterwards.
+#[cfg(windows)]
+type RawSocketNum = usize;
 
 /// The sockets this process was given under the name `name`.
 ///

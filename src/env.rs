@@ -24,6 +24,7 @@ pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
 }
 
 /// Remove `name` from the environment (absent is fine).
+#[cfg(unix)]
 pub(crate) fn unset(name: &CStr) {
     // SAFETY: `name` is NUL-terminated and contains no '=' (all callers pass
     // constant variable names).
@@ -32,10 +33,33 @@ pub(crate) fn unset(name: &CStr) {
     }
 }
 
+/// Remove `name` from the environment (absent is fine).
+///
+/// Windows: the C runtime's `_putenv_s(name, "")`, which removes the
+/// variable from the CRT's environment (what `getenv` reads) and from the
+/// process environment block (`GetEnvironmentVariableW`, child processes).
+#[cfg(windows)]
+pub(crate) fn unset(name: &CStr) {
+    extern "C" {
+        fn _putenv_s(name: *const core::ffi::c_char, value: *const core::ffi::c_char) -> core::ffi::c_int;
+    }
+    // SAFETY: both strings are NUL-terminated; `name` has no '='.
+    unsafe {
+        _putenv_s(name.as_ptr(), c"".as_ptr());
+    }
+}
+
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const LISTEN_PID: &CStr = c"LISTEN_PID";
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const LISTEN_PIDFDID: &CStr = c"LISTEN_PIDFDID";
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const LISTEN_FDS: &CStr = c"LISTEN_FDS";
 pub(crate) const LISTEN_FDNAMES: &CStr = c"LISTEN_FDNAMES";
 pub(crate) const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";
 pub(crate) const WATCHDOG_USEC: &CStr = c"WATCHDOG_USEC";
 pub(crate) const WATCHDOG_PID: &CStr = c"WATCHDOG_PID";
+#[cfg(windows)]
+pub(crate) const SYSTEMFD_SOCKET_SERVER: &CStr = c"SYSTEMFD_SOCKET_SERVER";
+#[cfg(windows)]
+pub(crate) const SYSTEMFD_SOCKET_SECRET: &CStr = c"SYSTEMFD_SOCKET_SECRET";

@@ -17,7 +17,11 @@ impl Errno {
     pub const ENOENT: Errno = Errno(libc::ENOENT);
     pub const ENOBUFS: Errno = Errno(libc::ENOBUFS);
     pub const ENOSYS: Errno = Errno(libc::ENOSYS);
+    /// Windows' CRT has no `EPFNOSUPPORT`: `EAFNOSUPPORT` stands in there.
+    #[cfg(unix)]
     pub const EPFNOSUPPORT: Errno = Errno(libc::EPFNOSUPPORT);
+    #[cfg(windows)]
+    pub const EPFNOSUPPORT: Errno = Errno(libc::EAFNOSUPPORT);
     pub const EAFNOSUPPORT: Errno = Errno(libc::EAFNOSUPPORT);
     pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
     pub const EALREADY: Errno = Errno(libc::EALREADY);
@@ -25,6 +29,7 @@ impl Errno {
     pub const E2BIG: Errno = Errno(libc::E2BIG);
     pub const EBUSY: Errno = Errno(libc::EBUSY);
     pub const EIO: Errno = Errno(libc::EIO);
+    pub const ENXIO: Errno = Errno(libc::ENXIO);
 
     /// The calling thread's current `errno`.
     #[inline]

@@ -2,10 +2,22 @@
 
 use core::ffi::c_int;
 
+#[cfg(unix)]
 use crate::errno::{Errno, Result};
 
 /// A file descriptor number (C `int`).
 pub type RawFd = c_int;
+
+/// An activated socket as handed to the program: the descriptor number on
+/// Unix (`LISTEN_FDS_START + i`), the Winsock `SOCKET` handle on Windows
+/// (C: `sdfd_socket_t`).
+#[cfg(not(windows))]
+pub type RawSocket = RawFd;
+/// An activated socket as handed to the program: the descriptor number on
+/// Unix (`LISTEN_FDS_START + i`), the Winsock `SOCKET` handle on Windows
+/// (C: `sdfd_socket_t`, = `SOCKET` = `uintptr_t`).
+#[cfg(windows)]
+pub type RawSocket = usize;
 
 /// Set `FD_CLOEXEC` on `start..start+n` in ascending order, as libsystemd
 /// does: stop at the first descriptor whose flags cannot be read or set and
@@ -17,6 +29,7 @@ pub type RawFd = c_int;
 /// 256 descriptors (see [`mark_cloexec_range_fast`]); anywhere
 /// else, or on a kernel without `close_range(CLOSE_RANGE_CLOEXEC)`, it is the
 /// `fcntl` loop.
+#[cfg(unix)]
 pub fn mark_cloexec_range(start: RawFd, n: c_int) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
@@ -33,6 +46,7 @@ pub fn mark_cloexec_range(start: RawFd, n: c_int) -> Result<()> {
 
 /// The reference algorithm (libsystemd's): for each fd in `from..to`,
 /// `F_GETFD`, and `F_SETFD` when `FD_CLOEXEC` is not set yet.
+#[cfg(unix)]
 fn mark_cloexec_loop(from: RawFd, to: RawFd) -> Result<()> {
     for fd in from..to {
         // SAFETY: fcntl on an arbitrary number is safe; errors come back as -1.

@@ -8,8 +8,27 @@
 
 use core::ffi::{c_char, c_int, c_uint, CStr};
 
-use crate::errno::Result;
-use crate::{activate, check, listen, notify, snapshot};
+use crate::errno::{Errno, Result};
+#[cfg(unix)]
+use crate::snapshot;
+use crate::{activate, check, listen, notify};
+
+#[cfg(unix)]
+use libc::{pid_t, sockaddr};
+#[cfg(windows)]
+use windows_sys::Win32::Networking::WinSock::SOCKADDR as sockaddr;
+/// Windows: the C runtime's `pid_t` (`int`).
+#[cfg(windows)]
+#[allow(non_camel_case_types)]
+type pid_t = c_int;
+
+/// An activated socket in C (`sdfd_socket_t`, declared in the header):
+/// `int` on Unix, `SOCKET` (`uintptr_t`) on Windows.
+#[allow(non_camel_case_types)]
+pub type sdfd_socket_t = crate::fd::RawSocket;
+
+/// `sizeof(struct sockaddr_storage)` on every supported platform.
+const SOCKADDR_STORAGE_SIZE: usize = 128;
 
 /// First passed descriptor number.
 pub const SD_LISTEN_FDS_START: c_int = 3;
@@ -79,6 +98,29 @@ pub unsafe extern "C" fn sd_listen_fds_with_names(unset_environment: c_int, name
     }
 }
 
+/// Store activated socket `index` (0-based, in the order the launcher
+/// passed them) in `*ret` and return 0. Unix: `SD_LISTEN_FDS_START + index`
+/// after the checks of `sd_listen_fds(0)`; Windows: the `SOCKET` received
+/// from the launcher. `-ENXIO` if `index` is not below the count (or the
+/// process was not activated), `-EINVAL` if `ret` is NULL, otherwise the
+/// error of the activation itself. `*ret` is untouched on error.
+///
+/// # Safety
+/// `ret` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_listen_socket(index: c_uint, ret: *mut sdfd_socket_t) -> c_int {
+    if ret.is_null() {
+        return Errno::EINVAL.negated();
+    }
+    match listen::listen_socket(index as usize) {
+        Ok(s) => {
+            *ret = s;
+            0
+        }
+        Err(e) => e.negated(),
+    }
+}
+
 /// 1 if `fd` is a FIFO (at `path`, if not NULL), 0 if not, or a negative errno.
 ///
 /// # Safety
@@ -101,14 +143,14 @@ pub unsafe extern "C" fn sd_is_special(fd: c_int, path: *const c_char) -> c_int 
 /// 1 if `fd` is a socket of `family` (0: any), `type` (0: any) and
 /// listening state (`listening` < 0: any), 0 if not, or a negative errno.
 #[no_mangle]
-pub extern "C" fn sd_is_socket(fd: c_int, family: c_int, r#type: c_int, listening: c_int) -> c_int {
+pub extern "C" fn sd_is_socket(fd: sdfd_socket_t, family: c_int, r#type: c_int, listening: c_int) -> c_int {
     truth(check::is_socket(fd, family, r#type, listening_state(listening)))
 }
 
 /// 1 if `fd` is an IPv4/IPv6 socket of `family` (0: either), `type`,
 /// listening state and `port` (0: any), 0 if not, or a negative errno.
 #[no_mangle]
-pub extern "C" fn sd_is_socket_inet(fd: c_int, family: c_int, r#type: c_int, listening: c_int, port: u16) -> c_int {
+pub extern "C" fn sd_is_socket_inet(fd: sdfd_socket_t, family: c_int, r#type: c_int, listening: c_int, port: u16) -> c_int {
     truth(check::is_socket_inet(fd, family, r#type, listening_state(listening), port))
 }
 
@@ -119,15 +161,15 @@ pub extern "C" fn sd_is_socket_inet(fd: c_int, family: c_int, r#type: c_int, lis
 /// `addr` is NULL or points to `addr_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn sd_is_socket_sockaddr(
-    fd: c_int,
+    fd: sdfd_socket_t,
     r#type: c_int,
-    addr: *const libc::sockaddr,
+    addr: *const sockaddr,
     addr_len: c_uint,
     listening: c_int,
 ) -> c_int {
     // Only the first sizeof(sockaddr_in6) bytes are ever compared; a larger
     // addr_len matters only as "large enough", so the slice is capped.
-    let len = (addr_len as usize).min(core::mem::size_of::<libc::sockaddr_storage>());
+    let len = (addr_len as usize).min(SOCKADDR_STORAGE_SIZE);
     let bytes = (!addr.is_null()).then(|| core::slice::from_raw_parts(addr as *const u8, len));
     truth(check::is_socket_sockaddr(fd, r#type, bytes, listening_state(listening)))
 }
@@ -141,7 +183,7 @@ pub unsafe extern "C" fn sd_is_socket_sockaddr(
 /// `length` bytes (an abstract name); with `length` 0 it is NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn sd_is_socket_unix(
-    fd: c_int,
+    fd: sdfd_socket_t,
     r#type: c_int,
     listening: c_int,
     path: *const c_char,
@@ -199,7 +241,7 @@ unsafe fn fd_array<'a>(fds: *const c_int, n: usize) -> Option<&'a [c_int]> {
 /// `state` is NULL or NUL-terminated; `fds` is NULL or readable for `n_fds` ints.
 #[no_mangle]
 pub unsafe extern "C" fn sd_pid_notify_with_fds(
-    pid: libc::pid_t,
+    pid: pid_t,
     unset_environment: c_int,
     state: *const c_char,
     fds: *const c_int,
@@ -214,7 +256,7 @@ pub unsafe extern "C" fn sd_pid_notify_with_fds(
 /// # Safety
 /// `state` is NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn sd_pid_notify(pid: libc::pid_t, unset_environment: c_int, state: *const c_char) -> c_int {
+pub unsafe extern "C" fn sd_pid_notify(pid: pid_t, unset_environment: c_int, state: *const c_char) -> c_int {
     sd_pid_notify_with_fds(pid, unset_environment, state, core::ptr::null(), 0)
 }
 
@@ -231,7 +273,7 @@ pub unsafe extern "C" fn sd_notify(unset_environment: c_int, state: *const c_cha
 /// until the manager has processed all earlier messages. 1 when done, 0 if
 /// `NOTIFY_SOCKET` is unset, `-ETIMEDOUT`, or another negative errno.
 #[no_mangle]
-pub extern "C" fn sd_pid_notify_barrier(pid: libc::pid_t, unset_environment: c_int, timeout: u64) -> c_int {
+pub extern "C" fn sd_pid_notify_barrier(pid: pid_t, unset_environment: c_int, timeout: u64) -> c_int {
     truth(notify::pid_notify_barrier(pid, unset_environment != 0, timeout))
 }
 
@@ -272,6 +314,7 @@ pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mu
 /// The process's activation state, read once (thread-safe, environment
 /// untouched): the number of activated fds, 0 if none, or the negative errno
 /// of that first reading — the same answer on every call from any thread.
+#[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot() -> c_int {
     count(snapshot::snapshot().map(|s| s.len()))
@@ -279,6 +322,7 @@ pub extern "C" fn sdfd_snapshot() -> c_int {
 
 /// Fd `index` of the snapshot (`SD_LISTEN_FDS_START + index`), `-ENXIO` if
 /// `index` is out of range, or the snapshot's error.
+#[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot_fd(index: c_uint) -> c_int {
     match snapshot::snapshot() {
@@ -289,6 +333,7 @@ pub extern "C" fn sdfd_snapshot_fd(index: c_uint) -> c_int {
 
 /// Name of fd `index` of the snapshot, valid for the life of the process;
 /// NULL if out of range or not activated.
+#[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
     snapshot::snapshot().ok().and_then(|s| s.name(index as usize)).map_or(core::ptr::null(), CStr::as_ptr)
@@ -301,6 +346,7 @@ pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
 ///
 /// # Safety
 /// `address` is NULL or NUL-terminated.
+#[cfg(unix)]
 #[no_mangle]
 pub unsafe extern "C" fn sdfd_find_socket(address: *const c_char, r#type: c_int) -> c_int {
     match opt_cstr(address) {
@@ -316,16 +362,12 @@ pub unsafe extern "C" fn sdfd_find_socket(address: *const c_char, r#type: c_int)
 ///
 /// # Safety
 /// `envp` is NULL or a NULL-terminated array of strings outliving the result.
+#[cfg(unix)]
 #[no_mangle]
 pub unsafe extern "C" fn sdfd_environ_without_activation(envp: *const *const c_char) -> *mut *mut c_char {
     snapshot::environ_without_activation(envp).unwrap_or(core::ptr::null_mut())
 }
 
-/// A socket handle in `sdfd_activate_socket`'s array: `int` on Unix,
-/// `SOCKET` (`uintptr_t`) on Windows. (The C typedef is written in
-/// cbindgen.toml.)
-#[allow(non_camel_case_types)]
-pub type sdfd_socket_t = activate::RawSocket;
 
 /// The activated sockets named `name` (a `LISTEN_FDNAMES` entry under
 /// systemd, a `Sockets` key under launchd): 0 and, in `*sockets`, a

@@ -17,6 +17,10 @@
 
 pub mod activate;
 mod backend;
+#[cfg(unix)]
+pub mod check;
+#[cfg(windows)]
+#[path = "windows/check.rs"]
 pub mod check;
 mod env;
 pub mod errno;
@@ -24,16 +28,25 @@ pub mod fd;
 pub mod ffi;
 pub mod listen;
 pub mod names;
+#[cfg(unix)]
+pub mod notify;
+#[cfg(windows)]
+#[path = "windows/notify.rs"]
 pub mod notify;
 pub mod parse;
+#[cfg(unix)]
 pub mod snapshot;
+#[cfg(windows)]
+#[path = "windows/wsa.rs"]
+mod wsa;
 
 pub use activate::{activate_socket, RawSocket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
 pub use fd::RawFd;
-pub use listen::{listen_fds, listen_fds_with_names, LISTEN_FDS_START};
+pub use listen::{listen_fds, listen_fds_with_names, listen_socket, LISTEN_FDS_START};
 pub use names::Names;
+#[cfg(unix)]
 pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, Snapshot};
 pub use notify::{booted, notify, notify_barrier, pid_notify, pid_notify_barrier, pid_notify_with_fds, watchdog_enabled};
 

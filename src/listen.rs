@@ -2,7 +2,7 @@
 
 use crate::backend::platform;
 use crate::errno::Result;
-use crate::fd::RawFd;
+use crate::fd::{RawFd, RawSocket};
 use crate::names::Names;
 
 /// First passed descriptor (`SD_LISTEN_FDS_START`).
@@ -22,4 +22,15 @@ pub fn listen_fds(unset_environment: bool) -> Result<usize> {
 /// (`sd_listen_fds_with_names`). An empty list means "not activated".
 pub fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
     platform::listen_fds_with_names(unset_environment)
+}
+
+/// Activated socket `index` (0-based, in the order the launcher passed
+/// them), the same way on every platform (`sdfd_listen_socket`).
+///
+/// Unix: `LISTEN_FDS_START + index` after the checks of
+/// `listen_fds(false)`. Windows: the `SOCKET` received from the launcher.
+/// `ENXIO` when `index` is not below the count (or nothing was passed);
+/// otherwise the error of the activation itself.
+pub fn listen_socket(index: usize) -> Result<RawSocket> {
+    platform::socket(index)
 }

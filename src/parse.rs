@@ -10,6 +10,14 @@ use core::ffi::{c_char, c_int, CStr};
 
 use crate::errno::{set_errno, Errno, Result};
 
+#[cfg(unix)]
+use libc::pid_t;
+/// Windows: the C runtime's `pid_t` (`int`; process ids are `DWORD`s that
+/// stay below 2^31).
+#[cfg(windows)]
+#[allow(non_camel_case_types)]
+type pid_t = c_int;
+
 const WHITESPACE: &[u8] = b" \t\n\r";
 
 /// The parts of a number string that `strto*` is handed: a pointer into `s`
@@ -81,9 +89,9 @@ pub fn safe_atou64(s: &CStr) -> Result<u64> {
 }
 
 /// systemd `parse_pid`: an `unsigned long` that must be a positive `pid_t`.
-pub fn parse_pid(s: &CStr) -> Result<libc::pid_t> {
+pub fn parse_pid(s: &CStr) -> Result<pid_t> {
     let ul = safe_atolu(s)?;
-    let pid = ul as libc::pid_t;
+    let pid = ul as pid_t;
     if pid as libc::c_ulong != ul || pid <= 0 {
         return Err(Errno::ERANGE);
     }

@@ -67,6 +67,7 @@ run_suite c-real-daemon ./tests/c/real-daemon.sh
 run_suite c-musl-static ./tests/c/musl-static.sh
 run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
+run_suite windows     ./tests/windows/run.sh
 
 echo
 echo "=== summary"

@@ -8,9 +8,15 @@
 #ifndef foosddaemonhfoo
 #define foosddaemonhfoo
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <stdint.h>
+#include <sys/types.h>
+#else
 #include <inttypes.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#endif
 
 /* systemd's _sd-common.h spells these so that a trailing ';' is allowed. */
 #ifndef _SD_BEGIN_DECLARATIONS

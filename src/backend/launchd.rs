@@ -425,3 +425,15 @@ pub(crate) fn activate_socket(name: &CStr) -> Result<Sockets> {
 
 #[cfg(test)]
 mod tests;
+
+/// macOS `sdfd_listen_socket`: activated sockets are renumbered onto
+/// `LISTEN_FDS_START..` by either protocol, so index `i` is fd `3 + i` once
+/// [`listen_fds`] says it exists, else `ENXIO`.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn socket(index: usize) -> Result<crate::fd::RawSocket> {
+    let n = listen_fds(false)?;
+    if index >= n {
+        return Err(Errno::ENXIO);
+    }
+    Ok(crate::listen::LISTEN_FDS_START + index as crate::fd::RawSocket)
+}

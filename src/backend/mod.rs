@@ -1,6 +1,6 @@
 //! Where activated descriptors come from. Each backend implements the same
-//! functions (`listen_fds`, `listen_fds_with_names`, `activate_socket`);
-//! `crate::listen` and `crate::activate` call the platform's.
+//! functions (`listen_fds`, `listen_fds_with_names`, `socket`,
+//! `activate_socket`); `crate::listen` and `crate::activate` call the platform's.
 //!
 //! * `systemd`: the `LISTEN_PID`/`LISTEN_FDS`/`LISTEN_FDNAMES` environment
 //!   protocol with fds from 3 (systemd, systemd-socket-activate, systemfd,
@@ -8,6 +8,8 @@
 //! * `launchd`: macOS, `launch_activate_socket` by name, renumbered onto
 //!   3.., after the systemd protocol. Also built for the tests on Linux,
 //!   with the launchd call replaced by a test double.
+//! * `windows`: the systemfd/listenfd protocol (`SYSTEMFD_SOCKET_SERVER`,
+//!   `SYSTEMFD_SOCKET_SECRET`, one `WSAPROTOCOL_INFOW` per socket).
 
 #[cfg(unix)]
 pub(crate) mod systemd;
@@ -20,3 +22,9 @@ pub(crate) use systemd as platform;
 
 #[cfg(target_vendor = "apple")]
 pub(crate) use launchd as platform;
+
+#[cfg(windows)]
+pub(crate) mod windows;
+
+#[cfg(windows)]
+pub(crate) use self::windows as platform;

@@ -6,7 +6,7 @@ use core::ffi::CStr;
 use crate::env;
 use crate::activate::{sockets_named, Sockets, Taken};
 use crate::errno::{Errno, Result};
-use crate::fd::mark_cloexec_range;
+use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;
 use crate::names::Names;
 use crate::parse::{parse_pid, safe_atoi, safe_atou64};
@@ -124,4 +124,16 @@ pub(crate) fn activate_socket(name: &CStr) -> Result<Sockets> {
         return Err(Errno::ESRCH);
     }
     sockets_named(&names, name, LISTEN_FDS_START, &TAKEN)
+}
+
+/// Activated socket `index`: `LISTEN_FDS_START + index` once
+/// `listen_fds(false)` says it exists, else `ENXIO`.
+#[cfg_attr(target_vendor = "apple", allow(dead_code))]
+pub(crate) fn socket(index: usize) -> Result<RawSocket> {
+    let n = listen_fds(false)?;
+    if index >= n {
+        return Err(Errno::ENXIO);
+    }
+    // n <= i32::MAX - LISTEN_FDS_START, so this cannot overflow.
+    Ok(LISTEN_FDS_START + index as RawSocket)
 }

@@ -19,7 +19,8 @@ protos() {  # header -> "name(args) -> ret" lines, normalised (through a wrapper
             # libsystemd's private _sd-common.h refuses to be a top-level input)
   printf '#include "%s"\n' "$1" > "$t/wrap-$(basename "$1")"
   bindgen --no-layout-tests --allowlist-function 'sd_.*' "$t/wrap-$(basename "$1")" -- -I"$2" 2>"$t/bindgen.err" |
-    tr '\n' ' ' | sed 's/pub fn /\n/g' | grep -E '^sd_' | sed -E 's/;.*//; s/ +/ /g; s/ $//' | sort
+    tr '\n' ' ' | sed 's/pub fn /\n/g' | grep -E '^sd_' | sed -E 's/;.*//; s/ +/ /g; s/ $//' |
+    sed 's/: sdfd_socket_t/: ::std::os::raw::c_int/g' | sort   # sdfd_socket_t is `int` on Unix
 }
 protos /usr/include/systemd/sd-daemon.h /usr/include > "$t/systemd.txt"
 protos "$INC/sdfd.h" "$INC" > "$t/sdfd.txt"

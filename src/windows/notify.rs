@@ -1,0 +1,111 @@
+//! Service-manager notification on Windows: there is no `NOTIFY_SOCKET`
+//! protocol to speak (it is an `AF_UNIX` datagram socket with credentials
+//! and fd passing), so:
+//! * with `NOTIFY_SOCKET` unset, every notify call returns `Ok(false)` (C: 0),
+//!   as on every platform — a program that is not supervised runs unchanged;
+//! * with `NOTIFY_SOCKET` set, `EAFNOSUPPORT` (C: `-EAFNOSUPPORT`);
+//! * argument checks (`state` NULL, `fds` NULL with a count) come first and
+//!   give `EINVAL` as on Unix; `unset_environment` removes `NOTIFY_SOCKET`
+//!   on every path.
+//!
+//! `booted()` is `Ok(false)` (Windows is not booted with systemd);
+//! `watchdog_enabled()` reads `WATCHDOG_USEC`/`WATCHDOG_PID` exactly as on
+//! Unix (the process id is `GetCurrentProcessId()`).
+
+use core::ffi::{c_int, CStr};
+
+use windows_sys::Win32::System::Threading::GetCurrentProcessId;
+
+use crate::env;
+use crate::errno::{Errno, Result};
+use crate::fd::RawFd;
+use crate::parse::{parse_pid, safe_atou64};
+
+/// A process id as the C API takes it (`pid_t`, an `int`).
+pub type Pid = c_int;
+
+/// The core of every notify call (`sd_pid_notify_with_fds`).
+pub fn pid_notify_with_fds_raw(
+    _pid: Pid,
+    unset_environment: bool,
+    state: Option<&[u8]>,
+    fds: Option<&[RawFd]>,
+) -> Result<bool> {
+    let r = check(state, fds);
+    if unset_environment {
+        env::unset(env::NOTIFY_SOCKET);
+    }
+    r
+}
+
+fn check(state: Option<&[u8]>, fds: Option<&[RawFd]>) -> Result<bool> {
+    state.ok_or(Errno::EINVAL)?;
+    fds.ok_or(Errno::EINVAL)?;
+    match env::get(env::NOTIFY_SOCKET) {
+        None => Ok(false),
+        Some(_) => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+/// `sd_notify(unset_environment, state)`.
+pub fn notify(unset_environment: bool, state: &str) -> Result<bool> {
+    pid_notify_with_fds_raw(0, unset_environment, Some(state.as_bytes()), Some(&[]))
+}
+
+/// `sd_pid_notify(pid, unset_environment, state)`.
+pub fn pid_notify(pid: Pid, unset_environment: bool, state: &str) -> Result<bool> {
+    pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(&[]))
+}
+
+/// `sd_pid_notify_with_fds`.
+pub fn pid_notify_with_fds(pid: Pid, unset_environment: bool, state: &str, fds: &[RawFd]) -> Result<bool> {
+    pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(fds))
+}
+
+/// `sd_pid_notify_barrier`: `Ok(false)` when not supervised, else
+/// `EAFNOSUPPORT` like every notify call here.
+pub fn pid_notify_barrier(pid: Pid, unset_environment: bool, _timeout_usec: u64) -> Result<bool> {
+    pid_notify_with_fds_raw(pid, unset_environment, Some(b"BARRIER=1"), Some(&[]))
+}
+
+/// `sd_notify_barrier`.
+pub fn notify_barrier(unset_environment: bool, timeout_usec: u64) -> Result<bool> {
+    pid_notify_barrier(0, unset_environment, timeout_usec)
+}
+
+/// `sd_booted()`: never on Windows.
+pub fn booted() -> Result<bool> {
+    Ok(false)
+}
+
+/// `sd_watchdog_enabled`, as on Unix.
+pub fn watchdog_enabled(unset_environment: bool) -> Result<Option<u64>> {
+    let r = watchdog_interval();
+    if unset_environment {
+        env::unset(env::WATCHDOG_USEC);
+        env::unset(env::WATCHDOG_PID);
+    }
+    r
+}
+
+fn watchdog_interval() -> Result<Option<u64>> {
+    let Some(s) = env::get(env::WATCHDOG_USEC) else {
+        return Ok(None);
+    };
+    let u = safe_atou64(s)?;
+    if u == 0 || u == u64::MAX {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(p) = env::get(env::WATCHDOG_PID) {
+        // SAFETY: no preconditions.
+        if parse_pid(p)? as u32 != unsafe { GetCurrentProcessId() } {
+            return Ok(None);
+        }
+    }
+    Ok(Some(u))
+}
+
+/// Message of `CStr` form (for the C layer's NULL-able strings).
+pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {
+    s.map(CStr::to_bytes)
+}

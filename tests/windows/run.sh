@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Windows suite: sdfd built for x86_64-pc-windows-gnu, run under wine.
+# Installs MinGW-w64, wine and the Rust target itself; builds sdfd.dll /
+# libsdfd.a (make windows), the test launcher (tests/windows/launcher.c),
+# the test child linked both ways, and systemfd from crates.io; then
+# tests/windows/run.py runs the cases. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+W=$ROOT/build/windows-test
+setup_fail() { echo "setup failed: $1"; [ -f "${2:-}" ] && tail -30 "$2"; echo "0 passed, 1 failed"; exit 1; }
+
+missing=()
+for p in gcc-mingw-w64-x86-64 wine wine64; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "windows: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null 2>&1 \
+    || setup_fail "apt-get install ${missing[*]}"
+fi
+rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu \
+  || rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1 || setup_fail "rustup target add x86_64-pc-windows-gnu"
+
+rm -rf "$W"; mkdir -p "$W"
+make -s windows >"$W/make.log" 2>&1 || setup_fail "make windows" "$W/make.log"
+export PKG_CONFIG_PATH=$ROOT/build/windows/lib/pkgconfig PKG_CONFIG_LIBDIR=$ROOT/build/windows/lib/pkgconfig
+CC=x86_64-w64-mingw32-gcc
+CFLAGS="-O2 -Wall -Wextra -Werror $(pkg-config --cflags sdfd)"
+{
+  $CC $CFLAGS tests/windows/child.c -o "$W/child-dll.exe" $(pkg-config --libs sdfd) -lws2_32 &&
+  $CC $CFLAGS tests/windows/child.c -o "$W/child-static.exe" \
+      -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic -lws2_32 &&
+  $CC -O2 -Wall -Werror tests/windows/launcher.c -o "$W/launcher.exe" -lws2_32 &&
+  $CC -O2 -Wall -Werror -shared tests/windows/processprng.c -o "$W/bcryptprimitives.dll" -ladvapi32
+} >"$W/cc.log" 2>&1 || setup_fail "compiling the test programs" "$W/cc.log"
+cp build/windows/bin/sdfd.dll "$W/"
+
+# systemfd from crates.io, for interoperability (its own Cargo.lock; the
+# target directory is kept across runs). A failure here fails that case.
+if cargo install systemfd --locked --target x86_64-pc-windows-gnu --root "$W/systemfd" \
+     --target-dir "$ROOT/build/systemfd-target" >"$W/systemfd-build.log" 2>&1; then
+  cp "$W/systemfd/bin/systemfd.exe" "$W/"
+fi
+
+export WINEPREFIX=$ROOT/build/wineprefix WINEDEBUG=-all
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  wineboot -i >"$W/wineboot.log" 2>&1 || setup_fail "wineboot" "$W/wineboot.log"
+fi
+exec python3 tests/windows/run.py "$W"
