@@ -100,8 +100,8 @@ exports = sorted(l.split()[-1] for l in dll.split("[Ordinal/Name Pointer] Table"
 want = sorted("sd_booted sd_is_fifo sd_is_mq sd_is_socket sd_is_socket_inet sd_is_socket_sockaddr sd_is_socket_unix "
               "sd_is_special sd_listen_fds sd_listen_fds_with_names sd_notify sd_notify_barrier sd_notifyf sd_pid_notify "
               "sd_pid_notify_barrier sd_pid_notify_with_fds sd_pid_notifyf sd_pid_notifyf_with_fds sd_watchdog_enabled "
-              "sdfd_listen_socket".split())
-check("sdfd.dll exports exactly the 19 sd_* functions and sdfd_listen_socket", exports == want, exports)
+              "sdfd_activate_socket sdfd_listen_socket".split())
+check("sdfd.dll exports exactly the 19 sd_* functions, sdfd_activate_socket and sdfd_listen_socket", exports == want, exports)
 imports = sorted(set(l.split(":", 1)[1].strip().lower() for l in dll.splitlines() if "DLL Name:" in l))
 check("sdfd.dll imports only kernel32, msvcrt, ntdll, ws2_32 (no bcryptprimitives)",
       imports == ["kernel32.dll", "msvcrt.dll", "ntdll.dll", "ws2_32.dll"], imports)
