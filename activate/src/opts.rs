@@ -160,7 +160,7 @@ fn env_value_is_valid(v: &str) -> bool {
 }
 
 /// `-E NAME=VALUE` or `-E NAME` (value taken from our environment, empty
-/// if unset), replacing an earlier entry of the same name.
+/// if unset), replacing an earlier entry of the same name in place.
 fn add_setenv(list: &mut Vec<String>, arg: &str) -> Result<(), Usage> {
     let entry = match arg.split_once('=') {
         Some((n, v)) if env_name_is_valid(n) && env_value_is_valid(v) => arg.to_string(),
@@ -172,8 +172,10 @@ fn add_setenv(list: &mut Vec<String>, arg: &str) -> Result<(), Usage> {
         None => return Err(Usage(format!("cannot assign environment variable {arg}: invalid argument"))),
     };
     let name_len = entry.find('=').unwrap_or(entry.len()) + 1;
-    list.retain(|e| !e.starts_with(&entry[..name_len]));
-    list.push(entry);
+    match list.iter().position(|e| e.starts_with(&entry[..name_len])) {
+        Some(i) => list[i] = entry,
+        None => list.push(entry),
+    }
     Ok(())
 }
 
@@ -386,7 +388,7 @@ mod tests {
     fn setenv_and_fdnames() {
         std::env::set_var("SDFD_ACTIVATE_T", "v");
         let o = run(&["-E", "A=1", "-E", "SDFD_ACTIVATE_T", "-E", "SDFD_ACTIVATE_UNSET_X", "-E", "A=2", "--fdname=a:b", "--fdname=", "x"]);
-        assert_eq!(o.setenv, ["SDFD_ACTIVATE_T=v", "SDFD_ACTIVATE_UNSET_X=", "A=2"]);
+        assert_eq!(o.setenv, ["A=2", "SDFD_ACTIVATE_T=v", "SDFD_ACTIVATE_UNSET_X="]);
         assert_eq!(o.fdnames.unwrap(), ["a", "b", ""]);
     }
 }

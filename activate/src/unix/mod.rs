@@ -119,7 +119,9 @@ fn install_signals() -> Result<(RawFd, SigReset), String> {
             sa.sa_flags = libc::SA_RESTART | if s == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(s, &sa, &mut old);
-            reset.push((s, old.sa_sigaction == libc::SIG_IGN));
+            // Rust's runtime ignores SIGPIPE before main(): what our parent
+            // set is lost, so the child gets the default, as from a shell.
+            reset.push((s, s != libc::SIGPIPE && old.sa_sigaction == libc::SIG_IGN));
         }
     }
     // Signals blocked by whoever started us would never reach the loop.
@@ -132,7 +134,7 @@ fn install_signals() -> Result<(RawFd, SigReset), String> {
         }
         libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
-    Ok((p[0], SigReset(reset)))
+    Ok((p[0], SigReset { changed: reset, all: false }))
 }
 
 // ---- startup ----
@@ -717,7 +719,10 @@ pub fn run(o: Opts) -> i32 {
         }
     }
     let (sigfd, sig) = match install_signals() {
-        Ok(x) => x,
+        Ok((fd, mut sig)) => {
+            sig.all = o.accept;
+            (fd, sig)
+        }
         Err(e) => {
             eprintln!("sdfd-activate: {e}");
             return 1;

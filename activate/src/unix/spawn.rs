@@ -55,8 +55,14 @@ pub fn resolve(cmd: &str) -> Result<CString, String> {
 }
 
 /// Signals whose disposition the launcher changed, each with whether it was
-/// ignored when the launcher started (then the child gets SIG_IGN back).
-pub struct SigReset(pub Vec<(libc::c_int, bool)>);
+/// ignored when the launcher started (then the child gets SIG_IGN back,
+/// as after a plain exec). With `all`, every signal is reset to its default
+/// and none is blocked, as systemd-socket-activate does for per-connection
+/// children (`--accept`).
+pub struct SigReset {
+    pub changed: Vec<(libc::c_int, bool)>,
+    pub all: bool,
+}
 
 fn cloexec_pipe() -> Result<[RawFd; 2], String> {
     let mut p = [-1; 2];
@@ -173,8 +179,23 @@ unsafe fn child(
         libc::write(err_w, e.as_ptr() as *const libc::c_void, 4);
         libc::_exit(127)
     };
-    for &(s, ignored) in &sig.0 {
-        libc::signal(s, if ignored { libc::SIG_IGN } else { libc::SIG_DFL });
+    if sig.all {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let nsig = 65;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let nsig = 32;
+        for s in 1..nsig {
+            if s != libc::SIGKILL && s != libc::SIGSTOP {
+                libc::signal(s, libc::SIG_DFL);
+            }
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    } else {
+        for &(s, ignored) in &sig.changed {
+            libc::signal(s, if ignored { libc::SIG_IGN } else { libc::SIG_DFL });
+        }
     }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
