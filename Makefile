@@ -26,7 +26,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib install uninstall demo test bench clean
+.PHONY: all lib install uninstall demo test bench clean activate activate-musl
 
 all: lib $(B)/sdfd.pc
 
@@ -63,6 +63,20 @@ uninstall:
 
 demo:
 	./examples/demo.sh
+
+# sdfd-activate, the socket-activation launcher (activate/): the host build
+# and a single static musl binary for containers (build/sdfd-activate).
+activate:
+	$(CARGO) build --release -p sdfd-activate
+	@mkdir -p $(B)
+	cp $(or $(CARGO_TARGET_DIR),target)/release/sdfd-activate $(B)/sdfd-activate-host
+
+activate-musl:
+	rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+	$(CARGO) build --release -p sdfd-activate --target x86_64-unknown-linux-musl
+	@mkdir -p $(B)
+	cp $(or $(CARGO_TARGET_DIR),target)/x86_64-unknown-linux-musl/release/sdfd-activate $(B)/sdfd-activate
+	strip $(B)/sdfd-activate
 
 test:
 	./tests/run-all.sh

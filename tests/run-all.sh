@@ -61,6 +61,7 @@ run_suite c-packaging ./tests/c/packaging.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activate  python3 ./tests/c/activate.py
 [ -x tests/c/real-daemon.sh ] && run_suite c-real-daemon ./tests/c/real-daemon.sh
+run_suite activate    ./tests/activate/run.sh
 [ -x tests/c/musl-static.sh ] && run_suite c-musl-static ./tests/c/musl-static.sh
 [ -x python/run-tests.sh ]    && run_suite python ./python/run-tests.sh
 [ -x node/run-tests.sh ]      && run_suite node ./node/run-tests.sh

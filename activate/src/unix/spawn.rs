@@ -34,7 +34,12 @@ pub fn resolve(cmd: &str) -> Result<CString, String> {
         return Err("empty command".into());
     }
     if cmd.contains('/') {
-        return CString::new(cmd).map_err(|_| "command contains a NUL byte".into());
+        let c = CString::new(cmd).map_err(|_| "command contains a NUL byte".to_string())?;
+        // SAFETY: c is NUL-terminated.
+        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } < 0 {
+            return Err(format!("cannot execute {cmd}: {}", errno_str(errno())));
+        }
+        return Ok(c);
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
     for dir in path.as_bytes().split(|&b| b == b':') {
