@@ -80,7 +80,7 @@ def run(tool, sc, port):
 
     # Inherited sockets go to 3, 4 ... and the stray descriptor to 9, by the
     # shell, which then execs the launcher with LISTEN_PID=its own pid.
-    argv = [tool] + opts + [PROBE, report, "3"]
+    argv = [tool] + opts + ([] if sc.get("bare") else [PROBE, report, "3"])
     keep = [s.fileno() for s in pre_socks] + ([junk] if junk is not None else [])
     if keep:
         moves = " ".join(f"{3 + i}<&{s.fileno()}" for i, s in enumerate(pre_socks))
@@ -213,7 +213,9 @@ def main():
     for opts in ERRORS:
         port = free_port()
         o = [x.replace("{BUSY}", str(busy.getsockname()[1])) for x in opts]
-        sc = dict(opts=o, trigger=L4)
+        # A trailing "-l" would take the probe's path as a unix socket
+        # address (and replace the file with a socket): run it bare.
+        sc = dict(opts=o, trigger=L4, bare=o[-1:] == ["-l"])
         a = run(SYSTEMD, sc, port)
         b = run(SDFD, sc, port)
         ok = a[0] is None and b[0] is None and a[1] != 0 and b[1] not in (0, None) and "sdfd-activate:" in b[2]
