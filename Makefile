@@ -33,7 +33,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows clean
+.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl clean
 
 all: lib $(B)/sdfd.pc
 
@@ -100,6 +100,20 @@ musl:
 	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
+
+# sdfd-activate, the socket-activation launcher (activate/): the host build
+# and a single static musl binary for containers (build/sdfd-activate).
+activate:
+	$(CARGO) build --release -p sdfd-activate
+	@mkdir -p $(B)
+	cp $(or $(CARGO_TARGET_DIR),target)/release/sdfd-activate $(B)/sdfd-activate-host
+
+activate-musl:
+	rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+	$(CARGO) build --release -p sdfd-activate --target x86_64-unknown-linux-musl
+	@mkdir -p $(B)
+	cp $(or $(CARGO_TARGET_DIR),target)/x86_64-unknown-linux-musl/release/sdfd-activate $(B)/sdfd-activate
+	strip $(B)/sdfd-activate
 
 test:
 	./tests/run-all.sh

@@ -4,16 +4,26 @@
  * sd_listen_fds_with_names / sd_is_socket / sd_notify. Built against sdfd
  * with `cc hello-daemon.c $(pkg-config --cflags --libs sdfd)`, it needs no
  * libsystemd. Serves every activated stream socket until it has answered
- * MAX requests (argument, default unlimited). */
+ * MAX requests (argument, default unlimited). On SIGTERM it finishes the
+ * request in hand and exits 0, so a supervisor can replace it without
+ * failing a request (sdfd-activate's SIGHUP replacement). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
 int main(int argc, char **argv) {
+    /* read/write restart after the handler; poll never does (EINTR) */
+    struct sigaction sa = { .sa_handler = on_term, .sa_flags = SA_RESTART };
+    sigaction(SIGTERM, &sa, NULL);
     long max = argc > 1 ? atol(argv[1]) : -1;
     char **names = NULL;
     int n = sd_listen_fds_with_names(1, &names);
@@ -36,8 +46,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, SD_INFO "serving fd %d named \"%s\"\n", fd, names[i]);
     }
     sd_notify(0, "READY=1\nSTATUS=serving");
-    for (long served = 0; max < 0 || served < max;) {
-        if (poll(p, n, -1) < 0) return 1;
+    for (long served = 0; (max < 0 || served < max) && !stop;) {
+        int r = poll(p, n, 1000);   /* a SIGTERM just before poll waits at most 1 s */
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return 1;
         for (int i = 0; i < n; i++) {
             if (!(p[i].revents & POLLIN)) continue;
             int c = accept(p[i].fd, NULL, NULL);

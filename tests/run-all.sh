@@ -68,6 +68,7 @@ run_suite c-musl-static ./tests/c/musl-static.sh
 run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
+run_suite activate    ./tests/activate/run.sh
 
 echo
 echo "=== summary"

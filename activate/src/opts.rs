@@ -1,0 +1,394 @@
+//! Command-line options: those of `systemd-socket-activate` (252) with the
+//! same meaning, plus the supervisor's own. Parsed like `getopt_long` with
+//! a leading `+`: options stop at the first non-option (the command), `--`
+//! ends them, short options can be bundled (`-da`), arguments can be
+//! attached (`-l8080`, `--listen=8080`) or separate, and a long option can be
+//! abbreviated to any unique prefix.
+
+use std::time::Duration;
+
+pub const SOCK_STREAM: i32 = libc::SOCK_STREAM;
+pub const SOCK_DGRAM: i32 = libc::SOCK_DGRAM;
+pub const SOCK_SEQPACKET: i32 = libc::SOCK_SEQPACKET;
+
+#[derive(Debug)]
+pub struct Opts {
+    pub listen: Vec<String>,
+    pub sock_type: i32,
+    pub accept: bool,
+    pub inetd: bool,
+    /// `NAME=VALUE` entries, later ones replacing earlier ones of the same name.
+    pub setenv: Vec<String>,
+    /// `None` when no `--fdname` was given (then `LISTEN_FDNAMES` is not set).
+    pub fdnames: Option<Vec<String>>,
+    pub now: bool,
+    pub restart: bool,
+    pub restart_delay: Duration,
+    pub notify: bool,
+    pub wait_ready: bool,
+    pub ready_timeout: Duration,
+    pub stop_timeout: Duration,
+    pub fdstore_max: usize,
+    pub inherit_env: bool,
+    pub quiet: bool,
+    pub command: Vec<String>,
+}
+
+pub enum Parsed {
+    Run(Opts),
+    Help,
+    Version,
+}
+
+/// A usage error: the message is printed after "sdfd-activate: ".
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Id {
+    Help,
+    Version,
+    Listen,
+    Datagram,
+    Seqpacket,
+    Accept,
+    Setenv,
+    Fdname,
+    Inetd,
+    Now,
+    Restart,
+    RestartDelay,
+    Notify,
+    WaitReady,
+    ReadyTimeout,
+    StopTimeout,
+    FdstoreMax,
+    InheritEnv,
+    Quiet,
+}
+
+/// (long name, takes an argument, short letter, id)
+const LONG: &[(&str, bool, Option<char>, Id)] = &[
+    ("help", false, Some('h'), Id::Help),
+    ("version", false, None, Id::Version),
+    ("listen", true, Some('l'), Id::Listen),
+    ("datagram", false, Some('d'), Id::Datagram),
+    ("seqpacket", false, None, Id::Seqpacket),
+    ("accept", false, Some('a'), Id::Accept),
+    ("setenv", true, Some('E'), Id::Setenv),
+    ("environment", true, None, Id::Setenv), // systemd's legacy alias
+    ("fdname", true, None, Id::Fdname),
+    ("inetd", false, None, Id::Inetd),
+    ("now", false, None, Id::Now),
+    ("restart", false, None, Id::Restart),
+    ("restart-delay", true, None, Id::RestartDelay),
+    ("notify", false, None, Id::Notify),
+    ("wait-ready", false, None, Id::WaitReady),
+    ("ready-timeout", true, None, Id::ReadyTimeout),
+    ("stop-timeout", true, None, Id::StopTimeout),
+    ("fdstore-max", true, None, Id::FdstoreMax),
+    ("inherit-env", false, None, Id::InheritEnv),
+    ("quiet", false, Some('q'), Id::Quiet),
+];
+
+pub const HELP: &str = "\
+sdfd-activate [OPTIONS...] COMMAND [ARGS...]
+
+Listen on sockets and launch COMMAND with them (the systemd socket-activation
+protocol: LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, fds from 3).
+
+Options of systemd-socket-activate (same meaning):
+  -h --help                  Show this help and exit
+     --version               Print version string and exit
+  -l --listen=ADDR           Listen at ADDR: PORT, IPV4:PORT, [IPV6]:PORT,
+                             /unix/path or @abstract-name (repeatable)
+  -d --datagram              Listen on datagram instead of stream socket
+     --seqpacket             Listen on SOCK_SEQPACKET instead of stream socket
+  -a --accept                Spawn separate child for each connection
+  -E --setenv=NAME[=VALUE]   Pass an environment variable to children
+     --fdname=NAME[:NAME...] Specify names for file descriptors
+     --inetd                 Enable inetd file descriptor passing protocol
+
+Supervisor options (not in systemd-socket-activate):
+     --now                   Start the command at once instead of on the
+                             first connection (or datagram)
+     --restart               Restart the command whenever it exits
+     --restart-delay=SEC     Wait before restarting (default 0.1)
+     --notify                Receive sd_notify() messages (sets NOTIFY_SOCKET)
+                             and keep fds stored with FDSTORE=1 for the next
+                             child, after the listening fds
+     --wait-ready            On SIGHUP, wait for READY=1 from the new child
+                             before stopping the old one (implies --notify)
+     --ready-timeout=SEC     Give up on a new child not ready in time (30)
+     --stop-timeout=SEC      SIGKILL children still running this long after
+                             SIGTERM (default 10)
+     --fdstore-max=N         Keep at most N stored fds (default 64)
+     --inherit-env           Pass the whole environment to the command, not
+                             only TERM, PATH, USER and HOME
+  -q --quiet                 Log errors only
+
+Signals: SIGHUP starts a new child with the same sockets and then stops the
+old one (zero-downtime replacement); SIGTERM, SIGINT and SIGQUIT are passed
+to the children and end the launcher once they have exited; SIGUSR1,
+SIGUSR2 and SIGWINCH are passed to the current child. Orphaned processes
+are reaped (PID 1 in a container, and a child subreaper on Linux).
+Exit status: the command's (128+N if killed by signal N); 1 on a runtime
+error (cannot bind, cannot execute), 2 on a usage error.
+";
+
+fn parse_seconds(opt: &str, v: &str) -> Result<Duration, Usage> {
+    let bad = || Usage(format!("invalid value for --{opt}: '{v}' (seconds, e.g. 2.5)"));
+    let f: f64 = v.trim().parse().map_err(|_| bad())?;
+    if !f.is_finite() || !(0.0..=1e9).contains(&f) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(f))
+}
+
+/// systemd's env_name_is_valid: non-empty, not starting with a digit,
+/// only [A-Za-z0-9_].
+fn env_name_is_valid(n: &str) -> bool {
+    !n.is_empty()
+        && !n.as_bytes()[0].is_ascii_digit()
+        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// systemd's env_value_is_valid: no control characters except tab and newline
+/// (UTF-8 validity is checked when the arguments are read).
+fn env_value_is_valid(v: &str) -> bool {
+    !v.chars().any(|c| c.is_control() && c != '\t' && c != '\n')
+}
+
+/// `-E NAME=VALUE` or `-E NAME` (value taken from our environment, empty
+/// if unset), replacing an earlier entry of the same name in place.
+fn add_setenv(list: &mut Vec<String>, arg: &str) -> Result<(), Usage> {
+    let entry = match arg.split_once('=') {
+        Some((n, v)) if env_name_is_valid(n) && env_value_is_valid(v) => arg.to_string(),
+        Some(_) => return Err(Usage(format!("cannot assign environment variable {arg}: invalid argument"))),
+        None if env_name_is_valid(arg) => {
+            let v = std::env::var_os(arg).unwrap_or_default();
+            format!("{arg}={}", v.to_string_lossy())
+        }
+        None => return Err(Usage(format!("cannot assign environment variable {arg}: invalid argument"))),
+    };
+    let name_len = entry.find('=').unwrap_or(entry.len()) + 1;
+    match list.iter().position(|e| e.starts_with(&entry[..name_len])) {
+        Some(i) => list[i] = entry,
+        None => list.push(entry),
+    }
+    Ok(())
+}
+
+/// systemd's fdname_is_valid: at most 255 printable ASCII characters, no ':'.
+pub fn fdname_is_valid(n: &str) -> bool {
+    n.len() <= 255 && n.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b':')
+}
+
+pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
+    let mut o = Opts {
+        listen: Vec::new(),
+        sock_type: SOCK_STREAM,
+        accept: false,
+        inetd: false,
+        setenv: Vec::new(),
+        fdnames: None,
+        now: false,
+        restart: false,
+        restart_delay: Duration::from_millis(100),
+        notify: false,
+        wait_ready: false,
+        ready_timeout: Duration::from_secs(30),
+        stop_timeout: Duration::from_secs(10),
+        fdstore_max: 64,
+        inherit_env: false,
+        quiet: false,
+        command: Vec::new(),
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        if a == "--" {
+            break;
+        }
+        // (id, name for messages, inline argument)
+        let mut items: Vec<(Id, String, Option<String>)> = Vec::new();
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let exact = LONG.iter().find(|l| l.0 == name);
+            let matches: Vec<_> = LONG.iter().filter(|l| l.0.starts_with(name)).collect();
+            let ent = match exact {
+                Some(e) => e,
+                None if matches.len() == 1 => matches[0],
+                None if matches.len() > 1 && matches.iter().all(|m| m.3 == matches[0].3) => matches[0],
+                None if matches.len() > 1 => return Err(Usage(format!("option '--{name}' is ambiguous"))),
+                None => return Err(Usage(format!("unrecognized option '--{name}'"))),
+            };
+            if !ent.1 && inline.is_some() {
+                return Err(Usage(format!("option '--{}' doesn't allow an argument", ent.0)));
+            }
+            let arg = if ent.1 && inline.is_none() {
+                let v = args.get(i).cloned().ok_or_else(|| Usage(format!("option '--{}' requires an argument", ent.0)))?;
+                i += 1;
+                Some(v)
+            } else {
+                inline
+            };
+            items.push((ent.3, format!("--{}", ent.0), arg));
+        } else if a.len() > 1 && a.starts_with('-') {
+            let chars: Vec<char> = a[1..].chars().collect();
+            let mut k = 0;
+            while k < chars.len() {
+                let c = chars[k];
+                k += 1;
+                let ent = LONG
+                    .iter()
+                    .find(|l| l.2 == Some(c))
+                    .ok_or_else(|| Usage(format!("invalid option -- '{c}'")))?;
+                if ent.1 {
+                    let rest: String = chars[k..].iter().collect();
+                    let v = if !rest.is_empty() {
+                        rest
+                    } else {
+                        let v = args.get(i).cloned().ok_or_else(|| Usage(format!("option requires an argument -- '{c}'")))?;
+                        i += 1;
+                        v
+                    };
+                    items.push((ent.3, format!("-{c}"), Some(v)));
+                    break;
+                }
+                items.push((ent.3, format!("-{c}"), None));
+            }
+        } else {
+            i -= 1; // the command
+            break;
+        }
+        for (id, name, arg) in items {
+            let arg = arg.unwrap_or_default();
+            match id {
+                Id::Help => return Ok(Parsed::Help),
+                Id::Version => return Ok(Parsed::Version),
+                Id::Listen => o.listen.push(arg),
+                Id::Datagram => {
+                    if o.sock_type == SOCK_SEQPACKET {
+                        return Err(Usage("--datagram may not be combined with --seqpacket".into()));
+                    }
+                    o.sock_type = SOCK_DGRAM;
+                }
+                Id::Seqpacket => {
+                    if o.sock_type == SOCK_DGRAM {
+                        return Err(Usage("--seqpacket may not be combined with --datagram".into()));
+                    }
+                    o.sock_type = SOCK_SEQPACKET;
+                }
+                Id::Accept => o.accept = true,
+                Id::Setenv => add_setenv(&mut o.setenv, &arg)?,
+                Id::Fdname => {
+                    // An empty argument is one empty name.
+                    let names: Vec<String> = arg.split(':').map(str::to_string).collect();
+                    for n in &names {
+                        if !fdname_is_valid(n) {
+                            eprintln!("sdfd-activate: warning: file descriptor name \"{}\" is not valid", n.escape_debug());
+                        }
+                    }
+                    o.fdnames.get_or_insert_with(Vec::new).extend(names);
+                }
+                Id::Inetd => o.inetd = true,
+                Id::Now => o.now = true,
+                Id::Restart => o.restart = true,
+                Id::RestartDelay => o.restart_delay = parse_seconds(&name[2..], &arg)?,
+                Id::Notify => o.notify = true,
+                Id::WaitReady => {
+                    o.wait_ready = true;
+                    o.notify = true;
+                }
+                Id::ReadyTimeout => o.ready_timeout = parse_seconds(&name[2..], &arg)?,
+                Id::StopTimeout => o.stop_timeout = parse_seconds(&name[2..], &arg)?,
+                Id::FdstoreMax => {
+                    o.fdstore_max = arg
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= 4096)
+                        .ok_or_else(|| Usage(format!("invalid value for --fdstore-max: '{arg}' (0..4096)")))?
+                }
+                Id::InheritEnv => o.inherit_env = true,
+                Id::Quiet => o.quiet = true,
+            }
+        }
+    }
+    o.command = args[i..].to_vec();
+    if o.command.is_empty() {
+        return Err(Usage("command to execute is missing".into()));
+    }
+    if o.sock_type == SOCK_DGRAM && o.accept {
+        return Err(Usage(
+            "datagram sockets do not accept connections: --datagram and --accept may not be combined".into(),
+        ));
+    }
+    if o.accept && o.restart {
+        return Err(Usage("--restart may not be combined with --accept (every connection gets its own child)".into()));
+    }
+    Ok(Parsed::Run(o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Result<Parsed, Usage> {
+        parse(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+    fn run(a: &[&str]) -> Opts {
+        match p(a) {
+            Ok(Parsed::Run(o)) => o,
+            _ => panic!("not a run: {a:?}"),
+        }
+    }
+
+    #[test]
+    fn getopt_forms() {
+        let o = run(&["-l8080", "--listen", "127.0.0.1:1", "--list=@x", "-dq", "x", "-l", "y"]);
+        assert_eq!(o.listen, ["8080", "127.0.0.1:1", "@x"]);
+        assert_eq!(o.sock_type, SOCK_DGRAM);
+        assert!(o.quiet);
+        assert_eq!(o.command, ["x", "-l", "y"]);
+        let o = run(&["--", "-l"]);
+        assert_eq!(o.command, ["-l"]);
+        assert!(matches!(p(&["--vers"]), Ok(Parsed::Version)));
+        assert!(matches!(p(&["-h", "--bogus"]), Ok(Parsed::Help)));
+    }
+
+    #[test]
+    fn errors() {
+        for bad in [
+            &["--bogus", "x"][..],
+            &["-x", "x"],
+            &["-l"],
+            &["--listen"],
+            &["-d", "--seqpacket", "x"],
+            &["--seqpacket", "-d", "x"],
+            &["-d", "-a", "x"],
+            &["-a", "--restart", "x"],
+            &["-l", "1"],
+            &[],
+            &["-E", "1A=b", "x"],
+            &["-E", "A-B", "x"],
+            &["--inetd=1", "x"],
+            &["--re", "x"],
+            &["--stop-timeout=-1", "x"],
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn setenv_and_fdnames() {
+        std::env::set_var("SDFD_ACTIVATE_T", "v");
+        let o = run(&["-E", "A=1", "-E", "SDFD_ACTIVATE_T", "-E", "SDFD_ACTIVATE_UNSET_X", "-E", "A=2", "--fdname=a:b", "--fdname=", "x"]);
+        assert_eq!(o.setenv, ["A=2", "SDFD_ACTIVATE_T=v", "SDFD_ACTIVATE_UNSET_X="]);
+        assert_eq!(o.fdnames.unwrap(), ["a", "b", ""]);
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# sdfd-activate suite: unit tests, the differential test against
+# systemd-socket-activate 252, real daemons under every mode, load during
+# SIGHUP replacements, restart, fd store, reaping, signals, errors; the
+# static musl binary and the macOS type-check. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+OUT=$ROOT/build/activate-test
+mkdir -p "$OUT"
+pass=0 fail=0
+step() {  # step NAME COMMAND...: one counted check
+  local name=$1; shift
+  if "$@" >"$OUT/step.log" 2>&1; then pass=$((pass + 1)); echo "ok   $name"
+  else fail=$((fail + 1)); echo "FAIL $name"; tail -30 "$OUT/step.log"; fi
+}
+counted() {  # counted NAME COMMAND...: a sub-suite ending "N passed, N failed"
+  local name=$1; shift
+  echo "=== $name"
+  "$@" 2>&1 | tee "$OUT/$name.log"
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/$name.log" | tail -1)
+  if [ -z "$line" ]; then fail=$((fail + 1)); echo "FAIL $name: no count"; return; fi
+  pass=$((pass + $(echo "$line" | awk '{print $1}'))); fail=$((fail + $(echo "$line" | awk '{print $3}')))
+}
+if [ -z "${PKG_CONFIG_PATH:-}" ] || ! pkg-config --exists sdfd 2>/dev/null; then
+  make -s install PREFIX="$ROOT/build/stage" >/dev/null && export PKG_CONFIG_PATH=$ROOT/build/stage/lib/pkgconfig
+fi
+LIBDIR=$(pkg-config --variable=libdir sdfd)
+for t in x86_64-unknown-linux-musl x86_64-apple-darwin; do
+  rustup target list --installed 2>/dev/null | grep -qx "$t" || rustup target add "$t" >/dev/null 2>&1
+done
+
+# Unit tests (option and address parsing) are cargo's; count them here.
+if cargo test -q -p sdfd-activate >"$OUT/unit.log" 2>&1; then :; fi
+u=$(grep -E '^test result: ' "$OUT/unit.log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/')
+if [ -n "$u" ]; then pass=$((pass + ${u% *})); fail=$((fail + ${u#* })); echo "unit: $u (passed failed)"
+else fail=$((fail + 1)); cat "$OUT/unit.log"; fi
+
+step "release build" cargo build -q --release -p sdfd-activate
+ACT=$ROOT/target/release/sdfd-activate
+rm -f "$OUT/probe"
+step "probe builds" cc -O2 -Wall -Werror -o "$OUT/probe" tests/activate/probe.c
+step "hello-daemon builds against sdfd (pkg-config)" sh -c "cc -O2 -Wall -o '$OUT/hello' examples/hello-daemon.c \$(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$LIBDIR'"
+step "activated.c builds against sdfd (pkg-config)" sh -c "cc -O2 -Wall -o '$OUT/activated' tests/c/activated.c \$(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$LIBDIR'"
+step "daemons use libsdfd, not libsystemd" sh -c "ldd '$OUT/hello' | grep -q libsdfd && ! ldd '$OUT/hello' | grep -q libsystemd"
+
+counted difftest timeout 600 python3 tests/activate/difftest.py "$ACT" "$OUT/probe"
+counted supervise timeout 600 python3 tests/activate/supervise.py "$ACT" "$OUT/hello" "$OUT/activated"
+
+# A single static binary for containers: no interpreter, no libc needed.
+step "musl static build (make activate-musl)" make -s activate-musl
+MUSL=$ROOT/build/sdfd-activate
+step "musl binary is static (no interpreter, no NEEDED)" sh -c "! readelf -l '$MUSL' | grep -q INTERP && ! readelf -d '$MUSL' | grep -q NEEDED"
+step "musl binary runs in an empty root as a container entrypoint" sh -c "
+  set -e; R=\$(mktemp -d); trap 'rm -rf \$R' EXIT
+  mkdir -p \$R/bin; cp '$MUSL' \$R/bin/sdfd-activate
+  cc -static -O2 -o \$R/bin/probe tests/activate/probe.c
+  timeout 10 chroot \$R /bin/sdfd-activate -q --now -l @sdfd-chroot-\$\$ --fdname=x /bin/probe /report 0
+  grep -q 'env LISTEN_FDNAMES=x' \$R/report && grep -q 'env LISTEN_PID=self' \$R/report && grep -q 'env LISTEN_FDS=1' \$R/report"
+step "macOS type-check (cargo check --target x86_64-apple-darwin)" cargo check -q --target x86_64-apple-darwin -p sdfd-activate
+echo "size: $(stat -c %s "$MUSL") bytes (musl static), $(stat -c %s "$ACT") bytes (glibc)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
