@@ -4,7 +4,7 @@
 # missing.
 set -euo pipefail
 pkgs=(build-essential pkg-config libsystemd-dev systemd python3-systemd valgrind strace curl
-      musl-tools bindgen libclang-dev)
+      musl-tools bindgen libclang-dev iproute2 util-linux binutils libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
