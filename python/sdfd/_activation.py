@@ -398,3 +398,37 @@ def bind_server(
         httpd.serve_forever()
     """
     return activation().bind_server(server_class, server_address, RequestHandlerClass, name=name, **kwargs)
+
+
+def find_socket(address: str, type: int = 0) -> Optional[int]:
+    """The activated descriptor bound to ``address``, or ``None``.
+
+    ``address`` is written as in a configuration file or a systemd
+    ``ListenStream=`` line: ``"8080"`` (any IP address), ``"127.0.0.1:8080"``,
+    ``"[::1]:8080"``, ``"/run/app.sock"`` or ``"@abstract"``; ``type`` is 0
+    (any) or ``socket.SOCK_STREAM``/``SOCK_DGRAM``/... ``None`` means the
+    process was not socket-activated, or no activated socket has that
+    address: bind it yourself. The activation state is read once per process
+    (libsdfd's thread-safe snapshot) and the environment is never modified,
+    so any thread may call this any number of times. A malformed address
+    raises ``ValueError``; any other failure ``OSError``.
+    """
+    if not isinstance(address, str):
+        raise TypeError(f"address must be str, not {type_name(address)}")
+    if not isinstance(type, int) or isinstance(type, bool):
+        raise TypeError(f"type must be int, not {type_name(type)}")
+    lib = _lib.load()
+    if lib.sdfd_find_socket is None:
+        raise OSError(errno.ENOSYS, f"{lib.path} does not export sdfd_find_socket")
+    r = int(lib.sdfd_find_socket(address.encode(), type))
+    if r in (-errno.ENOENT, -errno.ESRCH):
+        return None
+    if r == -errno.EINVAL:
+        raise ValueError(f"not a socket address: {address!r}")
+    if r < 0:
+        raise OSError(-r, os.strerror(-r))
+    return r
+
+
+def type_name(v: object) -> str:
+    return v.__class__.__name__

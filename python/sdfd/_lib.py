@@ -164,6 +164,7 @@ class Library:
         self.sd_watchdog_enabled: Optional[Any] = _declare(
             cdll, "sd_watchdog_enabled", c_int, [c_int, POINTER(c_uint64)]
         )
+        self.sdfd_find_socket: Optional[Any] = _declare(cdll, "sdfd_find_socket", c_int, [c_char_p, c_int])
 
     def __repr__(self) -> str:
         return f"<sdfd library {self.path!r} (via {self.source})>"

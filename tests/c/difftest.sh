@@ -10,5 +10,5 @@ $CC -O1 -pthread -Wall -Wextra -Werror -o "$out/probe-libsystemd" probe.c $(pkg-
 $CC -O1 -pthread -Wall -Wextra -Werror -o "$out/probe-sdfd" probe.c $(pkg-config --cflags --libs sdfd) \
     -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"
 # The sdfd probe must really use sdfd, not libsystemd.
-if ldd "$out/probe-sdfd" | grep -q libsystemd; then echo "probe-sdfd links libsystemd"; echo "0 passed, 1 failed"; exit 1; fi
+if [[ "$(ldd "$out/probe-sdfd")" == *libsystemd* ]]; then echo "probe-sdfd links libsystemd"; echo "0 passed, 1 failed"; exit 1; fi
 exec python3 difftest.py "$out/probe-libsystemd" "$out/probe-sdfd"

@@ -50,7 +50,8 @@ else bad "python-systemd's test_daemon.py on the shim" "$shim"; fi
 
 # 2. Debian's prebuilt fcgiwrap, socket-activated on the shim.
 bin=$(command -v fcgiwrap || echo /usr/sbin/fcgiwrap)
-if ldd "$bin" | grep -q 'libsystemd.so.0 => /'; then ok "Debian's fcgiwrap binary links libsystemd.so.0"; else bad "fcgiwrap does not link libsystemd" "$(ldd "$bin")"; fi
+deps=$(ldd "$bin")   # (not piped into grep -q: with pipefail, an early exit would fail the pipe)
+if [[ "$deps" == *"libsystemd.so.0 => /"* ]]; then ok "Debian's fcgiwrap binary links libsystemd.so.0"; else bad "fcgiwrap does not link libsystemd" "$deps"; fi
 other=$(nm -D --undefined-only "$bin" | grep '@LIBSYSTEMD' | grep -vE ' sd_(listen_fds|listen_fds_with_names|is_[a-z_]+|notify|notifyf|pid_notify[a-z_]*|booted|watchdog_enabled|notify_barrier)@' || true)
 [ -z "$other" ] && ok "fcgiwrap uses only sd-daemon functions" || bad "fcgiwrap needs more of libsystemd" "$other"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

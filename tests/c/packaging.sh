@@ -63,7 +63,7 @@ if out=$(c++ -x c++ -Wall -Werror $CFLAGS "$t/compat.c" -o "$t/compat-cpp" $LIBS
   ok "compat header: builds and runs as C++"; else bad "compat header as C++" "$out"; fi
 if out=$(printf '#include <sdfd.h>\n#include <systemd/sd-daemon.h>\n' | cc -x c -fsyntax-only -Wall -Werror $CFLAGS - 2>&1); then
   ok "sdfd.h and the compat header together"; else bad "sdfd.h + compat header" "$out"; fi
-if ldd "$t/compat" | grep -q libsystemd; then bad "compat program links libsystemd"; else ok "compat program does not link libsystemd"; fi
+if [[ "$(ldd "$t/compat")" == *libsystemd* ]]; then bad "compat program links libsystemd"; else ok "compat program does not link libsystemd"; fi
 
 # 3. The committed header is exactly what cbindgen generates from src/ffi.rs.
 cp include/sdfd.h "$t/sdfd.h.committed"
@@ -90,7 +90,7 @@ needed=$(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\
 
 # 5. Static link with just `pkg-config --static --libs sdfd`, fully static too.
 if out=$(cc $CFLAGS "$t/compat.c" -o "$t/static" -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic 2>&1) \
-   && ! ldd "$t/static" | grep -q libsdfd && "$t/static" 2>/dev/null; then
+   && [[ "$(ldd "$t/static" 2>&1)" != *libsdfd* ]] && "$t/static" 2>/dev/null; then
   ok "static: links libsdfd.a with pkg-config --static --libs and runs"; else bad "static link" "$out"; fi
 if out=$(cc -static $CFLAGS "$t/compat.c" -o "$t/fullstatic" $(pkg-config --static --libs sdfd) 2>&1) && "$t/fullstatic" 2>/dev/null; then
   ok "static: fully static (-static) program runs ($(stat -c %s "$t/fullstatic") bytes)"; else bad "fully static link" "$out"; fi
