@@ -34,6 +34,7 @@ pub mod notify;
 #[path = "windows/notify.rs"]
 pub mod notify;
 pub mod parse;
+pub mod watchdog;
 #[cfg(unix)]
 pub mod snapshot;
 #[cfg(windows)]

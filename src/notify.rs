@@ -10,7 +10,6 @@ use core::ptr;
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
-use crate::parse::{parse_pid, safe_atou64};
 
 /// Send buffer libsystemd asks for (8 MiB), so large messages fit.
 const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
@@ -477,34 +476,7 @@ pub fn booted() -> Result<bool> {
     }
 }
 
-/// `sd_watchdog_enabled`: the watchdog interval in µs if the service
-/// manager expects keep-alive pings from this process, `None` if not.
-/// With `unset_environment`, `WATCHDOG_USEC` and `WATCHDOG_PID` are removed.
-pub fn watchdog_enabled(unset_environment: bool) -> Result<Option<u64>> {
-    let r = watchdog_interval();
-    if unset_environment {
-        env::unset(env::WATCHDOG_USEC);
-        env::unset(env::WATCHDOG_PID);
-    }
-    r
-}
-
-fn watchdog_interval() -> Result<Option<u64>> {
-    let Some(s) = env::get(env::WATCHDOG_USEC) else {
-        return Ok(None);
-    };
-    let u = safe_atou64(s)?;
-    if u == 0 || u == u64::MAX {
-        return Err(Errno::EINVAL);
-    }
-    if let Some(p) = env::get(env::WATCHDOG_PID) {
-        // SAFETY: getpid cannot fail.
-        if parse_pid(p)? != unsafe { libc::getpid() } {
-            return Ok(None);
-        }
-    }
-    Ok(Some(u))
-}
+pub use crate::watchdog::watchdog_enabled;
 
 /// Message of `CStr` form (for the C layer's NULL-able strings).
 pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {

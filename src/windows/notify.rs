@@ -14,12 +14,10 @@
 
 use core::ffi::{c_int, CStr};
 
-use windows_sys::Win32::System::Threading::GetCurrentProcessId;
 
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
-use crate::parse::{parse_pid, safe_atou64};
 
 /// A process id as the C API takes it (`pid_t`, an `int`).
 pub type Pid = c_int;
@@ -78,32 +76,7 @@ pub fn booted() -> Result<bool> {
     Ok(false)
 }
 
-/// `sd_watchdog_enabled`, as on Unix.
-pub fn watchdog_enabled(unset_environment: bool) -> Result<Option<u64>> {
-    let r = watchdog_interval();
-    if unset_environment {
-        env::unset(env::WATCHDOG_USEC);
-        env::unset(env::WATCHDOG_PID);
-    }
-    r
-}
-
-fn watchdog_interval() -> Result<Option<u64>> {
-    let Some(s) = env::get(env::WATCHDOG_USEC) else {
-        return Ok(None);
-    };
-    let u = safe_atou64(s)?;
-    if u == 0 || u == u64::MAX {
-        return Err(Errno::EINVAL);
-    }
-    if let Some(p) = env::get(env::WATCHDOG_PID) {
-        // SAFETY: no preconditions.
-        if parse_pid(p)? as u32 != unsafe { GetCurrentProcessId() } {
-            return Ok(None);
-        }
-    }
-    Ok(Some(u))
-}
+pub use crate::watchdog::watchdog_enabled;
 
 /// Message of `CStr` form (for the C layer's NULL-able strings).
 pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {
