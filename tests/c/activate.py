@@ -16,28 +16,12 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ACTIVATE = "/usr/bin/systemd-socket-activate"
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print("%s - %s%s" % ("ok  " if ok else "FAIL", name, "" if ok or not detail else "\n       " + detail))
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1", kind=socket.SOCK_STREAM):
-    with socket.socket(family, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from harness import ACTIVATE, HERE, check, expect_line, free_port, summary  # noqa: E402
+from harness import build as build_program  # noqa: E402
 
 
 def build(tmp, name="activated"):
-    cflags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
-    libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
-    exe = os.path.join(tmp, name)
-    subprocess.check_call(["cc", "-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-o", exe,
-                           os.path.join(HERE, name + ".c")] + cflags + ["-Wl,-rpath," + libdir])
+    exe = build_program(tmp, name)
     ldd = subprocess.check_output(["ldd", exe], text=True)
     check("%s links libsdfd, not libsystemd" % name, "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
     return exe
@@ -93,10 +77,6 @@ def ask_dgram(family, addr, line, bind=None):
             s.bind(bind)
         s.sendto(line.encode(), addr)
         return s.recv(4096).decode()
-
-
-def expect_line(out, pattern, name):
-    check(name, re.search(pattern, out, re.M) is not None, "no line matching %r in:\n%s" % (pattern, out))
 
 
 def scenario_many(exe, tmp):
@@ -270,10 +250,7 @@ def main():
                 check(sc.__name__, False, repr(e))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(results)
-    failed = len(results) - passed
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

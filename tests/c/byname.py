@@ -20,33 +20,13 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ACTIVATE = "/usr/bin/systemd-socket-activate"
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print("%s - %s%s" % ("ok  " if ok else "FAIL", name, "" if ok or not detail else "\n       " + detail))
-
-
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from harness import ACTIVATE, HERE, check, free_port, summary  # noqa: E402
+from harness import build as build_program  # noqa: E402
+from harness import expect_line as line  # noqa: E402
 
 
 def build(tmp):
-    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
-    libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
-    exe = os.path.join(tmp, "byname")
-    subprocess.check_call(["cc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", exe, os.path.join(HERE, "byname.c")]
-                          + flags + ["-Wl,-rpath," + libdir])
-    return exe
-
-
-def line(out, pattern, name):
-    check(name, re.search(pattern, out, re.M) is not None, "no line matching %r in:\n%s" % (pattern, out))
+    return build_program(tmp, "byname")
 
 
 def ask(family, addr):
@@ -211,10 +191,7 @@ def main():
                 check(sc.__name__, False, repr(e))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    passed = sum(results)
-    failed = len(results) - passed
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

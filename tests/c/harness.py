@@ -1,0 +1,44 @@
+"""What the C test scripts (activate.py, byname.py) share: numbered checks
+with one closing "N passed, N failed" line, free loopback ports, and building
+a test program against the installed sdfd through pkg-config."""
+import os
+import re
+import socket
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ACTIVATE = "/usr/bin/systemd-socket-activate"
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print("%s - %s%s" % ("ok  " if ok else "FAIL", name, "" if ok or not detail else "\n       " + detail))
+
+
+def expect_line(out, pattern, name):
+    check(name, re.search(pattern, out, re.M) is not None, "no line matching %r in:\n%s" % (pattern, out))
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1", kind=socket.SOCK_STREAM):
+    with socket.socket(family, kind) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def build(tmp, name):
+    """cc tests/c/NAME.c $(pkg-config --cflags --libs sdfd), rpath to its libdir."""
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
+    libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
+    exe = os.path.join(tmp, name)
+    subprocess.check_call(["cc", "-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-o", exe,
+                           os.path.join(HERE, name + ".c")] + flags + ["-Wl,-rpath," + libdir])
+    return exe
+
+
+def summary():
+    """Print the closing count line; the exit status."""
+    passed = sum(results)
+    failed = len(results) - passed
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
