@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from harness import ACTIVATE, HERE, check, expect_line, free_port, summary  # noqa: E402
+from harness import ACTIVATE, check, expect_line, free_port, summary  # noqa: E402
 from harness import build as build_program  # noqa: E402
 
 
