@@ -27,6 +27,7 @@ pub mod names;
 pub mod notify;
 pub mod parse;
 pub mod snapshot;
+mod sys;
 
 pub use activate::{activate_socket, RawSocket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};

@@ -33,8 +33,7 @@ fn count_and_mark() -> Result<usize> {
     let Some(pid) = env::get(env::LISTEN_PID) else {
         return Ok(0);
     };
-    // SAFETY: getpid cannot fail.
-    if parse_pid(pid)? != unsafe { libc::getpid() } {
+    if parse_pid(pid)? != crate::sys::getpid() {
         return Ok(0);
     }
     if !pidfd_id_matches()? {
