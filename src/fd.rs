@@ -1,8 +1,12 @@
 //! File-descriptor primitives shared by the backends.
 
-use core::ffi::{c_int, c_uint};
+use core::ffi::c_int;
+#[cfg(target_os = "linux")]
+use core::ffi::c_uint;
 
-use crate::errno::{Errno, Result};
+#[cfg(target_os = "linux")]
+use crate::errno::Errno;
+use crate::errno::Result;
 use crate::sys;
 
 /// A file descriptor number (C `int`).
@@ -47,6 +51,7 @@ fn mark_cloexec_loop(from: RawFd, to: RawFd) -> Result<()> {
 /// How many descriptors one `poll` call examines. The `pollfd` array lives on
 /// the stack (256 × 8 bytes = 2 KiB; no allocation in the no_std core), so
 /// more descriptors take one `poll` per chunk.
+#[cfg(target_os = "linux")]
 const POLL_CHUNK: usize = 256;
 
 /// The Linux fast path. System calls, for `n` descriptors:
