@@ -52,6 +52,30 @@ fn main() {
             Err(e) => panic!("compiling src/notifyf.c: {e}"),
         }
     }
+    // libsdfd.so's own hidden memcpy/memset (src/mem.c says why): linked
+    // into the shared library only, never bundled into libsdfd.a.
+    println!("cargo:rerun-if-changed=src/mem.c");
+    if os == "linux" && !skip_shim {
+        // The object itself, not an archive: the linker takes an archive
+        // member only for a symbol still undefined, and libc defines these.
+        let objs = cc::Build::new()
+            .file("src/mem.c")
+            .flag("-ffreestanding")
+            .flag_if_supported("-fno-tree-loop-distribute-patterns")
+            .cargo_metadata(false)
+            .compile_intermediates();
+        for o in objs {
+            println!("cargo:rustc-cdylib-link-arg={}", o.display());
+        }
+    }
+    // No C start files (crti/crtbegin/crtend/crtn) in libsdfd.so: they exist
+    // for C++ constructors, destructors and TM clones, which this library
+    // has none of, and they cost every program start three failed lookups of
+    // weak symbols plus __cxa_finalize at exit (~4,000 instructions, see
+    // bench/RESULTS.md). The library then has no DT_INIT/DT_FINI at all.
+    if os == "linux" && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
+        println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
+    }
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");

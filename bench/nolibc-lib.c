@@ -2,7 +2,8 @@
  * single libc call -- `environ` read and edited directly, raw system calls,
  * decimal numbers only, no error details. Not a usable implementation; it
  * bounds what any implementation could reach at start-up, shared (r3) and
- * linked into the program (r4). */
+ * linked into the program (r4). Built with -DLIBC_UNSETENV (r5) it removes
+ * the variables with libc's unsetenv instead, as sdfd does. */
 #include <stddef.h>
 #include <sys/syscall.h>
 
@@ -28,6 +29,11 @@ static const char *get(const char *name) {
 }
 
 static void unset(const char *name) {
+#ifdef LIBC_UNSETENV
+    extern int unsetenv(const char *);
+    if (get(name)) unsetenv(name);
+    return;
+#endif
     for (char **e = environ; e && *e;) {
         if (match(*e, name)) {
             char **d = e;

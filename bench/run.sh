@@ -53,6 +53,14 @@ if [ "$(uname -m)" = x86_64 ]; then
   cc "${CFLAGS[@]}" -o "$B/nolibc-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/nolibc" -lnolibc \
      -Wl,-rpath,"$OUT/nolibc"
   cc "${CFLAGS[@]}" -o "$B/nolibc-c-static" start.c nolibc-lib.c $(pkg-config --cflags sdfd)
+  # (r5): the least a library can be that declares libc (DT_NEEDED, symbol
+  # version) and removes the variables with libc's unsetenv, linked as
+  # libsdfd.so is (no C start files).
+  mkdir -p "$OUT/unset"
+  cc "${CFLAGS[@]}" -DLIBC_UNSETENV -fPIC -shared -nostartfiles -Wl,-soname,libunset.so \
+     -o "$OUT/unset/libunset.so" nolibc-lib.c -lc
+  cc "${CFLAGS[@]}" -o "$B/unset-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/unset" -lunset \
+     -Wl,-rpath,"$OUT/unset"
 fi
 musl-gcc -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$B/e-musl-sdfd-static" start.c "$OUT/build/musl/libsdfd.a"
 musl-gcc -static "${CFLAGS[@]}" -o "$B/f-musl-plain" plain.c

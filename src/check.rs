@@ -10,6 +10,10 @@ use core::mem::{size_of, zeroed};
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use crate::sys::{fstat, stat_at};
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn fstat(fd: RawFd) -> Result<libc::stat> {
     // SAFETY: zeroed stat is a valid out-buffer.
     let mut st: libc::stat = unsafe { zeroed() };
@@ -20,18 +24,23 @@ fn fstat(fd: RawFd) -> Result<libc::stat> {
     Ok(st)
 }
 
-/// `stat(path)`, where "does not exist" is an answer (`None`), not an error.
-fn stat_existing(path: &CStr) -> Result<Option<libc::stat>> {
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn stat_at(path: &CStr, flags: c_int) -> Result<libc::stat> {
     // SAFETY: as in fstat; path is NUL-terminated.
     let mut st: libc::stat = unsafe { zeroed() };
-    if unsafe { libc::stat(path.as_ptr(), &mut st) } < 0 {
-        let e = Errno::last();
-        return match e.0 {
-            libc::ENOENT | libc::ENOTDIR => Ok(None),
-            _ => Err(e),
-        };
+    if unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut st, flags) } < 0 {
+        return Err(Errno::last());
     }
-    Ok(Some(st))
+    Ok(st)
+}
+
+/// `stat(path)`, where "does not exist" is an answer (`None`), not an error.
+fn stat_existing(path: &CStr) -> Result<Option<libc::stat>> {
+    match stat_at(path, 0) {
+        Ok(st) => Ok(Some(st)),
+        Err(e) if e.0 == libc::ENOENT || e.0 == libc::ENOTDIR => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn file_type(st: &libc::stat) -> libc::mode_t {
@@ -288,6 +297,9 @@ fn sun_path_offset() -> usize {
     (&un.sun_path as *const _ as usize) - (&un as *const _ as usize)
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use crate::sys::mq_getattr;
+
 /// Is `fd` a POSIX message queue (and, with `path`, the queue `/dev/mqueue` +
 /// `path`)? `path` must be absolute.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -297,10 +309,7 @@ pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return Err(Errno::last());
     }
-    // SAFETY: zeroed mq_attr is a valid out-buffer.
-    let mut attr: libc::mq_attr = unsafe { zeroed() };
-    if unsafe { libc::mq_getattr(fd as libc::mqd_t, &mut attr) } < 0 {
-        let e = Errno::last();
+    if let Err(e) = mq_getattr(fd) {
         return if e == Errno::EBADF { Ok(false) } else { Err(e) };
     }
     let Some(path) = path else { return Ok(true) };
@@ -318,11 +327,8 @@ pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     }
     buf[..DIR.len()].copy_from_slice(DIR);
     buf[DIR.len()..DIR.len() + p.len()].copy_from_slice(p);
-    // SAFETY: as in fstat; buf is NUL-terminated (zero-filled past the path).
-    let mut sp: libc::stat = unsafe { zeroed() };
-    if unsafe { libc::stat(buf.as_ptr() as *const libc::c_char, &mut sp) } < 0 {
-        return Err(Errno::last());
-    }
+    // buf is NUL-terminated (zero-filled past the path).
+    let sp = stat_at(CStr::from_bytes_until_nul(&buf).map_err(|_| Errno::ENAMETOOLONG)?, 0)?;
     Ok(file_type(&st) != 0 && file_type(&st) == file_type(&sp) && same_inode(&st, &sp))
 }
 

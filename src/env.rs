@@ -1,5 +1,5 @@
-//! Process environment access through libc, so that C callers and the
-//! library see the same environment (`getenv`/`unsetenv`, never a Rust copy).
+//! Process environment access: the C environment block itself, so that C
+//! callers and the library see the same environment (never a Rust copy).
 //!
 //! Like libsystemd, these calls are not safe against concurrent `setenv` /
 //! `unsetenv` from other threads; see the README ("Threads").
@@ -10,6 +10,40 @@ use core::ffi::CStr;
 ///
 /// The slice is valid until the environment is next modified; callers parse
 /// or copy it before calling [`unset`] or anything else that may modify it.
+///
+/// On Linux this scans `environ` for the first `name=` entry, which is what
+/// glibc's and musl's `getenv` do (without a lock either), without a libc
+/// call (see `crate::sys`). Elsewhere it is `getenv`.
+#[cfg(target_os = "linux")]
+pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
+    let name = name.to_bytes();
+    let mut entry = crate::sys::environ();
+    if entry.is_null() {
+        return None;
+    }
+    // SAFETY: `environ` is a NULL-terminated array of pointers to
+    // NUL-terminated strings. Each entry is read byte by byte up to its NUL
+    // at most (`name` has no NUL, so a mismatch stops the comparison there).
+    unsafe {
+        while !(*entry).is_null() {
+            let e = (*entry).cast::<u8>();
+            if name.iter().enumerate().all(|(i, &b)| *e.add(i) == b) && *e.add(name.len()) == b'=' {
+                let value = e.add(name.len() + 1);
+                // Volatile reads, so that LLVM does not turn this loop into a
+                // call to libc's strlen (a symbol lookup at its first use).
+                let mut len = 0;
+                while core::ptr::read_volatile(value.add(len)) != 0 {
+                    len += 1;
+                }
+                return Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len + 1)));
+            }
+            entry = entry.add(1);
+        }
+    }
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
     // SAFETY: `name` is NUL-terminated; getenv returns NULL or a pointer to
     // a NUL-terminated string inside the environment block.
@@ -24,8 +58,15 @@ pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
 }
 
 /// Remove `name` from the environment (absent is fine).
+///
+/// This is libc's `unsetenv`, which takes the environment lock that
+/// `setenv` in other threads takes too. When `name` is absent it would
+/// change nothing, so it is not called (saving the libc call).
 #[cfg(unix)]
 pub(crate) fn unset(name: &CStr) {
+    if get(name).is_none() {
+        return;
+    }
     // SAFETY: `name` is NUL-terminated and contains no '=' (all callers pass
     // constant variable names).
     unsafe {

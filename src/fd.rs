@@ -1,9 +1,15 @@
 //! File-descriptor primitives shared by the backends.
 
 use core::ffi::c_int;
+#[cfg(target_os = "linux")]
+use core::ffi::c_uint;
 
+#[cfg(target_os = "linux")]
+use crate::errno::Errno;
 #[cfg(unix)]
-use crate::errno::{Errno, Result};
+use crate::errno::Result;
+#[cfg(unix)]
+use crate::sys;
 
 /// A file descriptor number (C `int`).
 pub type RawFd = c_int;
@@ -49,17 +55,9 @@ pub fn mark_cloexec_range(start: RawFd, n: c_int) -> Result<()> {
 #[cfg(unix)]
 fn mark_cloexec_loop(from: RawFd, to: RawFd) -> Result<()> {
     for fd in from..to {
-        // SAFETY: fcntl on an arbitrary number is safe; errors come back as -1.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        if flags < 0 {
-            return Err(Errno::last());
-        }
-        if flags & libc::FD_CLOEXEC != 0 {
-            continue;
-        }
-        // SAFETY: as above.
-        if unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
-            return Err(Errno::last());
+        let flags = sys::get_fd_flags(fd)?;
+        if flags & libc::FD_CLOEXEC == 0 {
+            sys::set_fd_flags(fd, flags | libc::FD_CLOEXEC)?;
         }
     }
     Ok(())
@@ -68,7 +66,7 @@ fn mark_cloexec_loop(from: RawFd, to: RawFd) -> Result<()> {
 /// How many descriptors one `poll` call examines. The `pollfd` array lives on
 /// the stack (256 × 8 bytes = 2 KiB; no allocation in the no_std core), so
 /// more descriptors take one `poll` per chunk.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 const POLL_CHUNK: usize = 256;
 
 /// The Linux fast path. System calls, for `n` descriptors:
@@ -110,20 +108,15 @@ fn mark_cloexec_range_fast(start: RawFd, n: c_int) -> Option<Result<()>> {
         for (i, p) in pfds[..len].iter_mut().enumerate() {
             *p = libc::pollfd { fd: chunk_start + i as RawFd, events: 0, revents: 0 };
         }
-        // SAFETY: `pfds[..len]` is a valid, writable array of `len` pollfds.
-        let r = unsafe { libc::poll(pfds.as_mut_ptr(), len as libc::nfds_t, 0) };
-        if r < 0 {
-            // Nothing has been changed yet: start over with the loop.
-            return None;
-        }
+        // On error nothing has been changed yet: start over with the loop.
+        let r = sys::poll_now(&mut pfds[..len]).ok()?;
         if r > 0 {
             for p in &pfds[..len] {
                 if p.revents & libc::POLLNVAL == 0 {
                     continue;
                 }
-                // SAFETY: fcntl on an arbitrary number is safe.
-                if unsafe { libc::fcntl(p.fd, libc::F_GETFD) } < 0 {
-                    failure = Some((p.fd, Errno::last()));
+                if let Err(e) = sys::get_fd_flags(p.fd) {
+                    failure = Some((p.fd, e));
                     break 'chunks;
                 }
                 // An O_PATH descriptor: open, close_range marks it.
@@ -136,20 +129,9 @@ fn mark_cloexec_range_fast(start: RawFd, n: c_int) -> Option<Result<()>> {
         None => end - 1,
     };
     if last_ok >= start {
-        // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_close_range,
-                start as libc::c_uint,
-                last_ok as libc::c_uint,
-                libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
-            )
-        };
-        if r < 0 {
-            // ENOSYS or EINVAL (old kernel), or a seccomp filter's error:
-            // nothing was marked.
-            return None;
-        }
+        // ENOSYS or EINVAL (old kernel), or a seccomp filter's error:
+        // nothing was marked.
+        sys::close_range(start as c_uint, last_ok as c_uint, libc::CLOSE_RANGE_CLOEXEC as c_uint).ok()?;
     }
     Some(match failure {
         Some((_, e)) => Err(e),

@@ -40,6 +40,8 @@ pub mod snapshot;
 #[cfg(windows)]
 #[path = "windows/wsa.rs"]
 mod wsa;
+#[cfg(unix)]
+mod sys;
 
 pub use activate::{activate_socket, RawSocket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};

@@ -393,11 +393,7 @@ pub fn pid_notify_with_fds(pid: libc::pid_t, unset_environment: bool, state: &st
 /// `u64::MAX` = forever) until the manager has processed everything sent
 /// before. `Ok(false)`: not supervised. Timeout: `ETIMEDOUT`.
 pub fn pid_notify_barrier(pid: libc::pid_t, unset_environment: bool, timeout_usec: u64) -> Result<bool> {
-    let mut p = [0 as c_int; 2];
-    // SAFETY: p has room for two fds.
-    if unsafe { pipe_cloexec(&mut p) } < 0 {
-        return Err(Errno::last());
-    }
+    let p = pipe_cloexec()?;
     let (rd, wr) = (Fd(p[0]), Fd(p[1]));
     if !pid_notify_with_fds_raw(pid, unset_environment, Some(b"BARRIER=1"), Some(&[wr.0]))? {
         return Ok(false);
@@ -412,18 +408,20 @@ pub fn notify_barrier(unset_environment: bool, timeout_usec: u64) -> Result<bool
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn pipe_cloexec(p: &mut [c_int; 2]) -> c_int {
-    libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC)
-}
+use crate::sys::pipe_cloexec;
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-unsafe fn pipe_cloexec(p: &mut [c_int; 2]) -> c_int {
-    let r = libc::pipe(p.as_mut_ptr());
-    if r == 0 {
+fn pipe_cloexec() -> Result<[c_int; 2]> {
+    let mut p = [0 as c_int; 2];
+    // SAFETY: p has room for two fds.
+    unsafe {
+        if libc::pipe(p.as_mut_ptr()) < 0 {
+            return Err(Errno::last());
+        }
         libc::fcntl(p[0], libc::F_SETFD, libc::FD_CLOEXEC);
         libc::fcntl(p[1], libc::F_SETFD, libc::FD_CLOEXEC);
     }
-    r
+    Ok(p)
 }
 
 /// Wait for the peer to close its copy of the pipe (POLLHUP).
@@ -433,12 +431,7 @@ fn wait_hangup(fd: RawFd, timeout_usec: u64) -> Result<bool> {
         tv_sec: (timeout_usec / 1_000_000) as libc::time_t,
         tv_nsec: ((timeout_usec % 1_000_000) * 1000) as _,
     });
-    let ts = deadline.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: one valid pollfd; ts is NULL or valid.
-    let r = unsafe { ppoll(&mut pfd, ts) };
-    if r < 0 {
-        return Err(Errno::last());
-    }
+    let r = ppoll(&mut pfd, deadline)?;
     if r == 0 {
         return Err(Errno(libc::ETIMEDOUT));
     }
@@ -449,30 +442,39 @@ fn wait_hangup(fd: RawFd, timeout_usec: u64) -> Result<bool> {
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn ppoll(pfd: &mut libc::pollfd, ts: *const libc::timespec) -> c_int {
-    libc::ppoll(pfd, 1, ts, ptr::null())
-}
+use crate::sys::ppoll_one as ppoll;
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-unsafe fn ppoll(pfd: &mut libc::pollfd, ts: *const libc::timespec) -> c_int {
-    let ms = if ts.is_null() {
-        -1
-    } else {
-        let t = &*ts;
-        (t.tv_sec as i64 * 1000 + (t.tv_nsec as i64 + 999_999) / 1_000_000).min(c_int::MAX as i64) as c_int
+fn ppoll(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
+    let ms = match ts {
+        None => -1,
+        Some(t) => (t.tv_sec as i64 * 1000 + (t.tv_nsec as i64 + 999_999) / 1_000_000).min(c_int::MAX as i64) as c_int,
     };
-    libc::poll(pfd, 1, ms)
+    // SAFETY: one valid pollfd.
+    match unsafe { libc::poll(pfd, 1, ms) } {
+        r if r < 0 => Err(Errno::last()),
+        r => Ok(r),
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use crate::sys::exists_nofollow;
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exists_nofollow(path: &CStr) -> Result<()> {
+    // SAFETY: a NUL-terminated path.
+    match unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) } {
+        r if r < 0 => Err(Errno::last()),
+        _ => Ok(()),
+    }
 }
 
 /// `sd_booted()`: does `/run/systemd/system/` exist (PID 1 is systemd)?
 pub fn booted() -> Result<bool> {
-    // SAFETY: a constant NUL-terminated path.
-    if unsafe { libc::faccessat(libc::AT_FDCWD, c"/run/systemd/system/".as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) } >= 0 {
-        return Ok(true);
-    }
-    match Errno::last() {
-        Errno::ENOENT => Ok(false),
-        e => Err(e),
+    match exists_nofollow(c"/run/systemd/system/") {
+        Ok(()) => Ok(true),
+        Err(Errno::ENOENT) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -35,9 +35,44 @@ fn prepare(s: &CStr) -> (*const c_char, c_int) {
     (unsafe { s.as_ptr().add(skip + prefix) }, base)
 }
 
+/// The common case, answered without a libc call: 1 to 9 ASCII digits, the
+/// first not `0`, nothing else (`"3"`, a pid). For exactly these strings
+/// every `strto*` with base 0 reads all the digits as decimal (no white
+/// space, sign or `0`/`0x`/`0b`/`0o` prefix to interpret), the value is below
+/// 10^9 (no overflow in any C type), and `end` is the NUL: the same value
+/// and no error. Anything else takes [`convert_libc`]. (The C library
+/// calls `strto*` for its first use through a dynamic symbol lookup, which
+/// costs a program start more than the whole parse; see bench/RESULTS.md.)
+fn small_decimal(s: &CStr) -> Option<u32> {
+    let b = s.to_bytes();
+    if b.is_empty() || b.len() > 9 || b[0] == b'0' {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// One `strto*` conversion with systemd's checks (see [`convert_libc`]),
+/// through [`small_decimal`] when it applies.
+fn convert<T: TryFrom<u32>>(
+    s: &CStr,
+    f: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
+) -> Result<(T, *const c_char)> {
+    if let Some(v) = small_decimal(s).and_then(|v| T::try_from(v).ok()) {
+        return Ok((v, s.as_ptr()));
+    }
+    convert_libc(s, f)
+}
+
 /// Run one `strto*` conversion with systemd's checks: errno from the
 /// converter, then "no digits or trailing garbage" → `EINVAL`.
-fn convert<T>(
+fn convert_libc<T>(
     s: &CStr,
     f: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
 ) -> Result<(T, *const c_char)> {
@@ -133,6 +168,46 @@ mod tests {
         assert_eq!(i(c"99999999999999999999999"), Err(Errno::ERANGE));
         assert_eq!(i(c"2147483647"), Ok(i32::MAX));
         assert_eq!(i(c"-2147483649"), Err(Errno::ERANGE));
+    }
+
+    /// The fast path and the C library agree on every string around the
+    /// boundary between them (length, leading 0, non-digits, overflow).
+    #[test]
+    fn small_decimal_matches_strto() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for len in 1..=12 {
+            for lead in [b'0', b'1', b'9'] {
+                for fill in [b'0', b'5', b'9'] {
+                    let mut v = vec![fill; len];
+                    v[0] = lead;
+                    cases.push(v.clone());
+                    for bad in [b' ', b'x', b'-', b'+', b'\n', b'a', 0xd9] {
+                        let mut w = v.clone();
+                        let at = len / 2;
+                        w.insert(at, bad);
+                        cases.push(w.clone());
+                        w.remove(at);
+                        w.push(bad);
+                        cases.push(w);
+                        let mut w = v.clone();
+                        w.insert(0, bad);
+                        cases.push(w);
+                    }
+                }
+            }
+        }
+        for s in ["", "0", "00", "0x1", "0b1", "0o7", "08", "2147483647", "2147483648", "4294967295", "4294967296"] {
+            cases.push(s.as_bytes().to_vec());
+        }
+        for mut c in cases {
+            c.push(0);
+            let s = CStr::from_bytes_with_nul(&c).unwrap();
+            assert_eq!(convert(s, libc::strtol).map(|r| r.0), convert_libc(s, libc::strtol).map(|r| r.0), "{s:?}");
+            assert_eq!(convert(s, libc::strtoul).map(|r| r.0), convert_libc(s, libc::strtoul).map(|r| r.0), "{s:?}");
+            assert_eq!(convert(s, libc::strtoull).map(|r| r.0), convert_libc(s, libc::strtoull).map(|r| r.0), "{s:?}");
+            assert_eq!(small_decimal(s).is_some(), c.len() >= 2 && c.len() <= 10 && c[0] != b'0'
+                       && c[..c.len() - 1].iter().all(u8::is_ascii_digit), "{s:?}");
+        }
     }
 
     #[test]

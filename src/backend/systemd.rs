@@ -33,8 +33,7 @@ fn count_and_mark() -> Result<usize> {
     let Some(pid) = env::get(env::LISTEN_PID) else {
         return Ok(0);
     };
-    // SAFETY: getpid cannot fail.
-    if parse_pid(pid)? != unsafe { libc::getpid() } {
+    if parse_pid(pid)? != crate::sys::getpid() {
         return Ok(0);
     }
     if !pidfd_id_matches()? {
@@ -100,10 +99,9 @@ pub(crate) fn own_pidfd_id() -> Option<u64> {
             return None;
         }
         let mut sfs: libc::statfs = core::mem::zeroed();
-        let mut st: libc::stat = core::mem::zeroed();
-        let ok = libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC && libc::fstat(fd, &mut st) == 0;
+        let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC { crate::sys::fstat(fd).ok() } else { None };
         libc::close(fd);
-        ok.then_some(st.st_ino as u64)
+        st.map(|st| st.st_ino as u64)
     }
 }
 

@@ -17,11 +17,15 @@ import tempfile
 
 PID_VALUES = [None, "{pid}", "{pid+1}", "1", "abc", "", "0", "-1", "-0", "99999999999",
               "4294967296", "2147483648", " {pid}", "\t{pid}", "{pid} ", "+{pid}", "{pidhex}",
-              "{pidoct}", "0x", "\v{pid}", "0b1", "--1", "{pid}\n"]
+              "{pidoct}", "0x", "\v{pid}", "0b1", "--1", "{pid}\n",
+              # around src/parse.rs's fast path (1-9 digits, no leading 0)
+              "999999999", "1000000000", "0123", "0189", "{pid}0", "9", "09"]
 FDS_VALUES = [None, "", "0", "1", "2", "3", "4", "5", "-1", "-0", "abc", "2x", "99999999999",
               "2147483647", "2147483645", "2147483644", "9223372036854775808", " 2", "\t2", "\n2",
               "\v2", "+2", "2 ", "010", "03", "0x2", "0X3", "0o2", "0O3", "0b10", "0B11", "0b",
-              "0x", "0b2", " 0b1", "\v0b1", "-0x1", "0b-1", "1e1", "١"]
+              "0x", "0b2", " 0b1", "\v0b1", "-0x1", "0b-1", "1e1", "١",
+              # around src/parse.rs's fast path (1-9 digits, no leading 0)
+              "9", "09", "00", "000000001", "999999999", "1000000000", "123456789", "1234567890", "2\x01"]
 NAMES_VALUES = [None, "", ":", "::", "a", "a:b", "a:b:c", "a::b", ":a", "a:", "a\\:b", "a\\:b:c",
                 "a\\", "a:b\\", "a\\\\:b", "\\a:b", "x:y:z:w", "http:https:ctl", "é:ü", "a b:c",
                 "unknown:stored:connection", "a=b:c", "\\::", "a\\:\\:b:c:d"]
@@ -33,7 +37,7 @@ NOTIFY_STATES = ["READY=1", "", "STATUS=a\nb", "READY=1\nSTATUS=ok\nMAINPID=1", 
 NOTIFY_PIDS = ["0", "self", "1", "999999999", "-1"]  # pid 1 exists; 999999999 never does
 NOTIFY_FDS = ["0", "1", "2", "null:1", "null:0", "253", "254", "300"]
 WATCHDOG_USEC = [None, "", "0", "1", "abc", "-5", "1000000", " 1000000", "0x10", "18446744073709551615",
-                 "18446744073709551614", "18446744073709551616", "1000000 "]
+                 "18446744073709551614", "18446744073709551616", "1000000 ", "999999999", "1000000000", "0999"]
 WATCHDOG_PID = [None, "{pid}", "{pid+1}", "abc", "0", "-1", "", " {pid}"]
 
 LAYOUTS = {
@@ -120,7 +124,19 @@ def scenarios():
         for u in ("0", "1"):
             yield ("watchdog usec=%r pid=%r u=%s" % (usec, wpid, u), env, [], ["watchdog", u])
     yield ("booted", {}, [], ["booted"])
-    # 9. FD_CLOEXEC over ranges: sizes around the 256-fd poll chunk of
+    # 9. the environment block as sdfd scans it on Linux (src/env.rs): raw
+    #    entries in front of the normal ones -- a duplicate (the first one
+    #    counts, unsetenv removes all), names without '=', longer and shorter
+    #    names, an empty entry
+    raws = ["LISTEN_FDS=1", "LISTEN_FDS", "LISTEN_FDSX=1", "LISTEN_FD=1", "LISTEN_PID", "LISTEN_PID={pid}",
+            "LISTEN_PID=1", "LISTEN_FDNAMES=x", "LISTEN_FDNAMES", "=LISTEN_FDS=1", "", "LISTEN_PIDFDID",
+            "LISTEN_FDS=1|LISTEN_FDS=3", "LISTEN_FDNAMESX=a:b|LISTEN_FDNAMES=c"]
+    for raw, ops in itertools.product(raws, (ops_sets[1], ops_sets[3])):
+        env = {"LISTEN_PID": "{pid}", "LISTEN_FDS": "2", "LISTEN_FDNAMES": "a:b", "PROBE_RAWENV": raw}
+        yield ("rawenv %r %s" % (raw, " ".join(ops)), env, ["tcp4l", "udp4", "fifo"], ops)
+    for raw in ("LISTEN_FDS=2", "LISTEN_PID", "LISTEN_FDNAMES=a:b"):
+        yield ("rawenv only %r" % raw, {"PROBE_RAWENV": raw}, ["tcp4l", "udp4"], ops_sets[1])
+    # 10. FD_CLOEXEC over ranges: sizes around the 256-fd poll chunk of
     #    src/fd.rs, closed fds at the edges, O_PATH fds (which poll reports as
     #    invalid), pre-set flags, and the fallbacks (no close_range, poll
     #    refused, RLIMIT_NOFILE below the chunk size).

@@ -18,7 +18,10 @@
  * Before the ops, PROBE_NOFILE=N lowers RLIMIT_NOFILE to N (fds above it stay
  * open) and PROBE_SECCOMP=SYSCALL:ERRNO[,...] (SYSCALL close_range or poll,
  * which includes ppoll; ERRNO ENOSYS, EINVAL or EPERM) makes those system
- * calls fail, as on an older kernel. Output never contains anything
+ * calls fail, as on an older kernel. PROBE_RAWENV=E1|E2|... puts raw entries
+ * (duplicates, entries without '=') in front of the environment block; the
+ * probe then also prints every LISTEN_* entry left in it after each op.
+ * Output never contains anything
  * that differs between two runs (ports, pids, inode numbers). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -212,6 +215,12 @@ static void print_state(void) {
     for (int i = 0; vars[i]; i++) {
         const char *v = getenv(vars[i]);
         printf("  %s=%s\n", vars[i], !v ? "<unset>" : initial[i] && !strcmp(v, initial[i]) ? "<as-set>" : v);
+    }
+    if (getenv("PROBE_RAWENV")) {
+        printf("  environ:");
+        for (char **e = environ; *e; e++)
+            if (!strncmp(*e, "LISTEN_", 7)) printf(" [%s]", *e);
+        printf("\n");
     }
     printf("  fds:");
     for (int i = 0; i < nfds + 2; i++) {
@@ -442,6 +451,22 @@ static void *barrier_thread(void *arg) {
     return NULL;
 }
 
+/* PROBE_RAWENV: a new environment block, the raw entries first. */
+static void raw_env(const char *spec) {
+    size_t n = 0, m = 1, k = 0;
+    while (environ[n]) n++;
+    for (const char *p = spec; *p; p++) m += *p == '|';
+    char **e = calloc(m + n + 1, sizeof *e), *buf = strdup(spec);
+    if (!e || !buf) die("raw_env");
+    for (char *save = NULL, *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save)) {
+        size_t l = strlen(t);
+        if (l >= 5 && !strcmp(t + l - 5, "{pid}") && asprintf(&e[k], "%.*s%d", (int)(l - 5), t, (int)getpid()) > 0) k++;
+        else e[k++] = t;
+    }
+    memcpy(e + k, environ, (n + 1) * sizeof *e);
+    environ = e;
+}
+
 /* PROBE_SECCOMP: a filter returning an errno for some system calls. */
 static void install_seccomp(const char *spec) {
     struct sock_filter f[64];
@@ -496,6 +521,7 @@ int main(int argc, char **argv) {
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0) die("setrlimit");
     }
     if (getenv("PROBE_SECCOMP")) install_seccomp(getenv("PROBE_SECCOMP"));
+    if (getenv("PROBE_RAWENV")) raw_env(getenv("PROBE_RAWENV"));
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     for (i++; i < argc; i++) {
         const char *op = argv[i];
