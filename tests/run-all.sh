@@ -13,6 +13,7 @@ ROOT=$PWD
 # pkg-config, exactly as a user of the installed library would.
 export SDFD_STAGE=$ROOT/build/stage
 rm -rf "$SDFD_STAGE"
+mkdir -p build
 if ! make -s install PREFIX="$SDFD_STAGE" >build/install.log 2>&1; then
   cat build/install.log; echo "0 passed, 1 failed"; exit 1
 fi
