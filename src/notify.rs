@@ -15,8 +15,10 @@ use crate::parse::{parse_pid, safe_atou64};
 /// Send buffer libsystemd asks for (8 MiB), so large messages fit.
 const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
 
-/// Where `NOTIFY_SOCKET` points.
-enum Target {
+/// Where `NOTIFY_SOCKET` points. Public only so that the fuzz harness
+/// (fuzz/harness.rs) can reach [`parse_target`]; not part of the API.
+#[doc(hidden)]
+pub enum Target {
     Unix(libc::sockaddr_un, libc::socklen_t),
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Vsock { cid: u32, port: u32, ty: Option<c_int> },
@@ -25,8 +27,9 @@ enum Target {
 /// Parse `NOTIFY_SOCKET` as libsystemd 252 does for `/path` and `@abstract`
 /// (shorter than 2 bytes or relative: `EINVAL`; not fitting `sun_path` with
 /// its NUL: `ENAMETOOLONG` for a path, `EINVAL` for an abstract name), plus the `vsock[-TYPE]:CID:PORT` forms of newer
-/// systemd.
-fn parse_target(e: &[u8]) -> Result<Target> {
+/// systemd. Public (hidden) for the fuzz harness only.
+#[doc(hidden)]
+pub fn parse_target(e: &[u8]) -> Result<Target> {
     if let Some(t) = parse_vsock(e)? {
         return Ok(t);
     }
