@@ -274,11 +274,13 @@ pub fn is_socket_unix(fd: RawFd, type_: c_int, listening: Option<bool>, path: Op
     }
     let Some(path) = path else { return Ok(true) };
     let base = sun_path_offset();
-    let sun_path = &a.bytes()[base..];
+    let sun_path = a.bytes().get(base..).unwrap_or_default();
+    // (checked: a name too long to add up cannot match, and cannot panic)
+    let want = base.checked_add(path.len());
     Ok(match path.first() {
         None => a.len == base,
-        Some(0) => a.len == base + path.len() && sun_path.get(..path.len()) == Some(path),
-        Some(_) => a.len >= base + path.len() && sun_path.get(..path.len()) == Some(path),
+        Some(0) => Some(a.len) == want && sun_path.get(..path.len()) == Some(path),
+        Some(_) => want.is_some_and(|w| a.len >= w) && sun_path.get(..path.len()) == Some(path),
     })
 }
 
@@ -313,11 +315,12 @@ pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     // PATH_MAX bytes or more with ENAMETOOLONG, so a longer one needs no call.
     const DIR: &[u8] = b"/dev/mqueue";
     let mut buf = [0u8; libc::PATH_MAX as usize];
-    if DIR.len() + p.len() >= buf.len() {
+    if p.len() >= buf.len() - DIR.len() {
         return Err(Errno::ENAMETOOLONG);
     }
-    buf[..DIR.len()].copy_from_slice(DIR);
-    buf[DIR.len()..DIR.len() + p.len()].copy_from_slice(p);
+    for (d, s) in buf.iter_mut().zip(DIR.iter().chain(p)) {
+        *d = *s;
+    }
     // SAFETY: as in fstat; buf is NUL-terminated (zero-filled past the path).
     let mut sp: libc::stat = unsafe { zeroed() };
     if unsafe { libc::stat(buf.as_ptr() as *const libc::c_char, &mut sp) } < 0 {

@@ -148,6 +148,11 @@ pub unsafe extern "C" fn sd_is_socket_unix(
         None
     } else {
         let len = if length == 0 { libc::strlen(path) } else { length };
+        // No socket name is longer than a sockaddr_un, so a longer `length`
+        // cannot match (libsystemd's length test fails the same way): capping
+        // it keeps the slices below in bounds of any sane caller's buffer and
+        // `len + 1` free of overflow.
+        let len = len.min(core::mem::size_of::<libc::sockaddr_un>());
         let p = path as *const u8;
         Some(match len {
             0 => &[][..],

@@ -71,7 +71,8 @@ fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
         return Ok(None);
     };
     let colon = rest.iter().rposition(|&c| c == b':').ok_or(Errno::EINVAL)?;
-    let (cid, port) = (&rest[..colon], &rest[colon + 1..]);
+    // (`get`: no bounds-check panic in the C library)
+    let (cid, port) = (rest.get(..colon).unwrap_or_default(), rest.get(colon + 1..).unwrap_or_default());
     let cid = match cid {
         b"" => return Err(Errno::EINVAL), // a specific CID is required
         b"hypervisor" => 0,
@@ -97,7 +98,7 @@ fn decimal_u32(s: &[u8]) -> Result<u32> {
         return Err(Errno::EINVAL);
     }
     s.iter()
-        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add((d - b'0') as u32))
+        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add(d.wrapping_sub(b'0') as u32))
         .ok_or(Errno::ERANGE)
 }
 
@@ -305,8 +306,10 @@ fn send_all(ch: &Channel, data: &[u8], control: *mut u8, control_len: usize) -> 
     if !ch.stream {
         return Ok(());
     }
-    while sent < data.len() {
-        sent += sendmsg(ch, &data[sent..], ptr::null_mut(), 0)?;
+    // (`get`: a count larger than asked, which the kernel never reports,
+    // ends the loop instead of panicking.)
+    while let Some(rest) = data.get(sent..).filter(|r| !r.is_empty()) {
+        sent = sent.saturating_add(sendmsg(ch, rest, ptr::null_mut(), 0)?);
     }
     Ok(())
 }
