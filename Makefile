@@ -5,6 +5,7 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
+#   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
 
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR      := $(firstword $(subst ., ,$(VERSION)))
@@ -26,7 +27,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib install uninstall demo test bench clean
+.PHONY: all lib install uninstall demo test bench fuzz clean
 
 all: lib $(B)/sdfd.pc
 
@@ -69,6 +70,9 @@ test:
 
 bench:
 	./bench/run.sh
+
+fuzz:
+	./fuzz/run.sh
 
 clean:
 	$(CARGO) clean

@@ -64,7 +64,7 @@ pub fn systemd() -> &'static Systemd {
         );
         let h = libc::dlopen(c"libsystemd.so.0".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
         assert!(!h.is_null(), "cannot load libsystemd.so.0 (install libsystemd0)");
-        Systemd {
+        let s = Systemd {
             listen_fds: sym(h, c"sd_listen_fds"),
             listen_fds_with_names: sym(h, c"sd_listen_fds_with_names"),
             watchdog_enabled: sym(h, c"sd_watchdog_enabled"),
@@ -74,7 +74,9 @@ pub fn systemd() -> &'static Systemd {
             is_fifo: sym(h, c"sd_is_fifo"),
             is_special: sym(h, c"sd_is_special"),
             is_mq: sym(h, c"sd_is_mq"),
-        }
+        };
+        assert_ne!(s.listen_fds as usize, sd::sd_listen_fds as usize, "the oracle is sdfd itself");
+        s
     })
 }
 

@@ -60,6 +60,8 @@ run_suite rust        cargo test --quiet
 run_suite c-packaging ./tests/c/packaging.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activate  python3 ./tests/c/activate.py
+run_suite panic-check ./tests/panic-check.sh
+run_suite c-sanitize  ./tests/c/sanitize.sh
 [ -x tests/c/real-daemon.sh ] && run_suite c-real-daemon ./tests/c/real-daemon.sh
 [ -x tests/c/musl-static.sh ] && run_suite c-musl-static ./tests/c/musl-static.sh
 [ -x python/run-tests.sh ]    && run_suite python ./python/run-tests.sh

@@ -35,8 +35,10 @@ def build(tmp):
     cflags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
     libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
     exe = os.path.join(tmp, "activated")
+    # tests/c/sanitize.sh builds it with sanitizers (SDFD_TEST_CFLAGS)
+    extra = os.environ.get("SDFD_TEST_CFLAGS", "").split()
     subprocess.check_call(["cc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", exe, os.path.join(HERE, "activated.c")]
-                          + cflags + ["-Wl,-rpath," + libdir])
+                          + extra + cflags + ["-Wl,-rpath," + libdir])
     ldd = subprocess.check_output(["ldd", exe], text=True)
     check("activated links libsdfd, not libsystemd", "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
     return exe
@@ -47,7 +49,9 @@ class Activated:
 
     def __init__(self, args, exe, requests):
         self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen([ACTIVATE] + args + [exe, str(requests)], stdin=subprocess.DEVNULL,
+        # tests/c/sanitize.sh runs the daemon under valgrind (SDFD_TEST_WRAPPER)
+        wrapper = os.environ.get("SDFD_TEST_WRAPPER", "").split()
+        self.p = subprocess.Popen([ACTIVATE] + args + wrapper + [exe, str(requests)], stdin=subprocess.DEVNULL,
                                   stdout=self.log, stderr=self.log)
         time.sleep(0.3)  # let it bind
 

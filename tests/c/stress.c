@@ -165,7 +165,7 @@ static void *worker(void *arg) {
 }
 
 static atomic_int receiving = 1;
-static int received;
+static atomic_int received;
 
 static void *receive(void *arg) {
     (void)arg;
@@ -174,7 +174,7 @@ static void *receive(void *arg) {
         struct pollfd p = { receiver, POLLIN, 0 };
         int r = poll(&p, 1, 200);
         if (r > 0) {
-            while (recv(receiver, buf, sizeof buf, MSG_DONTWAIT) > 0) received++;
+            while (recv(receiver, buf, sizeof buf, MSG_DONTWAIT) > 0) atomic_fetch_add(&received, 1);
         } else if (!atomic_load(&receiving)) {
             return NULL;
         }
@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
     for (int t = 0; t < nthreads; t++) pthread_join(th[t], NULL);
     /* let the receiver drain what is queued, then stop it */
     int expect = nthreads * iterations;
-    for (int w = 0; w < 100 && received < atomic_load(&notify_ok); w++) usleep(50000);
+    for (int w = 0; w < 100 && atomic_load(&received) < atomic_load(&notify_ok); w++) usleep(50000);
     atomic_store(&receiving, 0);
     pthread_join(rt, NULL);
     int after = count_fds();
@@ -251,8 +251,8 @@ int main(int argc, char **argv) {
     check(atomic_load(&mismatches) == 0, what);
     snprintf(what, sizeof what, "%d notifications sent (%d failed)", expect, atomic_load(&notify_bad));
     check(atomic_load(&notify_ok) == expect, what);
-    snprintf(what, sizeof what, "%d notifications received of %d", received, expect);
-    check(received == expect, what);
+    snprintf(what, sizeof what, "%d notifications received of %d", atomic_load(&received), expect);
+    check(atomic_load(&received) == expect, what);
     snprintf(what, sizeof what, "no fd leaked by the threads (%d open before, %d after)", before, after);
     check(before == after, what);
     printf("threads: %d x %d iterations, %d calls\n", nthreads, iterations, nthreads * iterations * 89);
