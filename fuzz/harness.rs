@@ -479,9 +479,10 @@ fn unix(ty: c_int, name: Option<&[u8]>, abstract_: bool, listen: bool) -> c_int 
     }
 }
 
+static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+
 fn fixtures() -> &'static Fixtures {
-    static F: OnceLock<Fixtures> = OnceLock::new();
-    F.get_or_init(|| {
+    FIXTURES.get_or_init(|| {
         let pid = std::process::id();
         let dir = std::env::temp_dir().join(format!("sdfd-fuzz-{pid}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -519,6 +520,14 @@ fn fixtures() -> &'static Fixtures {
         }
         Fixtures { socks, files, _dir: dir }
     })
+}
+
+/// Remove the fixtures' temporary directory (the statics are never
+/// dropped); for the replay test, which ends the process.
+pub fn remove_fixture_dir() {
+    if let Some(f) = FIXTURES.get() {
+        let _ = std::fs::remove_dir_all(&f._dir);
+    }
 }
 
 /// A descriptor chosen by one byte: a fixture, or -1, -100, stdin, a closed

@@ -32,5 +32,6 @@ fn replay_fuzz_corpus() {
         eprintln!("fuzz replay: {name}: {n} inputs");
         total += n;
     }
+    harness::remove_fixture_dir();
     eprintln!("fuzz replay: {total} inputs");
 }
