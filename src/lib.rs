@@ -58,11 +58,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     }
 }
 
-/// A deliberate panic path, compiled only into the canary build of
-/// tests/panic-check.sh, which must fail to link: it shows the check can
-/// fail.
+// A deliberate panic path, compiled only into the canary build of
+// tests/panic-check.sh, which must fail to link: it shows the check can
+// fail. Exported with the Rust ABI so that cbindgen leaves it out of the
+// generated header.
 #[cfg(feature = "panic-check-canary")]
-#[no_mangle]
-pub extern "C" fn sdfd_panic_canary(i: usize) -> u8 {
+#[export_name = "sdfd_panic_canary"]
+pub fn panic_canary(i: usize) -> u8 {
     [1u8, 2, 3][i]
 }
