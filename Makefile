@@ -7,6 +7,7 @@
 #   make test                 every test suite (installs what it needs)
 #   make windows              sdfd.dll, import and static libraries, header, .pc for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
+#   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
 
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR      := $(firstword $(subst ., ,$(VERSION)))
@@ -33,7 +34,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl clean
+.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl fuzz clean
 
 all: lib $(B)/sdfd.pc
 
@@ -120,6 +121,9 @@ test:
 
 bench:
 	./bench/run.sh
+
+fuzz:
+	./fuzz/run.sh
 
 clean:
 	$(CARGO) clean

@@ -167,15 +167,18 @@ impl Taken {
 /// `EALREADY` if the name was claimed before in `taken`. Nothing is claimed
 /// unless the result is `Ok`.
 pub(crate) fn sockets_named(names: &Names, name: &CStr, start: RawSocketNum, taken: &Taken) -> Result<Sockets> {
-    let first = names.iter().position(|n| n == name).ok_or(Errno::ENOENT)?;
-    let count = names.iter().skip(first).filter(|&n| n == name).count();
+    // Index loops with wrapping counters rather than position/count/
+    // enumerate, whose counters carry overflow checks into the panic-check
+    // build; indices are bounded by the name list's length.
+    let matching = || (0..names.len()).filter(move |&i| names.get(i) == Some(name));
+    let first = matching().next().ok_or(Errno::ENOENT)?;
+    let count = matching().fold(0usize, |c, _| c.wrapping_add(1));
     // Allocate before claiming, so that ENOMEM leaves the name available.
     let mut out = Sockets::with_len(count)?;
     taken.claim(first)?;
-    let matching = names.iter().enumerate().skip(first).filter(|&(_, n)| n == name);
-    for (slot, (i, _)) in out.as_mut_slice().iter_mut().zip(matching) {
+    for (slot, i) in out.as_mut_slice().iter_mut().zip(matching()) {
         // i < names.len(), which the backends keep below i32::MAX - start.
-        *slot = start + i as RawSocketNum;
+        *slot = start.wrapping_add(i as RawSocketNum);
     }
     Ok(out)
 }

@@ -283,11 +283,13 @@ pub fn is_socket_unix(fd: RawFd, type_: c_int, listening: Option<bool>, path: Op
     }
     let Some(path) = path else { return Ok(true) };
     let base = sun_path_offset();
-    let sun_path = &a.bytes()[base..];
+    let sun_path = a.bytes().get(base..).unwrap_or_default();
+    // (checked: a name too long to add up cannot match, and cannot panic)
+    let want = base.checked_add(path.len());
     Ok(match path.first() {
         None => a.len == base,
-        Some(0) => a.len == base + path.len() && sun_path.get(..path.len()) == Some(path),
-        Some(_) => a.len >= base + path.len() && sun_path.get(..path.len()) == Some(path),
+        Some(0) => Some(a.len) == want && sun_path.get(..path.len()) == Some(path),
+        Some(_) => want.is_some_and(|w| a.len >= w) && sun_path.get(..path.len()) == Some(path),
     })
 }
 
@@ -322,13 +324,17 @@ pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     // PATH_MAX bytes or more with ENAMETOOLONG, so a longer one needs no call.
     const DIR: &[u8] = b"/dev/mqueue";
     let mut buf = [0u8; libc::PATH_MAX as usize];
-    if DIR.len() + p.len() >= buf.len() {
+    if p.len() >= buf.len() - DIR.len() {
         return Err(Errno::ENAMETOOLONG);
     }
-    buf[..DIR.len()].copy_from_slice(DIR);
-    buf[DIR.len()..DIR.len() + p.len()].copy_from_slice(p);
+    for (d, s) in buf.iter_mut().zip(DIR.iter().chain(p)) {
+        *d = *s;
+    }
     // buf is NUL-terminated (zero-filled past the path).
-    let sp = stat_at(CStr::from_bytes_until_nul(&buf).map_err(|_| Errno::ENAMETOOLONG)?, 0)?;
+    let path = buf.get(..=DIR.len() + p.len()).ok_or(Errno::ENAMETOOLONG)?;
+    // SAFETY: `path` ends with the NUL byte after the copy (zero-filled, and
+    // the length was checked above) and has no NUL before: `p` is a C string.
+    let sp = stat_at(unsafe { CStr::from_bytes_with_nul_unchecked(path) }, 0)?;
     Ok(file_type(&st) != 0 && file_type(&st) == file_type(&sp) && same_inode(&st, &sp))
 }
 

@@ -28,14 +28,14 @@ pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
         while !(*entry).is_null() {
             let e = (*entry).cast::<u8>();
             if name.iter().enumerate().all(|(i, &b)| *e.add(i) == b) && *e.add(name.len()) == b'=' {
-                let value = e.add(name.len() + 1);
+                let value = e.add(name.len().wrapping_add(1));
                 // Volatile reads, so that LLVM does not turn this loop into a
                 // call to libc's strlen (a symbol lookup at its first use).
                 let mut len = 0;
                 while core::ptr::read_volatile(value.add(len)) != 0 {
-                    len += 1;
+                    len = len.wrapping_add(1);
                 }
-                return Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len + 1)));
+                return Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len.wrapping_add(1))));
             }
             entry = entry.add(1);
         }

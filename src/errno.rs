@@ -41,7 +41,9 @@ impl Errno {
     /// The value as the C ABI returns it: `-errno`.
     #[inline]
     pub const fn negated(self) -> i32 {
-        -self.0
+        // errno values are small and positive; wrapping keeps the C library
+        // free of an overflow-panic path (tests/panic-check.sh).
+        self.0.wrapping_neg()
     }
 }
 

@@ -104,9 +104,9 @@ fn mark_cloexec_range_fast(start: RawFd, n: c_int) -> Option<Result<()>> {
     // The first descriptor that is not open, and its errno.
     let mut failure: Option<(RawFd, Errno)> = None;
     'chunks: while chunk_start < end {
-        let len = ((end - chunk_start) as usize).min(POLL_CHUNK);
+        let len = (end.wrapping_sub(chunk_start) as usize).min(POLL_CHUNK);
         for (i, p) in pfds[..len].iter_mut().enumerate() {
-            *p = libc::pollfd { fd: chunk_start + i as RawFd, events: 0, revents: 0 };
+            *p = libc::pollfd { fd: chunk_start.wrapping_add(i as RawFd), events: 0, revents: 0 };
         }
         // On error nothing has been changed yet: start over with the loop.
         let r = sys::poll_now(&mut pfds[..len]).ok()?;
@@ -122,11 +122,11 @@ fn mark_cloexec_range_fast(start: RawFd, n: c_int) -> Option<Result<()>> {
                 // An O_PATH descriptor: open, close_range marks it.
             }
         }
-        chunk_start += len as RawFd;
+        chunk_start = chunk_start.wrapping_add(len as RawFd);
     }
     let last_ok = match failure {
-        Some((fd, _)) => fd - 1,
-        None => end - 1,
+        Some((fd, _)) => fd.wrapping_sub(1),
+        None => end.wrapping_sub(1),
     };
     if last_ok >= start {
         // ENOSYS or EINVAL (old kernel), or a seccomp filter's error:

@@ -59,6 +59,31 @@ pub use notify::{booted, notify, notify_barrier, pid_notify, pid_notify_barrier,
 #[cfg(all(not(feature = "std"), not(test)))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
+    // The `panic-check` build (tests/panic-check.sh) proves that no panic
+    // path survives optimisation: the handler then calls a symbol that
+    // exists nowhere, and the shared library is linked with `-z defs`, so
+    // the link fails if anything can still reach this function.
+    #[cfg(feature = "panic-check")]
+    {
+        extern "C" {
+            fn sdfd_panic_path_reachable_from_c_abi() -> !;
+        }
+        // SAFETY: never called in a build that links.
+        unsafe { sdfd_panic_path_reachable_from_c_abi() }
+    }
     // SAFETY: abort never returns and is async-signal-safe.
-    unsafe { libc::abort() }
+    #[cfg(not(feature = "panic-check"))]
+    unsafe {
+        libc::abort()
+    }
+}
+
+// A deliberate panic path, compiled only into the canary build of
+// tests/panic-check.sh, which must fail to link: it shows the check can
+// fail. Exported with the Rust ABI so that cbindgen leaves it out of the
+// generated header.
+#[cfg(feature = "panic-check-canary")]
+#[export_name = "sdfd_panic_canary"]
+pub fn panic_canary(i: usize) -> u8 {
+    [1u8, 2, 3][i]
 }

@@ -44,9 +44,9 @@ impl Names {
     /// (`n` of them).
     fn set_with(&mut self, i: usize, n: usize, f: impl FnOnce(&mut [u8])) -> Result<()> {
         debug_assert!(i < self.len);
-        // SAFETY: malloc of n+1 bytes (n is bounded by an environment
-        // string's length, so no overflow); NULL is handled.
-        let p = unsafe { libc::malloc(n + 1) } as *mut u8;
+        let size = n.checked_add(1).ok_or(Errno::ENOMEM)?;
+        // SAFETY: malloc of n+1 bytes; NULL is handled.
+        let p = unsafe { libc::malloc(size) } as *mut u8;
         if p.is_null() {
             return Err(Errno::ENOMEM);
         }
@@ -75,11 +75,13 @@ impl Names {
     /// backslash takes the next byte literally (`a\:b` is one name `a:b`);
     /// a trailing lone backslash is `EINVAL`.
     pub fn split(value: &[u8]) -> Result<Names> {
-        let count = Fields::new(value).try_fold(0usize, |n, f| f.map(|_| n + 1))?;
+        let count = Fields::new(value).try_fold(0usize, |n, f| f.map(|_| n.saturating_add(1)))?;
         let mut names = Names::with_len(count)?;
-        for (i, field) in Fields::new(value).enumerate() {
+        // (a zip with a range, not `enumerate`, whose counter would bring an
+        // overflow-check panic path into builds with overflow checks)
+        for (i, field) in (0..count).zip(Fields::new(value)) {
             let raw = field?;
-            names.set_with(i, raw.len() - escapes(raw), |dst| unescape_into(raw, dst))?;
+            names.set_with(i, raw.len().saturating_sub(escapes(raw)), |dst| unescape_into(raw, dst))?;
         }
         Ok(names)
     }
@@ -177,19 +179,21 @@ impl<'a> Iterator for Fields<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.rest?;
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'\\' if i + 1 == s.len() => {
+        // Indices stay below s.len(), so `wrapping_add` never wraps; it and
+        // `get` keep the C library free of panic paths (tests/panic-check.sh).
+        let mut i = 0usize;
+        while let Some(&c) = s.get(i) {
+            match c {
+                b'\\' if i.wrapping_add(1) == s.len() => {
                     self.rest = None;
                     return Some(Err(Errno::EINVAL));
                 }
-                b'\\' => i += 2,
+                b'\\' => i = i.wrapping_add(2),
                 b':' => {
-                    self.rest = Some(&s[i + 1..]);
-                    return Some(Ok(&s[..i]));
+                    self.rest = s.get(i.wrapping_add(1)..);
+                    return Some(Ok(s.get(..i).unwrap_or_default()));
                 }
-                _ => i += 1,
+                _ => i = i.wrapping_add(1),
             }
         }
         self.rest = None;
@@ -199,27 +203,27 @@ impl<'a> Iterator for Fields<'a> {
 
 /// How many escapes a field holds (unescaping removes one byte for each).
 fn escapes(raw: &[u8]) -> usize {
-    let (mut i, mut dropped) = (0, 0);
+    let (mut i, mut dropped) = (0usize, 0usize);
     while i < raw.len() {
+        // (saturating: no overflow-panic path; the values stay below len)
         if raw[i] == b'\\' {
-            dropped += 1;
-            i += 2;
+            dropped = dropped.saturating_add(1);
+            i = i.saturating_add(2);
         } else {
-            i += 1;
+            i = i.saturating_add(1);
         }
     }
     dropped
 }
 
+/// Copy `raw` into `dst` without its escaping backslashes. `dst` has room
+/// for exactly that (`raw.len() - escapes(raw)`); written with iterators so
+/// that the C library has no bounds-check panic here.
 fn unescape_into(raw: &[u8], dst: &mut [u8]) {
-    let (mut i, mut o) = (0, 0);
-    while i < raw.len() {
-        if raw[i] == b'\\' {
-            i += 1;
-        }
-        dst[o] = raw[i];
-        o += 1;
-        i += 1;
+    let mut src = raw.iter();
+    for d in dst.iter_mut() {
+        let Some(&c) = src.next() else { return };
+        *d = if c == b'\\' { src.next().copied().unwrap_or(c) } else { c };
     }
 }
 

@@ -14,8 +14,10 @@ use crate::fd::RawFd;
 /// Send buffer libsystemd asks for (8 MiB), so large messages fit.
 const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
 
-/// Where `NOTIFY_SOCKET` points.
-enum Target {
+/// Where `NOTIFY_SOCKET` points. Public only so that the fuzz harness
+/// (fuzz/harness.rs) can reach [`parse_target`]; not part of the API.
+#[doc(hidden)]
+pub enum Target {
     Unix(libc::sockaddr_un, libc::socklen_t),
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Vsock { cid: u32, port: u32, ty: Option<c_int> },
@@ -24,8 +26,9 @@ enum Target {
 /// Parse `NOTIFY_SOCKET` as libsystemd 252 does for `/path` and `@abstract`
 /// (shorter than 2 bytes or relative: `EINVAL`; not fitting `sun_path` with
 /// its NUL: `ENAMETOOLONG` for a path, `EINVAL` for an abstract name), plus the `vsock[-TYPE]:CID:PORT` forms of newer
-/// systemd.
-fn parse_target(e: &[u8]) -> Result<Target> {
+/// systemd. Public (hidden) for the fuzz harness only.
+#[doc(hidden)]
+pub fn parse_target(e: &[u8]) -> Result<Target> {
     if let Some(t) = parse_vsock(e)? {
         return Ok(t);
     }
@@ -67,7 +70,8 @@ fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
         return Ok(None);
     };
     let colon = rest.iter().rposition(|&c| c == b':').ok_or(Errno::EINVAL)?;
-    let (cid, port) = (&rest[..colon], &rest[colon + 1..]);
+    // (`get`: no bounds-check panic in the C library)
+    let (cid, port) = (rest.get(..colon).unwrap_or_default(), rest.get(colon + 1..).unwrap_or_default());
     let cid = match cid {
         b"" => return Err(Errno::EINVAL), // a specific CID is required
         b"hypervisor" => 0,
@@ -93,7 +97,7 @@ fn decimal_u32(s: &[u8]) -> Result<u32> {
         return Err(Errno::EINVAL);
     }
     s.iter()
-        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add((d - b'0') as u32))
+        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add(d.wrapping_sub(b'0') as u32))
         .ok_or(Errno::ERANGE)
 }
 
@@ -326,8 +330,10 @@ fn send_all(ch: &Channel, data: &[u8], control: *mut u8, control_len: usize) -> 
     if !ch.stream {
         return Ok(());
     }
-    while sent < data.len() {
-        sent += sendmsg(ch, &data[sent..], ptr::null_mut(), 0)?;
+    // (`get`: a count larger than asked, which the kernel never reports,
+    // ends the loop instead of panicking.)
+    while let Some(rest) = data.get(sent..).filter(|r| !r.is_empty()) {
+        sent = sent.saturating_add(sendmsg(ch, rest, ptr::null_mut(), 0)?);
     }
     Ok(())
 }

@@ -25,14 +25,17 @@ const WHITESPACE: &[u8] = b" \t\n\r";
 fn prepare(s: &CStr) -> (*const c_char, c_int) {
     let b = s.to_bytes();
     let skip = b.iter().take_while(|c| WHITESPACE.contains(c)).count();
-    let rest = &b[skip..];
-    let (prefix, base) = match rest {
-        [b'0', b'b' | b'B', ..] => (2, 2),
-        [b'0', b'o' | b'O', ..] => (2, 8),
-        _ => (0, 0),
+    // (`get` and patterns rather than indexing and arithmetic: no panic
+    // path in the C library, see tests/panic-check.sh.)
+    let Some(rest) = b.get(skip..) else { return (s.as_ptr(), 0) };
+    let (digits, base) = match rest {
+        [b'0', b'b' | b'B', tail @ ..] => (tail, 2),
+        [b'0', b'o' | b'O', tail @ ..] => (tail, 8),
+        _ => (rest, 0),
     };
-    // SAFETY: skip + prefix <= len(b), and the NUL follows the bytes.
-    (unsafe { s.as_ptr().add(skip + prefix) }, base)
+    // `digits` is a suffix of the string's bytes (possibly empty, pointing
+    // at the end), and the NUL follows them.
+    (digits.as_ptr() as *const c_char, base)
 }
 
 /// The common case, answered without a libc call: 1 to 9 ASCII digits, the
@@ -53,7 +56,9 @@ fn small_decimal(s: &CStr) -> Option<u32> {
         if !c.is_ascii_digit() {
             return None;
         }
-        v = v * 10 + (c - b'0') as u32;
+        // At most 9 digits: no overflow (wrapping ops keep the no-panic
+        // proof of tests/panic-check.sh valid with overflow checks on).
+        v = v.wrapping_mul(10).wrapping_add(u32::from(c.wrapping_sub(b'0')));
     }
     Some(v)
 }

@@ -37,7 +37,7 @@ impl Snapshot {
 
     /// Descriptor `i` (`LISTEN_FDS_START + i`), if `i < len()`.
     pub fn fd(&self, i: usize) -> Option<RawFd> {
-        (i < self.len()).then(|| LISTEN_FDS_START + i as RawFd)
+        (i < self.len()).then(|| LISTEN_FDS_START.wrapping_add(i as RawFd))
     }
 
     /// Name of descriptor `i` (`"unknown"` when the manager gave none).
@@ -47,7 +47,7 @@ impl Snapshot {
 
     /// `(fd, name)` pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (RawFd, &CStr)> + '_ {
-        self.names.iter().enumerate().map(|(i, n)| (LISTEN_FDS_START + i as RawFd, n))
+        (0..self.len()).filter_map(move |i| Some((LISTEN_FDS_START.wrapping_add(i as RawFd), self.names.get(i)?)))
     }
 
     /// The descriptors named `name`, in order.
@@ -127,20 +127,25 @@ pub struct InetAddr {
 impl<'a> Address<'a> {
     /// Parse the `ListenStream=`-style syntax; anything else is `EINVAL`.
     pub fn parse(s: &'a [u8]) -> Result<Address<'a>> {
-        match s.first() {
+        // (No indexing: this is reachable from C and must not panic.)
+        match s.split_first() {
             None => Err(Errno::EINVAL),
-            Some(b'/') => Ok(Address::Path(s)),
-            Some(b'@') if s.len() > 1 => Ok(Address::Abstract(&s[1..])),
-            Some(b'@') => Err(Errno::EINVAL),
-            Some(b'[') => {
-                let close = s.iter().position(|&c| c == b']').ok_or(Errno::EINVAL)?;
-                let port = s[close + 1..].strip_prefix(b":").ok_or(Errno::EINVAL)?;
-                inet(libc::AF_INET6, &s[1..close], port)
+            Some((b'/', _)) => Ok(Address::Path(s)),
+            Some((b'@', [])) => Err(Errno::EINVAL),
+            Some((b'@', name)) => Ok(Address::Abstract(name)),
+            Some((b'[', rest)) => {
+                let mut parts = rest.splitn(2, |&c| c == b']');
+                let host = parts.next().ok_or(Errno::EINVAL)?;
+                let port = parts.next().and_then(|p| p.strip_prefix(b":")).ok_or(Errno::EINVAL)?;
+                inet(libc::AF_INET6, host, port)
             }
-            Some(_) => match s.iter().rposition(|&c| c == b':') {
-                None => port(s).map(Address::Port),
-                Some(i) => inet(libc::AF_INET, &s[..i], &s[i + 1..]),
-            },
+            Some(_) => {
+                let mut parts = s.rsplitn(2, |&c| c == b':');
+                match (parts.next(), parts.next()) {
+                    (Some(port_s), Some(host)) => inet(libc::AF_INET, host, port_s),
+                    _ => port(s).map(Address::Port),
+                }
+            }
         }
     }
 
@@ -148,7 +153,7 @@ impl<'a> Address<'a> {
     pub fn matches(&self, fd: RawFd, type_: c_int) -> bool {
         let r = match self {
             Address::Port(p) => check::is_socket_inet(fd, 0, type_, None, *p),
-            Address::Inet(a) => check::is_socket_sockaddr(fd, type_, Some(&a.bytes[..a.len]), None),
+            Address::Inet(a) => check::is_socket_sockaddr(fd, type_, a.bytes.get(..a.len), None),
             Address::Path(p) => with_nul(p, |name| check::is_socket_unix(fd, type_, None, Some(name))),
             Address::Abstract(n) => with_nul_prefix(n, |name| check::is_socket_unix(fd, type_, None, Some(name))),
         };
@@ -160,7 +165,8 @@ fn port(s: &[u8]) -> Result<u16> {
     if s.is_empty() || s.len() > 5 || !s.iter().all(u8::is_ascii_digit) {
         return Err(Errno::EINVAL);
     }
-    let v = s.iter().fold(0u32, |n, &d| n * 10 + (d - b'0') as u32);
+    // At most 5 ASCII digits (checked above): no overflow.
+    let v = s.iter().fold(0u32, |n, &d| n.wrapping_mul(10).wrapping_add(u32::from(d.wrapping_sub(b'0'))));
     if v == 0 || v > 65535 {
         return Err(Errno::EINVAL);
     }
@@ -178,7 +184,9 @@ fn inet<'a>(family: c_int, host: &[u8], port_s: &[u8]) -> Result<Address<'a>> {
     if host.is_empty() || host.len() >= buf.len() {
         return Err(Errno::EINVAL);
     }
-    buf[..host.len()].copy_from_slice(host);
+    for (d, c) in buf.iter_mut().zip(host) {
+        *d = *c;
+    }
     let mut a = InetAddr { bytes: [0; 28], len: 0 };
     // SAFETY: buf is NUL-terminated; the destinations are large enough for
     // in_addr (4) / in6_addr (16); the sockaddr structs are written as bytes.
@@ -211,20 +219,21 @@ const SUN_PATH_MAX: usize = 108;
 
 fn with_nul(p: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
     let mut buf = [0u8; SUN_PATH_MAX + 1];
-    if p.len() > SUN_PATH_MAX || p.contains(&0) {
+    if p.iter().any(|&c| c == 0) {
         return Ok(false);
     }
-    buf[..p.len()].copy_from_slice(p);
-    f(&buf[..p.len() + 1])
+    for (d, c) in buf.iter_mut().zip(p) {
+        *d = *c;
+    }
+    buf.get(..p.len().saturating_add(1)).map_or(Ok(false), f)
 }
 
 fn with_nul_prefix(n: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
     let mut buf = [0u8; SUN_PATH_MAX];
-    if n.len() + 1 > SUN_PATH_MAX {
-        return Ok(false);
+    for (d, c) in buf.iter_mut().skip(1).zip(n) {
+        *d = *c;
     }
-    buf[1..n.len() + 1].copy_from_slice(n);
-    f(&buf[..n.len() + 1])
+    buf.get(..n.len().saturating_add(1)).map_or(Ok(false), f)
 }
 
 /// The activated socket of `type_` (0: any) bound to `address`
@@ -261,10 +270,10 @@ pub unsafe fn environ_without_activation(envp: *const *const c_char) -> Result<*
     let mut n = 0usize;
     if !envp.is_null() {
         while !(*envp.add(n)).is_null() {
-            n += 1;
+            n = n.wrapping_add(1);
         }
     }
-    let out = libc::calloc(n + 1, core::mem::size_of::<*mut c_char>()) as *mut *mut c_char;
+    let out = libc::calloc(n.wrapping_add(1), core::mem::size_of::<*mut c_char>()) as *mut *mut c_char;
     if out.is_null() {
         return Err(Errno::ENOMEM);
     }
@@ -273,7 +282,7 @@ pub unsafe fn environ_without_activation(envp: *const *const c_char) -> Result<*
         let e = *envp.add(i);
         if !is_activation_var(CStr::from_ptr(e).to_bytes()) {
             *out.add(k) = e as *mut c_char;
-            k += 1;
+            k = k.wrapping_add(1);
         }
     }
     Ok(out)

@@ -70,6 +70,8 @@ run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
 run_suite activate    ./tests/activate/run.sh
+run_suite panic-check ./tests/panic-check.sh
+run_suite c-sanitize  ./tests/c/sanitize.sh
 
 echo
 echo "=== summary"

@@ -133,5 +133,5 @@ pub(crate) fn socket(index: usize) -> Result<RawSocket> {
         return Err(Errno::ENXIO);
     }
     // n <= i32::MAX - LISTEN_FDS_START, so this cannot overflow.
-    Ok(LISTEN_FDS_START + index as RawSocket)
+    Ok(LISTEN_FDS_START.wrapping_add(index as RawSocket))
 }

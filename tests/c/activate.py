@@ -32,8 +32,10 @@ class Activated:
 
     def __init__(self, args, exe, requests):
         self.log = tempfile.TemporaryFile()
+        # tests/c/sanitize.sh runs the daemon under valgrind (SDFD_TEST_WRAPPER)
+        wrapper = os.environ.get("SDFD_TEST_WRAPPER", "").split()
         extra = requests if isinstance(requests, list) else [str(requests)]
-        self.p = subprocess.Popen([ACTIVATE] + args + [exe] + extra, stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen([ACTIVATE] + args + wrapper + [exe] + extra, stdin=subprocess.DEVNULL,
                                   stdout=self.log, stderr=self.log)
         time.sleep(0.3)  # let it bind
 

@@ -2,7 +2,10 @@
 """Differential conformance: run tests/c/probe.c linked against libsystemd
 and against sdfd over many scenarios and compare their output byte for byte.
 
-    difftest.py PROBE_SYSTEMD PROBE_SDFD [--list] [-k SUBSTRING]
+    difftest.py PROBE_SYSTEMD PROBE_SDFD [--list] [-k SUBSTRING] [--every N]
+
+--every N runs every Nth scenario only (a representative sample, used by
+tests/c/sanitize.sh under valgrind).
 
 Each scenario is (environment, fd layout, operations). Any difference in
 return values, names, environment side effects or FD_CLOEXEC state fails.
@@ -232,10 +235,13 @@ def main():
         return 2
     ref, sut = args[0], args[1]
     only = args[args.index("-k") + 1] if "-k" in args else None
+    every = int(args[args.index("--every") + 1]) if "--every" in args else 1
     passed = failed = calls = 0
     with tempfile.TemporaryDirectory(prefix="sdfd-diff-") as tmp:
-        for name, env, layout, ops in scenarios():
+        for index, (name, env, layout, ops) in enumerate(scenarios()):
             if only and only not in name:
+                continue
+            if index % every:
                 continue
             if "--list" in args:
                 print(name)

@@ -31,8 +31,10 @@ def build(tmp, name):
     flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
     libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
     exe = os.path.join(tmp, name)
+    # tests/c/sanitize.sh builds them with sanitizers (SDFD_TEST_CFLAGS)
+    extra = os.environ.get("SDFD_TEST_CFLAGS", "").split()
     subprocess.check_call(["cc", "-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-o", exe,
-                           os.path.join(HERE, name + ".c")] + flags + ["-Wl,-rpath," + libdir])
+                           os.path.join(HERE, name + ".c")] + extra + flags + ["-Wl,-rpath," + libdir])
     return exe
 
 
