@@ -197,11 +197,6 @@ pub unsafe extern "C" fn sd_is_socket_unix(
         None
     } else {
         let len = if length == 0 { libc::strlen(path) } else { length };
-        // No socket name is longer than a sockaddr_un, so a longer `length`
-        // cannot match (libsystemd's length test fails the same way): capping
-        // it keeps the slices below in bounds of any sane caller's buffer and
-        // `len + 1` free of overflow.
-        let len = len.min(core::mem::size_of::<libc::sockaddr_un>());
         let p = path as *const u8;
         match len {
             0 => Some(&[][..]),
@@ -209,7 +204,7 @@ pub unsafe extern "C" fn sd_is_socket_unix(
             // libsystemd compares length + 1 bytes for path names; for
             // SIZE_MAX that wraps to 0 bytes, which any AF_UNIX socket matches.
             usize::MAX => None,
-            _ => Some(core::slice::from_raw_parts(p, (len + 1).min(MAX))),
+            _ => Some(core::slice::from_raw_parts(p, len.saturating_add(1).min(MAX))),
         }
     };
     truth(check::is_socket_unix(fd, r#type, listening_state(listening), name))

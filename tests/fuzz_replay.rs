@@ -2,6 +2,8 @@
 //! regressions in fuzz/regressions/TARGET/*) through the fuzz harness,
 //! without fuzzing: each input must again give libsystemd's results (or the
 //! model's) and must not crash. `make fuzz` grows the corpus.
+//! Linux only: the oracle is libsystemd, and the harness uses Linux APIs.
+#![cfg(target_os = "linux")]
 
 #[path = "../fuzz/harness.rs"]
 #[allow(dead_code)]

@@ -43,9 +43,10 @@ check canary fail panic-check-canary
 so=$CARGO_TARGET_DIR/release/libsdfd.so
 build build/panic-check-exports.log panic-check
 missing=0 n=0
+exported=$(nm -D --defined-only "$so" 2>&1)   # (captured: `nm | grep -q` can fail under pipefail)
 for f in $(grep -oE '\bsd_[a-z_]+ *\(' include/sdfd.h | tr -d ' (' | sort -u); do
   n=$((n + 1))
-  nm -D --defined-only "$so" | grep -qw "$f" || { missing=$((missing + 1)); echo "  not exported: $f"; }
+  grep -qw "$f" <<<"$exported" || { missing=$((missing + 1)); echo "  not exported: $f"; }
 done
 if [ "$n" -ge 15 ] && [ "$missing" -eq 0 ]; then pass=$((pass + 1)); echo "ok     exports: all $n functions of include/sdfd.h are in the checked library"
 else fail=$((fail + 1)); echo "FAIL   exports: $missing of $n header functions missing from $so"; fi

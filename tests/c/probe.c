@@ -451,16 +451,21 @@ static void *barrier_thread(void *arg) {
     return NULL;
 }
 
-/* PROBE_RAWENV: a new environment block, the raw entries first. */
+/* PROBE_RAWENV: a new environment block, the raw entries first. Its memory
+ * stays reachable from probe_raw_keep (unsetenv drops entries from the block, and
+ * LeakSanitizer/valgrind would otherwise report the probe's own strings). */
+char *probe_raw_keep[66];             /* not static: the stores must not be optimised away */
 static void raw_env(const char *spec) {
     size_t n = 0, m = 1, k = 0;
     while (environ[n]) n++;
     for (const char *p = spec; *p; p++) m += *p == '|';
     char **e = calloc(m + n + 1, sizeof *e), *buf = strdup(spec);
-    if (!e || !buf) die("raw_env");
+    if (!e || !buf || m > 64) die("raw_env");
+    probe_raw_keep[64] = buf;
+    probe_raw_keep[65] = (char *)e;
     for (char *save = NULL, *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save)) {
         size_t l = strlen(t);
-        if (l >= 5 && !strcmp(t + l - 5, "{pid}") && asprintf(&e[k], "%.*s%d", (int)(l - 5), t, (int)getpid()) > 0) k++;
+        if (l >= 5 && !strcmp(t + l - 5, "{pid}") && asprintf(&e[k], "%.*s%d", (int)(l - 5), t, (int)getpid()) > 0) probe_raw_keep[k] = e[k], k++;
         else e[k++] = t;
     }
     memcpy(e + k, environ, (n + 1) * sizeof *e);
@@ -516,9 +521,13 @@ int main(int argc, char **argv) {
         }
     }
     for (int k = 0; k < nfds; k++) if (placeholder[k]) close(3 + k);
-    if (getenv("PROBE_NOFILE")) {
-        struct rlimit rl = { (rlim_t)atol(getenv("PROBE_NOFILE")), (rlim_t)atol(getenv("PROBE_NOFILE")) };
+    struct rlimit saved_nofile;
+    int nofile_lowered = 0;
+    if (getenv("PROBE_NOFILE")) {  /* the soft limit only: restored before exit (for LSan) */
+        if (getrlimit(RLIMIT_NOFILE, &saved_nofile) < 0) die("getrlimit");
+        struct rlimit rl = { (rlim_t)atol(getenv("PROBE_NOFILE")), saved_nofile.rlim_max };
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0) die("setrlimit");
+        nofile_lowered = 1;
     }
     if (getenv("PROBE_SECCOMP")) install_seccomp(getenv("PROBE_SECCOMP"));
     if (getenv("PROBE_RAWENV")) raw_env(getenv("PROBE_RAWENV"));
@@ -600,6 +609,7 @@ int main(int argc, char **argv) {
         print_state();
     }
     fflush(stdout);
+    if (nofile_lowered) setrlimit(RLIMIT_NOFILE, &saved_nofile);
     if (mq_name) mq_unlink(mq_name);
     if (receiver >= 0 && recv_path[0]) unlink(recv_path);
     return 0;

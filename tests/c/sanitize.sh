@@ -75,7 +75,8 @@ else bad "sanitizer self-check: ASan rc fine/overflow/leak = $a/$b/$c (want 0/86
 build probe-libsystemd $W -O1 -o "$out/probe-libsystemd" probe.c $(pkg-config --cflags --libs libsystemd)
 build probe-asan $W $SAN -o "$out/probe-asan" probe.c $INC $STATIC
 build probe-sdfd $W -O1 -g -o "$out/probe-sdfd" probe.c $(pkg-config --cflags --libs sdfd) -Wl,-rpath,"$LIBDIR"
-if nm "$out/probe-asan" | grep -q ' T sd_listen_fds$' && ! ldd "$out/probe-asan" | grep -qE 'libsdfd|libsystemd'; then
+syms=$(nm "$out/probe-asan"); deps=$(ldd "$out/probe-asan")   # (no `| grep -q` under pipefail)
+if grep -q ' T sd_listen_fds$' <<<"$syms" && ! grep -qE 'libsdfd|libsystemd' <<<"$deps"; then
   ok "probe-asan has sdfd linked in statically"
 else bad "probe-asan does not link libsdfd.a statically"; fi
 python3 difftest.py "$out/probe-libsystemd" "$out/probe-asan" >"$out/diff-asan.log" 2>&1
@@ -87,7 +88,7 @@ cat >"$out/probe-vg" <<EOF
 exec $VG "$out/probe-sdfd" "\$@"
 EOF
 chmod +x "$out/probe-vg"
-python3 difftest.py "$out/probe-libsystemd" "$out/probe-vg" --every "$VG_EVERY" >"$out/diff-vg.log" 2>&1
+python3 difftest.py "$out/probe-libsystemd" "$out/probe-vg" --every "$VG_EVERY" --valgrind >"$out/diff-vg.log" 2>&1
 count "$out/diff-vg.log" "differential suite (every ${VG_EVERY}th scenario), sdfd probe under valgrind memcheck"
 
 # ---- 3. threads and descriptor leaks
