@@ -29,14 +29,8 @@
 #  endif
 #endif
 
-#ifndef _sd_printf_
-#  if __GNUC__ >= 4
-#    define _sd_printf_(a, b) __attribute__((__format__(printf, a, b)))
-#  else
-#    define _sd_printf_(a, b)
-#  endif
-#endif
-
+/* Prototypes, SD_LISTEN_FDS_START, the SD_EMERG..SD_DEBUG prefixes and
+ * _sd_printf_ come from the generated header. */
 #include "../sdfd.h"
 
 #endif /* foosddaemonhfoo */

@@ -9,14 +9,13 @@ Ends with "N passed, N failed".
 import errno
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import ACTIVATE, check, expect_line, free_port, summary  # noqa: E402
+from harness import ACTIVATE, check, expect_line, free_port, run_scenarios  # noqa: E402
 from harness import build as build_program  # noqa: E402
 
 
@@ -237,22 +236,7 @@ def scenario_beyond(exe, tmp):
 
 
 def main():
-    if not os.path.exists(ACTIVATE):
-        print("no %s (Debian package systemd)" % ACTIVATE)
-        print("0 passed, 1 failed")
-        return 1
-    tmp = tempfile.mkdtemp(prefix="sdfd-activate-")
-    try:
-        exe = build(tmp)
-        for sc in (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd, scenario_notify, scenario_beyond):
-            print("# %s: %s" % (sc.__name__, (sc.__doc__ or "").strip()))
-            try:
-                sc(exe, tmp)
-            except Exception as e:  # a broken scenario is a failure, never a skip
-                check(sc.__name__, False, repr(e))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary()
+    return run_scenarios("activate", build, (scenario_many, scenario_datagram, scenario_seqpacket, scenario_accept, scenario_inetd, scenario_notify, scenario_beyond))
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ Ends with "N passed, N failed".
 import errno
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import ACTIVATE, HERE, check, free_port, summary  # noqa: E402
+from harness import ACTIVATE, HERE, check, free_port, run_scenarios  # noqa: E402
 from harness import build as build_program  # noqa: E402
 from harness import expect_line as line  # noqa: E402
 
@@ -175,23 +174,8 @@ def scenario_example(exe, tmp):
 
 
 def main():
-    if not os.path.exists(ACTIVATE):
-        print("no %s (Debian package systemd)" % ACTIVATE)
-        print("0 passed, 1 failed")
-        return 1
-    tmp = tempfile.mkdtemp(prefix="sdfd-byname-")
-    try:
-        exe = build(tmp)
-        for sc in (scenario_activated, scenario_unnamed, scenario_not_activated, scenario_activation_errors,
-                   scenario_example):
-            print("# %s: %s" % (sc.__name__, (sc.__doc__ or "").strip()))
-            try:
-                sc(exe, tmp)
-            except Exception as e:  # a broken scenario is a failure, never a skip
-                check(sc.__name__, False, repr(e))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary()
+    return run_scenarios("byname", build, (scenario_activated, scenario_unnamed, scenario_not_activated, scenario_activation_errors,
+                         scenario_example))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@ with one closing "N passed, N failed" line, free loopback ports, and building
 a test program against the installed sdfd through pkg-config."""
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACTIVATE = "/usr/bin/systemd-socket-activate"
@@ -44,3 +46,25 @@ def summary():
     failed = len(results) - passed
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+def run_scenarios(name, build_exe, scenarios):
+    """Build the program in a temporary directory, run every scenario
+    (sc(exe, tmp)) — a scenario that raises is a failure, never a skip — and
+    end with the count line. Returns the exit status."""
+    if not os.path.exists(ACTIVATE):
+        print("no %s (Debian package systemd)" % ACTIVATE)
+        print("0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="sdfd-%s-" % name)
+    try:
+        exe = build_exe(tmp)
+        for sc in scenarios:
+            print("# %s: %s" % (sc.__name__, (sc.__doc__ or "").strip()))
+            try:
+                sc(exe, tmp)
+            except Exception as e:  # a broken scenario is a failure, never a skip
+                check(sc.__name__, False, repr(e))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary()
