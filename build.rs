@@ -53,7 +53,8 @@ fn main() {
         }
     }
     // libsdfd.so's own hidden memcpy/memset (src/mem.c says why): linked
-    // into the shared library only, never bundled into libsdfd.a.
+    // into the shared library only, never bundled into libsdfd.a under
+    // these names.
     println!("cargo:rerun-if-changed=src/mem.c");
     if os == "linux" && !skip_shim {
         // The object itself, not an archive: the linker takes an archive
@@ -67,6 +68,23 @@ fn main() {
         for o in objs {
             println!("cargo:rustc-cdylib-link-arg={}", o.display());
         }
+        // The same code as sdfd_memcpy/sdfd_memset, bundled into libsdfd.a:
+        // `make` renames the archive's references to memcpy/memset to these
+        // (objcopy --redefine-sym, see the Makefile), so that a program
+        // linking libsdfd.a does not resolve libc's memcpy/memset through
+        // the GOT before main. Hidden, and named so that they cannot
+        // replace the program's own memcpy/memset.
+        // (Its own directory: the object would otherwise overwrite the one
+        // linked into libsdfd.so above, which has the same file name.)
+        let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+        cc::Build::new()
+            .file("src/mem.c")
+            .out_dir(format!("{out}/static-mem"))
+            .flag("-ffreestanding")
+            .flag_if_supported("-fno-tree-loop-distribute-patterns")
+            .define("memcpy", "sdfd_memcpy")
+            .define("memset", "sdfd_memset")
+            .compile("sdfd_mem");
     }
     // No C start files (crti/crtbegin/crtend/crtn) in libsdfd.so: they exist
     // for C++ constructors, destructors and TM clones, which this library

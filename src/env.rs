@@ -22,25 +22,116 @@ pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
         return None;
     }
     // SAFETY: `environ` is a NULL-terminated array of pointers to
-    // NUL-terminated strings. Each entry is read byte by byte up to its NUL
-    // at most (`name` has no NUL, so a mismatch stops the comparison there).
+    // NUL-terminated strings (see `value_after`).
     unsafe {
         while !(*entry).is_null() {
-            let e = (*entry).cast::<u8>();
-            if name.iter().enumerate().all(|(i, &b)| *e.add(i) == b) && *e.add(name.len()) == b'=' {
-                let value = e.add(name.len().wrapping_add(1));
-                // Volatile reads, so that LLVM does not turn this loop into a
-                // call to libc's strlen (a symbol lookup at its first use).
-                let mut len = 0;
-                while core::ptr::read_volatile(value.add(len)) != 0 {
-                    len = len.wrapping_add(1);
-                }
-                return Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len.wrapping_add(1))));
+            if let Some(value) = value_after((*entry).cast::<u8>(), name) {
+                return Some(value);
             }
             entry = entry.add(1);
         }
     }
     None
+}
+
+/// The value of environment entry `e` if it is `name=value`.
+///
+/// # Safety
+/// `e` points to a NUL-terminated string that stays valid as long as the
+/// environment is not modified. It is read byte by byte up to its NUL at
+/// most: `name` has no NUL, so a mismatch stops the comparison there.
+#[cfg(target_os = "linux")]
+unsafe fn value_after(e: *const u8, name: &[u8]) -> Option<&'static CStr> {
+    let mut i = 0;
+    while let Some(&b) = name.get(i) {
+        if *e.add(i) != b {
+            return None;
+        }
+        i = i.wrapping_add(1);
+    }
+    if *e.add(i) != b'=' {
+        return None;
+    }
+    let value = e.add(i.wrapping_add(1));
+    // Volatile reads, so that LLVM does not turn this loop into a call to
+    // libc's strlen (a symbol lookup at its first use).
+    let mut len = 0;
+    while core::ptr::read_volatile(value.add(len)) != 0 {
+        len = len.wrapping_add(1);
+    }
+    Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len.wrapping_add(1))))
+}
+
+/// The four variables of the systemd protocol, each as [`get`] returns it,
+/// read together (`sd_listen_fds` needs them all: three to check, four to
+/// unset).
+#[cfg(unix)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ListenVars {
+    pub(crate) pid: Option<&'static CStr>,
+    pub(crate) pidfdid: Option<&'static CStr>,
+    pub(crate) fds: Option<&'static CStr>,
+    pub(crate) fdnames: Option<&'static CStr>,
+}
+
+/// [`ListenVars`] from one pass over `environ` (each variable's first
+/// `name=` entry, as four [`get`] calls would find): the entries that do
+/// not start with `LISTEN_` are passed over after a byte or a few, instead
+/// of four times. Valid until the environment is next modified.
+#[cfg(target_os = "linux")]
+pub(crate) fn listen_vars() -> ListenVars {
+    const PREFIX: &[u8] = b"LISTEN_";
+    let mut v = ListenVars::default();
+    let mut entry = crate::sys::environ();
+    if entry.is_null() {
+        return v;
+    }
+    // SAFETY: as in `get`; `rest` is read only after the PREFIX bytes
+    // matched (none is NUL), so it points into the same string.
+    unsafe {
+        while !(*entry).is_null() {
+            let e = (*entry).cast::<u8>();
+            if starts_with(e, PREFIX) {
+                let rest = e.add(PREFIX.len());
+                for (slot, name) in [
+                    (&mut v.pid, b"PID".as_slice()),
+                    (&mut v.pidfdid, b"PIDFDID".as_slice()),
+                    (&mut v.fds, b"FDS".as_slice()),
+                    (&mut v.fdnames, b"FDNAMES".as_slice()),
+                ] {
+                    if slot.is_none() {
+                        if let Some(value) = value_after(rest, name) {
+                            *slot = Some(value);
+                            break;
+                        }
+                    }
+                }
+            }
+            entry = entry.add(1);
+        }
+    }
+    v
+}
+
+/// Whether `e` starts with `prefix` (which has no NUL).
+///
+/// # Safety
+/// As [`value_after`].
+#[cfg(target_os = "linux")]
+unsafe fn starts_with(e: *const u8, prefix: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = prefix.get(i) {
+        if *e.add(i) != b {
+            return false;
+        }
+        i = i.wrapping_add(1);
+    }
+    true
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+pub(crate) fn listen_vars() -> ListenVars {
+    ListenVars { pid: get(LISTEN_PID), pidfdid: get(LISTEN_PIDFDID), fds: get(LISTEN_FDS), fdnames: get(LISTEN_FDNAMES) }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -67,6 +158,13 @@ pub(crate) fn unset(name: &CStr) {
     if get(name).is_none() {
         return;
     }
+    remove(name);
+}
+
+/// Remove `name`, known to be set, from the environment: libc's
+/// `unsetenv` (see [`unset`]).
+#[cfg(unix)]
+pub(crate) fn remove(name: &CStr) {
     // SAFETY: `name` is NUL-terminated and contains no '=' (all callers pass
     // constant variable names).
     unsafe {

@@ -1,5 +1,8 @@
 /* memcpy and memset for libsdfd.so only, hidden (not exported, not
- * interposed, never linked into libsdfd.a or a program).
+ * interposed, never linked into a program under these names). build.rs
+ * also compiles this file with -Dmemcpy=sdfd_memcpy -Dmemset=sdfd_memset
+ * into libsdfd.a, whose references `make` renames to those (Makefile,
+ * OBJCOPY): the same saving for programs that link libsdfd.a.
  *
  * LLVM lowers struct copies and zeroing to memcpy/memset calls and makes
  * them through the GOT, so every program that loads the library would

@@ -13,33 +13,41 @@ use crate::parse::{parse_pid, safe_atoi, safe_atou64};
 
 /// libsystemd unsets the variables on every return path when asked to
 /// (`LISTEN_PIDFDID` too, as systemd 258 does; 252 never reads it).
-fn unset_all(unset_environment: bool) {
+/// `vars` says which are set (unsetting an absent one changes nothing).
+fn unset_all(unset_environment: bool, vars: &env::ListenVars) {
     if unset_environment {
-        env::unset(env::LISTEN_PID);
-        env::unset(env::LISTEN_PIDFDID);
-        env::unset(env::LISTEN_FDS);
-        env::unset(env::LISTEN_FDNAMES);
+        for (var, name) in [
+            (vars.pid, env::LISTEN_PID),
+            (vars.pidfdid, env::LISTEN_PIDFDID),
+            (vars.fds, env::LISTEN_FDS),
+            (vars.fdnames, env::LISTEN_FDNAMES),
+        ] {
+            if var.is_some() {
+                env::remove(name);
+            }
+        }
     }
 }
 
 /// Number of fds passed to this process, or 0 if none are for us.
 pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
-    let r = count_and_mark();
-    unset_all(unset_environment);
+    let vars = env::listen_vars();
+    let r = count_and_mark(&vars);
+    unset_all(unset_environment, &vars);
     r
 }
 
-fn count_and_mark() -> Result<usize> {
-    let Some(pid) = env::get(env::LISTEN_PID) else {
+fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
+    let Some(pid) = vars.pid else {
         return Ok(0);
     };
     if parse_pid(pid)? != crate::sys::getpid() {
         return Ok(0);
     }
-    if !pidfd_id_matches()? {
+    if !pidfd_id_matches(vars.pidfdid)? {
         return Ok(0);
     }
-    let Some(fds) = env::get(env::LISTEN_FDS) else {
+    let Some(fds) = vars.fds else {
         return Ok(0);
     };
     let n = safe_atoi(fds)?;
@@ -54,12 +62,13 @@ fn count_and_mark() -> Result<usize> {
 /// (or `"unknown"` for each when it is absent).
 pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
     // Split before sd_listen_fds, which may unset the variable.
-    let listed = match env::get(env::LISTEN_FDNAMES) {
+    let vars = env::listen_vars();
+    let listed = match vars.fdnames {
         None => None,
         Some(v) => match Names::split(v.to_bytes()) {
             Ok(names) => Some(names),
             Err(e) => {
-                unset_all(unset_environment);
+                unset_all(unset_environment, &vars);
                 return Err(e);
             }
         },
@@ -80,8 +89,8 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
 /// kernel gives pidfds an inode id (pidfs, Linux 6.9+) it must be ours —
 /// otherwise the fds are not for us (a recycled pid). Absent, or no pidfs:
 /// no check, exactly as libsystemd 252.
-fn pidfd_id_matches() -> Result<bool> {
-    let Some(v) = env::get(env::LISTEN_PIDFDID) else {
+fn pidfd_id_matches(pidfdid: Option<&CStr>) -> Result<bool> {
+    let Some(v) = pidfdid else {
         return Ok(true);
     };
     let want = safe_atou64(v)?;
