@@ -9,16 +9,7 @@ ROOT=$PWD
 OUT=$ROOT/bench/out
 
 pkgs=(build-essential pkg-config libsystemd-dev valgrind strace musl-tools binutils python3)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+./tests/apt-need.sh "${pkgs[@]}"
 
 rm -rf "$OUT"
 mkdir -p "$OUT/bin"

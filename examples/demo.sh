@@ -5,14 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-need=()
-for p in build-essential pkg-config systemd curl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "==> installing ${need[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+./tests/apt-need.sh build-essential pkg-config systemd curl
 
 echo "==> building and installing sdfd into build/demo"
 make -s install PREFIX="$ROOT/build/demo" >/dev/null

@@ -5,16 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libsystemd-dev systemd python3-systemd valgrind strace curl
       musl-tools bindgen libclang-dev iproute2 util-linux binutils libc6-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "deps: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "$0")/apt-need.sh" "${pkgs[@]}"
 command -v cargo >/dev/null || { echo "deps: cargo (rustup) is required" >&2; exit 1; }
 # POSIX message queues for the sd_is_mq path checks (needs root; optional).
 if [ ! -d /dev/mqueue ] || ! mountpoint -q /dev/mqueue 2>/dev/null; then

@@ -16,15 +16,8 @@ bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | s
 t=$(mktemp -d); pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$t"' EXIT
 
-need=()
-for p in python3-systemd python3-pytest fcgiwrap libfcgi-bin systemd; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
-    || { bad "apt-get install ${need[*]}"; echo "$pass passed, $fail failed"; exit 1; }
-fi
+./tests/apt-need.sh python3-systemd python3-pytest fcgiwrap libfcgi-bin systemd \
+  || { bad "apt-get install"; echo "$pass passed, $fail failed"; exit 1; }
 
 STAGE=${SDFD_STAGE:-$ROOT/build/stage}
 if ! out=$(make -s install-compat PREFIX="$STAGE" 2>&1); then bad "make install-compat" "$out"; echo "$pass passed, $fail failed"; exit 1; fi

@@ -34,16 +34,7 @@ INCDIR=$(pkg-config --variable=includedir sdfd)
 
 # --- dependencies (only what is missing) -----------------------------------
 need=(build-essential dpkg-dev pkg-config autoconf automake libfcgi-dev libfcgi-bin systemd)
-missing=()
-for p in "${need[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  timeout 300 apt-get update -qq || die "apt-get update failed"
-  timeout 300 apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=120 "${missing[@]}" >/dev/null \
-    || die "apt-get install ${missing[*]} failed"
-fi
+"$(dirname "$0")/../apt-need.sh" "${need[@]}" || die "apt-get install ${need[*]} failed"
 
 # --- fetch the source with a private deb-src list (system apt config untouched)
 cat >"$W/src.sources" <<EOF

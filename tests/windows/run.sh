@@ -10,16 +10,7 @@ ROOT=$PWD
 W=$ROOT/build/windows-test
 setup_fail() { echo "setup failed: $1"; [ -f "${2:-}" ] && tail -30 "$2"; echo "0 passed, 1 failed"; exit 1; }
 
-missing=()
-for p in gcc-mingw-w64-x86-64 wine wine64; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "windows: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null 2>&1 \
-    || setup_fail "apt-get install ${missing[*]}"
-fi
+"$ROOT/tests/apt-need.sh" gcc-mingw-w64-x86-64 wine wine64 || setup_fail "apt-get install gcc-mingw-w64-x86-64 wine wine64"
 rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu \
   || rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1 || setup_fail "rustup target add x86_64-pc-windows-gnu"
 
