@@ -247,7 +247,7 @@ pub unsafe extern "C" fn sd_pid_notify_with_fds(
     fds: *const c_int,
     n_fds: c_uint,
 ) -> c_int {
-    let state = notify::cstr_bytes(opt_cstr(state));
+    let state = opt_cstr(state).map(CStr::to_bytes);
     truth(notify::pid_notify_with_fds_raw(pid, unset_environment != 0, state, fd_array(fds, n_fds as usize)))
 }
 

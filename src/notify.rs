@@ -3,7 +3,7 @@
 //! environment side effects. On top of 252: `vsock:` notify addresses and
 //! `sd_pid_notify_barrier` (systemd 254+); see the README for what differs.
 
-use core::ffi::{c_int, CStr};
+use core::ffi::c_int;
 use core::mem::{size_of, zeroed};
 use core::ptr;
 
@@ -467,7 +467,7 @@ fn ppoll(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
 use crate::sys::exists_nofollow;
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn exists_nofollow(path: &CStr) -> Result<()> {
+fn exists_nofollow(path: &core::ffi::CStr) -> Result<()> {
     // SAFETY: a NUL-terminated path.
     match unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) } {
         r if r < 0 => Err(Errno::last()),
@@ -486,10 +486,6 @@ pub fn booted() -> Result<bool> {
 
 pub use crate::watchdog::watchdog_enabled;
 
-/// Message of `CStr` form (for the C layer's NULL-able strings).
-pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {
-    s.map(CStr::to_bytes)
-}
 
 #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {

@@ -12,7 +12,7 @@
 //! `watchdog_enabled()` reads `WATCHDOG_USEC`/`WATCHDOG_PID` exactly as on
 //! Unix (the process id is `GetCurrentProcessId()`).
 
-use core::ffi::{c_int, CStr};
+use core::ffi::c_int;
 
 
 use crate::env;
@@ -78,7 +78,3 @@ pub fn booted() -> Result<bool> {
 
 pub use crate::watchdog::watchdog_enabled;
 
-/// Message of `CStr` form (for the C layer's NULL-able strings).
-pub(crate) fn cstr_bytes(s: Option<&CStr>) -> Option<&[u8]> {
-    s.map(CStr::to_bytes)
-}
