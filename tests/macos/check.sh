@@ -14,17 +14,8 @@ ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
 targets="x86_64-apple-darwin aarch64-apple-darwin"
 if ! out=$(rustup target add $targets 2>&1); then
-  bad "rustup target add $targets" "$out"; # The example plist parses, and SDFD_LAUNCHD_SOCKETS lists its Sockets keys.
-if out=$(python3 - examples/launchd/com.example.hello.plist <<'PY' 2>&1
-import plistlib, sys
-d = plistlib.load(open(sys.argv[1], "rb"))
-listed = d["EnvironmentVariables"]["SDFD_LAUNCHD_SOCKETS"].split(":")
-assert sorted(listed) == sorted(d["Sockets"]), (listed, sorted(d["Sockets"]))
-assert d["Label"] and d["ProgramArguments"]
-PY
-); then ok "examples/launchd/com.example.hello.plist: valid plist, SDFD_LAUNCHD_SOCKETS = its Sockets keys"
-else bad "example plist" "$out"; fi
-echo "$pass passed, $fail failed"; exit 1
+  bad "rustup target add $targets" "$out"
+  echo "$pass passed, $fail failed"; exit 1
 fi
 # The printf-style calls are C; this host has no macOS C compiler or SDK.
 export SDFD_SKIP_C_SHIM=1
