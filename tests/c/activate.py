@@ -12,10 +12,8 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 
-from harness import ACTIVATE, check, expect_line, free_port, run_scenarios  # noqa: E402
+from harness import Activated, check, expect_line, free_port, run_scenarios  # noqa: E402
 from harness import build as build_program  # noqa: E402
 
 
@@ -24,33 +22,6 @@ def build(tmp, name="activated"):
     ldd = subprocess.check_output(["ldd", exe], text=True)
     check("%s links libsdfd, not libsystemd" % name, "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
     return exe
-
-
-class Activated:
-    """systemd-socket-activate ARGS -- activated REQUESTS, stderr captured."""
-
-    def __init__(self, args, exe, requests):
-        self.log = tempfile.TemporaryFile()
-        # tests/c/sanitize.sh runs the daemon under valgrind (SDFD_TEST_WRAPPER)
-        wrapper = os.environ.get("SDFD_TEST_WRAPPER", "").split()
-        extra = requests if isinstance(requests, list) else [str(requests)]
-        self.p = subprocess.Popen([ACTIVATE] + args + wrapper + [exe] + extra, stdin=subprocess.DEVNULL,
-                                  stdout=self.log, stderr=self.log)
-        time.sleep(0.3)  # let it bind
-
-    def output(self):
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        return self.output()
 
 
 def ask_stream(family, addr, line, kind=socket.SOCK_STREAM):

@@ -16,10 +16,9 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-from harness import ACTIVATE, HERE, check, free_port, run_scenarios  # noqa: E402
+from harness import ACTIVATE, HERE, Activated, check, free_port, run_scenarios  # noqa: E402
 from harness import build as build_program  # noqa: E402
 from harness import expect_line as line  # noqa: E402
 
@@ -52,24 +51,14 @@ def scenario_activated(exe, tmp):
     """tcp4 + tcp6 named 'web', a unix socket named 'ctl': by name, twice, unknown names."""
     p4, p6 = free_port(), free_port(socket.AF_INET6, "::1")
     path = os.path.join(tmp, "ctl.sock")
-    log = tempfile.TemporaryFile()
-    p = subprocess.Popen([ACTIVATE, "-l", "127.0.0.1:%d" % p4, "-l", "[::1]:%d" % p6, "-l", path,
-                          "--fdname=web:web:ctl", exe, "--null", "--serve", "web",
-                          "web", "web", "ctl", "nope", "Web", "ctl"],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    time.sleep(0.3)
+    d = Activated(["-l", "127.0.0.1:%d" % p4, "-l", "[::1]:%d" % p6, "-l", path, "--fdname=web:web:ctl"], exe,
+                  ["--null", "--serve", "web", "web", "web", "ctl", "nope", "Web", "ctl"])
     try:
         r4 = ask(socket.AF_INET, ("127.0.0.1", p4))   # starts the daemon
         r6 = ask(socket.AF_INET6, ("::1", p6))
     except OSError as e:
         r4 = r6 = "error: %s" % e
-    try:
-        p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    log.seek(0)
-    out = log.read().decode("utf-8", "replace")
+    out = d.finish()
     E = errno
     line(out, r"^null name=%d sockets=%d count=%d$" % ((-E.EINVAL,) * 3), "NULL name/sockets/count: -EINVAL each")
     line(out, r"^q=web rc=0 count=2 fds=3,4 cloexec=1,1 kinds=inet4/stream/listening,inet6/stream/listening$",
@@ -91,10 +80,7 @@ def scenario_unnamed(exe, tmp):
     """No --fdname: every fd is named 'unknown', as sd_listen_fds_with_names says."""
     p4 = free_port()
     path = os.path.join(tmp, "u.sock")
-    log = tempfile.TemporaryFile()
-    p = subprocess.Popen([ACTIVATE, "-l", "127.0.0.1:%d" % p4, "-l", path, exe, "unknown", "unknown"],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    time.sleep(0.3)
+    d = Activated(["-l", "127.0.0.1:%d" % p4, "-l", path], exe, ["unknown", "unknown"])
     try:
         # only to start the daemon, which exits without accepting (a reset
         # is fine)
@@ -102,13 +88,7 @@ def scenario_unnamed(exe, tmp):
             pass
     except OSError:
         pass
-    try:
-        p.wait(10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    log.seek(0)
-    out = log.read().decode("utf-8", "replace")
+    out = d.finish()
     line(out, r"^q=unknown rc=0 count=2 fds=3,4 cloexec=1,1 kinds=inet4/stream/listening,unix/stream/listening$",
          "'unknown' is every fd when LISTEN_FDNAMES is absent")
     line(out, r"^q=unknown rc=%d untouched=1$" % -errno.EALREADY, "'unknown' again: -EALREADY")

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACTIVATE = "/usr/bin/systemd-socket-activate"
@@ -46,6 +47,39 @@ def summary():
     failed = len(results) - passed
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+class Activated:
+    """systemd-socket-activate ARGS EXE EXTRA..., output captured (EXTRA: a
+    list of arguments, or one value)."""
+
+    def __init__(self, args, exe, requests):
+        self.log = tempfile.TemporaryFile()
+        # tests/c/sanitize.sh runs the daemon under valgrind (SDFD_TEST_WRAPPER)
+        wrapper = os.environ.get("SDFD_TEST_WRAPPER", "").split()
+        extra = requests if isinstance(requests, list) else [str(requests)]
+        self.p = subprocess.Popen([ACTIVATE] + args + wrapper + [exe] + extra, stdin=subprocess.DEVNULL,
+                                  stdout=self.log, stderr=self.log)
+        time.sleep(0.3)  # let it bind
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def finish(self, timeout=10):
+        """Wait for it to exit by itself (killed after `timeout` s); its output."""
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        return self.output()
+
+    def stop(self):
+        """Terminate it if still running; its output."""
+        if self.p.poll() is None:
+            self.p.terminate()
+        return self.finish(5)
 
 
 def run_scenarios(name, build_exe, scenarios):
