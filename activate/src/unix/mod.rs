@@ -317,6 +317,21 @@ impl Sup {
         env
     }
 
+    /// Start the main child and make it current; on failure report it and
+    /// return false (the caller exits 1).
+    fn start_main_or_report(&mut self) -> bool {
+        match self.start_main() {
+            Ok(p) => {
+                self.main = Some(p);
+                true
+            }
+            Err(e) => {
+                self.err(&e);
+                false
+            }
+        }
+    }
+
     /// Start the (non-accept) command with the listening fds and the store.
     fn start_main(&mut self) -> Result<libc::pid_t, String> {
         let mut fds = self.fds.clone();
@@ -557,12 +572,8 @@ impl Sup {
     fn run(&mut self) -> i32 {
         if self.o.now && !self.o.accept {
             self.started = true;
-            match self.start_main() {
-                Ok(p) => self.main = Some(p),
-                Err(e) => {
-                    self.err(&e);
-                    return 1;
-                }
+            if !self.start_main_or_report() {
+                return 1;
             }
         }
         loop {
@@ -581,12 +592,8 @@ impl Sup {
             }
             if self.restart_at.is_some_and(|t| now >= t) {
                 self.restart_at = None;
-                match self.start_main() {
-                    Ok(p) => self.main = Some(p),
-                    Err(e) => {
-                        self.err(&e);
-                        return 1;
-                    }
+                if !self.start_main_or_report() {
+                    return 1;
                 }
             }
             if let Some((p, t)) = self.pending {
@@ -657,12 +664,8 @@ impl Sup {
                     } else if !self.started {
                         self.log(&format!("communication on fd {}: starting {}", ready[0], self.o.command[0]));
                         self.started = true;
-                        match self.start_main() {
-                            Ok(p) => self.main = Some(p),
-                            Err(e) => {
-                                self.err(&e);
-                                return 1;
-                            }
+                        if !self.start_main_or_report() {
+                            return 1;
                         }
                     }
                 }
