@@ -108,7 +108,7 @@ musl:
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
 
-# sdfd-activate, the socket-activation launcher (activate/): the host build
+# sdfd-activate, the socket-activation launcher (sdfd-activate/): the host build
 # and a single static musl binary for containers (build/sdfd-activate).
 activate:
 	$(CARGO) build --release -p sdfd-activate

@@ -11,7 +11,7 @@ use core::ffi::{c_char, c_int, c_uint, CStr};
 use crate::errno::{Errno, Result};
 #[cfg(unix)]
 use crate::snapshot;
-use crate::{activate, check, listen, notify};
+use crate::{byname, check, listen, notify};
 
 #[cfg(unix)]
 use libc::{pid_t, sockaddr};
@@ -390,7 +390,7 @@ pub unsafe extern "C" fn sdfd_activate_socket(
     if name.is_null() || sockets.is_null() || count.is_null() {
         return crate::errno::Errno::EINVAL.negated();
     }
-    match activate::activate_socket(CStr::from_ptr(name)) {
+    match byname::activate_socket(CStr::from_ptr(name)) {
         Ok(s) => {
             let (p, n) = s.into_raw();
             *sockets = p;

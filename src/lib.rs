@@ -15,7 +15,7 @@
 //! newer systemd and how conformance is tested.
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 
-pub mod activate;
+pub mod byname;
 mod backend;
 #[cfg(unix)]
 pub mod check;
@@ -43,7 +43,7 @@ mod wsa;
 #[cfg(unix)]
 mod sys;
 
-pub use activate::{activate_socket, RawSocket, Sockets};
+pub use byname::{activate_socket, RawSocket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
 pub use fd::RawFd;

@@ -60,7 +60,7 @@ run_suite() {
 run_suite rust        cargo test --quiet
 run_suite c-packaging ./tests/c/packaging.sh
 run_suite c-diff      ./tests/c/difftest.sh
-run_suite c-activate  python3 ./tests/c/activate.py
+run_suite c-activation python3 ./tests/c/activation.py
 run_suite c-dropin    ./tests/c/dropin.sh
 run_suite c-byname    python3 ./tests/c/byname.py
 run_suite macos-check ./tests/macos/check.sh
@@ -69,7 +69,7 @@ run_suite c-musl-static ./tests/c/musl-static.sh
 run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
-run_suite activate    ./tests/activate/run.sh
+run_suite launcher    ./tests/launcher/run.sh
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
 

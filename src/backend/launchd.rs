@@ -38,7 +38,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-use crate::activate::{sockets_named, Sockets, Taken};
+use crate::byname::{sockets_named, Sockets, Taken};
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;

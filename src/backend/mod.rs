@@ -8,7 +8,7 @@
 //! * `launchd`: macOS, `launch_activate_socket` by name, renumbered onto
 //!   3.., after the systemd protocol. Also built for the tests on Linux,
 //!   with the launchd call replaced by a test double.
-//! * `windows`: the systemfd/listenfd protocol (`SYSTEMFD_SOCKET_SERVER`,
+//! * `systemfd`: the systemfd/listenfd protocol (`SYSTEMFD_SOCKET_SERVER`,
 //!   `SYSTEMFD_SOCKET_SECRET`, one `WSAPROTOCOL_INFOW` per socket).
 
 #[cfg(unix)]
@@ -24,7 +24,7 @@ pub(crate) use systemd as platform;
 pub(crate) use launchd as platform;
 
 #[cfg(windows)]
-pub(crate) mod windows;
+pub(crate) mod systemfd;
 
 #[cfg(windows)]
-pub(crate) use self::windows as platform;
+pub(crate) use self::systemfd as platform;

@@ -4,7 +4,7 @@
 use core::ffi::CStr;
 
 use crate::env;
-use crate::activate::{sockets_named, Sockets, Taken};
+use crate::byname::{sockets_named, Sockets, Taken};
 use crate::errno::{Errno, Result};
 use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;

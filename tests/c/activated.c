@@ -1,4 +1,4 @@
-/* A small socket-activated daemon for tests/c/activate.py, built against the
+/* A small socket-activated daemon for tests/c/activation.py, built against the
  * installed sdfd through pkg-config. It reports on stderr what it was given
  * (one line per fd: number, name, family, type, state, as classified by the
  * sd_is_* calls) and then serves REQUESTS requests on those sockets: each

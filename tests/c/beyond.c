@@ -1,4 +1,4 @@
-/* Beyond libsystemd (tests/c/activate.py runs it under systemd-socket-activate):
+/* Beyond libsystemd (tests/c/activation.py runs it under systemd-socket-activate):
  * the read-once snapshot from many threads, lookup by configured address,
  * and the environment filter for children.
  *

@@ -1,4 +1,4 @@
-"""What the C test scripts (activate.py, byname.py) share: numbered checks
+"""What the C test scripts (activation.py, byname.py) share: numbered checks
 with one closing "N passed, N failed" line, free loopback ports, and building
 a test program against the installed sdfd through pkg-config."""
 import os

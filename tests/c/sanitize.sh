@@ -13,7 +13,7 @@
 #  3. stress.c (threads, fd leaks) against libsystemd and sdfd: the same
 #     baseline results; then the sdfd build natively, with ASan+UBSan, with
 #     ThreadSanitizer, under memcheck and under helgrind.
-#  4. activated.c (a real socket-activated daemon, tests/c/activate.py) with
+#  4. activated.c (a real socket-activated daemon, tests/c/activation.py) with
 #     ASan+UBSan and under memcheck.
 #  5. The Rust unit tests and corpus replay with -Zsanitizer=address
 #     (stable rustc + RUSTC_BOOTSTRAP=1; the ASan runtime ships with stable).
@@ -124,12 +124,12 @@ else bad "stress under helgrind (rc $rc)"; grep -E '^==' "$out/stress-hg.log" | 
 # ---- 4. the socket-activated daemon
 mkdir -p "$out/asan-reports"
 SDFD_TEST_CFLAGS="$SAN" ASAN_OPTIONS=$ASAN_OPTIONS:log_path=$out/asan-reports/asan \
-  UBSAN_OPTIONS=$UBSAN_OPTIONS:log_path=$out/asan-reports/ubsan python3 activate.py >"$out/act-asan.log" 2>&1
+  UBSAN_OPTIONS=$UBSAN_OPTIONS:log_path=$out/asan-reports/ubsan python3 activation.py >"$out/act-asan.log" 2>&1
 if ls "$out"/asan-reports/* >/dev/null 2>&1; then bad "activated with ASan+UBSan: sanitizer reports"; head -40 "$out"/asan-reports/*
 else count "$out/act-asan.log" "activation suite, daemon built with ASan+UBSan+LSan"; fi
 mkdir -p "$out/vg-reports"
 SDFD_TEST_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible --log-file=$out/vg-reports/vg.%p" \
-  python3 activate.py >"$out/act-vg.log" 2>&1
+  python3 activation.py >"$out/act-vg.log" 2>&1
 nvg=$(ls "$out"/vg-reports | wc -l)
 if [ "$nvg" -gt 0 ] && ! grep -qE 'ERROR SUMMARY: [1-9]|Invalid|definitely lost|indirectly lost|possibly lost' "$out"/vg-reports/*; then
   count "$out/act-vg.log" "activation suite, daemon under valgrind memcheck ($nvg daemon runs, all clean)"

@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-OUT=$ROOT/build/activate-test
+OUT=$ROOT/build/launcher-test
 mkdir -p "$OUT"
 pass=0 fail=0
 step() {  # step NAME COMMAND...: one counted check
@@ -39,13 +39,13 @@ else fail=$((fail + 1)); cat "$OUT/unit.log"; fi
 step "release build" cargo build -q --release -p sdfd-activate
 ACT=$ROOT/target/release/sdfd-activate
 rm -f "$OUT/probe"
-step "probe builds" cc -O2 -Wall -Werror -o "$OUT/probe" tests/activate/probe.c
+step "probe builds" cc -O2 -Wall -Werror -o "$OUT/probe" tests/launcher/launcher_probe.c
 step "hello-daemon builds against sdfd (pkg-config)" sh -c "cc -O2 -Wall -o '$OUT/hello' examples/hello-daemon.c \$(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$LIBDIR'"
 step "activated.c builds against sdfd (pkg-config)" sh -c "cc -O2 -Wall -o '$OUT/activated' tests/c/activated.c \$(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$LIBDIR'"
 step "daemons use libsdfd, not libsystemd" sh -c "ldd '$OUT/hello' | grep -q libsdfd && ! ldd '$OUT/hello' | grep -q libsystemd"
 
-counted difftest timeout 600 python3 tests/activate/difftest.py "$ACT" "$OUT/probe"
-counted supervise timeout 600 python3 tests/activate/supervise.py "$ACT" "$OUT/hello" "$OUT/activated"
+counted difftest timeout 600 python3 tests/launcher/launcher_difftest.py "$ACT" "$OUT/probe"
+counted supervise timeout 600 python3 tests/launcher/supervise.py "$ACT" "$OUT/hello" "$OUT/activated"
 
 # A single static binary for containers: no interpreter, no libc needed.
 step "musl static build (make activate-musl)" make -s activate-musl
@@ -54,7 +54,7 @@ step "musl binary is static (no interpreter, no NEEDED)" sh -c "! readelf -l '$M
 step "musl binary runs in an empty root as a container entrypoint" sh -c "
   set -e; R=\$(mktemp -d); trap 'rm -rf \$R' EXIT
   mkdir -p \$R/bin; cp '$MUSL' \$R/bin/sdfd-activate
-  cc -static -O2 -o \$R/bin/probe tests/activate/probe.c
+  cc -static -O2 -o \$R/bin/probe tests/launcher/launcher_probe.c
   timeout 10 chroot \$R /bin/sdfd-activate -q --now -l @sdfd-chroot-\$\$ --fdname=x /bin/probe /report 0
   grep -q 'env LISTEN_FDNAMES=x' \$R/report && grep -q 'env LISTEN_PID=self' \$R/report && grep -q 'env LISTEN_FDS=1' \$R/report"
 step "macOS type-check (cargo check --target x86_64-apple-darwin)" cargo check -q --target x86_64-apple-darwin -p sdfd-activate

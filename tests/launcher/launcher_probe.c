@@ -1,4 +1,4 @@
-/* Probe for the sdfd-activate differential test (tests/activate/difftest.py).
+/* Probe for the sdfd-activate differential test (tests/launcher/launcher_difftest.py).
  * Started by a launcher (systemd-socket-activate or sdfd-activate), it writes
  * what it was given to REPORT and exits with EXIT (default 0):
  *   argv, environment (in order; LISTEN_PID shown as "self" when it is our

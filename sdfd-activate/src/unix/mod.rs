@@ -63,7 +63,7 @@ fn set_cloexec(fd: RawFd, on: bool) -> bool {
 
 static SIG_PIPE: AtomicI32 = AtomicI32::new(-1);
 
-extern "C" fn on_signal(sig: libc::c_int) {
+extern "C" fn write_signal_to_pipe(sig: libc::c_int) {
     let saved = errno();
     let b = sig as u8;
     let fd = SIG_PIPE.load(Ordering::Relaxed);
@@ -115,7 +115,7 @@ fn install_signals() -> Result<(RawFd, SigReset), String> {
         unsafe {
             let mut old: libc::sigaction = std::mem::zeroed();
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = if s == libc::SIGPIPE { libc::SIG_IGN } else { on_signal as extern "C" fn(libc::c_int) as usize };
+            sa.sa_sigaction = if s == libc::SIGPIPE { libc::SIG_IGN } else { write_signal_to_pipe as extern "C" fn(libc::c_int) as usize };
             sa.sa_flags = libc::SA_RESTART | if s == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(s, &sa, &mut old);
@@ -203,8 +203,8 @@ struct Stored {
     id: (u64, u64),
 }
 
-struct Sup {
-    o: Opts,
+struct Supervisor {
+    opts: Opts,
     path: std::ffi::CString,
     fds: Vec<RawFd>,
     sig: SigReset,
@@ -256,9 +256,9 @@ fn describe_status(st: libc::c_int) -> String {
     }
 }
 
-impl Sup {
+impl Supervisor {
     fn log(&self, msg: &str) {
-        if !self.o.quiet {
+        if !self.opts.quiet {
             eprintln!("sdfd-activate: {msg}");
         }
     }
@@ -271,7 +271,7 @@ impl Sup {
     /// in non-accept mode), as systemd-socket-activate forms it: one name is
     /// used for every fd; otherwise the names as given.
     fn fdnames(&self, n: usize, with_store: bool) -> Option<String> {
-        let mut names = self.o.fdnames.clone().map(|v| if v.len() == 1 { vec![v[0].clone(); n] } else { v });
+        let mut names = self.opts.fdnames.clone().map(|v| if v.len() == 1 { vec![v[0].clone(); n] } else { v });
         if with_store && !self.store.is_empty() {
             let mut l = names.unwrap_or_default();
             l.resize(n, "unknown".into());
@@ -283,7 +283,7 @@ impl Sup {
 
     fn env(&self, n_fds: usize, names: Option<String>) -> Vec<EnvEntry> {
         let mut env: Vec<EnvEntry> = Vec::new();
-        if self.o.inherit_env {
+        if self.opts.inherit_env {
             for (k, v) in std::env::vars_os() {
                 let k = k.to_string_lossy();
                 if !matches!(k.as_ref(), "LISTEN_PID" | "LISTEN_FDS" | "LISTEN_FDNAMES" | "NOTIFY_SOCKET") {
@@ -297,7 +297,7 @@ impl Sup {
                 }
             }
         }
-        if !self.o.inetd {
+        if !self.opts.inetd {
             env.push(EnvEntry::Fixed(format!("LISTEN_FDS={n_fds}")));
             env.push(EnvEntry::ListenPid);
             if let Some(n) = names {
@@ -307,7 +307,7 @@ impl Sup {
         if let Some(nt) = &self.notify {
             env.push(EnvEntry::Fixed(format!("NOTIFY_SOCKET={}", nt.address)));
         }
-        for e in &self.o.setenv {
+        for e in &self.opts.setenv {
             let name = e.split('=').next().unwrap_or("");
             match env.iter().position(|x| x.name() == name) {
                 Some(i) => env[i] = EnvEntry::Fixed(e.clone()),
@@ -338,10 +338,10 @@ impl Sup {
         fds.extend(self.store.iter().map(|s| s.fd));
         let names = self.fdnames(self.fds.len(), true);
         let env = self.env(fds.len(), names);
-        let pid = spawn::spawn(&self.path, &self.o.command, &env, &fds, self.o.inetd, &self.sig)?;
+        let pid = spawn::spawn(&self.path, &self.opts.command, &env, &fds, self.opts.inetd, &self.sig)?;
         self.log(&format!(
             "started {} as pid {pid} with {} fd(s){}",
-            self.o.command.join(" "),
+            self.opts.command.join(" "),
             fds.len(),
             if self.store.is_empty() { String::new() } else { format!(" ({} from the fd store)", self.store.len()) }
         ));
@@ -372,7 +372,7 @@ impl Sup {
         let _g = FdGuard(c);
         let names = self.fdnames(1, false);
         let env = self.env(1, names);
-        match spawn::spawn(&self.path, &self.o.command, &env, &[c], self.o.inetd, &self.sig) {
+        match spawn::spawn(&self.path, &self.opts.command, &env, &[c], self.opts.inetd, &self.sig) {
             Ok(pid) => {
                 self.log(&format!("connection on fd {lfd} ({}): started pid {pid}", sock::describe(lfd)));
                 self.children.push(Child { pid, retiring: false });
@@ -394,7 +394,7 @@ impl Sup {
         self.kill(pid, libc::SIGTERM);
     }
 
-    fn on_signal(&mut self, s: libc::c_int) {
+    fn handle_signal(&mut self, s: libc::c_int) {
         match s {
             libc::SIGCHLD => self.reap(),
             libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
@@ -407,7 +407,7 @@ impl Sup {
                 self.log(&format!("{}: passing it on to {} child(ren)", signame(s), self.children.len()));
                 self.restart_at = None;
                 if self.stop_deadline.is_none() {
-                    self.stop_deadline = Some(Instant::now() + self.o.stop_timeout);
+                    self.stop_deadline = Some(Instant::now() + self.opts.stop_timeout);
                 }
                 for c in &mut self.children {
                     c.retiring = true;
@@ -431,7 +431,7 @@ impl Sup {
         if self.stop_deadline.is_some() {
             return;
         }
-        if self.o.accept {
+        if self.opts.accept {
             self.log("SIGHUP: nothing to replace in --accept mode (every connection gets a new child)");
             return;
         }
@@ -445,7 +445,7 @@ impl Sup {
         }
         self.log(&format!("SIGHUP: replacing pid {old}"));
         match self.start_main() {
-            Ok(new) if self.o.wait_ready => self.pending = Some((new, Instant::now() + self.o.ready_timeout)),
+            Ok(new) if self.opts.wait_ready => self.pending = Some((new, Instant::now() + self.opts.ready_timeout)),
             Ok(new) => {
                 self.main = Some(new);
                 self.retire(old);
@@ -474,7 +474,7 @@ impl Sup {
             }
             if self.main != Some(pid) {
                 // A replaced child, or a per-connection child.
-                if !c.retiring && !self.o.accept {
+                if !c.retiring && !self.opts.accept {
                     self.log(&format!("pid {pid} {}", describe_status(st)));
                 }
                 continue;
@@ -489,9 +489,9 @@ impl Sup {
                 self.main = Some(new);
                 continue;
             }
-            if self.o.restart {
-                self.log(&format!("pid {pid} {}; restarting in {:?}", describe_status(st), self.o.restart_delay));
-                self.restart_at = Some(Instant::now() + self.o.restart_delay);
+            if self.opts.restart {
+                self.log(&format!("pid {pid} {}; restarting in {:?}", describe_status(st), self.opts.restart_delay));
+                self.restart_at = Some(Instant::now() + self.opts.restart_delay);
                 continue;
             }
             self.log(&format!("pid {pid} {}", describe_status(st)));
@@ -511,7 +511,7 @@ impl Sup {
         let mut fds = m.fds;
         if notify::field(&m.text, "FDSTORE") == Some("1") && !fds.is_empty() {
             let name = notify::field(&m.text, "FDNAME").unwrap_or("stored").to_string();
-            if self.o.accept {
+            if self.opts.accept {
                 self.log("FDSTORE=1 ignored in --accept mode");
             } else if !fdname_is_valid(&name) || name.is_empty() {
                 self.err(&format!("FDSTORE=1 with an invalid FDNAME {:?}, ignored", name));
@@ -523,8 +523,8 @@ impl Sup {
                     let id = if unsafe { libc::fstat(fd, &mut st) } == 0 { (st.st_dev as u64, st.st_ino as u64) } else { (0, 0) };
                     if self.store.iter().any(|s| s.id == id) {
                         close(fd);
-                    } else if self.store.len() >= self.o.fdstore_max {
-                        self.err(&format!("fd store full ({} fds), fd named {name} dropped", self.o.fdstore_max));
+                    } else if self.store.len() >= self.opts.fdstore_max {
+                        self.err(&format!("fd store full ({} fds), fd named {name} dropped", self.opts.fdstore_max));
                         close(fd);
                     } else {
                         self.log(&format!("fd store: keeping fd named {name} (from pid {})", who.unwrap_or(0)));
@@ -570,7 +570,7 @@ impl Sup {
     }
 
     fn run(&mut self) -> i32 {
-        if self.o.now && !self.o.accept {
+        if self.opts.now && !self.opts.accept {
             self.started = true;
             if !self.start_main_or_report() {
                 return 1;
@@ -617,7 +617,7 @@ impl Sup {
                 pfds.push(libc::pollfd { fd: n.fd, events: libc::POLLIN, revents: 0 });
             }
             let first_listen = pfds.len();
-            let watch = self.stop_deadline.is_none() && (self.o.accept || !self.started);
+            let watch = self.stop_deadline.is_none() && (self.opts.accept || !self.started);
             if watch {
                 for &fd in &self.fds {
                     pfds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
@@ -645,7 +645,7 @@ impl Sup {
                         break;
                     }
                     for &s in &buf[..n as usize] {
-                        self.on_signal(s as libc::c_int);
+                        self.handle_signal(s as libc::c_int);
                     }
                 }
             }
@@ -657,12 +657,12 @@ impl Sup {
             if watch && self.stop_deadline.is_none() {
                 let ready: Vec<RawFd> = pfds[first_listen..].iter().filter(|p| p.revents != 0).map(|p| p.fd).collect();
                 if !ready.is_empty() {
-                    if self.o.accept && self.o.sock_type != libc::SOCK_DGRAM {
+                    if self.opts.accept && self.opts.sock_type != libc::SOCK_DGRAM {
                         for fd in ready {
                             self.accept_on(fd);
                         }
                     } else if !self.started {
-                        self.log(&format!("communication on fd {}: starting {}", ready[0], self.o.command[0]));
+                        self.log(&format!("communication on fd {}: starting {}", ready[0], self.opts.command[0]));
                         self.started = true;
                         if !self.start_main_or_report() {
                             return 1;
@@ -674,12 +674,12 @@ impl Sup {
     }
 }
 
-pub fn run(o: Opts) -> i32 {
+pub fn run(opts: Opts) -> i32 {
     ensure_stdio();
     let inherited = inherited_fds();
     close_others(inherited);
     let mut fds: Vec<RawFd> = (0..inherited).map(|i| 3 + i as RawFd).collect();
-    for a in &o.listen {
+    for a in &opts.listen {
         let addr = match crate::addr::parse(a) {
             Ok(x) => x,
             Err(e) => {
@@ -687,7 +687,7 @@ pub fn run(o: Opts) -> i32 {
                 return 2;
             }
         };
-        match sock::listen(&addr, o.sock_type) {
+        match sock::listen(&addr, opts.sock_type) {
             Ok(fd) => fds.push(fd),
             Err(e) => {
                 eprintln!("sdfd-activate: {e}");
@@ -699,31 +699,31 @@ pub fn run(o: Opts) -> i32 {
         eprintln!("sdfd-activate: no sockets to listen on specified or passed in (use -l ADDRESS)");
         return 2;
     }
-    if o.inetd && !o.accept && fds.len() != 1 {
+    if opts.inetd && !opts.accept && fds.len() != 1 {
         eprintln!("sdfd-activate: --inetd without --accept passes exactly one socket (got {})", fds.len());
         return 2;
     }
-    let path = match spawn::resolve(&o.command[0]) {
+    let path = match spawn::resolve(&opts.command[0]) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("sdfd-activate: {e}");
             return 1;
         }
     };
-    if !o.quiet {
+    if !opts.quiet {
         for &fd in &fds {
             eprintln!("sdfd-activate: listening on {} as fd {fd}", sock::describe(fd));
         }
     }
-    if let Some(names) = &o.fdnames {
-        let n = if o.accept { 1 } else { fds.len() };
+    if let Some(names) = &opts.fdnames {
+        let n = if opts.accept { 1 } else { fds.len() };
         if names.len() != 1 && names.len() != n {
             eprintln!("sdfd-activate: warning: {} fd name(s) for {n} fd(s)", names.len());
         }
     }
     let (sigfd, sig) = match install_signals() {
         Ok((fd, mut sig)) => {
-            sig.all = o.accept;
+            sig.all = opts.accept;
             (fd, sig)
         }
         Err(e) => {
@@ -738,7 +738,7 @@ pub fn run(o: Opts) -> i32 {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
         }
     }
-    let notify = if o.notify {
+    let notify = if opts.notify {
         match notify::Notify::open() {
             Ok(n) => Some(n),
             Err(e) => {
@@ -749,8 +749,8 @@ pub fn run(o: Opts) -> i32 {
     } else {
         None
     };
-    let mut s = Sup {
-        o,
+    let mut s = Supervisor {
+        opts,
         path,
         fds,
         sig,

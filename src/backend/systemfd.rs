@@ -584,17 +584,17 @@ fn from_protocol_info(rec: &[u8; RECORD]) -> Result<RawSocket> {
 
 
 /// Which names [`activate_socket`] has handed out.
-static TAKEN: crate::activate::Taken = crate::activate::Taken::new();
+static TAKEN: crate::byname::Taken = crate::byname::Taken::new();
 
 /// The received sockets named `name` (names from `LISTEN_FDNAMES`, else
 /// `"unknown"`), once per name: as on Unix, `ESRCH` when nothing was
 /// received, `ENOENT`/`EALREADY` from the shared lookup.
-pub(crate) fn activate_socket(name: &core::ffi::CStr) -> Result<crate::activate::Sockets> {
+pub(crate) fn activate_socket(name: &core::ffi::CStr) -> Result<crate::byname::Sockets> {
     let names = listen_fds_with_names(false)?;
     if names.is_empty() {
         return Err(Errno::ESRCH);
     }
-    let mut found = crate::activate::sockets_named(&names, name, 0, &TAKEN)?;
+    let mut found = crate::byname::sockets_named(&names, name, 0, &TAKEN)?;
     for slot in found.as_mut_slice() {
         *slot = socket(*slot)?;
     }

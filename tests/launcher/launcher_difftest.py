@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Differential test: the same probe (tests/activate/probe.c) started by
+"""Differential test: the same probe (tests/launcher/launcher_probe.c) started by
 /usr/bin/systemd-socket-activate (252) and by sdfd-activate with the same
 options must see the same thing: environment (in order), descriptors with
 their numbers, FD_CLOEXEC and O_NONBLOCK flags, socket family/type/protocol,
