@@ -1,15 +1,15 @@
-//! Generates the C header with cbindgen and sets the shared library's soname.
+//! The C library's build steps (feature `capi` only): the printf-style
+//! notify shims in C, libsdfd's private memcpy/memset, the shared library's
+//! soname and exports. Writes only to OUT_DIR. A Rust consumer (no `capi`)
+//! gets nothing from here. The header is not generated here: `make header`
+//! (xtask/) writes include/sdfd.h.
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/ffi.rs");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
-    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    match cbindgen::generate(&dir) {
-        Ok(bindings) => {
-            bindings.write_to_file(format!("{dir}/include/sdfd.h"));
-        }
-        Err(e) => panic!("cbindgen failed: {e}"),
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_CAPI").is_none() {
+        return;
     }
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     // The printf-style notify calls are C (variadic); link them in and
     // export them from the shared library.
     println!("cargo:rerun-if-changed=src/notifyf.c");

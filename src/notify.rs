@@ -391,6 +391,7 @@ pub fn pid_notify(pid: libc::pid_t, unset_environment: bool, state: &str) -> Res
 }
 
 /// `sd_pid_notify_with_fds`: also pass `fds` (e.g. `FDSTORE=1`).
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // notify_with_fds
 pub fn pid_notify_with_fds(pid: libc::pid_t, unset_environment: bool, state: &str, fds: &[RawFd]) -> Result<bool> {
     pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(fds))
 }
@@ -484,6 +485,7 @@ pub fn booted() -> Result<bool> {
     }
 }
 
+#[cfg(feature = "capi")]
 pub use crate::watchdog::watchdog_enabled;
 
 

@@ -76,5 +76,6 @@ pub fn booted() -> Result<bool> {
     Ok(false)
 }
 
+#[cfg(feature = "capi")]
 pub use crate::watchdog::watchdog_enabled;
 

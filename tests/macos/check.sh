@@ -21,7 +21,7 @@ fi
 export SDFD_SKIP_C_SHIM=1
 keep_header=$(mktemp); cp include/sdfd.h "$keep_header"
 for t in $targets; do
-  for feat in "" "--no-default-features"; do
+  for feat in "" "--no-default-features" "--no-default-features --features capi"; do
     what="cargo check --target $t --all-targets ${feat:-(default features)}"
     if out=$(cargo check --target "$t" --all-targets $feat --message-format short 2>&1); then
       warns=$(echo "$out" | grep -E '(^|: )warning' | grep -v 'SDFD_SKIP_C_SHIM' || true)
@@ -31,7 +31,7 @@ for t in $targets; do
     fi
   done
   what="no_std C library as a $t staticlib (release, panic=abort, LTO)"
-  if out=$(cargo rustc --quiet --release --no-default-features --lib --crate-type staticlib --target "$t" 2>&1); then
+  if out=$(cargo rustc --quiet --release --no-default-features --features capi --lib --crate-type staticlib --target "$t" 2>&1); then
     a=target/$t/release/libsdfd.a
     if grep -qa '_launch_activate_socket' "$a" && grep -qa '_sdfd_activate_socket' "$a" && grep -qa '_sd_listen_fds_with_names' "$a"; then
       ok "$what: references _launch_activate_socket, defines _sdfd_activate_socket"
