@@ -6,9 +6,13 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if std::env::var_os("CARGO_FEATURE_CAPI").is_none() {
-        return;
-    }
+    #[cfg(feature = "capi")]
+    capi();
+}
+
+/// `cc` is an optional build dependency, enabled by `capi`.
+#[cfg(feature = "capi")]
+fn capi() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     // The printf-style notify calls are C (variadic); link them in and
     // export them from the shared library.

@@ -27,7 +27,7 @@
 //!   `std::io::Error` conversions. Without it the crate is `no_std` and
 //!   depends on `libc` only (`windows-sys` on Windows).
 //! * `capi`: the C ABI (`sd_listen_fds` … with `#[no_mangle]`, module
-//!   [`ffi`]) for the C library that `make` builds. Do not enable it in a
+//!   `ffi`) for the C library that `make` builds. Do not enable it in a
 //!   Rust program: its `sd_*` symbols would take the place of libsystemd's
 //!   for every C library linked into the same program.
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]

@@ -2,7 +2,7 @@
 //! the environment left alone by the safe functions and removed by the
 //! `unsafe` ones. Each case runs in a forked child, so that its fds 3.. and
 //! environment are its own.
-#![cfg(unix)]
+#![cfg(all(unix, feature = "std"))]
 
 use std::io::ErrorKind;
 use std::net::{TcpListener, UdpSocket};
