@@ -122,11 +122,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     }
 }
 
-// A deliberate panic path, compiled only into the canary build of
-// tests/panic-check.sh, which must fail to link: it shows the check can
-// fail. Exported with the Rust ABI so that cbindgen leaves it out of the
-// generated header.
+/// A deliberate panic path, compiled only into the canary build of
+/// tests/panic-check.sh, which must fail to link: it shows the check can
+/// fail. Exported with the Rust ABI so that cbindgen leaves it out of the
+/// generated header.
 #[cfg(feature = "panic-check-canary")]
+#[doc(hidden)]
 #[export_name = "sdfd_panic_canary"]
 pub fn panic_canary(i: usize) -> u8 {
     [1u8, 2, 3][i]
