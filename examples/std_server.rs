@@ -10,11 +10,14 @@
 //!
 //! Its first argument, if any, replaces the fallback address.
 
+#![cfg_attr(not(unix), allow(unused_imports))]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 
 use sdfd::NotifyState;
 
+#[cfg(unix)]
 fn main() -> std::io::Result<()> {
     let fallback = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
     let activated = sdfd::take_tcp_listener("web")?;
@@ -33,6 +36,7 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 fn serve(mut conn: TcpStream, how: &str) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut line = String::new();
@@ -42,4 +46,11 @@ fn serve(mut conn: TcpStream, how: &str) -> std::io::Result<()> {
     }
     let body = format!("hello from std_server ({how})\n");
     write!(conn, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+}
+
+/// The typed socket API is Unix-only (Windows programs use
+/// `sdfd::listen_socket`).
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("std_server: Unix only");
 }

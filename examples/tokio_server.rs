@@ -10,9 +10,12 @@
 //!
 //! Its first argument, if any, replaces the fallback address.
 
+#![cfg_attr(not(unix), allow(unused_imports))]
+
 use sdfd::NotifyState;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+#[cfg(unix)]
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let fallback = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -36,6 +39,7 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
+#[cfg(unix)]
 async fn serve(conn: tokio::net::TcpStream, how: &str) -> std::io::Result<()> {
     let (rd, mut wr) = conn.into_split();
     let mut reader = BufReader::new(rd);
@@ -46,4 +50,11 @@ async fn serve(conn: tokio::net::TcpStream, how: &str) -> std::io::Result<()> {
     let body = format!("hello from tokio_server ({how})\n");
     let reply = format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len());
     wr.write_all(reply.as_bytes()).await
+}
+
+/// The typed socket API is Unix-only (Windows programs use
+/// `sdfd::listen_socket`).
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("tokio_server: Unix only");
 }

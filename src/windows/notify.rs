@@ -51,11 +51,13 @@ pub fn notify(unset_environment: bool, state: &str) -> Result<bool> {
 }
 
 /// `sd_pid_notify(pid, unset_environment, state)`.
+#[allow(dead_code)] // the C ABI's (sd_pid_notify*), kept alike on every platform
 pub fn pid_notify(pid: Pid, unset_environment: bool, state: &str) -> Result<bool> {
     pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(&[]))
 }
 
 /// `sd_pid_notify_with_fds`.
+#[allow(dead_code)] // the C ABI's (sd_pid_notify*), kept alike on every platform
 pub fn pid_notify_with_fds(pid: Pid, unset_environment: bool, state: &str, fds: &[RawFd]) -> Result<bool> {
     pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(fds))
 }
