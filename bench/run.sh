@@ -75,4 +75,6 @@ echo "bench: measuring"
 python3 measure.py "$OUT" > RESULTS.md.new
 mv RESULTS.md.new RESULTS.md
 echo "bench: wrote bench/RESULTS.md"
+# The Rust crate's cold build next to listenfd and sd-notify (its own section).
+"$ROOT/bench/crate-build.sh" >/dev/null
 cat RESULTS.md

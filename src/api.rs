@@ -1,5 +1,5 @@
 //! The Rust entry points over the libsystemd-compatible core: safe functions
-//! that leave the environment alone, `unsafe` `*_unset_env` variants that
+//! that leave the environment alone, `unsafe` `*_and_unset_env` variants that
 //! remove the activation variables (as libsystemd's `unset_environment`
 //! flag does), and notification with typed states.
 
@@ -16,7 +16,7 @@ use crate::{listen, watchdog};
 /// `FD_CLOEXEC` set. `Ok(0)` means "not socket-activated". The environment is
 /// left as it is, so the activation variables are inherited by children the
 /// program starts (use [`environ_without_activation`](crate::environ_without_activation)
-/// for theirs, or the `unsafe` [`listen_fds_unset_env`]).
+/// for theirs, or the `unsafe` [`listen_fds_and_unset_env`]).
 pub fn listen_fds() -> Result<usize> {
     listen::listen_fds(false)
 }
@@ -30,7 +30,7 @@ pub fn listen_fds() -> Result<usize> {
 /// the same time (in Rust or in C, e.g. `getenv` in a resolver), the same
 /// contract as `std::env::remove_var` in Rust 2024. Call it first in
 /// `main`, before any thread is started.
-pub unsafe fn listen_fds_unset_env() -> Result<usize> {
+pub unsafe fn listen_fds_and_unset_env() -> Result<usize> {
     listen::listen_fds(true)
 }
 
@@ -42,12 +42,12 @@ pub fn listen_fds_with_names() -> Result<Names> {
 }
 
 /// As [`listen_fds_with_names`], then removes the activation variables as
-/// [`listen_fds_unset_env`] does (`sd_listen_fds_with_names(1)`).
+/// [`listen_fds_and_unset_env`] does (`sd_listen_fds_with_names(1)`).
 ///
 /// # Safety
-/// As for [`listen_fds_unset_env`]: no other thread may use the environment
+/// As for [`listen_fds_and_unset_env`]: no other thread may use the environment
 /// during the call.
-pub unsafe fn listen_fds_with_names_unset_env() -> Result<Names> {
+pub unsafe fn listen_fds_with_names_and_unset_env() -> Result<Names> {
     listen::listen_fds_with_names(true)
 }
 
@@ -62,9 +62,9 @@ pub fn watchdog_enabled() -> Result<Option<Duration>> {
 /// (`sd_watchdog_enabled(1)`).
 ///
 /// # Safety
-/// As for [`listen_fds_unset_env`]: no other thread may use the environment
+/// As for [`listen_fds_and_unset_env`]: no other thread may use the environment
 /// during the call.
-pub unsafe fn watchdog_enabled_unset_env() -> Result<Option<Duration>> {
+pub unsafe fn watchdog_enabled_and_unset_env() -> Result<Option<Duration>> {
     Ok(watchdog::watchdog_enabled(true)?.map(Duration::from_micros))
 }
 
@@ -84,9 +84,9 @@ pub fn notify_str(state: &str) -> Result<bool> {
 /// As [`notify_str`], then removes `NOTIFY_SOCKET` (`sd_notify(1, state)`).
 ///
 /// # Safety
-/// As for [`listen_fds_unset_env`]: no other thread may use the environment
+/// As for [`listen_fds_and_unset_env`]: no other thread may use the environment
 /// during the call.
-pub unsafe fn notify_str_unset_env(state: &str) -> Result<bool> {
+pub unsafe fn notify_str_and_unset_env(state: &str) -> Result<bool> {
     core_notify::notify(true, state)
 }
 
@@ -243,10 +243,10 @@ pub fn notify(states: &[NotifyState<'_>]) -> Result<bool> {
 /// every path (`sd_notify(1, …)`).
 ///
 /// # Safety
-/// As for [`listen_fds_unset_env`]: no other thread may use the environment
+/// As for [`listen_fds_and_unset_env`]: no other thread may use the environment
 /// during the call.
 #[cfg(feature = "std")]
-pub unsafe fn notify_unset_env(states: &[NotifyState<'_>]) -> Result<bool> {
+pub unsafe fn notify_and_unset_env(states: &[NotifyState<'_>]) -> Result<bool> {
     core_notify::notify(true, &message(states)?)
 }
 

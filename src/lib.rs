@@ -14,7 +14,7 @@
 //! ```
 //!
 //! Nothing here modifies the environment unless its name says so: the
-//! `*_unset_env` variants, which remove the activation variables as
+//! `*_and_unset_env` variants, which remove the activation variables as
 //! libsystemd's `unset_environment` flag does, are `unsafe` (`unsetenv`
 //! races with any other thread reading the environment).
 //!
@@ -37,11 +37,11 @@ mod api;
 #[cfg(unix)]
 pub use api::pid_notify;
 pub use api::{
-    booted, listen_fds, listen_fds_unset_env, listen_fds_with_names, listen_fds_with_names_unset_env, notify_barrier,
-    notify_str, notify_str_unset_env, watchdog_enabled, watchdog_enabled_unset_env,
+    booted, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env, notify_barrier,
+    notify_str, notify_str_and_unset_env, watchdog_enabled, watchdog_enabled_and_unset_env,
 };
 #[cfg(feature = "std")]
-pub use api::{notify, notify_unset_env, NotifyState};
+pub use api::{notify, notify_and_unset_env, NotifyState};
 #[cfg(all(feature = "std", unix))]
 pub use api::notify_with_fds;
 mod byname;

@@ -190,9 +190,9 @@ fn unset_env_variants_remove_the_variables() {
         check(std::env::var_os("LISTEN_FDS").is_some(), "safe variant keeps LISTEN_FDS")?;
         check(sdfd::watchdog_enabled() == Ok(Some(std::time::Duration::from_secs(5))), "watchdog 5 s")?;
         // SAFETY: this child is single-threaded.
-        check(unsafe { sdfd::listen_fds_unset_env() } == Ok(0), "unset listen_fds")?;
+        check(unsafe { sdfd::listen_fds_and_unset_env() } == Ok(0), "unset listen_fds")?;
         check(std::env::var_os("LISTEN_FDS").is_none() && std::env::var_os("LISTEN_PID").is_none(), "LISTEN_* gone")?;
-        check(unsafe { sdfd::watchdog_enabled_unset_env() }.is_ok(), "unset watchdog")?;
+        check(unsafe { sdfd::watchdog_enabled_and_unset_env() }.is_ok(), "unset watchdog")?;
         check(std::env::var_os("WATCHDOG_USEC").is_none(), "WATCHDOG_USEC gone")
     });
 }
@@ -217,7 +217,7 @@ fn notify_sends_typed_states() {
             check(&buf[..n] == b"FDSTORE=1\nFDNAME=web", "fdstore content")?;
             check(sdfd::notify(&[Status("a\nb")]) == Err(sdfd::Errno::EINVAL), "newline refused")?;
             // SAFETY: single-threaded child.
-            check(unsafe { sdfd::notify_unset_env(&[Stopping]) } == Ok(true), "unset notify")?;
+            check(unsafe { sdfd::notify_and_unset_env(&[Stopping]) } == Ok(true), "unset notify")?;
             check(std::env::var_os("NOTIFY_SOCKET").is_none(), "NOTIFY_SOCKET gone")?;
             check(sdfd::notify(&[Ready]) == Ok(false), "not supervised any more")
         })();
