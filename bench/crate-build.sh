@@ -32,17 +32,20 @@ for peer in listenfd sd-notify; do
 done
 
 med() { awk -v k="$2" '$0 ~ "^"k" " {print $(NF-1)}' "$OUT/vs-$1.txt" | head -n1; }
-host=$(head -n1 "$OUT/vs-listenfd.txt" | cut -d'|' -f2,3 | sed 's/^ *//; s/ *$//')
+# farm-bench's first line: "farm-bench N | DATE, 2c/24GiB | CPU | ..."
+day=$(head -n1 "$OUT/vs-listenfd.txt" | cut -d'|' -f2 | cut -d, -f1 | tr -d ' ')
+cpu=$(head -n1 "$OUT/vs-listenfd.txt" | cut -d'|' -f3 | sed 's/^ *//; s/ *$//')
 rustc_v=$(rustc --version | awk '{print $2}')
 {
   echo '<!-- crate-build:start -->'
   echo '## Cold build of a minimal Rust consumer'
   echo
-  echo "Measured by \`bench/crate-build.sh\` on a 2-core x86_64 VM ($host), Debian 12, Rust $rustc_v:"
+  echo "Measured by \`bench/crate-build.sh\` on $day, a 2-core x86_64 VM ($cpu), Debian 12, Rust $rustc_v:"
   echo "\`cargo build\` (debug) of bench/consumers/NAME into an empty target directory, sources already"
   echo "downloaded; sdfd and the peer built in turn, A B A B, median of $RUNS pairs (farm-bench)."
   echo "sdfd is the Rust crate with its default features (\`std\`); the C ABI (\`capi\`) is not built for"
-  echo "a Rust consumer."
+  echo "a Rust consumer. The VM was shared with other builds: wall times are noisy, the paired CPU"
+  echo "ratios are the figure to quote."
   echo
   echo '| consumer of | crates compiled | dependencies | CPU s | wall s | CPU sdfd/peer | wall sdfd/peer |'
   echo '|---|---:|---|---:|---:|---:|---:|'
