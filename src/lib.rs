@@ -37,10 +37,6 @@ pub mod parse;
 pub mod watchdog;
 #[cfg(unix)]
 pub mod snapshot;
-#[cfg(windows)]
-#[path = "windows/wsa.rs"]
-mod wsa;
-#[cfg(unix)]
 mod sys;
 
 pub use byname::{activate_socket, RawSocket, Sockets};

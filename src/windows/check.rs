@@ -24,7 +24,7 @@ use windows_sys::Win32::Networking::WinSock as ws;
 
 use crate::errno::{Errno, Result};
 use crate::fd::{RawFd, RawSocket};
-use crate::wsa;
+use crate::sys::windows as wsa;
 
 fn not_supported(fd: RawFd) -> Result<bool> {
     if fd < 0 {
