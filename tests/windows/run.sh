@@ -37,6 +37,16 @@ if cargo install systemfd --locked --target x86_64-pc-windows-gnu --root "$W/sys
 fi
 
 export WINEPREFIX=$ROOT/build/wineprefix WINEDEBUG=-all
+# wineserver outlives the programs and keeps its socket directory in
+# /tmp/.wine-UID/server-DEV-INODE (of the prefix): stop ours, remove that.
+wine_cleanup() {
+  wineserver -k 2>/dev/null
+  [ -d "$WINEPREFIX" ] || return 0
+  local d
+  d=/tmp/.wine-$(id -u)/server-$(printf '%x-%x' "$(stat -c %d "$WINEPREFIX")" "$(stat -c %i "$WINEPREFIX")")
+  rm -rf "$d"; rmdir "/tmp/.wine-$(id -u)" 2>/dev/null
+}
+at_exit wine_cleanup
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   wineboot -i >"$W/wineboot.log" 2>&1 || setup_fail "wineboot" "$W/wineboot.log"
 fi
