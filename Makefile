@@ -5,6 +5,8 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
+#   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
+#   make check                the developer loop: rustfmt, clippy, cargo test, clang-format
 #   make windows              sdfd.dll, import and static libraries, header, .pc for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
@@ -123,7 +125,7 @@ activate-musl:
 	strip $(B)/sdfd-activate
 
 test:
-	./tests/run-all.sh
+	SUITES="$(SUITES)" ./tests/run-all.sh
 
 bench:
 	./bench/run.sh
