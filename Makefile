@@ -41,7 +41,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl fuzz clean
+.PHONY: all lib compat install install-compat uninstall demo test check bench musl windows activate activate-musl fuzz clean
 
 all: lib $(B)/sdfd.pc
 
@@ -126,6 +126,9 @@ activate-musl:
 
 test:
 	SUITES="$(SUITES)" ./tests/run-all.sh
+
+check:
+	./tests/check.sh
 
 bench:
 	./bench/run.sh
