@@ -5,6 +5,8 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
+#   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
+#   make check                the developer loop: rustfmt, clippy, cargo test, clang-format
 #   make windows              sdfd.dll, import and static libraries, header, .pc for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
@@ -39,7 +41,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl fuzz clean
+.PHONY: all lib compat install install-compat uninstall demo test check bench musl windows activate activate-musl fuzz clean
 
 all: lib $(B)/sdfd.pc
 
@@ -123,7 +125,10 @@ activate-musl:
 	strip $(B)/sdfd-activate
 
 test:
-	./tests/run-all.sh
+	SUITES="$(SUITES)" ./tests/run-all.sh
+
+check:
+	./tests/check.sh
 
 bench:
 	./bench/run.sh
