@@ -147,8 +147,8 @@ impl NotifyState<'_> {
     /// Append this state's line(s) to `out`; `EINVAL` for a value that would
     /// break the message (a newline, a NUL) or an invalid descriptor name.
     fn render(&self, out: &mut std::string::String) -> Result<()> {
-        use core::fmt::Write;
         use crate::errno::Errno;
+        use core::fmt::Write;
         fn one_line(s: &str) -> Result<&str> {
             if s.contains(['\n', '\0']) {
                 return Err(Errno::EINVAL);
@@ -250,12 +250,11 @@ pub unsafe fn notify_and_unset_env(states: &[NotifyState<'_>]) -> Result<bool> {
     core_notify::notify(true, &message(states)?)
 }
 
-/// As [`notify`], on behalf of process `pid` (`sd_pid_notify`; 0 is this
+/// As [`notify_str`], on behalf of process `pid` (`sd_pid_notify`; 0 is this
 /// process). Sending for another process needs privileges; without them the
 /// manager sees the sender's own credentials.
-#[cfg(unix)]
 pub fn pid_notify(pid: u32, state: &str) -> Result<bool> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| crate::errno::Errno::EINVAL)?;
+    let pid = core_notify::Pid::try_from(pid).map_err(|_| crate::errno::Errno::EINVAL)?;
     core_notify::pid_notify(pid, false, state)
 }
 

@@ -34,10 +34,8 @@
 #![deny(missing_docs)]
 
 mod api;
-#[cfg(unix)]
-pub use api::pid_notify;
 pub use api::{
-    booted, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env, notify_barrier,
+    booted, pid_notify, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env, notify_barrier,
     notify_str, notify_str_and_unset_env, watchdog_enabled, watchdog_enabled_and_unset_env,
 };
 #[cfg(feature = "std")]
@@ -46,10 +44,6 @@ pub use api::{notify, notify_and_unset_env, NotifyState};
 pub use api::notify_with_fds;
 mod byname;
 mod backend;
-#[cfg(unix)]
-mod check;
-#[cfg(windows)]
-#[path = "windows/check.rs"]
 mod check;
 mod env;
 mod errno;
@@ -58,10 +52,6 @@ mod fd;
 pub mod ffi;
 mod listen;
 mod names;
-#[cfg(unix)]
-mod notify;
-#[cfg(windows)]
-#[path = "windows/notify.rs"]
 mod notify;
 mod parse;
 mod watchdog;
@@ -69,10 +59,6 @@ mod watchdog;
 mod snapshot;
 #[cfg(all(feature = "std", unix))]
 mod sockets;
-#[cfg(windows)]
-#[path = "windows/wsa.rs"]
-mod wsa;
-#[cfg(unix)]
 mod sys;
 
 pub use byname::{activate_socket, Sockets};

@@ -57,13 +57,7 @@ macro_rules! activated {
 }
 
 // Family 0 for the inet checks: AF_INET or AF_INET6.
-activated!(TcpListener, "a listening TCP socket", |fd| crate::is_socket_inet(
-    fd,
-    0,
-    libc::SOCK_STREAM,
-    Some(true),
-    0
-));
+activated!(TcpListener, "a listening TCP socket", |fd| crate::is_socket_inet(fd, 0, libc::SOCK_STREAM, Some(true), 0));
 activated!(UdpSocket, "a UDP socket", |fd| crate::is_socket_inet(fd, 0, libc::SOCK_DGRAM, None, 0));
 activated!(UnixListener, "a listening Unix stream socket", |fd| crate::is_socket(
     fd,
@@ -71,12 +65,7 @@ activated!(UnixListener, "a listening Unix stream socket", |fd| crate::is_socket
     libc::SOCK_STREAM,
     Some(true)
 ));
-activated!(UnixDatagram, "a Unix datagram socket", |fd| crate::is_socket(
-    fd,
-    libc::AF_UNIX,
-    libc::SOCK_DGRAM,
-    None
-));
+activated!(UnixDatagram, "a Unix datagram socket", |fd| crate::is_socket(fd, libc::AF_UNIX, libc::SOCK_DGRAM, None));
 activated!(OwnedFd, "an open descriptor", |fd| crate::sys::get_fd_flags(fd).map(|_| true));
 
 /// The errno as an `io::Error` (`raw_os_error()` keeps it matchable);

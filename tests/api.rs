@@ -85,15 +85,27 @@ fn typed_sockets_by_name() {
             check(e.raw_os_error() == Some(libc::EALREADY), "a name is taken once")?;
             // wrong type: InvalidInput, and the name stays available
             let e = sdfd::take_tcp_listener("dns").unwrap_err();
-            check(e.kind() == ErrorKind::InvalidInput && e.to_string().contains("not a listening TCP"), "dns is no TCP listener")?;
-            check(sdfd::take_unix_listener("dns").unwrap_err().kind() == ErrorKind::InvalidInput, "dns is no unix listener")?;
+            check(
+                e.kind() == ErrorKind::InvalidInput && e.to_string().contains("not a listening TCP"),
+                "dns is no TCP listener",
+            )?;
+            check(
+                sdfd::take_unix_listener("dns").unwrap_err().kind() == ErrorKind::InvalidInput,
+                "dns is no unix listener",
+            )?;
             // (taken sockets are kept open: every lookup re-checks all passed
             // fds, as sd_listen_fds does, and a closed one is EBADF)
             let dns = sdfd::take_udp_socket("dns").unwrap();
             check(dns.as_ref().map(|s| s.as_raw_fd()) == Some(4), "dns as UdpSocket")?;
             let e = sdfd::take_udp_socket("ctl").map(|_| ());
-            check(matches!(&e, Err(e) if e.kind() == ErrorKind::InvalidInput), &format!("ctl is no UDP socket: {e:?}"))?;
-            check(sdfd::take_unix_datagram("ctl").unwrap_err().kind() == ErrorKind::InvalidInput, "ctl is no datagram")?;
+            check(
+                matches!(&e, Err(e) if e.kind() == ErrorKind::InvalidInput),
+                &format!("ctl is no UDP socket: {e:?}"),
+            )?;
+            check(
+                sdfd::take_unix_datagram("ctl").unwrap_err().kind() == ErrorKind::InvalidInput,
+                "ctl is no datagram",
+            )?;
             let ctl = sdfd::take_unix_listener("ctl").unwrap();
             check(ctl.as_ref().map(|s| s.as_raw_fd()) == Some(5), "ctl as UnixListener")?;
             let log = sdfd::take_unix_datagram("log").unwrap();
@@ -206,8 +218,8 @@ fn notify_sends_typed_states() {
         std::env::set_var("NOTIFY_SOCKET", &path);
         let r = (|| {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            use std::os::fd::AsFd;
             use sdfd::NotifyState::*;
+            use std::os::fd::AsFd;
             check(sdfd::notify(&[Ready, Status("up")]) == Ok(true), "notify sent")?;
             let mut buf = [0u8; 256];
             let n = rx.recv(&mut buf).unwrap();
