@@ -10,7 +10,9 @@
 //! Before a socket is taken its type is checked, as listenfd's `take_*`
 //! functions do: a name whose descriptors are not all of the requested
 //! kind is an [`InvalidInput`](io::ErrorKind::InvalidInput) error and stays
-//! available, so that a program can try another type.
+//! available, so that a program can try another type. (Under launchd, which
+//! hands a name's sockets out only once, they are checked after the hand-over
+//! and closed on a mismatch.)
 
 use std::ffi::CString;
 use std::io;
