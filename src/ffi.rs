@@ -474,6 +474,8 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
 pub unsafe extern "C" fn sdfd_handoff_receive(path: *const c_char, timeout_usec: u64, offerer_uid: libc::uid_t) -> c_int {
     match opt_cstr(path) {
         None => Errno::EINVAL.negated(),
+        // SAFETY: the C caller's contract (documented above): no concurrent
+        // environment access.
         Some(p) => count(crate::handoff::receive(p, timeout_usec, opt_uid(offerer_uid))),
     }
 }

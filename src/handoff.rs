@@ -625,12 +625,17 @@ fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Re
 /// On failure nothing is left behind: every received descriptor is closed
 /// and the environment is unchanged.
 ///
+/// # Safety
+/// It calls `setenv`/`unsetenv`: no other thread may read or change the
+/// environment meanwhile (call it at start-up, before starting threads),
+/// and no other thread may rely on the numbers `3..3+n` being free.
+///
 /// Errors: `EINVAL`/`ENAMETOOLONG` (path), `ENOENT`/`ECONNREFUSED` (no
 /// offer by the deadline), `ETIMEDOUT`, `EACCES` (refused by the offerer,
 /// or the path's permissions), `EPERM` (the offerer's uid is not trusted),
 /// `EPROTO` (not this wire format), `EPROTONOSUPPORT` (another version),
 /// `ECONNABORTED` (the offerer went away), `EBUSY`, `ENOMEM`.
-pub fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::uid_t>) -> Result<usize> {
+pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::uid_t>) -> Result<usize> {
     let deadline = Deadline::after(timeout_usec);
     let (addr, len) = unix_addr(path)?;
     let conn = loop {
@@ -1150,7 +1155,10 @@ mod tests {
 
     #[test]
     fn receive_without_offer() {
-        assert_eq!(receive(c"/nonexistent-dir/x.sock", 0, None), Err(Errno::ENOENT));
-        assert_eq!(receive(c"/nonexistent-dir/x.sock", 30_000, None), Err(Errno::ENOENT));
+        // SAFETY: fails before touching the environment.
+        unsafe {
+            assert_eq!(receive(c"/nonexistent-dir/x.sock", 0, None), Err(Errno::ENOENT));
+            assert_eq!(receive(c"/nonexistent-dir/x.sock", 30_000, None), Err(Errno::ENOENT));
+        }
     }
 }
