@@ -357,9 +357,9 @@ def failures(d):
     check("allowed uid: successor running as nobody took over", ok and owner == NOBODY, d.output()[-800:])
     if ok:
         d.procs.append(new)
-        g, p2, _ = ask(d.web)
-        check("allowed uid: it serves", p2 == new and g == gen + 1, repr((g, p2, new)))
         check("allowed uid: old instance exited", wait_for(lambda: (reap(old), not alive(old))[1]))
+        g, p2, _ = ask(d.web)
+        check("allowed uid: the successor serves", p2 == new and g == gen + 1, repr((g, p2, new)))
 
 
 def main():
