@@ -213,14 +213,17 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
     cc = subprocess.run(["cc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    distro = platform.freedesktop_os_release().get("PRETTY_NAME", "?") if hasattr(platform, "freedesktop_os_release") else "?"
+    libc_v = " ".join(platform.libc_ver())
     print("## Hand-off without a supervisor (bench/handoff.py)\n")
     print("The C daemon tests/handoff/daemon.c (two TCP listeners and a memfd, one thread accepting) replaced %d times "
           "in a row by each method, under the same load: 4 loopback client threads, one request per connection, "
           "2 ms pause between requests. Time is from the trigger (the signal; for (a) also starting the successor "
           "process) to the first reply from the new process; failed = requests that got no reply "
           "(connection refused or reset) during all %d hand-offs. One run, wall time: noisy.\n" % (ROUNDS, ROUNDS))
-    print("Measured on: %s, %d CPUs (shared), %s %s, %s.\n" % (platform.machine(), os.cpu_count(), platform.system(),
-                                                              platform.release(), cc))
+    print("Measured on: %s VM, %d cores (shared), %s, %s %s, %s, %s, %s.\n" % (
+        platform.machine(), os.cpu_count(), distro, platform.system(), platform.release(), libc_v, rustc, cc))
     print("| method | median ms | p10–p90 ms | max ms | requests served | failed |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, times, ok, failed in rows:
