@@ -283,7 +283,13 @@ fn peer_uid(s: c_int) -> Result<libc::uid_t> {
         let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
         // SAFETY: cred and len are writable and sized.
         let r = unsafe {
-            libc::getsockopt(s, libc::SOL_SOCKET, libc::SO_PEERCRED, &mut cred as *mut libc::ucred as *mut c_void, &mut len)
+            libc::getsockopt(
+                s,
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                &mut cred as *mut libc::ucred as *mut c_void,
+                &mut len,
+            )
         };
         if r < 0 {
             return Err(last());
@@ -505,7 +511,13 @@ fn recv_fds(s: c_int, out: &mut [RawFd], got: &mut usize, deadline: Deadline) ->
 /// `ECONNABORTED` (the successor went away before acknowledging),
 /// `EPROTO` (it sent something else than the acknowledgement), or the
 /// error of a system call (`EACCES` creating the path, ...).
-pub fn offer(path: &CStr, fds: &[RawFd], names: Names<'_>, timeout_usec: u64, allowed_uid: Option<libc::uid_t>) -> Result<()> {
+pub fn offer(
+    path: &CStr,
+    fds: &[RawFd],
+    names: Names<'_>,
+    timeout_usec: u64,
+    allowed_uid: Option<libc::uid_t>,
+) -> Result<()> {
     check_fds_and_names(fds, names)?;
     let deadline = Deadline::after(timeout_usec);
     let (addr, len) = unix_addr(path)?;
@@ -688,7 +700,10 @@ pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::
     let le = |i: usize| u32::from_le_bytes([h[i], h[i.wrapping_add(1)], h[i.wrapping_add(2)], h[i.wrapping_add(3)]]);
     let n = le(8) as usize;
     let names_len = le(12) as usize;
-    if n == 0 || n > HANDOFF_MAX_FDS || names_len < n.wrapping_mul(2) || names_len > n.wrapping_mul(HANDOFF_MAX_NAME + 1)
+    if n == 0
+        || n > HANDOFF_MAX_FDS
+        || names_len < n.wrapping_mul(2)
+        || names_len > n.wrapping_mul(HANDOFF_MAX_NAME + 1)
     {
         return Err(Errno(libc::EPROTO));
     }

@@ -45,7 +45,7 @@ static void die(const char *what, int err) {
 static int bind_tcp(int port) {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (s < 0) die("socket", errno);
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -86,7 +86,7 @@ static void publish(void) {
 
 static void *serve(void *arg) {
     (void)arg;
-    struct pollfd p[2] = {{.fd = web, .events = POLLIN}, {.fd = aux, .events = POLLIN}};
+    struct pollfd p[2] = { { .fd = web, .events = POLLIN }, { .fd = aux, .events = POLLIN } };
     while (!atomic_load(&stop)) {
         if (poll(p, 2, 20) <= 0) continue;
         for (int i = 0; i < 2; i++) {
@@ -95,7 +95,7 @@ static void *serve(void *arg) {
             int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (c < 0) continue;
             char buf[256];
-            struct pollfd cp = {.fd = c, .events = POLLIN};
+            struct pollfd cp = { .fd = c, .events = POLLIN };
             if (poll(&cp, 1, 2000) > 0) (void)!read(c, buf, sizeof buf);
             int len = snprintf(buf, sizeof buf, "%lu %d %s\n", gen, (int)getpid(), i ? "aux" : "web");
             (void)!write(c, buf, len);
@@ -189,8 +189,8 @@ int main(int argc, char **argv) {
     publish();
     sd_notify(0, "READY=1"); /* for sdfd-activate --wait-ready (bench); nothing without NOTIFY_SOCKET */
 
-    int fds[3] = {web, aux, state};
-    const char *names[3] = {"web", "aux", "state"};
+    int fds[3] = { web, aux, state };
+    const char *names[3] = { "web", "aux", "state" };
     for (;;) {
         int sig = 0;
         sigwait(&set, &sig);
@@ -205,7 +205,7 @@ int main(int argc, char **argv) {
             r = sdfd_handoff_offer(path, fds, names, 3, (uint64_t)tmo * 1000, (uid_t)uid);
             printf("offer: %d %s\n", r, r < 0 ? strerror(-r) : "ok");
         } else {
-            char *args[] = {argv[0], (char *)ctldir, NULL};
+            char *args[] = { argv[0], (char *)ctldir, NULL };
             r = sdfd_handoff_spawn("/proc/self/exe", (const char *const *)args, NULL, fds, names, 3);
             printf("spawn: %d %s\n", r, r < 0 ? strerror(-r) : "ok");
             if (r > 0) r = 0;

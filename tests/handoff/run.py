@@ -24,8 +24,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "c"))
-from harness import check, free_port, summary  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from sdfdtest import check, free_port, summary  # noqa: E402
 
 ROUNDS = int(os.environ.get("HANDOFF_ROUNDS", "50"))
 NOBODY = 65534
