@@ -1169,6 +1169,37 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
+    fn spawn_passes_fds_the_systemd_way() {
+        use std::io::Read;
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let mut p = [0; 2];
+        // SAFETY: p is writable for two ints.
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: fresh descriptors, each wrapped once.
+        let (mut rd, wr) = unsafe { (std::fs::File::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+        // The child's stdout would be ours: report through the passed pipe instead (fd 3).
+        let script = c"[ \"$LISTEN_PID\" = $$ ] && echo \"$LISTEN_FDS $LISTEN_FDNAMES\" >&3";
+        let argv = [c"sh".as_ptr(), c"-c".as_ptr(), script.as_ptr(), core::ptr::null()];
+        let env = [c"PATH=/usr/bin:/bin".as_ptr(), c"LISTEN_FDS=7".as_ptr(), core::ptr::null()];
+        // SAFETY: NULL-terminated arrays of NUL-terminated strings.
+        let pid = unsafe {
+            spawn(c"/bin/sh", argv.as_ptr(), env.as_ptr(), &[wr.as_raw_fd()], Names::Slice(&[c"report"])).unwrap()
+        };
+        drop(wr);
+        let mut out = String::new();
+        rd.read_to_string(&mut out).unwrap();
+        let mut status = 0;
+        // SAFETY: our child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(out, "1 report\n");
+        assert_eq!(status, 0);
+        // SAFETY: as above.
+        let e = unsafe { spawn(c"/nonexistent", argv.as_ptr(), env.as_ptr(), &[0], Names::Slice(&[c"x"])) };
+        assert_eq!(e, Err(Errno::ENOENT));
+    }
+
+    #[test]
     fn receive_without_offer() {
         // SAFETY: fails before touching the environment.
         unsafe {
