@@ -50,6 +50,8 @@ mod errno;
 mod fd;
 #[cfg(feature = "capi")]
 pub mod ffi;
+#[cfg(unix)]
+pub mod handoff;
 mod listen;
 mod names;
 mod notify;
