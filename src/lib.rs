@@ -25,6 +25,7 @@ pub mod ffi;
 pub mod listen;
 pub mod names;
 pub mod notify;
+mod once;
 pub mod parse;
 pub mod watchdog;
 #[cfg(unix)]

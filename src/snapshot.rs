@@ -7,16 +7,14 @@
 //! activated fd is bound to this configured address?", so a daemon can keep
 //! its configuration and use activation when present.
 
-use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
-use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::check;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::listen::{self, LISTEN_FDS_START};
 use crate::names::Names;
+use crate::once::Once;
 
 /// The activated descriptors as first seen by this process.
 #[derive(Debug)]
@@ -61,44 +59,15 @@ impl Snapshot {
     }
 }
 
-struct Slot(UnsafeCell<MaybeUninit<Result<Snapshot>>>);
-// SAFETY: written once by the thread that moves STATE from EMPTY to BUSY,
-// read only after STATE is READY (release/acquire).
-unsafe impl Sync for Slot {}
-
-const EMPTY: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-static STATE: AtomicU8 = AtomicU8::new(EMPTY);
-static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
+static SNAPSHOT: Once<Result<Snapshot>> = Once::new();
 
 /// The process's activation state, read once (as `sd_listen_fds_with_names(0)`
 /// would: the environment is left as it is, `FD_CLOEXEC` is set) and the
 /// same answer — or the same error — for every later call from any thread.
 pub fn snapshot() -> Result<&'static Snapshot> {
-    if STATE.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire).is_ok() {
-        let r = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
-        // SAFETY: only this thread got past the EMPTY -> BUSY exchange.
-        unsafe { (*SLOT.0.get()).write(r) };
-        STATE.store(READY, Ordering::Release);
-    } else {
-        while STATE.load(Ordering::Acquire) != READY {
-            pause();
-        }
-    }
-    // SAFETY: READY means the slot was initialised and is never written again.
-    match unsafe { (*SLOT.0.get()).assume_init_ref() } {
+    match SNAPSHOT.get_or_init(|| listen::listen_fds_with_names(false).map(|names| Snapshot { names })) {
         Ok(s) => Ok(s),
         Err(e) => Err(*e),
-    }
-}
-
-fn pause() {
-    core::hint::spin_loop();
-    #[cfg(unix)]
-    // SAFETY: sched_yield has no preconditions.
-    unsafe {
-        libc::sched_yield();
     }
 }
 

@@ -22,18 +22,18 @@
 
 use core::mem::{size_of, zeroed};
 use core::ptr;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use windows_sys::Wdk::Storage::FileSystem::{FileReplaceCompletionInformation, NtSetInformationFile, FILE_COMPLETION_INFORMATION};
 use windows_sys::Win32::Networking::WinSock as ws;
 use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 use windows_sys::Win32::System::SystemInformation::GetTickCount64;
-use windows_sys::Win32::System::Threading::{GetCurrentProcessId, SwitchToThread};
+use windows_sys::Win32::System::Threading::GetCurrentProcessId;
 
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawSocket;
 use crate::names::Names;
+use crate::once::Once;
 use crate::sys::windows as wsa;
 
 /// Size of one reply record (`sizeof(WSAPROTOCOL_INFOW)`, the same on
@@ -59,35 +59,15 @@ struct Activation {
     names_len: usize,
 }
 
-struct Cell(core::cell::UnsafeCell<Activation>);
-// SAFETY: written once by the thread that wins STATE 0→1, read only after
-// STATE is 2 (release/acquire).
-unsafe impl Sync for Cell {}
+// SAFETY: the pointers are owned by the one `Activation` in `CACHE`, which
+// is written once and then only read (see crate::once).
+unsafe impl Send for Activation {}
+unsafe impl Sync for Activation {}
 
-static STATE: AtomicU8 = AtomicU8::new(0);
-static CACHE: Cell =
-    Cell(core::cell::UnsafeCell::new(Activation { err: 0, n: 0, socks: ptr::null_mut(), names: ptr::null_mut(), names_len: 0 }));
+static CACHE: Once<Activation> = Once::new();
 
 fn activation() -> &'static Activation {
-    loop {
-        match STATE.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire) {
-            Ok(_) => {
-                let a = compute();
-                // SAFETY: only this thread writes, before publishing.
-                unsafe { *CACHE.0.get() = a };
-                STATE.store(2, Ordering::Release);
-            }
-            Err(2) => {
-                // SAFETY: published and never written again.
-                return unsafe { &*CACHE.0.get() };
-            }
-            // Another thread is talking to the launcher.
-            // SAFETY: no preconditions.
-            Err(_) => unsafe {
-                SwitchToThread();
-            },
-        }
-    }
+    CACHE.get_or_init(compute)
 }
 
 fn unset_all(unset_environment: bool) {
