@@ -131,15 +131,10 @@ impl<'a> Address<'a> {
 }
 
 fn port(s: &[u8]) -> Result<u16> {
-    if s.is_empty() || s.len() > 5 || !s.iter().all(u8::is_ascii_digit) {
-        return Err(Errno::EINVAL);
+    match crate::parse::decimal(s, 5, 65535) {
+        Ok(0) | Err(_) => Err(Errno::EINVAL),
+        Ok(v) => Ok(v as u16),
     }
-    // At most 5 ASCII digits (checked above): no overflow.
-    let v = s.iter().fold(0u32, |n, &d| n.wrapping_mul(10).wrapping_add(u32::from(d.wrapping_sub(b'0'))));
-    if v == 0 || v > 65535 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(v as u16)
 }
 
 extern "C" {

@@ -207,22 +207,10 @@ pub(crate) fn parse_server(s: &[u8]) -> Result<ws::SOCKADDR_STORAGE> {
     Ok(ss)
 }
 
-/// Digits only (no sign, no space), at most `max`.
+/// Digits only (no sign, no space), at most 10 of them, at most `max`;
+/// anything else `EINVAL`.
 fn parse_decimal(s: &[u8], max: u32) -> Result<u32> {
-    if s.is_empty() || s.len() > 10 {
-        return Err(Errno::EINVAL);
-    }
-    let mut v: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return Err(Errno::EINVAL);
-        }
-        v = v * 10 + (c - b'0') as u64;
-    }
-    if v > max as u64 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(v as u32)
+    crate::parse::decimal(s, 10, max).map_err(|_| Errno::EINVAL)
 }
 
 /// The secret as the canonical lower-case hyphenated UUID (what systemfd

@@ -92,14 +92,10 @@ fn parse_vsock(_e: &[u8]) -> Result<Option<Target>> {
     Ok(None)
 }
 
+/// Digits only, any number of them; above `u32::MAX`: `ERANGE`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn decimal_u32(s: &[u8]) -> Result<u32> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return Err(Errno::EINVAL);
-    }
-    s.iter()
-        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add(d.wrapping_sub(b'0') as u32))
-        .ok_or(Errno::ERANGE)
+    crate::parse::decimal(s, usize::MAX, u32::MAX)
 }
 
 /// A socket closed on drop.
