@@ -213,13 +213,13 @@ pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     snap.find(&addr, type_).ok_or(Errno::ENOENT)
 }
 
-/// The names of the variables that hand activation state to a process.
-const ACTIVATION_VARS: [&[u8]; 7] =
-    [b"LISTEN_PID=", b"LISTEN_PIDFDID=", b"LISTEN_FDS=", b"LISTEN_FDNAMES=", b"NOTIFY_SOCKET=", b"WATCHDOG_USEC=", b"WATCHDOG_PID="];
-
-/// Is this `NAME=value` entry one of the activation variables?
+/// Is this `NAME=value` entry one of the activation variables
+/// (`LISTEN_PID`, `LISTEN_FDS` ... `WATCHDOG_PID`: the crate's one list)?
 pub fn is_activation_var(entry: &[u8]) -> bool {
-    ACTIVATION_VARS.iter().any(|v| entry.starts_with(v))
+    crate::env::ACTIVATION_VARS.iter().any(|v| {
+        let v = v.to_bytes();
+        entry.starts_with(v) && entry.get(v.len()) == Some(&b'=')
+    })
 }
 
 /// A copy of the NULL-terminated `envp` without the activation variables,
