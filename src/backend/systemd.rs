@@ -93,7 +93,7 @@ fn pidfd_id_matches(pidfdid: Option<&CStr>) -> Result<bool> {
 }
 
 /// The inode number of a pidfd for this process, if pidfs provides one.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 pub(crate) fn own_pidfd_id() -> Option<u64> {
     const PID_FS_MAGIC: i64 = 0x5049_4446;
     // SAFETY: plain syscalls on a descriptor we own and close.
@@ -109,7 +109,7 @@ pub(crate) fn own_pidfd_id() -> Option<u64> {
     }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 pub(crate) fn own_pidfd_id() -> Option<u64> {
     None
 }
