@@ -17,6 +17,8 @@
 
 pub mod byname;
 mod backend;
+#[doc(hidden)]
+pub use backend::systemfd_protocol;
 pub mod check;
 mod env;
 pub mod errno;
