@@ -75,7 +75,7 @@ pub fn systemd() -> &'static Systemd {
             is_special: sym(h, c"sd_is_special"),
             is_mq: sym(h, c"sd_is_mq"),
         };
-        assert_ne!(s.listen_fds as usize, sd::sd_listen_fds as usize, "the oracle is sdfd itself");
+        assert_ne!(s.listen_fds as usize, sd::sd_listen_fds as *const () as usize, "the oracle is sdfd itself");
         s
     })
 }
@@ -665,7 +665,10 @@ pub fn fd_paths(data: &[u8]) {
 }
 
 /// Every target by name (for the replay test and the corpus layout).
-pub const TARGETS: [(&str, fn(&[u8])); 8] = [
+/// A fuzz target: takes any bytes.
+pub type Target = fn(&[u8]);
+
+pub const TARGETS: [(&str, Target); 8] = [
     ("listen_env", listen_env),
     ("watchdog_env", watchdog_env),
     ("notify_socket", notify_socket),

@@ -54,7 +54,7 @@ impl<T> Once<T> {
 
     /// The value if it has been computed, without computing it.
     // (Only the launchd backend asks, which is built for macOS and the tests.)
-    #[cfg_attr(not(any(target_vendor = "apple", test)), allow(dead_code))]
+    #[cfg_attr(not(any(target_vendor = "apple", all(test, unix))), allow(dead_code))]
     pub(crate) fn get(&self) -> Option<&T> {
         if self.state.load(Ordering::Acquire) != READY {
             return None;

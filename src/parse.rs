@@ -91,7 +91,7 @@ fn convert_libc<T>(
         return Err(e);
     }
     // SAFETY: strto* sets `end` to a position inside the same string.
-    if end.is_null() || end as *const c_char == start || unsafe { *end } != 0 {
+    if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
         return Err(Errno::EINVAL);
     }
     Ok((v, start))
@@ -111,6 +111,8 @@ fn refuse_minus(v_is_zero: bool, start: *const c_char) -> Result<()> {
 /// systemd `safe_atoi`: a C `int`.
 pub fn safe_atoi(s: &CStr) -> Result<i32> {
     let (l, _) = convert(s, libc::strtol)?;
+    // (c_long is i32 on Windows: there the conversion cannot fail)
+    #[allow(clippy::useless_conversion)]
     i32::try_from(l).map_err(|_| Errno::ERANGE)
 }
 
@@ -125,6 +127,8 @@ pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
 pub fn safe_atou64(s: &CStr) -> Result<u64> {
     let (l, start) = convert(s, libc::strtoull)?;
     refuse_minus(l == 0, start)?;
+    // (c_ulonglong is u64 everywhere Rust runs today, but named apart)
+    #[allow(clippy::unnecessary_cast)]
     Ok(l as u64)
 }
 

@@ -183,7 +183,7 @@ const SUN_PATH_MAX: usize = 108;
 
 fn with_nul(p: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
     let mut buf = [0u8; SUN_PATH_MAX + 1];
-    if p.iter().any(|&c| c == 0) {
+    if p.contains(&0) {
         return Ok(false);
     }
     for (d, c) in buf.iter_mut().zip(p) {

@@ -105,6 +105,8 @@ pub(crate) fn own_pidfd_id() -> Option<u64> {
         let mut sfs: libc::statfs = core::mem::zeroed();
         let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC { crate::sys::fstat(fd).ok() } else { None };
         libc::close(fd);
+        // (ino_t is u32 on some 32-bit targets)
+        #[allow(clippy::unnecessary_cast)]
         st.map(|st| st.st_ino as u64)
     }
 }

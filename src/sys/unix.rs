@@ -142,6 +142,8 @@ pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> R
 
 /// Without `ppoll` (macOS): `poll` with the timeout rounded up to ms.
 #[cfg(not(sdfd_linux))]
+// (time_t and c_long are i64 on macOS, narrower on some 32-bit BSDs)
+#[allow(clippy::unnecessary_cast)]
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
     let ms = match ts {
         None => -1,
@@ -205,6 +207,8 @@ pub(crate) fn socket_is_invalid(s: RawSocket) -> bool {
     s < 0
 }
 
+// (mode_t, dev_t and ino_t are different types on different Unixes)
+#[allow(clippy::unnecessary_cast)]
 fn file_id(st: &libc::stat) -> FileId {
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFIFO => FileKind::Fifo,

@@ -247,6 +247,12 @@ impl PipeEnd {
     }
 }
 
+impl Drop for PipeEnd {
+    // Nothing to close; the front drops the write end before waiting, as
+    // it must on Unix.
+    fn drop(&mut self) {}
+}
+
 /// Two ends that hold nothing (see [`PipeEnd`]).
 pub(crate) fn barrier_pipe() -> Result<(PipeEnd, PipeEnd)> {
     Ok((PipeEnd, PipeEnd))
