@@ -27,6 +27,7 @@ pub(crate) use launchd as platform;
 
 #[cfg(windows)]
 pub(crate) mod systemfd;
+/// cbindgen:ignore
 pub mod systemfd_protocol;
 
 #[cfg(windows)]
