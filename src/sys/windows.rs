@@ -1,6 +1,7 @@
-//! Winsock plumbing shared by the Windows backend and `sd_is_socket*`:
-//! one-time `WSAStartup` and the mapping of `WSAGetLastError()` codes to
-//! the CRT errno values the C API returns (`-errno`).
+//! Windows: Winsock plumbing shared by the systemfd backend and the fronts
+//! (one-time `WSAStartup`, the mapping of `WSAGetLastError()` codes to the
+//! CRT errno values the C API returns as `-errno`), and the primitives of
+//! `crate::check` and `crate::notify`.
 
 use core::sync::atomic::{AtomicI32, Ordering};
 
