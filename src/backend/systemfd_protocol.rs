@@ -193,8 +193,18 @@ mod tests {
         assert_eq!(parse_server(b"x:00080"), s("x", false, 80, 0)); // inet_pton refuses "x" later
         assert_eq!(parse_server(&[b"1:".as_slice(), &[b'9'; 0]].concat()).err(), Some(Errno::EINVAL));
         for bad in [
-            "", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:+1", "127.0.0.1: 1", ":80",
-            "[::1%]:80", "[::1%x]:80", "[::1%4294967296]:80", "127.0.0.1:00000000080",
+            "",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:0",
+            "127.0.0.1:65536",
+            "127.0.0.1:+1",
+            "127.0.0.1: 1",
+            ":80",
+            "[::1%]:80",
+            "[::1%x]:80",
+            "[::1%4294967296]:80",
+            "127.0.0.1:00000000080",
         ] {
             assert_eq!(parse_server(bad.as_bytes()).err(), Some(Errno::EINVAL), "{bad:?}");
         }
@@ -220,9 +230,13 @@ mod tests {
             assert_eq!(parse_secret(form.as_bytes()), Ok(canon), "{form}");
         }
         for bad in [
-            "", "67e55044-10b1-426f-9247-bb680e5fe0c", "67e55044_10b1-426f-9247-bb680e5fe0c8",
-            "g7e55044-10b1-426f-9247-bb680e5fe0c8", "{67e5504410b1426f9247bb680e5fe0c8}",
-            "urn:uuid:67e5504410b1426f9247bb680e5fe0c8", "67e55044-10b1-426f-9247-bb680e5fe0c8 ",
+            "",
+            "67e55044-10b1-426f-9247-bb680e5fe0c",
+            "67e55044_10b1-426f-9247-bb680e5fe0c8",
+            "g7e55044-10b1-426f-9247-bb680e5fe0c8",
+            "{67e5504410b1426f9247bb680e5fe0c8}",
+            "urn:uuid:67e5504410b1426f9247bb680e5fe0c8",
+            "67e55044-10b1-426f-9247-bb680e5fe0c8 ",
         ] {
             assert_eq!(parse_secret(bad.as_bytes()).err(), Some(Errno::EINVAL), "{bad}");
         }

@@ -21,7 +21,11 @@ const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
 pub enum Target {
     Unix(libc::sockaddr_un, libc::socklen_t),
     #[cfg(sdfd_linux)]
-    Vsock { cid: u32, port: u32, ty: Option<c_int> },
+    Vsock {
+        cid: u32,
+        port: u32,
+        ty: Option<c_int>,
+    },
 }
 
 /// Parse `NOTIFY_SOCKET` as libsystemd 252 does for `/path` and `@abstract`
@@ -137,7 +141,13 @@ fn socket(family: c_int, ty: c_int) -> Result<Fd> {
         #[cfg(target_vendor = "apple")]
         {
             let one: c_int = 1;
-            libc::setsockopt(fd.0, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, &one as *const c_int as *const _, size_of::<c_int>() as _);
+            libc::setsockopt(
+                fd.0,
+                libc::SOL_SOCKET,
+                libc::SO_NOSIGPIPE,
+                &one as *const c_int as *const _,
+                size_of::<c_int>() as _,
+            );
         }
     }
     Ok(fd)
@@ -148,7 +158,13 @@ fn raise_sndbuf(fd: RawFd) {
     let setopt = |opt: c_int| {
         // SAFETY: an int option of the right size.
         unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, opt, &SNDBUF_SIZE as *const c_int as *const _, size_of::<c_int>() as _)
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                &SNDBUF_SIZE as *const c_int as *const _,
+                size_of::<c_int>() as _,
+            )
         }
     };
     let mut v: c_int = 0;
@@ -176,7 +192,13 @@ fn open_channel(t: &Target) -> Result<Channel> {
             let fd = socket(libc::AF_UNIX, libc::SOCK_DGRAM)?;
             // SAFETY: storage is larger than sockaddr_un.
             let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-            unsafe { ptr::copy_nonoverlapping(un as *const _ as *const u8, &mut ss as *mut _ as *mut u8, size_of::<libc::sockaddr_un>()) };
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    un as *const _ as *const u8,
+                    &mut ss as *mut _ as *mut u8,
+                    size_of::<libc::sockaddr_un>(),
+                )
+            };
             Ok(Channel { fd, name: Some((ss, *len)), stream: false })
         }
         #[cfg(sdfd_linux)]
@@ -195,8 +217,12 @@ fn open_channel(t: &Target) -> Result<Channel> {
                 let fd = match socket(libc::AF_VSOCK, ty) {
                     Ok(fd) => fd,
                     // Without an explicit type, fall back when a type is unsupported.
-                    Err(e) if ty != candidates[candidates.len() - 1]
-                        && matches!(e.0, libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT | libc::ENODEV) =>
+                    Err(e)
+                        if ty != candidates[candidates.len() - 1]
+                            && matches!(
+                                e.0,
+                                libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT | libc::ENODEV
+                            ) =>
                     {
                         last = e;
                         continue;
@@ -204,7 +230,13 @@ fn open_channel(t: &Target) -> Result<Channel> {
                     Err(e) => return Err(e),
                 };
                 let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-                unsafe { ptr::copy_nonoverlapping(&vm as *const _ as *const u8, &mut ss as *mut _ as *mut u8, size_of::<libc::sockaddr_vm>()) };
+                unsafe {
+                    ptr::copy_nonoverlapping(
+                        &vm as *const _ as *const u8,
+                        &mut ss as *mut _ as *mut u8,
+                        size_of::<libc::sockaddr_vm>(),
+                    )
+                };
                 let len = size_of::<libc::sockaddr_vm>() as libc::socklen_t;
                 if ty == libc::SOCK_DGRAM {
                     return Ok(Channel { fd, name: Some((ss, len)), stream: false });
@@ -254,7 +286,10 @@ fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control
     #[cfg(sdfd_linux)]
     let cred_len = if ucred { cmsg_space(size_of::<libc::ucred>())? } else { 0 };
     #[cfg(not(sdfd_linux))]
-    let cred_len = { let _ = (pid, ucred); 0 };
+    let cred_len = {
+        let _ = (pid, ucred);
+        0
+    };
     let len = rights_len + cred_len;
     if len == 0 {
         return Ok(Control { buf: ptr::null_mut(), len: 0, rights_len: 0 });
@@ -283,7 +318,11 @@ fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control
             (*cm).cmsg_level = libc::SOL_SOCKET;
             (*cm).cmsg_type = libc::SCM_CREDENTIALS;
             (*cm).cmsg_len = libc::CMSG_LEN(size_of::<libc::ucred>() as u32) as _;
-            let uc = libc::ucred { pid: if pid != 0 { pid } else { libc::getpid() }, uid: libc::getuid(), gid: libc::getgid() };
+            let uc = libc::ucred {
+                pid: if pid != 0 { pid } else { libc::getpid() },
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            };
             ptr::copy_nonoverlapping(&uc as *const _ as *const u8, libc::CMSG_DATA(cm), size_of::<libc::ucred>());
         }
         let _ = cm;
@@ -388,7 +427,8 @@ mod tests {
         assert_eq!(vsock("vsock-dgram:3:7"), Ok((3, 7, Some(libc::SOCK_DGRAM))));
         assert_eq!(vsock("vsock-seqpacket:3:7"), Ok((3, 7, Some(libc::SOCK_SEQPACKET))));
         assert_eq!(vsock("vsock:4294967295:1"), Ok((u32::MAX, 1, None)));
-        for bad in ["vsock::1234", "vsock:2", "vsock:2:", "vsock:x:1", "vsock:2:4294967295", "vsock:2:-1", "vsock:2: 1"] {
+        for bad in ["vsock::1234", "vsock:2", "vsock:2:", "vsock:x:1", "vsock:2:4294967295", "vsock:2:-1", "vsock:2: 1"]
+        {
             assert_eq!(vsock(bad).err(), Some(Errno::EINVAL), "{bad}");
         }
         assert_eq!(vsock("vsock:2:4294967296").err(), Some(Errno::ERANGE));
