@@ -760,8 +760,8 @@ fn model_secret(s: &[u8]) -> Option<String> {
 ///
 /// References: models written here for the server and secret grammars,
 /// Rust's own `SocketAddr` parser (whatever it accepts with a non-zero
-/// port and a host of at most 63 bytes, the protocol part must accept with
-/// the same port, family and scope), `format!` for the request, and
+/// port, a host of at most 63 bytes and numbers of at most 10 digits, the
+/// protocol part must accept with the same port, family and scope), `format!` for the request, and
 /// "whole 628-byte records, else EPROTO" for the reply.
 pub fn systemfd_protocol(data: &[u8]) {
     use sdfd::systemfd_protocol as p;
@@ -776,8 +776,11 @@ pub fn systemfd_protocol(data: &[u8]) {
         let text = std::str::from_utf8(server).unwrap();
         let host = &text[..text.rfind(':').unwrap()];
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let host = host.split('%').next().unwrap();
-        if a.port() != 0 && host.len() <= 63 {
+        let (host, scope_text) = host.split_once('%').unwrap_or((host, ""));
+        let port_text = &text[text.rfind(':').unwrap() + 1..];
+        // (SocketAddr takes any number of leading zeros; the protocol, like
+        // systemfd's own `to_string` addresses, at most 10 digits a number)
+        if a.port() != 0 && host.len() <= 63 && port_text.len() <= 10 && scope_text.len() <= 10 {
             let scope = match a {
                 std::net::SocketAddr::V6(v6) => v6.scope_id(),
                 std::net::SocketAddr::V4(_) => 0,
