@@ -277,9 +277,14 @@ pub(crate) fn local_addr(s: RawSocket) -> Result<SockAddr> {
 }
 
 /// The family of a caller's address (`sd_is_socket_sockaddr`), read as
-/// libsystemd reads it: a `sa_family_t` at offset 0. `None`: too short.
+/// libsystemd reads it: the `sa_family` field of `struct sockaddr` (offset
+/// 0 on Linux; after the length byte `sa_len` on macOS and the BSDs).
+/// `None`: too short to hold it.
 pub(crate) fn sockaddr_family(addr: &[u8]) -> Option<c_int> {
-    let b = addr.get(..size_of::<libc::sa_family_t>())?;
+    // SAFETY: only the field's address is taken, on a zeroed value.
+    let sa: libc::sockaddr = unsafe { zeroed() };
+    let at = (&sa.sa_family as *const _ as usize) - (&sa as *const _ as usize);
+    let b = addr.get(at..at.checked_add(size_of::<libc::sa_family_t>())?)?;
     // SAFETY: `b` holds exactly one sa_family_t; unaligned read of POD.
     Some(unsafe { core::ptr::read_unaligned(b.as_ptr() as *const libc::sa_family_t) } as c_int)
 }
