@@ -91,6 +91,7 @@ run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
+run_suite aarch64     ./tests/aarch64/run.sh
 
 echo
 echo "=== summary"
