@@ -668,8 +668,11 @@ pub fn fd_paths(data: &[u8]) {
     }
 }
 
+/// A fuzz target: one input, compared with the oracle (panics on a difference).
+pub type Target = fn(&[u8]);
+
 /// Every target by name (for the replay test and the corpus layout).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("listen_env", listen_env),
     ("watchdog_env", watchdog_env),
     ("notify_socket", notify_socket),
