@@ -668,10 +668,10 @@ pub fn fd_paths(data: &[u8]) {
     }
 }
 
-/// Every target by name (for the replay test and the corpus layout).
-/// A fuzz target: takes any bytes.
+/// A fuzz target: one input, compared with the oracle (panics on a difference).
 pub type Target = fn(&[u8]);
 
+/// Every target by name (for the replay test and the corpus layout).
 pub const TARGETS: [(&str, Target); 8] = [
     ("listen_env", listen_env),
     ("watchdog_env", watchdog_env),
