@@ -1,11 +1,12 @@
-//! The C library's build steps (feature `capi` only): the printf-style
-//! notify shims in C, libsdfd's private memcpy/memset, the shared library's
-//! soname and exports. Writes only to OUT_DIR. A Rust consumer (no `capi`)
-//! gets nothing from here. The header is not generated here: `make header`
+//! Build steps. Always: the cfg aliases (`sdfd_linux`, `sdfd_raw_syscalls`).
+//! Feature `capi` only (the C library): the printf-style notify shims in C,
+//! libsdfd's private memcpy/memset, the shared library's soname and exports.
+//! Writes only to OUT_DIR. The header is not generated here: `make header`
 //! (xtask/) writes include/sdfd.h.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    cfg_aliases();
     #[cfg(feature = "capi")]
     capi();
 }
@@ -101,5 +102,28 @@ fn capi() {
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");
+    }
+}
+
+/// Names for the target conditions the library's code tests, set once here
+/// instead of repeating the target lists in every `#[cfg]`:
+///
+/// * `sdfd_linux`: a Linux kernel (`target_os` linux or android): its
+///   system-call ABI (`SOCK_CLOEXEC`, `pipe2`, `ppoll`, message queues,
+///   vsock, `SCM_CREDENTIALS`);
+/// * `sdfd_raw_syscalls`: Linux on x86_64 or aarch64, where `src/sys/linux.rs`
+///   makes its calls as raw system calls instead of through libc.
+///
+/// (`cargo:` rather than `cargo::`: the crate's rust-version predates it.)
+fn cfg_aliases() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let linux = os == "linux" || os == "android";
+    let raw = os == "linux" && (arch == "x86_64" || arch == "aarch64");
+    for (name, on) in [("sdfd_linux", linux), ("sdfd_raw_syscalls", raw)] {
+        println!("cargo:rustc-check-cfg=cfg({name})");
+        if on {
+            println!("cargo:rustc-cfg={name}");
+        }
     }
 }

@@ -44,6 +44,8 @@ pub use api::{notify, notify_and_unset_env, NotifyState};
 pub use api::notify_with_fds;
 mod byname;
 mod backend;
+#[doc(hidden)]
+pub use backend::systemfd_protocol;
 mod check;
 mod env;
 mod errno;
@@ -55,6 +57,7 @@ pub mod handoff;
 mod listen;
 mod names;
 mod notify;
+mod once;
 mod parse;
 mod watchdog;
 #[cfg(unix)]
