@@ -62,7 +62,7 @@ rustc_v=$(rustc --version | awk '{print $2}')
   echo
   echo "All three compile the same number of crates (the consumer, the library, libc). sdfd's own"
   echo "compile is larger: it carries the whole sd-daemon API (activation checks, names, notify,"
-  echo "watchdog, by-name and by-address lookups, launchd/Windows backends behind cfg) where"
+  echo "watchdog, by-name and by-address lookups, hand-off, launchd/Windows backends behind cfg) where"
   echo "listenfd covers taking passed fds and sd-notify covers notification."
   echo '<!-- crate-build:end -->'
 } > "$OUT/section.md"
