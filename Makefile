@@ -62,7 +62,7 @@ SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
 .PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl fuzz clean \
-        deb wheel npm abi-baseline set-version print-cargoflags
+        deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
 
@@ -145,6 +145,41 @@ musl:
 	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
+
+# libsdfd.so for musl (Alpine): a cdylib for $(MUSL_TARGET) built without
+# crt-static, linked with musl-gcc against musl's libc.so (the no_std crate
+# names -lc itself: the libc crate only does so for std). Goes into the
+# musllinux wheel and the npm package.
+MUSL_SO := $(B)/musl/libsdfd.so.$(VERSION)
+musl-so:
+	@command -v musl-gcc >/dev/null || { echo "make musl-so: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
+	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
+	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
+	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
+	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
+	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
+	@mkdir -p $(B)/musl
+	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.so $(MUSL_SO)
+
+upper = $(shell echo '$(1)' | tr a-z A-Z)
+
+# Python wheels (manylinux, musllinux) and sdist in $(B)/wheel/, npm tarball in
+# $(B)/npm/, both with stripped copies of the two libraries (packaging/).
+PKGLIBS := $(B)/pkglib
+pkglibs: lib musl-so
+	@mkdir -p $(PKGLIBS)
+	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-glibc.so $(B)/$(REALLIB)
+	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-musl.so $(MUSL_SO)
+
+# Debian package in $(B)/deb/ (packaging/deb.sh: make install DESTDIR=, dpkg-deb).
+deb:
+	B=$(B) ./packaging/deb.sh $(B)/deb
+
+wheel: pkglibs
+	./packaging/wheel.sh $(B)/wheel $(PKGLIBS)/libsdfd-glibc.so $(PKGLIBS)/libsdfd-musl.so
+
+npm: pkglibs
+	./packaging/npm.sh $(B)/npm $(PKGLIBS)/libsdfd-glibc.so $(PKGLIBS)/libsdfd-musl.so
 
 # sdfd-activate, the socket-activation launcher (sdfd-activate/): the host build
 # and a single static musl binary for containers (build/sdfd-activate).

@@ -12,7 +12,6 @@ const path = require('node:path');
 const util = require('node:util');
 const net = require('node:net');
 const { URL, fileURLToPath } = require('node:url');
-const { execFileSync } = require('node:child_process');
 
 const koffi = require('koffi');
 
@@ -251,6 +250,7 @@ function notFound(message, tried) {
 
 function pkgConfigLibdir() {
   try {
+    const { execFileSync } = require('node:child_process');
     const out = execFileSync('pkg-config', ['--variable=libdir', 'sdfd'], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10000,
     }).trim();
@@ -258,6 +258,29 @@ function pkgConfigLibdir() {
   } catch {
     return null;
   }
+}
+
+// The C library the running node is linked against: its ELF interpreter
+// (PT_INTERP) is ld-musl-* on musl systems. Read from the executable, so that
+// no process is started and /lib/ld-musl-* of a glibc system is not mistaken.
+function libcFlavour() {
+  let fd;
+  try {
+    fd = fs.openSync(process.execPath, 'r');
+    const head = Buffer.alloc(4096);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).includes('ld-musl-') ? 'musl' : 'gnu';
+  } catch {
+    return 'gnu';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function bundledLibrary() {
+  if (process.platform !== 'linux') return null;
+  const candidate = path.join(__dirname, 'lib', `linux-${process.arch}-${libcFlavour()}`, 'libsdfd.so.0');
+  return fs.existsSync(candidate) ? candidate : null;
 }
 
 function loadLibrary() {
@@ -274,8 +297,21 @@ function loadLibrary() {
     }
     return lib;
   }
-  const libdir = pkgConfigLibdir();
+  // The copy this package carries (npm tarball: lib/linux-x64-gnu/ or
+  // lib/linux-x64-musl/), then the system's: no process is started unless
+  // there is no bundled copy.
+  const bundled = bundledLibrary();
+  if (bundled) {
+    try {
+      lib = koffi.load(bundled);
+      libPath = bundled;
+      return lib;
+    } catch (e) {
+      tried.push(`${bundled}: ${e.message}`);
+    }
+  }
   const candidates = [];
+  const libdir = pkgConfigLibdir();
   if (libdir) candidates.push(path.join(libdir, 'libsdfd.so.0'));
   else tried.push('pkg-config --variable=libdir sdfd: no answer');
   candidates.push('libsdfd.so.0');
