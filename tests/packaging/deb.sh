@@ -58,7 +58,7 @@ if cc -Wall -Werror -o "$t/readme-example" "$t/readme.c" $(pkg-config --cflags -
   resolved=$(ldd "$t/readme-example" | awk '/libsdfd/ {print $3}')
   ACTIVATED_OUT=$t/readme.out activated_reply "$t/readme-example" >/dev/null
   [ -z "$runpath" ] && [ "$(readlink -f "$resolved")" = "$(readlink -f "$libdir/libsdfd.so.0")" ] && grep -qx 'listening socket 3 named unknown' "$t/readme.out" \
-    && ok "README's C example: cc \$(pkg-config --cflags --libs sdfd), no rpath, uses $resolved, under systemd-socket-activate prints '$(cat "$t/readme.out")'" \
+    && ok "README's C example: cc \$(pkg-config --cflags --libs sdfd), no rpath, uses $resolved, under systemd-socket-activate prints '$(grep -x 'listening socket.*' "$t/readme.out")'" \
     || bad "README example" "runpath: $runpath; libsdfd: $resolved; output: $(cat "$t/readme.out")"
 else bad "README's C example does not compile against the package" "$(head -20 "$t/cc-readme.log")"; fi
 
