@@ -12,6 +12,8 @@
 #   make set-version V=x.y.z  write a new version into every manifest (Cargo.toml is the source)
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
+#   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
+#   make check                the developer loop: rustfmt, clippy, cargo test, clang-format
 #   make windows              sdfd.dll, import and static libraries, header, .pc for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
@@ -61,7 +63,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl fuzz clean \
+.PHONY: all lib compat install install-compat uninstall demo test check bench musl windows activate activate-musl fuzz clean docs \
         deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
@@ -196,7 +198,10 @@ activate-musl:
 	$(STRIP) $(B)/sdfd-activate
 
 test:
-	./tests/run-all.sh
+	SUITES="$(SUITES)" ./tests/run-all.sh
+
+check:
+	./tests/check.sh
 
 bench:
 	./bench/run.sh
@@ -246,3 +251,10 @@ set-version:
 
 print-cargoflags:
 	@echo '$(CARGOFLAGS)'
+
+# The reference in docs/reference/ is generated from the man pages (man/,
+# the one source of reference text): `make docs` after editing a page.
+DOCS_REFERENCE ?= docs/reference
+docs:
+	@mkdir -p $(DOCS_REFERENCE)
+	@for p in man/*.[0-9]; do n=$$(basename $$p); mandoc -Tmarkdown $$p > $(DOCS_REFERENCE)/$$n.md || exit 1; done

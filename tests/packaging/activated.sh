@@ -1,11 +1,11 @@
-# Sourced by the package tests. activated_reply CMD...: runs CMD under
+# Sourced by the package tests (after tests/lib/sdfdtest.sh). activated_reply CMD...: runs CMD under
 # systemd-socket-activate on a free 127.0.0.1 port, connects once, prints
 # what the service answered, and stops the launcher. Status 1 on no answer.
 # With ACTIVATED_SEND=TEXT, TEXT is sent first.
 # With ACTIVATED_OUT=FILE, the service's own stdout/stderr are kept there.
 activated_reply() {
   local port log pid reply
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   log=$(mktemp "${TMPDIR:-/tmp}/sdfd-activated.XXXXXX")
   systemd-socket-activate -l "127.0.0.1:$port" "$@" >"$log" 2>&1 &
   pid=$!

@@ -7,20 +7,13 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-t=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-deb-test.XXXXXX")
+. tests/lib/sdfdtest.sh
+tmpdir t deb-test
 installed=0
-cleanup() {
-  [ $installed = 1 ] && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq sdfd >/dev/null 2>&1
-  rm -rf "$t"
-}
-trap cleanup EXIT
+at_exit '[ $installed = 1 ] && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq sdfd >/dev/null 2>&1'
 . tests/packaging/activated.sh
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 [ "$(id -u)" -eq 0 ] || { bad "installing a .deb needs root"; finish; }
-./tests/apt-need.sh lintian systemd pkg-config dpkg-dev >/dev/null 2>&1 || { bad "apt-need lintian systemd pkg-config dpkg-dev"; finish; }
+apt_need lintian systemd pkg-config dpkg-dev >/dev/null 2>&1 || { bad "apt-need lintian systemd pkg-config dpkg-dev"; finish; }
 unset PKG_CONFIG_PATH SDFD_LIBRARY LD_LIBRARY_PATH
 if dpkg-query -W sdfd >/dev/null 2>&1 || ldconfig -p | grep -q libsdfd || pkg-config --exists sdfd; then
   bad "sdfd or a libsdfd is already installed on this machine; this test installs and removes its own"; finish

@@ -10,13 +10,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-t=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-npm-test.XXXXXX"); trap 'rm -rf "$t"' EXIT
+. tests/lib/sdfdtest.sh
+tmpdir t npm-test
 . tests/packaging/activated.sh
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
-./tests/apt-need.sh systemd strace musl-tools >/dev/null 2>&1 || { bad "apt-need systemd strace musl-tools"; finish; }
+apt_need systemd strace musl-tools >/dev/null 2>&1 || { bad "apt-need systemd strace musl-tools"; finish; }
 command -v npm >/dev/null && command -v node >/dev/null || { bad "node and npm are needed"; finish; }
 export npm_config_cache=$t/npm-cache npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 v=$(node -p 'require("./node/package.json").version')

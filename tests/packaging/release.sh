@@ -8,15 +8,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-t=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-release.XXXXXX"); trap 'rm -rf "$t"' EXIT
+. tests/lib/sdfdtest.sh
+tmpdir t release
 
 stage=${SDFD_STAGE:-}
 if [ -z "$stage" ] || [ ! -e "$stage/lib/pkgconfig/sdfd.pc" ]; then
   stage=$t/stage
-  make -s install PREFIX="$stage" >"$t/install.log" 2>&1 || { cat "$t/install.log"; echo "0 passed, 1 failed"; exit 1; }
+  make -s install PREFIX="$stage" >"$t/install.log" 2>&1 || die "make install" "$(cat "$t/install.log")"
 fi
 
 # 1. One version everywhere.
@@ -107,7 +105,7 @@ fi
 # 4. Cross build: --target in CARGOFLAGS (aarch64-unknown-linux-gnu), $(STRIP),
 #    $(OBJCOPY); the installed launcher runs under qemu-aarch64.
 X=aarch64-unknown-linux-gnu
-./tests/apt-need.sh gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user file >/dev/null 2>&1
+apt_need gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user file >/dev/null 2>&1
 rustup target list --installed 2>/dev/null | grep -qx $X || rustup target add $X >/dev/null 2>&1
 flags="$(make -s print-cargoflags) --target $X"
 xd=$t/cross
@@ -123,5 +121,4 @@ else
   bad "make install CARGOFLAGS='$flags' failed" "$(tail -20 "$t/x.log")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -9,24 +9,21 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-t=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-wheel-test.XXXXXX"); trap 'rm -rf "$t"' EXIT
+. tests/lib/sdfdtest.sh
+tmpdir t wheel-test
 . tests/packaging/activated.sh
-./tests/apt-need.sh python3-venv systemd strace musl-tools unzip >/dev/null 2>&1 || { echo "apt-need failed"; echo "0 passed, 1 failed"; exit 1; }
+apt_need python3-venv systemd strace musl-tools unzip >/dev/null 2>&1 || die "apt-need python3-venv systemd strace musl-tools unzip"
 SYSPY=/usr/bin/python3
 v=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' python/sdfd/_version.py)
 
 # The machine must not have a libsdfd of its own (else "works without one" proves nothing).
 unset SDFD_LIBRARY PKG_CONFIG_PATH LD_LIBRARY_PATH
 if ldconfig -p | grep -q libsdfd || pkg-config --exists sdfd 2>/dev/null; then
-  bad "a libsdfd is installed on this machine: $(ldconfig -p | grep libsdfd) $(pkg-config --variable=libdir sdfd 2>/dev/null)"
-  echo "$pass passed, $fail failed"; exit 1
+  die "a libsdfd is installed on this machine: $(ldconfig -p | grep libsdfd) $(pkg-config --variable=libdir sdfd 2>/dev/null)"
 fi
 
 if ! nice -n 5 make -s wheel B="$t/build" >"$t/make.log" 2>&1; then
-  bad "make wheel" "$(grep -v '^ *|\|warning\|= note' "$t/make.log" | tail -20)"; echo "$pass passed, $fail failed"; exit 1
+  die "make wheel" "$(grep -v '^ *|\|warning\|= note' "$t/make.log" | tail -20)"
 fi
 W=$t/build/wheel
 many=$(ls "$W"/sdfd-"$v"-py3-none-*manylinux_2_17_x86_64.whl 2>/dev/null)
@@ -128,5 +125,4 @@ if ! grep -q '\.so' <<<"$list" && grep -q "sdfd-$v/LICENSE-MIT" <<<"$list" \
   ok "sdist: no library inside; builds a py3-none-any wheel and says it needs the system's libsdfd"
 else bad "sdist" "$(tail -5 "$t/sdist.log" 2>/dev/null)"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
