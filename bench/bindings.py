@@ -102,17 +102,34 @@ def main():
         ("(p1)", [vpy, "-c", "from systemd import daemon; daemon.listen_fds()"], base_env, "/"),
         ("(p2)", [vpy, "-c", "import sdfd.daemon; sdfd.daemon.listen_fds()"], env_nolib, "/"),
         ("(p3)", [vpy, "-c", "import sdfd.daemon; sdfd.daemon.listen_fds()"], dict(base_env, SDFD_LIBRARY=bundled), "/"),
+        ("(p4)", [vpy, "-c", "import socket, ctypes"], base_env, "/"),
+        ("(p5)", [vpy, "-c", "import socket"], base_env, "/"),
         ("(p0)", [vpy, "-c", "pass"], base_env, "/"),
     ], 0, (1, 1.0))
     print("(p1) python3-systemd 235 (C extension, libsystemd.so.0); (p2) sdfd with its bundled library; "
-          "(p3) the same named by SDFD_LIBRARY; (p0) the interpreter alone. Ratios against (p1).\n")
+          "(p3) the same named by SDFD_LIBRARY; (p4) the two standard modules sdfd.daemon cannot do without, "
+          "nothing else: `socket` (its `AF_UNSPEC` is python-systemd's default argument, an `AddressFamily`) "
+          "and `ctypes`, the floor of any ctypes binding with python-systemd's signatures; (p5) `socket` "
+          "alone, which python-systemd imports too; (p0) the interpreter alone. Ratios against (p1).\n")
     table("Node", [
         ("(n1)", [node, "-e", "0"], base_env, proj),
         ("(n2)", [node, "-e", "require('sdfd').listenFds()"], base_env, proj),
         ("(n3)", [node, "-e", "require('koffi')"], base_env, proj),
     ], 0, (1, 1.12))
     print("(n1) node alone; (n2) sdfd from the npm tarball (`npm install ./sdfd-V.tgz`) with its bundled "
-          "linux-x64-gnu library; (n3) koffi alone, the FFI sdfd is built on. Ratios against (n1).")
+          "linux-x64-gnu library; (n3) koffi alone, the FFI sdfd is built on. Ratios against (n1).\n")
+    certs = "/etc/ssl/certs/ca-certificates.crt"
+    if os.path.exists(certs):
+        env_ca = dict(base_env, NODE_EXTRA_CA_CERTS=certs)
+        table("Node, with NODE_EXTRA_CA_CERTS set", [
+            ("(n4)", [node, "-e", "0"], env_ca, proj),
+            ("(n5)", [node, "-e", "require('sdfd').listenFds()"], env_ca, proj),
+            ("(n6)", [node, "-e", "require('koffi')"], env_ca, proj),
+        ], 0, (1, 1.12))
+        print(f"The same three with `NODE_EXTRA_CA_CERTS={certs}` in the environment (common where a proxy's "
+              "CA must be trusted): node then reads every certificate at start-up, which makes `node -e 0` "
+              "several times dearer and the same absolute cost of koffi and sdfd a smaller ratio. The first "
+              "table is the fair one.")
 
 
 main()

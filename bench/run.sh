@@ -73,6 +73,8 @@ if ldd "$B/b-sdfd-shared" "$B/c-sdfd-static" "$B/sys-sdfd" | grep -q libsystemd;
 fi
 echo "bench: measuring"
 python3 measure.py "$OUT" > RESULTS.md.new
+echo "bench: measuring the Python and Node bindings (bench/bindings.sh)"
+{ echo; "$ROOT/bench/bindings.sh"; } >> RESULTS.md.new
 mv RESULTS.md.new RESULTS.md
 echo "bench: wrote bench/RESULTS.md"
 cat RESULTS.md
