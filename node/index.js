@@ -10,7 +10,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
-const net = require('node:net');
+// node:net only for address parsing (findSocket): loaded on first use, not at require.
+let netModule = null;
+const net = () => netModule || (netModule = require('node:net'));
 const { URL, fileURLToPath } = require('node:url');
 
 const koffi = require('koffi');
@@ -647,7 +649,7 @@ function isSocketSockaddr(fd, options) {
   let scopeId = o.scopeId === undefined ? 0 : checkInteger(o.scopeId, '"options.scopeId" property', 0, 2 ** 32 - 1);
   const flowinfo = o.flowinfo === undefined ? 0 : checkInteger(o.flowinfo, '"options.flowinfo" property', 0, 2 ** 32 - 1);
   let sa;
-  if (net.isIPv4(address)) {
+  if (net().isIPv4(address)) {
     if (o.flowinfo !== undefined || o.scopeId !== undefined) {
       throw valueError('"options" argument', 'has "flowinfo"/"scopeId", which only apply to IPv6', options);
     }
@@ -662,7 +664,7 @@ function isSocketSockaddr(fd, options) {
       scopeId = scopeIndex(address.slice(zone + 1));
       address = address.slice(0, zone);
     }
-    if (!net.isIPv6(address)) throw valueError('"options.address" property', 'must be an IPv4 or IPv6 address', o.address);
+    if (!net().isIPv6(address)) throw valueError('"options.address" property', 'must be an IPv4 or IPv6 address', o.address);
     sa = Buffer.alloc(28); // struct sockaddr_in6
     sa.writeUInt16LE(AF_INET6, 0);
     sa.writeUInt16BE(p, 2);

