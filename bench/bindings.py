@@ -75,6 +75,7 @@ def table(title, rows, base, target):
         shown = " ".join(cmd[1:]) if len(cmd) > 1 else cmd[0]
         print(f"| {label} | `{shown}`{mark} | {procs} | {ins:,} | {ins / bi:.3f}× | {med:.0f} ({lo:.0f}–{hi:.0f}) | {med / bw:.3f}× |")
     print()
+    return [m[0] for m in measured]
 
 
 def main():
@@ -98,7 +99,7 @@ def main():
           f"python3-systemd (the yardstick) and sdfd's manylinux wheel run under the same interpreter and the "
           f"same site set-up. sdfd loads the wheel's own library ({os.path.relpath(bundled, os.path.dirname(os.path.dirname(vpy)))}).\n")
     env_nolib = dict(base_env)
-    table("Python", [
+    py = table("Python", [
         ("(p1)", [vpy, "-c", "from systemd import daemon; daemon.listen_fds()"], base_env, "/"),
         ("(p2)", [vpy, "-c", "import sdfd.daemon; sdfd.daemon.listen_fds()"], env_nolib, "/"),
         ("(p3)", [vpy, "-c", "import sdfd.daemon; sdfd.daemon.listen_fds()"], dict(base_env, SDFD_LIBRARY=bundled), "/"),
@@ -111,13 +112,20 @@ def main():
           "nothing else: `socket` (its `AF_UNSPEC` is python-systemd's default argument, an `AddressFamily`) "
           "and `ctypes`, the floor of any ctypes binding with python-systemd's signatures; (p5) `socket` "
           "alone, which python-systemd imports too; (p0) the interpreter alone. Ratios against (p1).\n")
-    table("Node", [
+    print(f"sdfd.daemon costs (p2) − (p4) = {py[1] - py[3]:,} instructions above the floor (p4), and the floor "
+          f"is already {py[3] / py[0]:.3f}× python-systemd: `ctypes` alone costs (p4) − (p5) = {py[3] - py[4]:,}, "
+          f"python-systemd's whole C module with libsystemd (p1) − (p5) = {py[0] - py[4]:,}. No subprocess is "
+          "started in (p2) or (p3) (one process each).\n")
+    nd = table("Node", [
         ("(n1)", [node, "-e", "0"], base_env, proj),
         ("(n2)", [node, "-e", "require('sdfd').listenFds()"], base_env, proj),
         ("(n3)", [node, "-e", "require('koffi')"], base_env, proj),
     ], 0, (1, 1.12))
     print("(n1) node alone; (n2) sdfd from the npm tarball (`npm install ./sdfd-V.tgz`) with its bundled "
           "linux-x64-gnu library; (n3) koffi alone, the FFI sdfd is built on. Ratios against (n1).\n")
+    print(f"sdfd costs (n2) − (n3) = {nd[1] - nd[2]:,} instructions above koffi alone; koffi by itself is "
+          f"{nd[2] / nd[0]:.3f}× `node -e 0`. Node's own count varies by a few million instructions between "
+          "runs under callgrind (its helper threads).\n")
     certs = "/etc/ssl/certs/ca-certificates.crt"
     if os.path.exists(certs):
         env_ca = dict(base_env, NODE_EXTRA_CA_CERTS=certs)
