@@ -17,14 +17,19 @@
 
 pub mod byname;
 mod backend;
+#[doc(hidden)]
+pub use backend::systemfd_protocol;
 pub mod check;
 mod env;
 pub mod errno;
 pub mod fd;
 pub mod ffi;
+#[cfg(unix)]
+pub mod handoff;
 pub mod listen;
 pub mod names;
 pub mod notify;
+mod once;
 pub mod parse;
 pub mod watchdog;
 #[cfg(unix)]

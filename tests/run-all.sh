@@ -93,8 +93,10 @@ run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh
+run_suite handoff     python3 ./tests/handoff/run.py
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
+run_suite aarch64     ./tests/aarch64/run.sh
 
 echo
 echo "=== summary"

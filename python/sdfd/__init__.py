@@ -31,6 +31,7 @@ from ._version import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import daemon as daemon
+    from . import handoff as handoff
     from ._activation import (
         ListenFds,
         activation,
@@ -53,6 +54,7 @@ __all__ = [
     "daemon",
     "find_socket",
     "get_socket",
+    "handoff",
     "library_path",
     "names",
     "socket_or_bind",
@@ -64,7 +66,9 @@ _FROM = {
     "LibraryNotFoundError": "._lib",
     "library_path": "._lib",
     "daemon": ".daemon",
+    "handoff": ".handoff",
 }
+_MODULES = (".daemon", ".handoff")
 
 
 def __getattr__(name: str) -> object:
@@ -75,7 +79,7 @@ def __getattr__(name: str) -> object:
     where = _FROM.get(name, "._activation")
     module = importlib.import_module(where, __name__)
     # sdfd.daemon loads libsdfd (and may raise LibraryNotFoundError); the others do not.
-    value = module if where == ".daemon" else getattr(module, name)
+    value = module if where in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 
