@@ -14,7 +14,7 @@ tmpdir t release
 stage=${SDFD_STAGE:-}
 if [ -z "$stage" ] || [ ! -e "$stage/lib/pkgconfig/sdfd.pc" ]; then
   stage=$t/stage
-  make -s install PREFIX="$stage" >"$t/install.log" 2>&1 || die "make install" "$(cat "$t/install.log")"
+  make -s install B="$t/b" PREFIX="$stage" >"$t/install.log" 2>&1 || die "make install" "$(cat "$t/install.log")"
 fi
 
 # 1. One version everywhere.
@@ -81,7 +81,7 @@ if [ -z "$man" ]; then  # no pages written yet: the rule is exercised with one m
   man=$t/sdfd-test.7; printf '.TH SDFD-TEST 7\n.SH NAME\nsdfd-test \\- test page\n' > "$man"; manvar=(MANPAGES="$man")
 fi
 sec=${man##*.}
-if make -s install PREFIX=/usr/local BINDIR=/opt/bin MANDIR=/opt/man DOCDIR=/opt/doc DESTDIR="$d" "${manvar[@]}" >"$t/i.log" 2>&1; then
+if make -s install B="$t/b" PREFIX=/usr/local BINDIR=/opt/bin MANDIR=/opt/man DOCDIR=/opt/doc DESTDIR="$d" "${manvar[@]}" >"$t/i.log" 2>&1; then
   missing=""
   for f in usr/local/lib/libsdfd.so.$v usr/local/lib/libsdfd.so.$major usr/local/lib/libsdfd.so usr/local/lib/libsdfd.a \
            usr/local/lib/pkgconfig/sdfd.pc usr/local/include/sdfd/sdfd.h usr/local/include/sdfd/systemd/sd-daemon.h \
