@@ -72,7 +72,7 @@ REALLIB := libsdfd.so.$(VERSION)
 all: lib $(B)/sdfd.pc
 
 lib:
-	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) \
+	SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) \
 	    $(if $(filter-out $(HOST_TRIPLE),$(TRIPLE)),$(LLD_FLAGS))
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
@@ -167,7 +167,7 @@ musl-so:
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
 	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
-	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
+	    SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.so $(MUSL_SO)
 
@@ -232,7 +232,7 @@ WINRELEASE := $(or $(CARGO_TARGET_DIR),target)/$(WINTARGET)/release
 WIN_LIBS_PRIVATE := -lws2_32 -lntdll -lkernel32
 
 windows:
-	$(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib
+	SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib
 	@mkdir -p $(WINDIR)/bin $(WINDIR)/lib/pkgconfig $(WINDIR)/include/sdfd/systemd
 	cp $(WINRELEASE)/sdfd.dll $(WINDIR)/bin/sdfd.dll
 	cp $(WINRELEASE)/libsdfd.dll.a $(WINDIR)/lib/libsdfd.dll.a
