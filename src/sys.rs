@@ -100,49 +100,6 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     };
 }
 
-/// `poll(fds, fds.len(), 0)`: how many entries have `revents` set.
-#[cfg(target_os = "linux")]
-pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> Result<c_int> {
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds.
-    return raw::check(unsafe { raw::syscall4(libc::SYS_poll, fds.as_mut_ptr() as usize, fds.len(), 0, 0) })
-        .map(|v| v as c_int);
-    // aarch64 has no poll system call; glibc and musl use ppoll, and so do we
-    // (a zero timeout and no signal mask: exactly poll(.., 0)).
-    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-    {
-        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: as above; `zero` outlives the call; no signal mask.
-        return raw::check(unsafe {
-            raw::syscall4(libc::SYS_ppoll, fds.as_mut_ptr() as usize, fds.len(), &zero as *const _ as usize, 0)
-        })
-        .map(|v| v as c_int);
-    }
-    #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
-    // SAFETY: as above.
-    return match unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) } {
-        r if r < 0 => Err(crate::errno::Errno::last()),
-        r => Ok(r),
-    };
-}
-
-/// `close_range(first, last, flags)` (Linux 5.9+).
-#[cfg(target_os = "linux")]
-pub(crate) fn close_range(first: c_uint, last: c_uint, flags: c_uint) -> Result<()> {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    // SAFETY: close_range takes plain numbers.
-    return raw::check(unsafe {
-        raw::syscall4(libc::SYS_close_range, first as usize, last as usize, flags as usize, 0)
-    })
-    .map(drop);
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    // SAFETY: as above.
-    return match unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) } {
-        r if r < 0 => Err(crate::errno::Errno::last()),
-        _ => Ok(()),
-    };
-}
-
 /// The process environment block (C `environ`): NULL or a NULL-terminated
 /// array of `NAME=value` strings. glibc's and musl's `getenv` read it
 /// without a lock, as [`crate::env::get`] does.
