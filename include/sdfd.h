@@ -252,6 +252,8 @@ int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
  * The process's activation state, read once (thread-safe, environment
  * untouched): the number of activated fds, 0 if none, or the negative errno
  * of that first reading — the same answer on every call from any thread.
+ * A child created by fork() reads its own on first use (its LISTEN_PID is
+ * the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
  */
 int sdfd_snapshot(void);
 #endif

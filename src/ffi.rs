@@ -314,6 +314,8 @@ pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mu
 /// The process's activation state, read once (thread-safe, environment
 /// untouched): the number of activated fds, 0 if none, or the negative errno
 /// of that first reading — the same answer on every call from any thread.
+/// A child created by fork() reads its own on first use (its LISTEN_PID is
+/// the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
 #[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot() -> c_int {

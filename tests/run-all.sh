@@ -63,6 +63,7 @@ run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activation python3 ./tests/c/activation.py
 run_suite c-dropin    ./tests/c/dropin.sh
 run_suite c-seccomp   ./tests/c/seccomp.sh
+run_suite c-fork      ./tests/c/fork.sh
 run_suite c-byname    python3 ./tests/c/byname.py
 run_suite macos-check ./tests/macos/check.sh
 run_suite c-real-daemon ./tests/c/real-daemon.sh
