@@ -344,7 +344,7 @@ pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
 /// The activated socket of `type` (0: any) bound to `address` (`PORT`,
 /// `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
 /// if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
-/// malformed address.
+/// malformed address or a negative `type`.
 ///
 /// # Safety
 /// `address` is NULL or NUL-terminated.

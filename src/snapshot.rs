@@ -275,10 +275,14 @@ fn with_nul_prefix(n: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bo
 
 /// The activated socket of `type_` (0: any) bound to `address`
 /// ([`Address::parse`] syntax): its fd; `ENOENT` if none is, `ESRCH` if the
-/// process was not socket-activated, `EINVAL` for a malformed address, or
-/// the activation's own error.
+/// process was not socket-activated, `EINVAL` for a malformed address or a
+/// negative `type_`, or the activation's own error.
 pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     let addr = Address::parse(address)?;
+    // As sd_is_socket*: a negative type is EINVAL, not "no such socket".
+    if type_ < 0 {
+        return Err(Errno::EINVAL);
+    }
     let snap = snapshot()?;
     if snap.is_empty() {
         return Err(Errno::ESRCH);
