@@ -20,7 +20,6 @@ import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar, Union, cast
 
 from . import _lib
-from .daemon import _c_int, _c_str
 
 __all__ = [
     "ListenFds",
@@ -419,6 +418,9 @@ def find_socket(address: str, type: int = 0) -> Optional[int]:
     """
     # Checked as python-systemd checks the same kinds of argument (its
     # "s" and "i" converters; a negative type is EINVAL, as for is_socket).
+    # (Imported here: importing sdfd does not load the library.)
+    from .daemon import _c_int, _c_str
+
     addr = _c_str(address, "find_socket", 1)
     typ = _c_int(type)
     if typ < 0:
