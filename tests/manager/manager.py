@@ -234,6 +234,28 @@ def launcher_expect(t):
              "same report under both: True" in t)]
 
 
+def seccomp_units(impl):
+    # systemd's own filter: @system-service without the calls libsystemd's
+    # sd_listen_fds does not make; the default action kills (SIGSYS).
+    return {"sc.socket": socket("ListenStream=127.0.0.1:8085\nListenStream=/run/sc.sock\nListenDatagram=/run/scd.sock\n"
+                                "FileDescriptorName=sc"),
+            "sc.service": service(IMPLS[impl], "listen notify:READY=1|STATUS=filtered pause", "sc",
+                                  "Type=notify\nSystemCallFilter=@system-service\n"
+                                  "SystemCallFilter=~poll ppoll close_range\n")}, ["sc.socket"]
+
+
+def seccomp_run(m):
+    m.systemctl("start", "sc.service", check=False)
+    m.wait_for(lambda: m.show("sc.service", "ActiveState")["ActiveState"] in ("active", "failed"), 10,
+               "sc.service active or failed")
+    return log(m, "sc") + show(m, "sc.service", "ActiveState", "Result", "StatusText")
+
+
+def seccomp_expect(t):
+    return [("three fds under SystemCallFilter=@system-service minus poll, ppoll, close_range",
+             "1 listen n=3 names=sc,sc,sc" in t and "sc.service StatusText=filtered" in t)]
+
+
 HELLO_CGI = """#!/bin/sh
 printf 'Content-Type: text/plain\\r\\n\\r\\nhello; libsystemd of fcgiwrap: %s\\n' \\
   "$(grep -o '[^ ]*libsystemd.so.0' /proc/$PPID/maps | head -n 1)"
@@ -275,6 +297,7 @@ SCENARIOS = [
     ("watchdog", watchdog_units, watchdog_run, "libsystemd", ["sdfd", "node-sdfd"], watchdog_expect),
     ("accept", accept_units, accept_run, "libsystemd", ["sdfd"], accept_expect),
     ("launcher", launcher_units, launcher_run, "libsystemd", ["sdfd"], launcher_expect),
+    ("seccomp", seccomp_units, seccomp_run, "libsystemd", ["sdfd"], seccomp_expect),
     ("shim", shim_units, shim_run, "libsystemd", ["shim"], shim_expect_ref),
 ]
 
