@@ -22,6 +22,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 
@@ -342,6 +343,8 @@ def setup(impl, m):
 
 
 def one(scenario, impl):
+    if STOPPING:
+        return ("error", "interrupted", 0)
     name, units_fn, run_fn = scenario[:3]
     units, wants = units_fn(impl)
     m = Machine("%s-%s" % (name, impl), units, wants, root=ROOT)
@@ -367,7 +370,43 @@ def one(scenario, impl):
         m.shutdown()
 
 
+STOPPING = False
+
+
+def emergency_cleanup(signum, frame):
+    """Interrupted: start no more machines, end every one (cgroup.kill) and
+    remove what was made, sweeping until nothing is left (a machine being
+    booted by another thread may appear meanwhile)."""
+    global STOPPING
+    STOPPING = True
+    deadline = time.monotonic() + 10
+    while True:
+        left = [d for d in list(Machine.created) if os.path.exists(d)]
+        if not left or time.monotonic() > deadline:
+            break
+        for d in left:
+            if d.startswith("/sys/"):
+                try:
+                    with open(os.path.join(d, "cgroup.kill"), "w") as f:
+                        f.write("1")
+                except OSError:
+                    pass
+                for sub, _, _ in sorted(os.walk(d), key=lambda t: -t[0].count("/")):
+                    try:
+                        os.rmdir(sub)
+                    except OSError:
+                        pass
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+        time.sleep(0.1)
+    print("interrupted (signal %d)%s" % (signum, "; left: " + " ".join(left) if left else ""))
+    print("%d passed, %d failed" % (PASSED, FAILED + 1))
+    os._exit(1)
+
+
 def main():
+    signal.signal(signal.SIGTERM, emergency_cleanup)
+    signal.signal(signal.SIGINT, emergency_cleanup)
     t0 = time.monotonic()
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=int(os.environ.get("SDFD_MANAGER_JOBS", "4"))) as ex:

@@ -38,4 +38,8 @@ cp "${CARGO_TARGET_DIR:-target}/release/sdfd-activate" "$B/bin/"
 if [ ! -d node/node_modules/koffi ]; then
   (cd node && npm ci --no-audit --no-fund --loglevel=error) >"$B/npm.log" 2>&1 || { cat "$B/npm.log"; die "npm ci"; }
 fi
-python3 tests/manager/manager.py "$B" "$ROOT"
+# On SIGTERM/SIGINT the driver ends its machines and removes what it made.
+python3 tests/manager/manager.py "$B" "$ROOT" &
+driver=$!
+trap 'kill -TERM $driver 2>/dev/null; wait $driver; rm -rf "$B"; exit 1' TERM INT
+wait $driver
