@@ -162,9 +162,9 @@ def fdstore_expect(t):
 
 
 def watchdog_units(impl):
-    return {"wd.service": service(IMPLS[impl], "watchdog notify:READY=1 1=ping:4:300 1=pause 2=notify:STATUS=again "
+    return {"wd.service": service(IMPLS[impl], "watchdog notify:READY=1 1=ping:4:600 1=pause 2=notify:STATUS=again "
                                                "2=pause", "wd",
-                                  "Type=notify\nWatchdogSec=1\nRestart=on-watchdog\nRestartSec=100ms\n")}, \
+                                  "Type=notify\nWatchdogSec=2\nRestart=on-watchdog\nRestartSec=100ms\n")}, \
         ["wd.service"]
 
 
@@ -174,8 +174,9 @@ def watchdog_run(m):
 
 
 def watchdog_expect(t):
-    return [("sd_watchdog_enabled: 1 s", "1 watchdog r=1 usec=1000000" in t),
-            ("pings over 1.2 s kept it alive; the missed ones restarted it once",
+    # (Pings 600 ms apart against a 2 s watchdog: margin for a loaded machine.)
+    return [("sd_watchdog_enabled: 2 s", "1 watchdog r=1 usec=2000000" in t),
+            ("pings over 2.4 s kept it alive; the missed ones restarted it once",
              "1 ping 4 sent=4" in t and "wd.service NRestarts=1" in t and "wd.service StatusText=again" in t)]
 
 
