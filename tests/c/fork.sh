@@ -3,10 +3,10 @@
 # sdfd (pkg-config). Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
-out=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-fork.XXXXXX")
-trap 'rm -rf "$out"' EXIT
-if ! ${CC:-cc} -O1 -Wall -Wextra -Werror -o "$out/fork" fork.c $(pkg-config --cflags --libs sdfd) \
-     -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"; then
-  echo "FAIL - build"; echo "0 passed, 1 failed"; exit 1
-fi
-exec "$out/fork"
+. ../lib/sdfdtest.sh
+tmpdir out fork
+step "fork.c builds against sdfd" ${CC:-cc} -O1 -Wall -Wextra -Werror -o "$out/fork" fork.c \
+  $(pkg-config --cflags --libs sdfd) -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"
+[ "$T_FAIL" -eq 0 ] || finish
+counted fork "$out/fork"
+finish

@@ -8,8 +8,12 @@ left is the smallest kill-mode filter libsystemd passes; the sdfd-built
 program must pass it too, with the same results and FD_CLOEXEC states.
 Usage: seccomp.py PROGRAM-LIBSYSTEMD PROGRAM-SDFD. Ends with "N passed, N failed".
 """
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sdfdtest as t  # noqa: E402
 
 CANDIDATES = ["getpid", "fcntl", "poll", "ppoll", "close_range", "close", "brk", "mmap", "munmap", "mremap",
               "madvise", "futex", "rt_sigprocmask", "openat", "read", "newfstatat", "fstat", "getrandom",
@@ -29,15 +33,7 @@ def run(prog, scenario, allow):
 
 def main():
     ref, sdfd = sys.argv[1:3]
-    passed = failed = 0
-
-    def check(ok, what, detail=""):
-        nonlocal passed, failed
-        print(("ok   - " if ok else "FAIL - ") + what + ("" if ok or not detail else "\n       " + detail))
-        if ok:
-            passed += 1
-        else:
-            failed += 1
+    check = lambda ok, what, detail="": t.check(what, ok, detail)  # noqa: E731
 
     # The candidate set must be enough for libsystemd, else the derivation means nothing.
     base = {s: run(ref, s, CANDIDATES) for s in SCENARIOS}
@@ -60,8 +56,7 @@ def main():
         short = (out[:60] + "...") if len(out) > 60 else (out or f"rc {rc}")
         check((rc, out) == want, f"sdfd under libsystemd's allow-list: {s[0]} n={s[1]} closed={s[2]}: {short}",
               f"sdfd rc={rc} {out[:200]!r}; libsystemd rc={want[0]} {want[1][:200]!r}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return t.summary()
 
 
 if __name__ == "__main__":

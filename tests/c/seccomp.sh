@@ -4,14 +4,18 @@
 # tests/c/seccomp.py. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
-out=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-seccomp.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+. ../lib/sdfdtest.sh
+[ "$(uname -m)" = x86_64 ] || die "the filter is written for x86_64"
+tmpdir out seccomp
 CC=${CC:-cc}
-if [ "$(uname -m)" != x86_64 ]; then echo "FAIL - the filter is written for x86_64"; echo "0 passed, 1 failed"; exit 1; fi
-if ! $CC -O1 -Wall -Wextra -Werror -o "$out/seccomp-libsystemd" seccomp.c $(pkg-config --cflags --libs libsystemd) \
-   || ! $CC -O1 -Wall -Wextra -Werror -o "$out/seccomp-sdfd" seccomp.c $(pkg-config --cflags --libs sdfd) \
-        -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"; then
-  echo "FAIL - build"; echo "0 passed, 1 failed"; exit 1
-fi
-if [[ "$(ldd "$out/seccomp-sdfd")" == *libsystemd* ]]; then echo "FAIL - seccomp-sdfd links libsystemd"; echo "0 passed, 1 failed"; exit 1; fi
-exec python3 seccomp.py "$out/seccomp-libsystemd" "$out/seccomp-sdfd"
+step "seccomp.c builds against libsystemd" \
+  $CC -O1 -Wall -Wextra -Werror -o "$out/seccomp-libsystemd" seccomp.c $(pkg-config --cflags --libs libsystemd)
+step "seccomp.c builds against sdfd" \
+  $CC -O1 -Wall -Wextra -Werror -o "$out/seccomp-sdfd" seccomp.c $(pkg-config --cflags --libs sdfd) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"
+[ "$T_FAIL" -eq 0 ] || finish
+deps=$(ldd "$out/seccomp-sdfd")
+if [[ "$deps" == *libsdfd* && "$deps" != *libsystemd* ]]; then ok "seccomp-sdfd links libsdfd, not libsystemd"
+else die "seccomp-sdfd links libsystemd" "$deps"; fi
+counted seccomp python3 seccomp.py "$out/seccomp-libsystemd" "$out/seccomp-sdfd"
+finish

@@ -26,23 +26,18 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import sdfdtest  # noqa: E402
 from machine import BootError, Machine  # noqa: E402
 
 BUILD, ROOT = sys.argv[1], sys.argv[2]
 IN = "/run/sdfd"
-PASSED = FAILED = 0
 
 
 def check(ok, what, detail=""):
-    global PASSED, FAILED
-    print(("ok   - " if ok else "FAIL - ") + what, flush=True)
-    if not ok and detail:
-        print("\n".join("       " + line for line in str(detail).splitlines()[-40:]), flush=True)
-    if ok:
-        PASSED += 1
-    else:
-        FAILED += 1
+    sdfdtest.check(what, ok, "\n".join(str(detail).splitlines()[-40:]))
 
 
 # How each implementation runs the probe: command prefix and environment.
@@ -401,7 +396,8 @@ def emergency_cleanup(signum, frame):
                 shutil.rmtree(d, ignore_errors=True)
         time.sleep(0.1)
     print("interrupted (signal %d)%s" % (signum, "; left: " + " ".join(left) if left else ""))
-    print("%d passed, %d failed" % (PASSED, FAILED + 1))
+    print("%d passed, %d failed" % (sdfdtest.passed, sdfdtest.failed + 1))
+    sys.stdout.flush()
     os._exit(1)
 
 
@@ -447,8 +443,7 @@ def main():
     left = [d for d in Machine.created if os.path.exists(d)]
     check(not left, "nothing left on the host (cgroup directories, work directories)", "\n".join(left))
     print("%d boots in %.1f s" % (len(jobs), time.monotonic() - t0))
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 1 if FAILED else 0
+    return sdfdtest.summary()
 
 
 if __name__ == "__main__":

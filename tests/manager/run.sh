@@ -3,43 +3,42 @@
 # services built on libsystemd and on sdfd (tests/manager/manager.py).
 # Needs root (namespaces, a cgroup2 directory). Builds the probes against
 # libsystemd and against the installed sdfd (pkg-config; run-all.sh stages
-# it), sdfd-activate and the libsystemd.so.0 shim. Ends with
-# "N passed, N failed"; a manager that cannot boot is a failure.
+# it, else this script does), sdfd-activate and the libsystemd.so.0 shim.
+# Ends with "N passed, N failed"; a manager that cannot boot is a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-die() { echo "FAIL - $*"; echo "0 passed, 1 failed"; exit 1; }
+. tests/lib/sdfdtest.sh
 [ "$(id -u)" -eq 0 ] || die "needs root: private namespaces and a cgroup2 directory for the manager"
-[ -x /lib/systemd/systemd ] || ./tests/apt-need.sh systemd || die "apt-get install systemd"
-./tests/apt-need.sh systemd python3-systemd fcgiwrap libfcgi-bin util-linux libsystemd-dev pkg-config \
-  || die "apt-get install"
-command -v node >/dev/null || ./tests/apt-need.sh nodejs npm || die "apt-get install nodejs npm"
-findmnt -n -t cgroup2 >/dev/null || die "no cgroup2 hierarchy mounted: the manager cannot boot"
+apt_need systemd python3-systemd fcgiwrap libfcgi-bin util-linux libsystemd-dev pkg-config \
+  || die "apt-get install systemd python3-systemd fcgiwrap libfcgi-bin util-linux libsystemd-dev pkg-config"
+command -v node >/dev/null || apt_need nodejs npm || die "apt-get install nodejs npm"
+[ -n "$(findmnt -n -t cgroup2 2>/dev/null)" ] || die "no cgroup2 hierarchy mounted: the manager cannot boot"
 
-B=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-manager-build.XXXXXX")
-trap 'rm -rf "$B"' EXIT
+tmpdir B manager-build
 mkdir -p "$B/bin" "$B/lib" "$B/shim"
 if ! pkg-config --exists sdfd; then
-  make -s install PREFIX="$B/stage" >"$B/install.log" 2>&1 || { cat "$B/install.log"; die "make install"; }
+  make -s install PREFIX="$B/stage" >"$B/install.log" 2>&1 || die "make install" "$(cat "$B/install.log")"
   export PKG_CONFIG_PATH=$B/stage/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 fi
 CC=${CC:-cc}
-$CC -O1 -Wall -Wextra -Werror -o "$B/bin/probe-libsystemd" tests/manager/probe.c \
-    $(pkg-config --cflags --libs libsystemd) || die "build probe against libsystemd"
-$CC -O1 -Wall -Wextra -Werror -o "$B/bin/probe-sdfd" tests/manager/probe.c $(pkg-config --cflags --libs sdfd) \
-    -Wl,-rpath,'$ORIGIN/../lib' || die "build probe against sdfd"
-cp -L "$(pkg-config --variable=libdir sdfd)/libsdfd.so.0" "$B/lib/" || die "libsdfd.so.0"
-[[ "$(ldd "$B/bin/probe-sdfd")" == *"libsdfd.so.0 => $B/bin/../lib/libsdfd.so.0"* ]] || die "probe-sdfd does not use the staged libsdfd"
-[[ "$(ldd "$B/bin/probe-sdfd")" != *libsystemd* ]] || die "probe-sdfd links libsystemd"
-make -s compat B="$B/compat-build" >"$B/compat.log" 2>&1 || { cat "$B/compat.log"; die "make compat"; }
-cp "$B/compat-build/compat/libsystemd.so.0" "$B/shim/"
-cargo build -q --release -p sdfd-activate 2>"$B/activate.log" || { cat "$B/activate.log"; die "build sdfd-activate"; }
-cp "${CARGO_TARGET_DIR:-target}/release/sdfd-activate" "$B/bin/"
+step "probe.c builds against libsystemd" $CC -O1 -Wall -Wextra -Werror -o "$B/bin/probe-libsystemd" \
+  tests/manager/probe.c $(pkg-config --cflags --libs libsystemd)
+step "probe.c builds against sdfd" $CC -O1 -Wall -Wextra -Werror -o "$B/bin/probe-sdfd" tests/manager/probe.c \
+  $(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$ORIGIN/../lib'
+[ "$T_FAIL" -eq 0 ] || finish
+cp -L "$(pkg-config --variable=libdir sdfd)/libsdfd.so.0" "$B/lib/" || die "copy libsdfd.so.0"
+deps=$(ldd "$B/bin/probe-sdfd")
+if [[ "$deps" == *"libsdfd.so.0 => $B/bin/../lib/libsdfd.so.0"* && "$deps" != *libsystemd* ]]; then
+  ok "probe-sdfd links the installed libsdfd, not libsystemd"
+else die "probe-sdfd does not link the installed libsdfd" "$deps"; fi
+step "make compat (the libsystemd.so.0 shim)" make -s compat B="$B/compat-build"
+cp "$B/compat-build/compat/libsystemd.so.0" "$B/shim/" || die "no shim built"
+step "sdfd-activate builds" cargo build -q --release -p sdfd-activate
+cp "${CARGO_TARGET_DIR:-target}/release/sdfd-activate" "$B/bin/" || die "no sdfd-activate built"
 if [ ! -d node/node_modules/koffi ]; then
-  (cd node && npm ci --no-audit --no-fund --loglevel=error) >"$B/npm.log" 2>&1 || { cat "$B/npm.log"; die "npm ci"; }
+  step "npm ci (the Node binding's koffi)" sh -c 'cd node && npm ci --no-audit --no-fund --loglevel=error'
 fi
-# On SIGTERM/SIGINT the driver ends its machines and removes what it made.
-python3 tests/manager/manager.py "$B" "$ROOT" &
-driver=$!
-trap 'kill -TERM $driver 2>/dev/null; wait $driver; rm -rf "$B"; exit 1' TERM INT
-wait $driver
+[ "$T_FAIL" -eq 0 ] || finish
+counted manager python3 tests/manager/manager.py "$B" "$ROOT"
+finish
