@@ -49,10 +49,10 @@ static void say(const char *s) {
 static uintptr_t dptr(ElfW(Addr) base, ElfW(Addr) v) { return v < base ? v + base : v; }
 
 struct dyn {
-    const ElfW(Sym) *symtab;
+    const ElfW(Sym) * symtab;
     const char *strtab;
-    const ElfW(Half) *versym;
-    const ElfW(Verneed) *verneed;
+    const ElfW(Half) * versym;
+    const ElfW(Verneed) * verneed;
     size_t verneednum;
     const char *relocs[3];
     size_t relsz[3], relent[3];

@@ -436,7 +436,3 @@ def find_socket(address: str, type: int = 0) -> Optional[int]:
     if r < 0:
         raise OSError(-r, os.strerror(-r))
     return r
-
-
-def type_name(v: object) -> str:
-    return v.__class__.__name__

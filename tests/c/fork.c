@@ -25,7 +25,8 @@ static int pass, fail;
 static void check(int ok, const char *what, const char *detail) {
     printf("%s - %s%s%s\n", ok ? "ok  " : "FAIL", what, ok ? "" : ": ", ok ? "" : detail);
     fflush(stdout);
-    if (ok) pass++; else fail++;
+    if (ok) pass++;
+    else fail++;
 }
 
 /* One line describing what this process is told. */
@@ -43,9 +44,15 @@ static void answers(char *buf, size_t len) {
 /* Fork; the child writes its answers to a pipe; returns them. */
 static void child_answers(char *buf, size_t len) {
     int p[2];
-    if (pipe(p) < 0) { perror("pipe"); exit(99); }
+    if (pipe(p) < 0) {
+        perror("pipe");
+        exit(99);
+    }
     pid_t pid = fork();
-    if (pid < 0) { perror("fork"); exit(99); }
+    if (pid < 0) {
+        perror("fork");
+        exit(99);
+    }
     if (pid == 0) {
         char b[512];
         answers(b, sizeof b);
@@ -73,8 +80,7 @@ int main(void) {
     setenv("LISTEN_PID", pidbuf, 1);
     setenv("LISTEN_FDS", "1", 1);
     setenv("LISTEN_FDNAMES", "web", 1);
-    const char *want_child =
-        "listen_fds=0 snapshot=0 snapshot_fd=-6 snapshot_name=(null) find_socket=-3 activate=-3";
+    const char *want_child = "listen_fds=0 snapshot=0 snapshot_fd=-6 snapshot_name=(null) find_socket=-3 activate=-3";
     char got[512], parent[512];
 
     /* 1. The child forks before anyone took the snapshot. */

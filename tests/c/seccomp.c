@@ -26,19 +26,33 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-static const struct { const char *name; long nr; } calls[] = {
-    { "getpid", SYS_getpid },       { "fcntl", SYS_fcntl },
-    { "poll", SYS_poll },           { "ppoll", SYS_ppoll },
+static const struct {
+    const char *name;
+    long nr;
+} calls[] = {
+    { "getpid", SYS_getpid },
+    { "fcntl", SYS_fcntl },
+    { "poll", SYS_poll },
+    { "ppoll", SYS_ppoll },
     { "close_range", 436 /* x86_64 */ },
-    { "close", SYS_close },         { "brk", SYS_brk },
-    { "mmap", SYS_mmap },           { "munmap", SYS_munmap },
-    { "mremap", SYS_mremap },       { "madvise", SYS_madvise },
-    { "futex", SYS_futex },         { "rt_sigprocmask", SYS_rt_sigprocmask },
-    { "openat", SYS_openat },       { "read", SYS_read },
-    { "newfstatat", SYS_newfstatat }, { "fstat", SYS_fstat },
-    { "getrandom", SYS_getrandom }, { "prctl", SYS_prctl },
-    { "gettid", SYS_gettid },       { "getuid", SYS_getuid },
-    { "write", SYS_write },         { "exit_group", SYS_exit_group },
+    { "close", SYS_close },
+    { "brk", SYS_brk },
+    { "mmap", SYS_mmap },
+    { "munmap", SYS_munmap },
+    { "mremap", SYS_mremap },
+    { "madvise", SYS_madvise },
+    { "futex", SYS_futex },
+    { "rt_sigprocmask", SYS_rt_sigprocmask },
+    { "openat", SYS_openat },
+    { "read", SYS_read },
+    { "newfstatat", SYS_newfstatat },
+    { "fstat", SYS_fstat },
+    { "getrandom", SYS_getrandom },
+    { "prctl", SYS_prctl },
+    { "gettid", SYS_gettid },
+    { "getuid", SYS_getuid },
+    { "write", SYS_write },
+    { "exit_group", SYS_exit_group },
 };
 
 static void say(const char *s) {
@@ -68,7 +82,10 @@ static void install(const char *allow) {
     char buf[1024];
     snprintf(buf, sizeof buf, "write,exit_group%s%s", *allow ? "," : "", allow);
     for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        if (n > 120) { fprintf(stderr, "seccomp: list too long\n"); exit(99); }
+        if (n > 120) {
+            fprintf(stderr, "seccomp: list too long\n");
+            exit(99);
+        }
         f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)lookup(item), 0, 1);
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     }
@@ -81,12 +98,18 @@ static void install(const char *allow) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: seccomp plain|names N CLOSED ALLOW\n"); return 99; }
+    if (argc != 5) {
+        fprintf(stderr, "usage: seccomp plain|names N CLOSED ALLOW\n");
+        return 99;
+    }
     int names_mode = !strcmp(argv[1], "names");
     int n = atoi(argv[2]), closed = atoi(argv[3]);
     for (int i = 0; i < n; i++) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-        if (fd != 3 + i) { fprintf(stderr, "seccomp: got fd %d for %d\n", fd, 3 + i); return 99; }
+        if (fd != 3 + i) {
+            fprintf(stderr, "seccomp: got fd %d for %d\n", fd, 3 + i);
+            return 99;
+        }
     }
     if (closed >= 0) close(3 + closed);
     char v[64];
@@ -97,7 +120,7 @@ int main(int argc, char **argv) {
     static char fdnames[16384];
     for (int i = 0; i < n; i++) strcat(fdnames, i ? ":s" : "s");
     setenv("LISTEN_FDNAMES", fdnames, 1);
-    static char out[32768];   /* no allocation after the filter */
+    static char out[32768]; /* no allocation after the filter */
     int flags[1024];
     install(argv[4]);
     char **names = NULL;

@@ -79,8 +79,8 @@ static void do_listen(void) {
         l = sizeof acc;
         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l);
         report("fd %d name=%s is_socket=%d type=%d listening=%d unix=%d inet=%d", fd, names ? names[i] : "?",
-               sd_is_socket(fd, 0, 0, -1), type, acc,
-               sd_is_socket_unix(fd, 0, -1, NULL, 0), sd_is_socket_inet(fd, 0, 0, -1, 0));
+               sd_is_socket(fd, 0, 0, -1), type, acc, sd_is_socket_unix(fd, 0, -1, NULL, 0),
+               sd_is_socket_inet(fd, 0, 0, -1, 0));
         if (sd_is_socket(fd, 0, 0, -1) == 0) {
             char content[64] = "";
             ssize_t r = pread(fd, content, sizeof content - 1, 0);
@@ -96,7 +96,10 @@ static void do_listen(void) {
 
 static void do_store(const char *name) {
     int fd = memfd_create(name, MFD_CLOEXEC);
-    if (fd < 0 || write(fd, name, strlen(name)) < 0) { report("store %s: %m", name); return; }
+    if (fd < 0 || write(fd, name, strlen(name)) < 0) {
+        report("store %s: %m", name);
+        return;
+    }
     char msg[256];
     snprintf(msg, sizeof msg, "FDSTORE=1\nFDNAME=%s", name);
     report("store %s r=%d", name, sd_pid_notify_with_fds(0, 0, msg, &fd, 1));
@@ -147,8 +150,11 @@ int main(int argc, char **argv) {
         char *arg = strchr(a, ':');
         if (arg) *arg++ = 0;
         if (!strcmp(a, "listen")) do_listen();
-        else if (!strcmp(a, "notify")) { char *m = unbar(arg); report("notify %s r=%d", arg, sd_notify(0, m)); free(m); }
-        else if (!strcmp(a, "store")) do_store(arg);
+        else if (!strcmp(a, "notify")) {
+            char *m = unbar(arg);
+            report("notify %s r=%d", arg, sd_notify(0, m));
+            free(m);
+        } else if (!strcmp(a, "store")) do_store(arg);
         else if (!strcmp(a, "barrier")) report("barrier r=%d", sd_notify_barrier(0, 5000000));
         else if (!strcmp(a, "watchdog")) {
             uint64_t usec = 0;
@@ -156,7 +162,10 @@ int main(int argc, char **argv) {
             report("watchdog r=%d usec=%llu", r, (unsigned long long)usec);
         } else if (!strcmp(a, "ping")) {
             int n = atoi(arg), ms = atoi(strchr(arg, ':') ? strchr(arg, ':') + 1 : "100"), ok = 0;
-            for (int k = 0; k < n; k++) { ok += sd_notify(0, "WATCHDOG=1") > 0; msleep(ms); }
+            for (int k = 0; k < n; k++) {
+                ok += sd_notify(0, "WATCHDOG=1") > 0;
+                msleep(ms);
+            }
             report("ping %d sent=%d", n, ok);
         } else if (!strcmp(a, "child")) {
             int p[2];
@@ -177,9 +186,16 @@ int main(int argc, char **argv) {
             report("child %s r=%d barrier=%d", arg, r[0], r[1]);
         } else if (!strcmp(a, "serve")) do_serve();
         else if (!strcmp(a, "sleep")) msleep(atol(arg));
-        else if (!strcmp(a, "pause")) { report("pause"); for (;;) pause(); }
-        else if (!strcmp(a, "exit")) { report("exit %s", arg); return atoi(arg); }
-        else { report("unknown action %s", a); return 98; }
+        else if (!strcmp(a, "pause")) {
+            report("pause");
+            for (;;) pause();
+        } else if (!strcmp(a, "exit")) {
+            report("exit %s", arg);
+            return atoi(arg);
+        } else {
+            report("unknown action %s", a);
+            return 98;
+        }
     }
     return 0;
 }
