@@ -78,6 +78,12 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
         .map(drop)
 }
 
+/// `close_range(first, last, flags)` (Linux 5.9+).
+pub(crate) fn close_range(first: c_uint, last: c_uint, flags: c_uint) -> Result<()> {
+    // SAFETY: close_range takes plain numbers.
+    check(unsafe { syscall4(libc::SYS_close_range, first as usize, last as usize, flags as usize, 0) }).map(drop)
+}
+
 /// The process environment block (C `environ`): NULL or a NULL-terminated
 /// array of `NAME=value` strings. glibc's and musl's `getenv` read it
 /// without a lock, as [`crate::env::get`] does.

@@ -43,6 +43,16 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
+/// `close_range(first, last, flags)` (Linux 5.9+).
+#[cfg(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, flags: core::ffi::c_uint) -> Result<()> {
+    // SAFETY: close_range takes plain numbers.
+    match unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) } {
+        r if r < 0 => Err(Errno::last()),
+        _ => Ok(()),
+    }
+}
+
 /// The process environment block (C `environ`), as in `super::linux`.
 #[cfg(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
 pub(crate) fn environ() -> *const *const core::ffi::c_char {
