@@ -17,6 +17,8 @@
 
 pub mod byname;
 mod backend;
+#[doc(hidden)]
+pub use backend::systemfd_protocol;
 pub mod check;
 mod env;
 pub mod errno;
@@ -27,6 +29,10 @@ pub mod handoff;
 pub mod listen;
 pub mod names;
 pub mod notify;
+// Used by the launchd and systemfd backends (macOS, Windows); the snapshot
+// keeps one answer per process instead (see snapshot.rs: fork).
+#[cfg_attr(not(any(windows, target_vendor = "apple")), allow(dead_code))]
+mod once;
 pub mod parse;
 pub mod watchdog;
 #[cfg(unix)]

@@ -202,15 +202,10 @@ impl<'a> Address<'a> {
 }
 
 fn port(s: &[u8]) -> Result<u16> {
-    if s.is_empty() || s.len() > 5 || !s.iter().all(u8::is_ascii_digit) {
-        return Err(Errno::EINVAL);
+    match crate::parse::decimal(s, 5, 65535) {
+        Ok(0) | Err(_) => Err(Errno::EINVAL),
+        Ok(v) => Ok(v as u16),
     }
-    // At most 5 ASCII digits (checked above): no overflow.
-    let v = s.iter().fold(0u32, |n, &d| n.wrapping_mul(10).wrapping_add(u32::from(d.wrapping_sub(b'0'))));
-    if v == 0 || v > 65535 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(v as u16)
 }
 
 extern "C" {
@@ -259,7 +254,7 @@ const SUN_PATH_MAX: usize = 108;
 
 fn with_nul(p: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
     let mut buf = [0u8; SUN_PATH_MAX + 1];
-    if p.iter().any(|&c| c == 0) {
+    if p.contains(&0) {
         return Ok(false);
     }
     for (d, c) in buf.iter_mut().zip(p) {
@@ -293,13 +288,13 @@ pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     snap.find(&addr, type_).ok_or(Errno::ENOENT)
 }
 
-/// The names of the variables that hand activation state to a process.
-const ACTIVATION_VARS: [&[u8]; 7] =
-    [b"LISTEN_PID=", b"LISTEN_PIDFDID=", b"LISTEN_FDS=", b"LISTEN_FDNAMES=", b"NOTIFY_SOCKET=", b"WATCHDOG_USEC=", b"WATCHDOG_PID="];
-
-/// Is this `NAME=value` entry one of the activation variables?
+/// Is this `NAME=value` entry one of the activation variables
+/// (`LISTEN_PID`, `LISTEN_FDS` ... `WATCHDOG_PID`: the crate's one list)?
 pub fn is_activation_var(entry: &[u8]) -> bool {
-    ACTIVATION_VARS.iter().any(|v| entry.starts_with(v))
+    crate::env::ACTIVATION_VARS.iter().any(|v| {
+        let v = v.to_bytes();
+        entry.starts_with(v) && entry.get(v.len()) == Some(&b'=')
+    })
 }
 
 /// A copy of the NULL-terminated `envp` without the activation variables,

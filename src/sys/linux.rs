@@ -110,8 +110,13 @@ pub(crate) fn stat_at(path: &core::ffi::CStr, flags: c_int) -> Result<libc::stat
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `path` is NUL-terminated; `st` as in fstat.
     check(unsafe {
-        syscall4(libc::SYS_newfstatat, libc::AT_FDCWD as usize, path.as_ptr() as usize, st.as_mut_ptr() as usize,
-                 flags as usize)
+        syscall4(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            st.as_mut_ptr() as usize,
+            flags as usize,
+        )
     })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
@@ -123,8 +128,13 @@ pub(crate) fn stat_at(path: &core::ffi::CStr, flags: c_int) -> Result<libc::stat
 pub(crate) fn exists_nofollow(path: &core::ffi::CStr) -> Result<()> {
     // SAFETY: `path` is NUL-terminated.
     let r = check(unsafe {
-        syscall4(libc::SYS_faccessat2, libc::AT_FDCWD as usize, path.as_ptr() as usize, libc::F_OK as usize,
-                 libc::AT_SYMLINK_NOFOLLOW as usize)
+        syscall4(
+            libc::SYS_faccessat2,
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            libc::F_OK as usize,
+            libc::AT_SYMLINK_NOFOLLOW as usize,
+        )
     });
     match r {
         Err(Errno::ENOSYS) => stat_at(path, libc::AT_SYMLINK_NOFOLLOW).map(drop),
