@@ -11,6 +11,20 @@ pub const SOCK_STREAM: i32 = libc::SOCK_STREAM;
 pub const SOCK_DGRAM: i32 = libc::SOCK_DGRAM;
 pub const SOCK_SEQPACKET: i32 = libc::SOCK_SEQPACKET;
 
+/// Who may send notify messages (systemd's `NotifyAccess=`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NotifyAccess {
+    /// No notify socket at all (`NOTIFY_SOCKET` is not set).
+    None,
+    /// The current main child, and the replacement waiting for `READY=1`
+    /// during a SIGHUP hand-over (in `--accept` mode: each connection's child).
+    Main,
+    /// Any process the launcher started itself.
+    Exec,
+    /// Any descendant of the launcher (its children and their children).
+    All,
+}
+
 #[derive(Debug)]
 pub struct Opts {
     pub listen: Vec<String>,
@@ -25,6 +39,7 @@ pub struct Opts {
     pub restart: bool,
     pub restart_delay: Duration,
     pub notify: bool,
+    pub notify_access: NotifyAccess,
     pub wait_ready: bool,
     pub ready_timeout: Duration,
     pub stop_timeout: Duration,
@@ -59,6 +74,7 @@ enum Id {
     Restart,
     RestartDelay,
     Notify,
+    NotifyAccess,
     WaitReady,
     ReadyTimeout,
     StopTimeout,
@@ -83,6 +99,7 @@ const LONG: &[(&str, bool, Option<char>, Id)] = &[
     ("restart", false, None, Id::Restart),
     ("restart-delay", true, None, Id::RestartDelay),
     ("notify", false, None, Id::Notify),
+    ("notify-access", true, None, Id::NotifyAccess),
     ("wait-ready", false, None, Id::WaitReady),
     ("ready-timeout", true, None, Id::ReadyTimeout),
     ("stop-timeout", true, None, Id::StopTimeout),
@@ -117,6 +134,14 @@ Supervisor options (not in systemd-socket-activate):
      --notify                Receive sd_notify() messages (sets NOTIFY_SOCKET)
                              and keep fds stored with FDSTORE=1 for the next
                              child, after the listening fds
+     --notify-access=WHO     Who may send notify messages, as systemd's
+                             NotifyAccess=: main (default: the current child,
+                             and the replacement during a SIGHUP hand-over),
+                             exec (any child the launcher started), all (any
+                             descendant of the launcher), none (no notify
+                             socket). Implies --notify unless none. Other
+                             senders are refused with one log line and the
+                             fds they sent are closed
      --wait-ready            On SIGHUP, wait for READY=1 from the new child
                              before stopping the old one (implies --notify)
      --ready-timeout=SEC     Give up on a new child not ready in time (30)
@@ -126,6 +151,14 @@ Supervisor options (not in systemd-socket-activate):
      --inherit-env           Pass the whole environment to the command, not
                              only TERM, PATH, USER and HOME
   -q --quiet                 Log errors only
+
+Notify messages honoured (systemd 252 honours more: MAINPID=, ERRNO=,
+RELOADING=1, WATCHDOG_USEC=, EXTEND_TIMEOUT_USEC=, FDPOLL=0 ...; see
+docs/launcher.md): READY=1 (ends a --wait-ready hand-over), STATUS= (logged),
+FDSTORE=1 with FDNAME= (kept for the next child), FDSTOREREMOVE=1 with
+FDNAME=, STOPPING=1 (logged), BARRIER=1 (its fd is closed). Other keys,
+WATCHDOG=1 included, are accepted and ignored. The socket is a path inside
+a private 0700 directory in $TMPDIR (or /tmp), removed on exit.
 
 Signals: SIGHUP starts a new child with the same sockets and then stops the
 old one (zero-downtime replacement); SIGTERM, SIGINT and SIGQUIT are passed
@@ -196,6 +229,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
         restart: false,
         restart_delay: Duration::from_millis(100),
         notify: false,
+        notify_access: NotifyAccess::Main,
         wait_ready: false,
         ready_timeout: Duration::from_secs(30),
         stop_timeout: Duration::from_secs(10),
@@ -301,6 +335,16 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
                 Id::Restart => o.restart = true,
                 Id::RestartDelay => o.restart_delay = parse_seconds(&name[2..], &arg)?,
                 Id::Notify => o.notify = true,
+                Id::NotifyAccess => {
+                    o.notify_access = match arg.as_str() {
+                        "none" => NotifyAccess::None,
+                        "main" => NotifyAccess::Main,
+                        "exec" => NotifyAccess::Exec,
+                        "all" => NotifyAccess::All,
+                        _ => return Err(Usage(format!("invalid value for --notify-access: '{arg}' (none, main, exec or all)"))),
+                    };
+                    o.notify = o.notify_access != NotifyAccess::None;
+                }
                 Id::WaitReady => {
                     o.wait_ready = true;
                     o.notify = true;
@@ -327,6 +371,12 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
         return Err(Usage(
             "datagram sockets do not accept connections: --datagram and --accept may not be combined".into(),
         ));
+    }
+    if o.wait_ready && o.notify_access == NotifyAccess::None {
+        return Err(Usage("--wait-ready needs notify messages: it may not be combined with --notify-access=none".into()));
+    }
+    if o.notify_access == NotifyAccess::None {
+        o.notify = false;
     }
     if o.accept && o.restart {
         return Err(Usage("--restart may not be combined with --accept (every connection gets its own child)".into()));
@@ -379,9 +429,24 @@ mod tests {
             &["--inetd=1", "x"],
             &["--re", "x"],
             &["--stop-timeout=-1", "x"],
+            &["--notify-access=some", "x"],
+            &["--notify-access", "none", "--wait-ready", "x"],
         ] {
             assert!(p(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn notify_access() {
+        let o = run(&["x"]);
+        assert!(!o.notify);
+        assert_eq!(o.notify_access, NotifyAccess::Main);
+        let o = run(&["--notify-access=all", "x"]);
+        assert!(o.notify);
+        assert_eq!(o.notify_access, NotifyAccess::All);
+        let o = run(&["--notify", "--notify-access", "none", "x"]);
+        assert!(!o.notify);
+        assert_eq!(run(&["--notify-access=exec", "x"]).notify_access, NotifyAccess::Exec);
     }
 
     #[test]

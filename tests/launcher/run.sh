@@ -46,6 +46,7 @@ step "daemons use libsdfd, not libsystemd" sh -c "ldd '$OUT/hello' | grep -q lib
 
 counted difftest timeout 600 python3 tests/launcher/launcher_difftest.py "$ACT" "$OUT/probe"
 counted supervise timeout 600 python3 tests/launcher/supervise.py "$ACT" "$OUT/hello" "$OUT/activated"
+counted notify-access timeout 300 python3 tests/launcher/notify_access.py "$ACT"
 
 # A single static binary for containers: no interpreter, no libc needed.
 step "musl static build (make activate-musl)" make -s activate-musl

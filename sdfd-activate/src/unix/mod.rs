@@ -5,7 +5,7 @@ mod notify;
 mod sock;
 mod spawn;
 
-use crate::opts::{fdname_is_valid, Opts};
+use crate::opts::{fdname_is_valid, NotifyAccess, Opts};
 use spawn::{EnvEntry, SigReset};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Instant;
@@ -190,6 +190,29 @@ fn close_others(keep: usize) {
 }
 
 // ---- supervision ----
+
+/// Is `pid` a descendant of the launcher (its parent chain, read from
+/// /proc, reaches us)? Orphans are re-parented to the launcher (subreaper),
+/// so a daemon's helpers stay descendants.
+fn is_descendant(pid: libc::pid_t) -> bool {
+    // SAFETY: getpid cannot fail.
+    let me = unsafe { libc::getpid() };
+    let mut p = pid;
+    for _ in 0..64 {
+        let Ok(st) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { return false };
+        let Some(ppid) = st.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)).and_then(|x| x.parse::<libc::pid_t>().ok()) else {
+            return false;
+        };
+        if ppid == me {
+            return true;
+        }
+        if ppid <= 1 {
+            return false;
+        }
+        p = ppid;
+    }
+    false
+}
 
 struct Child {
     pid: libc::pid_t,
@@ -504,10 +527,44 @@ impl Supervisor {
         }
     }
 
+    /// May `pid` (the sender's, from its credentials) send notify messages,
+    /// under `--notify-access`? `Err` says why not.
+    fn notify_allowed(&self, pid: Option<libc::pid_t>) -> Result<(), &'static str> {
+        let Some(pid) = pid else {
+            // Credentials exist on Linux only; elsewhere the private
+            // directory is the only gate.
+            return if cfg!(any(target_os = "linux", target_os = "android")) { Err("no sender credentials") } else { Ok(()) };
+        };
+        let ours = |p: libc::pid_t| self.children.iter().any(|c| c.pid == p);
+        match self.opts.notify_access {
+            NotifyAccess::None => Err("--notify-access=none"),
+            NotifyAccess::Main if self.main == Some(pid) || self.pending.map(|p| p.0) == Some(pid) => Ok(()),
+            NotifyAccess::Main if self.opts.accept && ours(pid) => Ok(()),
+            NotifyAccess::Main => Err("not the main child (--notify-access=main)"),
+            NotifyAccess::Exec if ours(pid) => Ok(()),
+            NotifyAccess::Exec => Err("not a child of the launcher (--notify-access=exec)"),
+            NotifyAccess::All if ours(pid) || is_descendant(pid) => Ok(()),
+            NotifyAccess::All => Err("not a descendant of the launcher (--notify-access=all)"),
+        }
+    }
+
     fn on_notify(&mut self, m: notify::Message) {
-        let from = m.pid.filter(|p| self.children.iter().any(|c| c.pid == *p));
-        // Attribute to the sender if it is one of ours, else to the newest child.
-        let who = from.or_else(|| self.pending.map(|p| p.0)).or(self.main);
+        if let Err(why) = self.notify_allowed(m.pid) {
+            let first = m.text.lines().next().unwrap_or("");
+            let from = m.pid.map_or("unknown".to_string(), |p| p.to_string());
+            self.err(&format!(
+                "notify message from pid {from} refused ({why}): {:?}{}{}",
+                first,
+                if m.text.lines().nth(1).is_some() { " ..." } else { "" },
+                if m.fds.is_empty() { String::new() } else { format!(", {} fd(s) closed", m.fds.len()) }
+            ));
+            for fd in m.fds {
+                close(fd);
+            }
+            return;
+        }
+        // The sender, or where the platform gives no credentials, the newest child.
+        let who = m.pid.or_else(|| self.pending.map(|p| p.0)).or(self.main);
         let mut fds = m.fds;
         if notify::field(&m.text, "FDSTORE") == Some("1") && !fds.is_empty() {
             let name = notify::field(&m.text, "FDNAME").unwrap_or("stored").to_string();
@@ -566,6 +623,9 @@ impl Supervisor {
         }
         if let Some(s) = notify::field(&m.text, "STATUS") {
             self.log(&format!("status: {s}"));
+        }
+        if notify::field(&m.text, "STOPPING") == Some("1") {
+            self.log(&format!("pid {} is stopping", who.unwrap_or(0)));
         }
     }
 
