@@ -15,6 +15,8 @@
 //! newer systemd and how conformance is tested.
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 
+#[cfg(unix)]
+pub mod address;
 pub mod byname;
 mod backend;
 #[cfg(unix)]
@@ -51,6 +53,8 @@ pub use listen::{listen_fds, listen_fds_with_names, listen_socket, LISTEN_FDS_ST
 pub use names::Names;
 #[cfg(unix)]
 pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, Snapshot};
+#[cfg(unix)]
+pub use address::{AddressError, SocketAddress};
 pub use notify::{booted, notify, notify_barrier, pid_notify, pid_notify_barrier, pid_notify_with_fds, watchdog_enabled};
 
 /// The C library is built without std and with `panic = "abort"`: a panic

@@ -3,8 +3,11 @@
 //! a leading `+`: options stop at the first non-option (the command), `--`
 //! ends them, short options can be bundled (`-da`), arguments can be
 //! attached (`-l8080`, `--listen=8080`) or separate, and a long option can be
-//! abbreviated to any unique prefix.
+//! abbreviated to any unique prefix. Arguments are bytes (`OsString`): the
+//! command, its arguments and `-E` values reach the child unchanged, as with
+//! systemd-socket-activate.
 
+use std::ffi::{OsStr, OsString};
 use std::time::Duration;
 
 pub const SOCK_STREAM: i32 = libc::SOCK_STREAM;
@@ -27,12 +30,13 @@ pub enum NotifyAccess {
 
 #[derive(Debug)]
 pub struct Opts {
-    pub listen: Vec<String>,
+    /// `-l` addresses, as given (bytes: a unix path need not be UTF-8).
+    pub listen: Vec<Vec<u8>>,
     pub sock_type: i32,
     pub accept: bool,
     pub inetd: bool,
-    /// `NAME=VALUE` entries, later ones replacing earlier ones of the same name.
-    pub setenv: Vec<String>,
+    /// `NAME=VALUE` entries (bytes), later ones replacing earlier ones of the same name.
+    pub setenv: Vec<Vec<u8>>,
     /// `None` when no `--fdname` was given (then `LISTEN_FDNAMES` is not set).
     pub fdnames: Option<Vec<String>>,
     pub now: bool,
@@ -46,7 +50,7 @@ pub struct Opts {
     pub fdstore_max: usize,
     pub inherit_env: bool,
     pub quiet: bool,
-    pub command: Vec<String>,
+    pub command: Vec<OsString>,
 }
 
 pub enum Parsed {
@@ -180,31 +184,35 @@ fn parse_seconds(opt: &str, v: &str) -> Result<Duration, Usage> {
 
 /// systemd's env_name_is_valid: non-empty, not starting with a digit,
 /// only [A-Za-z0-9_].
-fn env_name_is_valid(n: &str) -> bool {
-    !n.is_empty()
-        && !n.as_bytes()[0].is_ascii_digit()
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+fn env_name_is_valid(n: &[u8]) -> bool {
+    !n.is_empty() && !n[0].is_ascii_digit() && n.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
-/// systemd's env_value_is_valid: no control characters except tab and newline
-/// (UTF-8 validity is checked when the arguments are read).
-fn env_value_is_valid(v: &str) -> bool {
-    !v.chars().any(|c| c.is_control() && c != '\t' && c != '\n')
+/// systemd 252's env_value_is_valid for `-E NAME=VALUE`: valid UTF-8
+/// (control characters are allowed). A value taken from our own environment
+/// (`-E NAME`) is passed as it is.
+fn env_value_is_valid(v: &[u8]) -> bool {
+    std::str::from_utf8(v).is_ok()
 }
 
 /// `-E NAME=VALUE` or `-E NAME` (value taken from our environment, empty
 /// if unset), replacing an earlier entry of the same name in place.
-fn add_setenv(list: &mut Vec<String>, arg: &str) -> Result<(), Usage> {
-    let entry = match arg.split_once('=') {
-        Some((n, v)) if env_name_is_valid(n) && env_value_is_valid(v) => arg.to_string(),
-        Some(_) => return Err(Usage(format!("cannot assign environment variable {arg}: invalid argument"))),
+fn add_setenv(list: &mut Vec<Vec<u8>>, arg: &[u8]) -> Result<(), Usage> {
+    let bad = || Usage(format!("cannot assign environment variable {}: invalid argument", String::from_utf8_lossy(arg)));
+    let entry = match arg.iter().position(|&b| b == b'=') {
+        Some(i) if env_name_is_valid(&arg[..i]) && env_value_is_valid(&arg[i + 1..]) => arg.to_vec(),
+        Some(_) => return Err(bad()),
         None if env_name_is_valid(arg) => {
-            let v = std::env::var_os(arg).unwrap_or_default();
-            format!("{arg}={}", v.to_string_lossy())
+            // The name is ASCII (checked above).
+            let v = std::env::var_os(OsStr::new(std::str::from_utf8(arg).unwrap_or_default())).unwrap_or_default();
+            let mut e = arg.to_vec();
+            e.push(b'=');
+            e.extend_from_slice(v.as_encoded_bytes());
+            e
         }
-        None => return Err(Usage(format!("cannot assign environment variable {arg}: invalid argument"))),
+        None => return Err(bad()),
     };
-    let name_len = entry.find('=').unwrap_or(entry.len()) + 1;
+    let name_len = entry.iter().position(|&b| b == b'=').unwrap_or(entry.len()) + 1;
     match list.iter().position(|e| e.starts_with(&entry[..name_len])) {
         Some(i) => list[i] = entry,
         None => list.push(entry),
@@ -212,12 +220,24 @@ fn add_setenv(list: &mut Vec<String>, arg: &str) -> Result<(), Usage> {
     Ok(())
 }
 
+/// `--fdname=` as systemd-socket-activate 252 splits it (`strv_split`):
+/// empty fields are dropped, and an argument with no names at all is one
+/// empty name.
+fn split_fdnames(arg: &str) -> Vec<String> {
+    let names: Vec<String> = arg.split(':').filter(|n| !n.is_empty()).map(str::to_string).collect();
+    if names.is_empty() {
+        vec![String::new()]
+    } else {
+        names
+    }
+}
+
 /// systemd's fdname_is_valid: at most 255 printable ASCII characters, no ':'.
 pub fn fdname_is_valid(n: &str) -> bool {
     n.len() <= 255 && n.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b':')
 }
 
-pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
+pub fn parse(args: &[OsString]) -> Result<Parsed, Usage> {
     let mut o = Opts {
         listen: Vec::new(),
         sock_type: SOCK_STREAM,
@@ -239,19 +259,21 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
         command: Vec::new(),
     };
     let mut i = 0;
+    let bytes = |a: &OsString| a.as_encoded_bytes().to_vec();
     while i < args.len() {
-        let a = &args[i];
+        let a = args[i].as_encoded_bytes();
         i += 1;
-        if a == "--" {
+        if a == b"--" {
             break;
         }
         // (id, name for messages, inline argument)
-        let mut items: Vec<(Id, String, Option<String>)> = Vec::new();
-        if let Some(long) = a.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
+        let mut items: Vec<(Id, String, Option<Vec<u8>>)> = Vec::new();
+        if let Some(long) = a.strip_prefix(b"--") {
+            let (name, inline) = match long.iter().position(|&b| b == b'=') {
+                Some(k) => (&long[..k], Some(long[k + 1..].to_vec())),
                 None => (long, None),
             };
+            let name = &*String::from_utf8_lossy(name);
             let exact = LONG.iter().find(|l| l.0 == name);
             let matches: Vec<_> = LONG.iter().filter(|l| l.0.starts_with(name)).collect();
             let ent = match exact {
@@ -265,29 +287,32 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
                 return Err(Usage(format!("option '--{}' doesn't allow an argument", ent.0)));
             }
             let arg = if ent.1 && inline.is_none() {
-                let v = args.get(i).cloned().ok_or_else(|| Usage(format!("option '--{}' requires an argument", ent.0)))?;
+                let v = args.get(i).map(bytes).ok_or_else(|| Usage(format!("option '--{}' requires an argument", ent.0)))?;
                 i += 1;
                 Some(v)
             } else {
                 inline
             };
             items.push((ent.3, format!("--{}", ent.0), arg));
-        } else if a.len() > 1 && a.starts_with('-') {
-            let chars: Vec<char> = a[1..].chars().collect();
+        } else if a.len() > 1 && a[0] == b'-' {
+            let chars = &a[1..];
             let mut k = 0;
             while k < chars.len() {
-                let c = chars[k];
+                let c = char::from(chars[k]);
                 k += 1;
+                if !c.is_ascii() {
+                    return Err(Usage(format!("invalid option -- '{}'", String::from_utf8_lossy(&chars[k - 1..]))));
+                }
                 let ent = LONG
                     .iter()
                     .find(|l| l.2 == Some(c))
                     .ok_or_else(|| Usage(format!("invalid option -- '{c}'")))?;
                 if ent.1 {
-                    let rest: String = chars[k..].iter().collect();
+                    let rest = chars[k..].to_vec();
                     let v = if !rest.is_empty() {
                         rest
                     } else {
-                        let v = args.get(i).cloned().ok_or_else(|| Usage(format!("option requires an argument -- '{c}'")))?;
+                        let v = args.get(i).map(bytes).ok_or_else(|| Usage(format!("option requires an argument -- '{c}'")))?;
                         i += 1;
                         v
                     };
@@ -300,12 +325,14 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
             i -= 1; // the command
             break;
         }
-        for (id, name, arg) in items {
-            let arg = arg.unwrap_or_default();
+        for (id, name, raw) in items {
+            let raw = raw.unwrap_or_default();
+            // Option arguments other than -E are text.
+            let arg = String::from_utf8_lossy(&raw).into_owned();
             match id {
                 Id::Help => return Ok(Parsed::Help),
                 Id::Version => return Ok(Parsed::Version),
-                Id::Listen => o.listen.push(arg),
+                Id::Listen => o.listen.push(raw.clone()),
                 Id::Datagram => {
                     if o.sock_type == SOCK_SEQPACKET {
                         return Err(Usage("--datagram may not be combined with --seqpacket".into()));
@@ -319,13 +346,12 @@ pub fn parse(args: &[String]) -> Result<Parsed, Usage> {
                     o.sock_type = SOCK_SEQPACKET;
                 }
                 Id::Accept => o.accept = true,
-                Id::Setenv => add_setenv(&mut o.setenv, &arg)?,
+                Id::Setenv => add_setenv(&mut o.setenv, &raw)?,
                 Id::Fdname => {
-                    // An empty argument is one empty name.
-                    let names: Vec<String> = arg.split(':').map(str::to_string).collect();
+                    let names = split_fdnames(&arg);
                     for n in &names {
                         if !fdname_is_valid(n) {
-                            eprintln!("sdfd-activate: warning: file descriptor name \"{}\" is not valid", n.escape_debug());
+                            crate::say!("warning: file descriptor name \"{}\" is not valid", n.escape_debug());
                         }
                     }
                     o.fdnames.get_or_insert_with(Vec::new).extend(names);
@@ -389,7 +415,7 @@ mod tests {
     use super::*;
 
     fn p(a: &[&str]) -> Result<Parsed, Usage> {
-        parse(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        parse(&a.iter().map(OsString::from).collect::<Vec<_>>())
     }
     fn run(a: &[&str]) -> Opts {
         match p(a) {
@@ -401,7 +427,7 @@ mod tests {
     #[test]
     fn getopt_forms() {
         let o = run(&["-l8080", "--listen", "127.0.0.1:1", "--list=@x", "-dq", "x", "-l", "y"]);
-        assert_eq!(o.listen, ["8080", "127.0.0.1:1", "@x"]);
+        assert_eq!(o.listen, [&b"8080"[..], b"127.0.0.1:1", b"@x"]);
         assert_eq!(o.sock_type, SOCK_DGRAM);
         assert!(o.quiet);
         assert_eq!(o.command, ["x", "-l", "y"]);
@@ -453,7 +479,30 @@ mod tests {
     fn setenv_and_fdnames() {
         std::env::set_var("SDFD_ACTIVATE_T", "v");
         let o = run(&["-E", "A=1", "-E", "SDFD_ACTIVATE_T", "-E", "SDFD_ACTIVATE_UNSET_X", "-E", "A=2", "--fdname=a:b", "--fdname=", "x"]);
-        assert_eq!(o.setenv, ["A=2", "SDFD_ACTIVATE_T=v", "SDFD_ACTIVATE_UNSET_X="]);
+        assert_eq!(o.setenv, [&b"A=2"[..], b"SDFD_ACTIVATE_T=v", b"SDFD_ACTIVATE_UNSET_X="]);
         assert_eq!(o.fdnames.unwrap(), ["a", "b", ""]);
+        for (arg, want) in [("a::b", &["a", "b"][..]), ("a:b:", &["a", "b"]), (":a", &["a"]), (":", &[""]), ("", &[""])] {
+            assert_eq!(run(&[&format!("--fdname={arg}"), "x"]).fdnames.unwrap(), want, "{arg:?}");
+        }
+    }
+
+    #[test]
+    fn bytes_pass_through() {
+        use std::os::unix::ffi::OsStringExt;
+        let a = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let o = match parse(&[a(b"-E"), a(b"A=\x01\x1b"), a(b"cmd\xff"), a(b"arg\xfe")]) {
+            Ok(Parsed::Run(o)) => o,
+            _ => panic!("not a run"),
+        };
+        assert_eq!(o.setenv, [b"A=\x01\x1b".to_vec()]);
+        assert_eq!(o.command, [a(b"cmd\xff"), a(b"arg\xfe")]);
+        // An inline value must be UTF-8, as in systemd 252.
+        assert!(parse(&[a(b"-E"), a(b"A=\xff"), a(b"x")]).is_err());
+        std::env::set_var("SDFD_ACTIVATE_B", a(b"v\xff"));
+        let o = match parse(&[a(b"-ESDFD_ACTIVATE_B"), a(b"x")]) {
+            Ok(Parsed::Run(o)) => o,
+            _ => panic!("not a run"),
+        };
+        assert_eq!(o.setenv, [b"SDFD_ACTIVATE_B=v\xff".to_vec()]);
     }
 }

@@ -7,7 +7,9 @@
 
 use super::{errno, RawFd};
 use std::ffi::CString;
+use socket2::{Domain, Socket, Type};
 use std::mem::{size_of, zeroed};
+use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::OsStrExt;
 
 pub struct Notify {
@@ -41,7 +43,7 @@ impl Notify {
             template.pop();
         }
         template.extend_from_slice(b"/sdfd-activate.XXXXXX\0");
-        if template.len() + b"/notify".len() >= crate::addr::SUN_PATH_MAX {
+        if template.len() + b"/notify".len() >= sdfd::address::SUN_PATH_MAX {
             return Err("notify socket path too long (set TMPDIR to a shorter directory)".into());
         }
         // SAFETY: template is NUL-terminated and writable; mkdtemp creates the
@@ -54,32 +56,19 @@ impl Notify {
         let mut name = template;
         name.extend_from_slice(b"/notify");
         let path = CString::new(name.clone()).map_err(|_| "notify socket path: NUL byte".to_string())?;
+        // (UTF-8: the directory is, see base_dir.)
+        let address = String::from_utf8_lossy(&name).into_owned();
         // From here on, Drop removes the socket node and the directory.
-        let address = String::from_utf8(name).map_err(|_| "notify socket path is not UTF-8".to_string())?;
         let mut n = Notify { fd: -1, address, path, dir };
-        n.fd = super::sock::socket(libc::AF_UNIX, libc::SOCK_DGRAM).map_err(|e| format!("notify socket: {}", super::errno_str(e)))?;
-        // SAFETY: valid fd.
-        unsafe {
-            let fl = libc::fcntl(n.fd, libc::F_GETFL);
-            libc::fcntl(n.fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-        }
+        let fail = |what: &str, e: std::io::Error| format!("{what}: {}", super::errno_str(e.raw_os_error().unwrap_or(libc::EIO)));
+        let s = Socket::new(Domain::UNIX, Type::DGRAM, None).map_err(|e| fail("notify socket", e))?;
+        s.set_nonblocking(true).map_err(|e| fail("notify socket", e))?;
+        // Set before bind, so no message can arrive without credentials.
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let one: libc::c_int = 1;
-            // SAFETY: valid fd and option; set before bind, so no message
-            // can arrive without credentials.
-            let r = unsafe {
-                libc::setsockopt(n.fd, libc::SOL_SOCKET, libc::SO_PASSCRED, &one as *const _ as *const libc::c_void, size_of::<libc::c_int>() as libc::socklen_t)
-            };
-            if r < 0 {
-                return Err(format!("notify socket: SO_PASSCRED: {}", super::errno_str(errno())));
-            }
-        }
-        let sa = super::sock::SockAddr::unix(n.address.as_bytes(), false);
-        // SAFETY: valid fd and address.
-        if unsafe { libc::bind(n.fd, sa.ptr(), sa.len) } < 0 {
-            return Err(format!("bind notify socket: {}", super::errno_str(errno())));
-        }
+        s.set_passcred(true).map_err(|e| fail("notify socket: SO_PASSCRED", e))?;
+        let sa = super::sock::unix_addr(n.address.as_bytes()).map_err(|e| fail("notify socket address", e))?;
+        s.bind(&sa).map_err(|e| fail("bind notify socket", e))?;
+        n.fd = s.into_raw_fd();
         Ok(n)
     }
 
@@ -108,7 +97,8 @@ impl Notify {
                     _ => return None,
                 }
             }
-            let mut msg = Message { pid: None, text: String::from_utf8_lossy(&data[..n as usize]).into_owned(), fds: Vec::new() };
+            let mut msg =
+                Message { pid: None, text: String::from_utf8_lossy(&data[..n as usize]).into_owned(), fds: Vec::new() };
             // SAFETY: walking the control buffer the kernel filled in.
             unsafe {
                 let mut c = libc::CMSG_FIRSTHDR(&mh);
@@ -125,7 +115,10 @@ impl Notify {
                         }
                     }
                     #[cfg(any(target_os = "linux", target_os = "android"))]
-                    if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_CREDENTIALS && plen >= size_of::<libc::ucred>() {
+                    if h.cmsg_level == libc::SOL_SOCKET
+                        && h.cmsg_type == libc::SCM_CREDENTIALS
+                        && plen >= size_of::<libc::ucred>()
+                    {
                         let cred: libc::ucred = std::ptr::read_unaligned(payload as *const libc::ucred);
                         msg.pid = Some(cred.pid);
                     }
