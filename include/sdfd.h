@@ -59,17 +59,6 @@ int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, si
 #endif
 
 
-#if defined(SDFD_UNIX)
-/**
- * Longest unix socket name in bytes (`sun_path`).
- */
-#define SUN_PATH_MAX 108
-#endif
-
-#if defined(SDFD_UNIX)
-#define SUN_PATH_MAX 104
-#endif
-
 /**
  * First passed descriptor number.
  */

@@ -67,11 +67,17 @@ impl fmt::Display for AddressError {
     }
 }
 
-/// Longest unix socket name in bytes (`sun_path`).
+/// The size of `sun_path`: a unix socket path is shorter, an abstract name
+/// at least two bytes shorter (systemd's limits).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub const SUN_PATH_MAX: usize = 108;
+const SUN_PATH_MAX: usize = 108;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub const SUN_PATH_MAX: usize = 104;
+const SUN_PATH_MAX: usize = 104;
+
+/// The size of `sun_path` on this platform (a path must be shorter).
+pub const fn sun_path_max() -> usize {
+    SUN_PATH_MAX
+}
 
 type R<T> = core::result::Result<T, AddressError>;
 

@@ -43,7 +43,7 @@ impl Notify {
             template.pop();
         }
         template.extend_from_slice(b"/sdfd-activate.XXXXXX\0");
-        if template.len() + b"/notify".len() >= sdfd::address::SUN_PATH_MAX {
+        if template.len() + b"/notify".len() >= sdfd::address::sun_path_max() {
             return Err("notify socket path too long (set TMPDIR to a shorter directory)".into());
         }
         // SAFETY: template is NUL-terminated and writable; mkdtemp creates the
