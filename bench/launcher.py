@@ -123,6 +123,42 @@ def first_connection(name):
     return dt * 1e3
 
 
+def wait_profile(name, contention):
+    """Where the launcher is during load at concurrency 4: /proc/PID/stat
+    state and wchan sampled every millisecond."""
+    spins = [subprocess.Popen([SPIN]) for _ in range(3)] if contention else []
+    port = free_port()
+    p = subprocess.Popen(per_connection(name, port), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    counts = {"on a CPU or runnable": 0, "waiting for a child to exec (vfork)": 0, "waiting for connections": 0, "other": 0}
+    try:
+        wait_listening(port, p)
+        load = subprocess.Popen([LOAD, str(port), "4", str(SECS)], stdout=subprocess.DEVNULL)
+        while load.poll() is None:
+            try:
+                state = open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[0]
+                wchan = open(f"/proc/{p.pid}/wchan").read().strip()
+            except OSError:
+                break
+            if state == "R":
+                counts["on a CPU or runnable"] += 1
+            elif "clone" in wchan or "vfork" in wchan:
+                counts["waiting for a child to exec (vfork)"] += 1
+            elif "poll" in wchan or "accept" in wchan or "epoll" in wchan:
+                counts["waiting for connections"] += 1
+            else:
+                counts["other"] += 1
+            time.sleep(0.001)
+        load.wait()
+    finally:
+        stop(p)
+        for s in spins:
+            s.kill()
+            s.wait()
+    total = max(sum(counts.values()), 1)
+    return {k: 100 * v / total for k, v in counts.items()}
+
+
 def main():
     results = {}  # (launcher, conc, contention) -> list of dicts
     for contention in (False, True):
@@ -141,6 +177,8 @@ def main():
     for r in range(ROUNDS * 5):
         for name in (["sdfd-activate", "systemd-socket-activate"] if r % 2 == 0 else ["systemd-socket-activate", "sdfd-activate"]):
             first.setdefault(name, []).append(first_connection(name))
+
+    profile = {(n, c): wait_profile(n, c) for c in (False, True) for n in ("sdfd-activate", "tcpserver")}
 
     med = lambda k, f: statistics.median(x[f] for x in results[k])
     print("| concurrency | contention | launcher | conn/s | p50 ms | p99 ms | launcher CPU µs/conn | failed |")
@@ -163,6 +201,14 @@ def main():
     for name in ("sdfd-activate", "systemd-socket-activate"):
         v = first[name]
         print(f"| {name} | {statistics.median(v):.2f} | {min(v):.2f} | {max(v):.2f} |")
+    print()
+    print("Where the launcher is at concurrency 4 (samples of /proc/PID/stat and wchan every ms, one run each):")
+    print()
+    keys = list(next(iter(profile.values())).keys())
+    print("| launcher | contention | " + " | ".join(keys) + " |")
+    print("|---|---|" + "---|" * len(keys))
+    for (n, c), v in profile.items():
+        print(f"| {n} | {'3 busy loops' if c else 'none'} | " + " | ".join(f"{v[k]:.0f}%" for k in keys) + " |")
     print()
     ratios = []
     for conc in (1, 4):

@@ -46,6 +46,19 @@ tcpserver from ucspi-tcp {ucspi}. The VM was shared with other workloads
 while measuring: wall-clock figures are noisy, CPU per connection less so.
 
 {table}
+Reading the figures. sdfd-activate starts each child with
+`clone(CLONE_VM | CLONE_VFORK)`: no page tables are copied, so its own CPU
+time per connection is about half tcpserver's (fork) and a fifth of
+systemd-socket-activate's, and without contention it serves more
+connections per second than both. The price is that the launcher waits
+until the child has reached `execve` ("waiting for a child to exec" above);
+tcpserver's parent goes back to `accept` at once. Under CPU contention the
+child waits for a CPU before it can exec, and the launcher waits with it:
+that wait, not the launcher's own CPU time, is the floor of sdfd-activate's
+rate there, and it is what makes the contended rows vary from run to run
+(one child in flight at a time, against tcpserver's several). The contended
+rows are therefore the noisiest of the table; the CPU per connection is
+the stable comparison.
 {end}
 """
 p = "bench/RESULTS.md"

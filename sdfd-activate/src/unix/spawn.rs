@@ -78,6 +78,8 @@ pub fn resolve(cmd: &OsStr) -> Result<CString, String> {
 /// children (`--accept`).
 pub struct SigReset {
     pub changed: Vec<(libc::c_int, bool)>,
+    /// Every signal ignored in the launcher after it set up its own.
+    pub ignored: Vec<libc::c_int>,
     pub all: bool,
 }
 
@@ -319,14 +321,14 @@ fn create(ctx: &mut Ctx) -> Result<libc::pid_t, String> {
 unsafe fn child(ctx: &mut Ctx) -> i32 {
     let sig = ctx.sig;
     if sig.all {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let nsig = 65;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let nsig = 32;
-        for s in 1..nsig {
-            if s != libc::SIGKILL && s != libc::SIGSTOP {
-                libc::signal(s, libc::SIG_DFL);
-            }
+        // Every signal to its default: exec resets caught ones anyway, so
+        // only the launcher's handlers (before the mask is lifted) and the
+        // ignored ones need it, not all 64.
+        for &(s, _) in &sig.changed {
+            libc::signal(s, libc::SIG_DFL);
+        }
+        for &s in &sig.ignored {
+            libc::signal(s, libc::SIG_DFL);
         }
     } else {
         for &(s, ignored) in &sig.changed {
