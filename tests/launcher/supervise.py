@@ -7,7 +7,7 @@ Loopback only; every step bounded in time; every process cleaned up.
 
     supervise.py SDFD_ACTIVATE HELLO ACTIVATED
 Ends with "N passed, N failed"."""
-import os, re, signal, socket, subprocess, sys, tempfile, threading, time
+import os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 ACT, HELLO, ACTIVATED = sys.argv[1:4]
 TMP = tempfile.mkdtemp(prefix="sdfd-act-sup.")
@@ -306,5 +306,6 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+    shutil.rmtree(TMP, ignore_errors=True)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
