@@ -1,15 +1,20 @@
-//! Generates the C header with cbindgen and sets the shared library's soname.
+//! Build steps. Always: the cfg aliases (`sdfd_linux`, `sdfd_raw_syscalls`).
+//! Feature `capi` only (the C library): the printf-style notify shims in C,
+//! libsdfd's private memcpy/memset, the shared library's soname and exports.
+//! Writes only to OUT_DIR. The header is not generated here: `make header`
+//! (xtask/) writes include/sdfd.h.
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/ffi.rs");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=build.rs");
+    cfg_aliases();
+    #[cfg(feature = "capi")]
+    capi();
+}
+
+/// `cc` is an optional build dependency, enabled by `capi`.
+#[cfg(feature = "capi")]
+fn capi() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    match cbindgen::generate(&dir) {
-        Ok(bindings) => {
-            bindings.write_to_file(format!("{dir}/include/sdfd.h"));
-        }
-        Err(e) => panic!("cbindgen failed: {e}"),
-    }
     // The printf-style notify calls are C (variadic); link them in and
     // export them from the shared library.
     println!("cargo:rerun-if-changed=src/notifyf.c");
@@ -97,5 +102,28 @@ fn main() {
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");
+    }
+}
+
+/// Names for the target conditions the library's code tests, set once here
+/// instead of repeating the target lists in every `#[cfg]`:
+///
+/// * `sdfd_linux`: a Linux kernel (`target_os` linux or android): its
+///   system-call ABI (`SOCK_CLOEXEC`, `pipe2`, `ppoll`, message queues,
+///   vsock, `SCM_CREDENTIALS`);
+/// * `sdfd_raw_syscalls`: Linux on x86_64 or aarch64, where `src/sys/linux.rs`
+///   makes its calls as raw system calls instead of through libc.
+///
+/// (`cargo:` rather than `cargo::`: the crate's rust-version predates it.)
+fn cfg_aliases() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let linux = os == "linux" || os == "android";
+    let raw = os == "linux" && (arch == "x86_64" || arch == "aarch64");
+    for (name, on) in [("sdfd_linux", linux), ("sdfd_raw_syscalls", raw)] {
+        println!("cargo:rustc-check-cfg=cfg({name})");
+        if on {
+            println!("cargo:rustc-cfg={name}");
+        }
     }
 }

@@ -24,10 +24,22 @@ use crate::errno::Errno;
 pub enum SocketAddress<'a> {
     /// Port only: any address, IPv4 and IPv6.
     Port(u16),
-    /// An IPv4 address (network byte order octets) and port.
-    Inet4 { addr: [u8; 4], port: u16 },
-    /// An IPv6 address, port, and scope (interface index, 0 for none).
-    Inet6 { addr: [u8; 16], port: u16, scope_id: u32 },
+    /// An IPv4 address and port.
+    Inet4 {
+        /// The address, octets in network order.
+        addr: [u8; 4],
+        /// The port.
+        port: u16,
+    },
+    /// An IPv6 address, port, and scope.
+    Inet6 {
+        /// The address, octets in network order.
+        addr: [u8; 16],
+        /// The port.
+        port: u16,
+        /// The scope: an interface index, 0 for none.
+        scope_id: u32,
+    },
     /// A filesystem socket path (without NUL).
     Path(&'a [u8]),
     /// An abstract socket name (without the leading `@`).

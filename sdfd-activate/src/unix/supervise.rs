@@ -166,7 +166,7 @@ impl Supervisor {
             // itself (LISTEN_*, LISTEN_PIDFDID, NOTIFY_SOCKET, WATCHDOG_*).
             for (k, v) in std::env::vars_os() {
                 let e = [k.as_encoded_bytes(), b"=", v.as_encoded_bytes()].concat();
-                if !sdfd::snapshot::is_activation_var(&e) {
+                if !sdfd::is_activation_var(&e) {
                     env.push(EnvEntry::Fixed(e));
                 }
             }
