@@ -66,7 +66,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib header compat install install-compat uninstall demo test check bench musl windows activate activate-musl fuzz clean docs \
+.PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl fuzz clean docs \
         deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
@@ -215,6 +215,9 @@ check:
 
 bench:
 	./bench/run.sh
+
+bench-launcher:
+	./bench/launcher.sh
 
 fuzz:
 	./fuzz/run.sh
