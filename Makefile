@@ -131,7 +131,7 @@ activate-musl:
 IMAGE  ?= localhost/sdfd-hello
 PODMAN ?= podman
 image: activate-musl musl
-	@rm -rf $(B)/image && mkdir -p $(B)/image
+	@rm -rf $(B)/image && mkdir -p $(B)/image/tmp && chmod 1777 $(B)/image/tmp
 	musl-gcc -static -Os -Wall -Werror -Iinclude -o $(B)/image/hello-daemon examples/hello-daemon.c $(B)/musl/libsdfd.a
 	strip $(B)/image/hello-daemon
 	cp $(B)/sdfd-activate $(B)/image/sdfd-activate

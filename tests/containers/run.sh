@@ -103,7 +103,9 @@ echo "     image size: $SIZE bytes ($(grep -o 'localhost/sdfd-hello: .*' "$W/ima
 check "image has one layer" test "$(pm image inspect --format '{{len .RootFS.Layers}}' localhost/sdfd-hello)" -eq 1
 MNT=$(pm image mount localhost/sdfd-hello)
 files=$(cd "$MNT" && find . -mindepth 1 | sort | tr '\n' ' ')
-check "image holds exactly /hello-daemon and /sdfd-activate ($files)" test "$files" = "./hello-daemon ./sdfd-activate "
+check "image holds exactly /hello-daemon, /sdfd-activate and an empty /tmp ($files)" \
+  test "$files" = "./hello-daemon ./sdfd-activate ./tmp "
+check "/tmp is mode 1777" test "$(stat -c %a "$MNT/tmp")" = 1777
 for f in hello-daemon sdfd-activate; do
   check "/$f is static (no PT_INTERP, no DT_NEEDED)" \
     bash -c "! readelf -lW '$MNT/$f' | grep -q INTERP && ! readelf -dW '$MNT/$f' | grep -q NEEDED"
@@ -112,7 +114,17 @@ check "/hello-daemon uses sdfd, not libsystemd" bash -c "! strings '$MNT/hello-d
 pm image unmount localhost/sdfd-hello >/dev/null
 check "entrypoint is /sdfd-activate" \
   test "$(pm image inspect --format '{{json .Config.Entrypoint}}' localhost/sdfd-hello)" = '["/sdfd-activate"]'
+cmd=$(pm image inspect --format '{{join .Config.Cmd " "}}' localhost/sdfd-hello)
+check "default command as documented ($cmd)" grep -qF "\`/sdfd-activate $cmd\`" "$DOC"
 check "image is smaller than 1 MiB ($SIZE bytes)" test "$SIZE" -lt 1048576
+
+# no_containers: true once the store holds no container (podman run --rm
+# removes it from a cleanup process that may finish after podman run has
+# exited: wait up to 10 s); else shows what is left.
+no_containers() {
+  for _ in $(seq 100); do [ -z "$(pm ps -aq)" ] && return 0; sleep 0.1; done
+  pm ps -a | sed 's/^/       /'; return 1
+}
 
 # host_activated NAME COMMAND EXPECT: runs COMMAND (systemd-socket-activate
 # -l 127.0.0.1:8080 ... podman run ...) in a private network namespace, sends
@@ -145,19 +157,20 @@ A_CMD=$(docline host-activation)
 check "docs/containers.md has the host-activation line" \
   bash -c "[[ '$A_CMD' == 'systemd-socket-activate -l 127.0.0.1:8080 --fdname=web podman run '* ]]"
 host_activated "host activation" "$A_CMD" 'Hello from a socket-activated daemon: fd 3, socket "web", pid 1'
-check "host activation: container removed (--rm)" test -z "$(pm ps -aq)"
+check "host activation: container removed (--rm)" no_containers
 
 # The same with the real podman binary and its configuration passed with -E
 # (systemd-socket-activate passes only TERM, PATH, USER, HOME and LISTEN_*).
 E_CMD="systemd-socket-activate -l 127.0.0.1:8080 --fdname=web -E CONTAINERS_CONF -E CONTAINERS_STORAGE_CONF \
 $PODMAN_BIN run --rm --network=none --entrypoint /hello-daemon localhost/sdfd-hello"
 host_activated "host activation, -E CONTAINERS_CONF" "$E_CMD" 'Hello .* socket "web", pid 1'
+check "host activation, -E CONTAINERS_CONF: container removed (--rm)" no_containers
 
 # 3. (c) With --init: catatonit is pid 1, the daemon its child.
 C_CMD=$(docline host-activation-init)
 check "docs/containers.md has the --init line" bash -c "[[ '$C_CMD' == *' --init '* ]]"
 host_activated "--init" "$C_CMD" 'Hello from a socket-activated daemon: fd 3, socket "web", pid ([2-9]|[1-9][0-9]+)'
-check "--init: container removed (--rm)" test -z "$(pm ps -aq)"
+check "--init: container removed (--rm)" no_containers
 
 # 4. (b) The launcher as the entrypoint: the documented line with
 # --network=none instead of the published port.
@@ -172,7 +185,10 @@ inns() { timeout 60 nsenter -n -t "$CPID" "$@"; }
 first=$(inns python3 tests/containers/client.py get 8080 1)
 check "entrypoint: request served by the launcher's child, not pid 1 ($first)" \
   grep -qE '^[0-9.]+ HTTP/1.0 200 OK \| Hello .* socket "web", pid ([2-9]|[1-9][0-9]+)$' <<<"$first"
-# Load: 4 clients back to back for 6 s; three SIGHUPs, 1.5 s apart, while it runs.
+# Load: 4 clients back to back for 6 s; three SIGHUPs, 1.5 s apart, while it
+# runs. With --wait-ready the old daemon is stopped only once the new one's
+# READY=1 reached the launcher: 4 pids seen means sd_notify works in the
+# container too.
 inns python3 tests/containers/client.py load 8080 6 4 >"$W/load.json" 2>"$W/load.err" &
 L=$!; BGPIDS+=("$L")
 hups=0
@@ -203,7 +219,7 @@ code=$(pm inspect --format '{{.State.ExitCode}}' hello 2>/dev/null)
 check "entrypoint: exit status 0 after podman stop (the daemon's; got $code)" test "$code" = 0
 [ "$fail" -eq 0 ] || pm logs hello 2>&1 | tail -30 | sed 's/^/       /'
 pm rm hello >/dev/null 2>&1
-check "entrypoint: container removed" test -z "$(pm ps -aq)"
+check "entrypoint: container removed" no_containers
 
 # 5. Everything created is gone (the trap removes the store itself).
 pm rmi localhost/sdfd-hello >/dev/null 2>&1
