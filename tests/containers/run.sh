@@ -106,6 +106,7 @@ files=$(cd "$MNT" && find . -mindepth 1 | sort | tr '\n' ' ')
 check "image holds exactly /hello-daemon, /sdfd-activate and an empty /tmp ($files)" \
   test "$files" = "./hello-daemon ./sdfd-activate ./tmp "
 check "/tmp is mode 1777" test "$(stat -c %a "$MNT/tmp")" = 1777
+echo "     /sdfd-activate $(stat -c %s "$MNT/sdfd-activate") bytes, /hello-daemon $(stat -c %s "$MNT/hello-daemon") bytes"
 for f in hello-daemon sdfd-activate; do
   check "/$f is static (no PT_INTERP, no DT_NEEDED)" \
     bash -c "! readelf -lW '$MNT/$f' | grep -q INTERP && ! readelf -dW '$MNT/$f' | grep -q NEEDED"
