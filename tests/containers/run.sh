@@ -7,7 +7,8 @@
 #   (b) sdfd-activate as the entrypoint: binds, starts the daemon, replaces it
 #       on `podman kill --signal HUP` without failing a request under load,
 #       stops on `podman stop` with exit status 0;
-#   (c) with --init: catatonit rewrites LISTEN_PID for its child.
+#   (c) with --init: catatonit rewrites LISTEN_PID for its child (host
+#       activation), and runs the launcher as its child (entrypoint).
 # The podman command lines are read from docs/containers.md, so the doc and
 # this test cannot drift. Podman is configured only through this suite's own
 # containers.conf/storage.conf in a temp dir (its own image store: the host's
@@ -222,7 +223,24 @@ check "entrypoint: exit status 0 after podman stop (the daemon's; got $code)" te
 pm rm hello >/dev/null 2>&1
 check "entrypoint: container removed" no_containers
 
-# 5. Everything created is gone (the trap removes the store itself).
+# 5. (c) The launcher under --init: catatonit pid 1, sdfd-activate its child.
+if pm run -d --init --name hello-init --network=none localhost/sdfd-hello >"$W/c.log" 2>&1; then
+  ok "--init, launcher as entrypoint: container started"
+else
+  bad "--init, launcher as entrypoint: container started" "$(cat "$W/c.log")"
+fi
+CPID=$(pm inspect --format '{{.State.Pid}}' hello-init 2>/dev/null)
+r=$(inns python3 tests/containers/client.py get 8080 2 | tail -1)
+check "--init, launcher as entrypoint: request served ($r)" \
+  grep -qE '^[0-9.]+ HTTP/1.0 200 OK \| Hello .* socket "web", pid [0-9]+$' <<<"$r"
+pm stop hello-init >/dev/null 2>&1
+code=$(pm inspect --format '{{.State.ExitCode}}' hello-init 2>/dev/null)
+check "--init, launcher as entrypoint: exit status 0 after podman stop (got $code)" test "$code" = 0
+[ "$code" = 0 ] || pm logs hello-init 2>&1 | tail -20 | sed 's/^/       /'
+pm rm hello-init >/dev/null 2>&1
+check "--init, launcher as entrypoint: container removed" no_containers
+
+# 6. Everything created is gone (the trap removes the store itself).
 pm rmi localhost/sdfd-hello >/dev/null 2>&1
 check "no container and no image left in the suite's store" test -z "$(pm ps -aq)$(pm images -q)"
 finish
