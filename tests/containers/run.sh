@@ -36,8 +36,15 @@ command -v rustup >/dev/null && { rustup target list --installed | grep -qx x86_
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-containers.XXXXXX")
 PODMAN_BIN=$(command -v podman)
+mkdir -p "$W/t" && export TMPDIR=$W/t   # podman build's scratch files (else /var/tmp)
 export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.conf
 pm() { "$PODMAN_BIN" "$@"; }   # podman with the suite's configuration (exported above)
+# Host paths podman and runc create even with the suite's own configuration
+# (runc's state root; the blob-info cache of containers/image, whose location
+# cannot be configured): removed at the end if they did not exist before.
+HOSTPATHS=(/var/lib/containers /var/lib/containers/cache /var/lib/containers/cache/blob-info-cache-v1.boltdb /run/runc)
+CREATED=()
+for p in "${HOSTPATHS[@]}"; do [ -e "$p" ] || CREATED=("$p" "${CREATED[@]}"); done
 BGPIDS=()
 cleanup() {
   for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -48,6 +55,9 @@ cleanup() {
   # container mounts (shm, vfs) left by a failure: unmount before removing
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$W"
+  for p in "${CREATED[@]}"; do   # deepest first; directories only when empty
+    if [ -d "$p" ]; then rmdir "$p" 2>/dev/null; else rm -f "$p"; fi
+  done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -67,6 +77,7 @@ runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 tmp_dir = "$W/tmp"
+image_copy_tmp_dir = "$W/t"
 EOF
 cat >"$CONTAINERS_STORAGE_CONF" <<EOF
 [storage]
@@ -130,7 +141,10 @@ no_containers() {
 
 # host_activated NAME COMMAND EXPECT: runs COMMAND (systemd-socket-activate
 # -l 127.0.0.1:8080 ... podman run ...) in a private network namespace, sends
-# 3 requests, then SIGTERM (podman passes it to the daemon). EXPECT is a regex
+# 3 requests, then `podman stop` (not SIGTERM to podman run: podman 4.3
+# installs its signal proxy only after the container has started, and a
+# signal in between ends podman and leaves the container running; fixed in
+# podman 4.4). EXPECT is a regex
 # the answers' body must match; hello-daemon's answer names the socket as
 # sd_listen_fds_with_names() gave it ("web": LISTEN_FDNAMES reached the
 # container) and its pid.
@@ -142,15 +156,17 @@ host_activated() {
     bash -c "$1" >"$2/act.log" 2>&1 &
     A=$!
     timeout 30 python3 "$3" get 8080 3 >"$2/answers"
-    kill -TERM $A
+    c=$(podman ps -q)   # the one container of the suite store
+    [ -n "$c" ] && timeout 20 podman stop "$c" >/dev/null 2>>"$2/act.log"
     for _ in $(seq 100); do kill -0 $A 2>/dev/null || break; sleep 0.1; done
-    kill -0 $A 2>/dev/null && { echo "still running 10 s after SIGTERM" >>"$2/act.log"; kill -KILL $A; }
+    kill -0 $A 2>/dev/null && { echo "podman run still running 10 s after podman stop" >>"$2/act.log"; kill -KILL $A; }
     wait $A; echo $? >"$2/rc"
   ' _ "$cmd" "$out" "$ROOT/tests/containers/client.py"
   local n; n=$(grep -cE "^[0-9.]+ HTTP/1.0 200 OK \| $expect\$" "$out/answers")
   check "$name: 3 requests answered: $expect" test "$n" -eq 3
   [ "$n" -eq 3 ] || sed 's/^/       /' "$out/answers" "$out/act.log"
-  check "$name: on SIGTERM podman run exits 0 (rc=$(cat "$out/rc" 2>/dev/null))" test "$(cat "$out/rc" 2>/dev/null)" = 0
+  check "$name: after podman stop, podman run exits 0, the daemon's status (rc=$(cat "$out/rc" 2>/dev/null))" \
+    test "$(cat "$out/rc" 2>/dev/null)" = 0
   echo "     first answer after $(head -c 5 "$out/answers") s (container start)"
 }
 
