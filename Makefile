@@ -5,6 +5,8 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
+#   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
+#   make check                the developer loop: rustfmt, clippy, cargo test, clang-format
 #   make windows              sdfd.dll, import and static libraries, header, .pc for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
@@ -41,7 +43,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl image fuzz clean
+.PHONY: all lib compat install install-compat uninstall demo test check bench musl windows activate activate-musl image fuzz clean docs
 
 all: lib $(B)/sdfd.pc
 
@@ -125,9 +127,9 @@ activate-musl:
 	strip $(B)/sdfd-activate
 
 # A base-less OCI image (examples/container/Containerfile, FROM scratch):
-# build/sdfd-activate (entrypoint) and examples/hello-daemon.c linked
-# statically against the musl libsdfd.a, nothing else. Offline: nothing is
-# pulled. PODMAN may carry global options (--root, --storage-driver ...).
+# build/sdfd-activate (entrypoint), examples/hello-daemon.c linked
+# statically against the musl libsdfd.a and an empty /tmp, nothing else.
+# Offline: nothing is pulled. PODMAN may carry global options (--root, --storage-driver ...).
 IMAGE  ?= localhost/sdfd-hello
 PODMAN ?= podman
 image: activate-musl musl
@@ -139,7 +141,10 @@ image: activate-musl musl
 	@echo "$(IMAGE): $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE)) bytes"
 
 test:
-	./tests/run-all.sh
+	SUITES="$(SUITES)" ./tests/run-all.sh
+
+check:
+	./tests/check.sh
 
 bench:
 	./bench/run.sh
@@ -171,3 +176,10 @@ windows:
 	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
 	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc
+
+# The reference in docs/reference/ is generated from the man pages (man/,
+# the one source of reference text): `make docs` after editing a page.
+DOCS_REFERENCE ?= docs/reference
+docs:
+	@mkdir -p $(DOCS_REFERENCE)
+	@for p in man/*.[0-9]; do n=$$(basename $$p); mandoc -Tmarkdown $$p > $(DOCS_REFERENCE)/$$n.md || exit 1; done

@@ -75,7 +75,11 @@ pub fn systemd() -> &'static Systemd {
             is_special: sym(h, c"sd_is_special"),
             is_mq: sym(h, c"sd_is_mq"),
         };
-        assert_ne!(s.listen_fds as usize, sd::sd_listen_fds as usize, "the oracle is sdfd itself");
+        assert_ne!(
+            s.listen_fds as *const () as usize,
+            sd::sd_listen_fds as *const () as usize,
+            "the oracle is sdfd itself"
+        );
         s
     })
 }

@@ -17,10 +17,6 @@
 
 pub mod byname;
 mod backend;
-#[cfg(unix)]
-pub mod check;
-#[cfg(windows)]
-#[path = "windows/check.rs"]
 pub mod check;
 mod env;
 pub mod errno;
@@ -28,19 +24,11 @@ pub mod fd;
 pub mod ffi;
 pub mod listen;
 pub mod names;
-#[cfg(unix)]
-pub mod notify;
-#[cfg(windows)]
-#[path = "windows/notify.rs"]
 pub mod notify;
 pub mod parse;
 pub mod watchdog;
 #[cfg(unix)]
 pub mod snapshot;
-#[cfg(windows)]
-#[path = "windows/wsa.rs"]
-mod wsa;
-#[cfg(unix)]
 mod sys;
 
 pub use byname::{activate_socket, RawSocket, Sockets};

@@ -34,7 +34,7 @@ use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawSocket;
 use crate::names::Names;
-use crate::wsa;
+use crate::sys::windows as wsa;
 
 /// Size of one reply record (`sizeof(WSAPROTOCOL_INFOW)`, the same on
 /// every Windows architecture).

@@ -10,17 +10,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | sed 's/^/       /'; fail=$((fail + 1)); }
-t=$(mktemp -d); pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$t"' EXIT
+. tests/lib/sdfdtest.sh
+tmpdir t dropin
 
-./tests/apt-need.sh python3-systemd python3-pytest fcgiwrap libfcgi-bin systemd \
-  || { bad "apt-get install"; echo "$pass passed, $fail failed"; exit 1; }
+apt_need python3-systemd python3-pytest fcgiwrap libfcgi-bin systemd || die "apt-get install"
 
 STAGE=${SDFD_STAGE:-$ROOT/build/stage}
-if ! out=$(make -s install-compat PREFIX="$STAGE" 2>&1); then bad "make install-compat" "$out"; echo "$pass passed, $fail failed"; exit 1; fi
+if ! out=$(make -s install-compat PREFIX="$STAGE" 2>&1); then die "make install-compat" "$out"; fi
 SHIM=$STAGE/lib/sdfd/compat
 vers=$(objdump -T "$SHIM/libsystemd.so.0" | grep -oE 'LIBSYSTEMD_[0-9]+ +sd_listen_fds_with_names')
 [ -n "$vers" ] && ok "shim exports versioned symbols ($vers)" || bad "shim symbol versions"
@@ -47,14 +43,14 @@ deps=$(ldd "$bin")   # (not piped into grep -q: with pipefail, an early exit wou
 if [[ "$deps" == *"libsystemd.so.0 => /"* ]]; then ok "Debian's fcgiwrap binary links libsystemd.so.0"; else bad "fcgiwrap does not link libsystemd" "$deps"; fi
 other=$(nm -D --undefined-only "$bin" | grep '@LIBSYSTEMD' | grep -vE ' sd_(listen_fds|listen_fds_with_names|is_[a-z_]+|notify|notifyf|pid_notify[a-z_]*|booted|watchdog_enabled|notify_barrier)@' || true)
 [ -z "$other" ] && ok "fcgiwrap uses only sd-daemon functions" || bad "fcgiwrap needs more of libsystemd" "$other"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 cat > "$t/hello.cgi" <<'CGI'
 #!/bin/sh
 printf 'Content-Type: text/plain\r\n\r\nhello from %s pid=%s\n' "$(grep -o '[^ ]*libsystemd.so.0' /proc/$PPID/maps | head -n 1)" "$PPID"
 CGI
 chmod +x "$t/hello.cgi"
 timeout 20 systemd-socket-activate -E LD_LIBRARY_PATH="$SHIM" -l "127.0.0.1:$port" "$bin" </dev/null >"$t/fcgi.log" 2>&1 &
-pids+=($!)
+track $!
 sleep 0.3
 reply=$(SCRIPT_FILENAME=$t/hello.cgi REQUEST_METHOD=GET QUERY_STRING= timeout 10 cgi-fcgi -bind -connect "127.0.0.1:$port" 2>&1)
 case "$reply" in
@@ -69,5 +65,4 @@ case "$err" in
   *) bad "systemd.id128 on the shim should fail to load" "$err";;
 esac
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

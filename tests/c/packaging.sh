@@ -6,10 +6,8 @@
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+. tests/lib/sdfdtest.sh
+tmpdir t packaging
 CFLAGS=$(pkg-config --cflags sdfd) LIBS=$(pkg-config --libs sdfd) LIBDIR=$(pkg-config --variable=libdir sdfd)
 INC=$(pkg-config --variable=includedir sdfd)/sdfd
 
@@ -103,5 +101,4 @@ if make -s install PREFIX=/opt/sdfd DESTDIR="$d" >/dev/null 2>&1 \
    && make -s uninstall PREFIX=/opt/sdfd DESTDIR="$d" >/dev/null 2>&1 && [ -z "$(find "$d" -type f -o -type l)" ]; then
   ok "make install/uninstall with PREFIX and DESTDIR"; else bad "make install/uninstall" "$(find "$d" 2>/dev/null)"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

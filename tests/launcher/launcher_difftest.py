@@ -11,22 +11,16 @@ and addresses must fail with both. Only loopback addresses are used.
 Ends with "N passed, N failed"."""
 import os, shutil, signal, socket, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import check, free_port, summary, tmpdir  # noqa: E402
+
 SDFD, PROBE = sys.argv[1], sys.argv[2]
 SYSTEMD = "/usr/bin/systemd-socket-activate"
-TMP = tempfile.mkdtemp(prefix="sdfd-act-diff.")
-passed = failed = 0
+TMP = tmpdir("act-diff")
 # Differences that are on purpose (README): sdfd-activate forks and
 # supervises instead of exec'ing itself, so the command it starts has a
 # parent-death signal (SIGTERM) as systemd's --accept children have.
 KNOWN = "pdeathsig"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def trigger(kind, target):
@@ -128,16 +122,6 @@ def run(tool, sc, port):
     return text, code, err.decode(errors="replace")
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}\n{detail}")
-
-
 L4 = ("tcp4", "{P}")
 SCENARIOS = [
     dict(name="tcp4", opts=["-l", "127.0.0.1:{P}"], trigger=L4),
@@ -223,8 +207,7 @@ def main():
               f"systemd: {a}\nsdfd: {b}")
     busy.close()
     shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 main()

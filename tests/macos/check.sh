@@ -9,17 +9,12 @@
 # double.) Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-pass=0 fail=0
-ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
+. tests/lib/sdfdtest.sh
 targets="x86_64-apple-darwin aarch64-apple-darwin"
-if ! out=$(rustup target add $targets 2>&1); then
-  bad "rustup target add $targets" "$out"
-  echo "$pass passed, $fail failed"; exit 1
-fi
+if ! out=$(rustup target add $targets 2>&1); then die "rustup target add $targets" "$out"; fi
 # The printf-style calls are C; this host has no macOS C compiler or SDK.
 export SDFD_SKIP_C_SHIM=1
-keep_header=$(mktemp); cp include/sdfd.h "$keep_header"
+tmpdir w macos-check; keep_header=$w/sdfd.h; cp include/sdfd.h "$keep_header"
 for t in $targets; do
   for feat in "" "--no-default-features"; do
     what="cargo check --target $t --all-targets ${feat:-(default features)}"
@@ -43,7 +38,6 @@ done
 # cbindgen runs in the build script: the header must not depend on the target.
 if cmp -s include/sdfd.h "$keep_header"; then ok "include/sdfd.h is the same when generated for macOS"
 else bad "include/sdfd.h changed when built for macOS" "$(diff "$keep_header" include/sdfd.h | head)"; cp "$keep_header" include/sdfd.h; fi
-rm -f "$keep_header"
 # The example plist parses, and SDFD_LAUNCHD_SOCKETS lists its Sockets keys.
 if out=$(python3 - examples/launchd/com.example.hello.plist <<'PY' 2>&1
 import plistlib, sys
@@ -54,5 +48,4 @@ assert d["Label"] and d["ProgramArguments"]
 PY
 ); then ok "examples/launchd/com.example.hello.plist: valid plist, SDFD_LAUNCHD_SOCKETS = its Sockets keys"
 else bad "example plist" "$out"; fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,9 +8,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 W=$ROOT/build/windows-test
-setup_fail() { echo "setup failed: $1"; [ -f "${2:-}" ] && tail -30 "$2"; echo "0 passed, 1 failed"; exit 1; }
+. tests/lib/sdfdtest.sh
+setup_fail() { die "set-up: $1" "$([ -f "${2:-}" ] && tail -30 "$2")"; }
 
-"$ROOT/tests/apt-need.sh" gcc-mingw-w64-x86-64 wine wine64 || setup_fail "apt-get install gcc-mingw-w64-x86-64 wine wine64"
+apt_need gcc-mingw-w64-x86-64 wine wine64 || setup_fail "apt-get install gcc-mingw-w64-x86-64 wine wine64"
 rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu \
   || rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1 || setup_fail "rustup target add x86_64-pc-windows-gnu"
 
@@ -36,7 +37,18 @@ if cargo install systemfd --locked --target x86_64-pc-windows-gnu --root "$W/sys
 fi
 
 export WINEPREFIX=$ROOT/build/wineprefix WINEDEBUG=-all
+# wineserver outlives the programs and keeps its socket directory in
+# /tmp/.wine-UID/server-DEV-INODE (of the prefix): stop ours, remove that.
+wine_cleanup() {
+  wineserver -k 2>/dev/null
+  [ -d "$WINEPREFIX" ] || return 0
+  local d
+  d=/tmp/.wine-$(id -u)/server-$(printf '%x-%x' "$(stat -c %d "$WINEPREFIX")" "$(stat -c %i "$WINEPREFIX")")
+  rm -rf "$d"; rmdir "/tmp/.wine-$(id -u)" 2>/dev/null
+}
+at_exit wine_cleanup
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   wineboot -i >"$W/wineboot.log" 2>&1 || setup_fail "wineboot" "$W/wineboot.log"
 fi
-exec python3 tests/windows/run.py "$W"
+counted cases python3 tests/windows/run.py "$W"
+finish
