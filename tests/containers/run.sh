@@ -22,19 +22,15 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DOC=$ROOT/docs/containers.md
-pass=0 fail=0
-ok()   { echo "ok   - $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+. tests/lib/sdfdtest.sh
 
-[ "$(id -u)" -eq 0 ] || { bad "needs root (rootful podman, unshare -n, nsenter)"; finish; }
-./tests/apt-need.sh podman runc catatonit musl-tools systemd iproute2 util-linux python3 binutils \
-  || { bad "install podman runc catatonit musl-tools systemd iproute2"; finish; }
+[ "$(id -u)" -eq 0 ] || die "needs root (rootful podman, unshare -n, nsenter)"
+apt_need podman runc catatonit musl-tools systemd iproute2 util-linux python3 binutils \
+  || die "install podman runc catatonit musl-tools systemd iproute2"
 command -v rustup >/dev/null && { rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
   || rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; }
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-containers.XXXXXX")
+tmpdir W containers
 PODMAN_BIN=$(command -v podman)
 mkdir -p "$W/t" && export TMPDIR=$W/t   # podman build's scratch files (else /var/tmp)
 export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.conf
@@ -45,22 +41,19 @@ pm() { "$PODMAN_BIN" "$@"; }   # podman with the suite's configuration (exported
 HOSTPATHS=(/var/lib/containers /var/lib/containers/cache /var/lib/containers/cache/blob-info-cache-v1.boltdb /run/runc)
 CREATED=()
 for p in "${HOSTPATHS[@]}"; do [ -e "$p" ] || CREATED=("$p" "${CREATED[@]}"); done
-BGPIDS=()
+# On every exit, before the temp dir goes: the suite's containers and images,
+# container mounts left by a failure, the host paths it created.
 cleanup() {
-  for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
   if [ -f "$CONTAINERS_CONF" ]; then
     local c; for c in $(pm ps -aq 2>/dev/null); do pm rm -f -t 0 "$c" >/dev/null 2>&1; done
     pm rmi -af >/dev/null 2>&1
   fi
-  # container mounts (shm, vfs) left by a failure: unmount before removing
   findmnt -rn -o TARGET | grep "^$W/" | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$W"
   for p in "${CREATED[@]}"; do   # deepest first; directories only when empty
     if [ -d "$p" ]; then rmdir "$p" 2>/dev/null; else rm -f "$p"; fi
   done
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit cleanup
 
 # The suite's podman configuration (see docs/containers.md): runc (crun 1.8
 # fails on hybrid cgroup hosts), explicit ulimits at the hard limits (podman's
@@ -108,7 +101,7 @@ docline() {
 if nice -n 5 make -s image B="$W/build" PODMAN=podman >"$W/image.log" 2>&1; then
   ok "make image builds localhost/sdfd-hello offline"
 else
-  bad "make image builds localhost/sdfd-hello offline" "$(tail -20 "$W/image.log")"; finish
+  die "make image builds localhost/sdfd-hello offline" "$(tail -20 "$W/image.log")"
 fi
 SIZE=$(pm image inspect --format '{{.Size}}' localhost/sdfd-hello)
 echo "     image size: $SIZE bytes ($(grep -o 'localhost/sdfd-hello: .*' "$W/image.log"))"
@@ -208,7 +201,7 @@ check "entrypoint: request served by the launcher's child, not pid 1 ($first)" \
 # READY=1 reached the launcher: 4 pids seen means sd_notify works in the
 # container too.
 inns python3 tests/containers/client.py load 8080 6 4 >"$W/load.json" 2>"$W/load.err" &
-L=$!; BGPIDS+=("$L")
+L=$!; track "$L"
 hups=0
 for _ in 1 2 3; do
   sleep 1.5
@@ -235,7 +228,7 @@ check "entrypoint: podman stop returns in ${t} s (launcher exits on SIGTERM, no 
   python3 -c "import sys; sys.exit(not $t < 5)"
 code=$(pm inspect --format '{{.State.ExitCode}}' hello 2>/dev/null)
 check "entrypoint: exit status 0 after podman stop (the daemon's; got $code)" test "$code" = 0
-[ "$fail" -eq 0 ] || pm logs hello 2>&1 | tail -30 | sed 's/^/       /'
+[ "$T_FAIL" -eq 0 ] || pm logs hello 2>&1 | tail -30 | sed 's/^/       /'
 pm rm hello >/dev/null 2>&1
 check "entrypoint: container removed" no_containers
 
