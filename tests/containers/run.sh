@@ -15,8 +15,10 @@
 # podman configuration, images and containers are not touched); the host-
 # activated runs happen in a private network namespace (unshare -n, so the
 # documented port 8080 is always free); the entrypoint container has
-# --network=none and is reached with nsenter -n. Every image, container and
-# process created is removed, also on failure. Needs root.
+# --network=none and is reached with nsenter -n (a published port would need
+# podman's bridge network, which adds a bridge and firewall rules to the
+# host; --network=host would bind 8080 on the host). Every image, container,
+# process and host path created is removed, also on failure. Needs root.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
