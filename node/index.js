@@ -781,7 +781,111 @@ function libraryPath() {
   return libPath;
 }
 
+// ---------------------------------------------------------------------------
+// Hand-off without a supervisor (Unix; docs/handoff.md): pass named sockets
+// to a successor.
+
+const HANDOFF_PROTOTYPES = {
+  sdfd_handoff_offer: 'int sdfd_handoff_offer(const void *path, const int *fds, const char **names, size_t n_fds, uint64_t timeout_usec, uint32_t allowed_uid)',
+  sdfd_handoff_receive: 'int sdfd_handoff_receive(const void *path, uint64_t timeout_usec, uint32_t offerer_uid)',
+  sdfd_handoff_spawn: 'int sdfd_handoff_spawn(const void *path, const char **argv, const char **envp, const int *fds, const char **names, size_t n_fds)',
+};
+const NO_UID = 0xFFFFFFFF; // (uid_t)-1
+
+function handoffFn(name) {
+  if (!PROTOTYPES[name]) PROTOTYPES[name] = HANDOFF_PROTOTYPES[name];
+  return fn(name);
+}
+
+/** Timeout in seconds (Infinity or null: none) -> microseconds (BigInt). */
+function handoffTimeout(value, what) {
+  if (value === undefined) value = 30;
+  if (value === null || value === Infinity) return 2n ** 64n - 1n;
+  if (typeof value !== 'number' || !(value >= 0)) throw rangeError(what, '>= 0 seconds, Infinity or null', value);
+  return BigInt(Math.min(Math.round(value * 1e6), Number.MAX_SAFE_INTEGER));
+}
+
+function handoffUid(value, what) {
+  if (value === undefined || value === null) return NO_UID;
+  return checkInteger(value, what, 0, NO_UID - 1);
+}
+
+/** [{ name, fd }] or { name: fd } (fd: a number or an object with ._handle.fd, e.g. net.Server) -> [names, fds]. */
+function namedFds(fds) {
+  let entries;
+  if (Array.isArray(fds)) entries = fds.map((e) => [e && e.name, e && e.fd]);
+  else if (fds && typeof fds === 'object') entries = Object.entries(fds);
+  else throw typeError('"fds" argument', 'an array of { name, fd } or an object { name: fd }', fds);
+  if (entries.length === 0) throw valueError('"fds" argument', 'must not be empty', fds);
+  const names = [];
+  const numbers = [];
+  for (const [name, fd] of entries) {
+    checkString(name, 'fd name');
+    const n = typeof fd === 'number' ? fd : fd && fd._handle && fd._handle.fd;
+    numbers.push(checkFd(n, `fd "${name}"`));
+    names.push(name);
+  }
+  return [names, numbers];
+}
+
+/**
+ * Offer `fds` (in order, each named) to one successor that connects to the
+ * unix socket `path`; resolves once it has acknowledged. Runs on a worker
+ * thread, so this process goes on serving meanwhile; on rejection (err.code
+ * EADDRINUSE, ETIMEDOUT, ECONNABORTED, ...) it still holds everything.
+ * options: timeout (seconds, default 30; Infinity: none), allowedUid.
+ */
+function handoffOffer(file, fds, options) {
+  return new Promise((resolve, reject) => {
+    const opts = checkOptions(options, ['timeout', 'allowedUid']);
+    const [names, numbers] = namedFds(fds);
+    const args = [cPath(file, '"path" argument'), numbers, names, numbers.length,
+      handoffTimeout(opts.timeout, '"timeout" option'), handoffUid(opts.allowedUid, '"allowedUid" option')];
+    handoffFn('sdfd_handoff_offer').async(...args, (err, rc) => {
+      if (err) reject(err);
+      else if (rc < 0) reject(errnoError('sdfd_handoff_offer', rc));
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Receive the descriptors offered on `path` (blocking; call at start-up):
+ * they become this process's activated sockets (fds 3.., LISTEN_* set), so
+ * listenFdsWithNames()/collect()/listen() find them. Their number.
+ * options: timeout (seconds, default 30), offererUid.
+ */
+function handoffReceive(file, options) {
+  const opts = checkOptions(options, ['timeout', 'offererUid']);
+  const rc = handoffFn('sdfd_handoff_receive')(cPath(file, '"path" argument'),
+    handoffTimeout(opts.timeout, '"timeout" option'), handoffUid(opts.offererUid, '"offererUid" option'));
+  return check('sdfd_handoff_receive', rc);
+}
+
+/**
+ * Start `file` with `args` (argv[1..]) and `fds` passed the systemd way
+ * (fds 3.. in the child only, LISTEN_PID of the child, LISTEN_FDS,
+ * LISTEN_FDNAMES); its pid once it has exec'd. options: env (default
+ * process.env), argv0.
+ */
+function handoffSpawn(file, args, fds, options) {
+  const opts = checkOptions(options, ['env', 'argv0']);
+  const f = cPath(checkString(file, '"file" argument'), '"file" argument');
+  if (!Array.isArray(args)) throw typeError('"args" argument', 'an array of strings', args);
+  args.forEach((a, i) => checkString(a, `args[${i}]`));
+  const [names, numbers] = namedFds(fds);
+  const env = opts.env === undefined ? process.env : opts.env;
+  if (!env || typeof env !== 'object') throw typeError('"env" option', 'an object', env);
+  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const argv = [opts.argv0 === undefined ? file : checkString(opts.argv0, '"argv0" option'), ...args];
+  const rc = handoffFn('sdfd_handoff_spawn')(f, [...argv, null], [...envp, null], numbers, names, numbers.length);
+  return check('sdfd_handoff_spawn', rc);
+}
+
+const handoff = { offer: handoffOffer, receive: handoffReceive, spawn: handoffSpawn };
+
 module.exports = {
+  handoff,
   LISTEN_FDS_START,
   AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6,
   SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET,

@@ -22,6 +22,8 @@ mod env;
 pub mod errno;
 pub mod fd;
 pub mod ffi;
+#[cfg(unix)]
+pub mod handoff;
 pub mod listen;
 pub mod names;
 pub mod notify;

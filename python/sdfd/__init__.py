@@ -41,6 +41,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import daemon as daemon
+    from . import handoff as handoff
 
 __all__ = [
     "LibraryNotFoundError",
@@ -51,6 +52,7 @@ __all__ = [
     "daemon",
     "find_socket",
     "get_socket",
+    "handoff",
     "library_path",
     "names",
     "socket_or_bind",
@@ -61,8 +63,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # `import sdfd; sdfd.daemon` without loading libsdfd at `import sdfd` time.
-    if name == "daemon":
+    if name in ("daemon", "handoff"):
         import importlib
 
-        return importlib.import_module(".daemon", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
