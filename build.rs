@@ -1,6 +1,7 @@
 //! Generates the C header with cbindgen and sets the shared library's soname.
 
 fn main() {
+    cfg_aliases();
     println!("cargo:rerun-if-changed=src/ffi.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -97,5 +98,28 @@ fn main() {
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");
+    }
+}
+
+/// Names for the target conditions the library's code tests, set once here
+/// instead of repeating the target lists in every `#[cfg]`:
+///
+/// * `sdfd_linux`: a Linux kernel (`target_os` linux or android): its
+///   system-call ABI (`SOCK_CLOEXEC`, `pipe2`, `ppoll`, message queues,
+///   vsock, `SCM_CREDENTIALS`);
+/// * `sdfd_raw_syscalls`: Linux on x86_64 or aarch64, where `src/sys/linux.rs`
+///   makes its calls as raw system calls instead of through libc.
+///
+/// (`cargo:` rather than `cargo::`: the crate's rust-version predates it.)
+fn cfg_aliases() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let linux = os == "linux" || os == "android";
+    let raw = os == "linux" && (arch == "x86_64" || arch == "aarch64");
+    for (name, on) in [("sdfd_linux", linux), ("sdfd_raw_syscalls", raw)] {
+        println!("cargo:rustc-check-cfg=cfg({name})");
+        if on {
+            println!("cargo:rustc-cfg={name}");
+        }
     }
 }

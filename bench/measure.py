@@ -149,7 +149,7 @@ def main():
           "else, written in C and linked without C start files as libsdfd.so is: %s (%s instructions above (d)). "
           "(r1), an empty library with no libc dependency but with the C start files, costs %s; (r3), (r5) with the "
           "start files and its own `unsetenv`, %s. sdfd's (b) is %s, %s instructions above (r5): its listen path "
-          "makes no libc call but `unsetenv` (src/sys.rs: raw system calls on Linux x86_64/aarch64; `environ` "
+          "makes no libc call but `unsetenv` (src/sys/linux.rs: raw system calls on Linux x86_64/aarch64; `environ` "
           "scanned directly, once for all four variables; a 1–9 digit fast path before `strtol`), it needs only `GLIBC_2.2.5`, links no C start "
           "files and carries its own hidden `memcpy`/`memset` (src/mem.c); the rest is its 19 functions' imports "
           "(one lazily bound PLT slot each) and exports. "

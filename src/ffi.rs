@@ -197,7 +197,7 @@ pub unsafe extern "C" fn sd_is_socket_unix(
         None
     } else {
         let len = if length == 0 { libc::strlen(path) } else { length };
-        let p = path as *const u8;
+        let p = path.cast::<u8>();
         match len {
             0 => Some(&[][..]),
             _ if *p == 0 => Some(core::slice::from_raw_parts(p, len.min(MAX))),

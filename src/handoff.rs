@@ -195,15 +195,15 @@ fn wait(fd: c_int, events: libc::c_short, deadline: Deadline) -> Result<()> {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 const SEND_FLAGS: c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 const SEND_FLAGS: c_int = 0;
 
 /// A new close-on-exec, non-blocking `AF_UNIX` stream socket that never
 /// raises `SIGPIPE`.
 fn unix_socket() -> Result<Fd> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(sdfd_linux)]
     {
         // SAFETY: plain socket(2).
         let s = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
@@ -212,7 +212,7 @@ fn unix_socket() -> Result<Fd> {
         }
         Ok(Fd(s))
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(sdfd_linux))]
     {
         // SAFETY: plain socket(2).
         let s = Fd(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) });
@@ -226,7 +226,7 @@ fn unix_socket() -> Result<Fd> {
 
 /// Close-on-exec, non-blocking, no `SIGPIPE` (where flags at creation are
 /// not available).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 fn prepare_socket(s: c_int) -> Result<()> {
     // SAFETY: fcntl/setsockopt on our own descriptor with valid arguments.
     unsafe {
@@ -277,7 +277,7 @@ fn unix_addr(path: &CStr) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
 
 /// The peer's effective uid.
 fn peer_uid(s: c_int) -> Result<libc::uid_t> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(sdfd_linux)]
     {
         let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
         let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -296,7 +296,7 @@ fn peer_uid(s: c_int) -> Result<libc::uid_t> {
         }
         Ok(cred.uid)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(sdfd_linux))]
     {
         let (mut uid, mut gid) = (0, 0);
         // SAFETY: both out-pointers are writable.
@@ -570,7 +570,7 @@ pub fn offer(
 }
 
 fn accept(l: c_int) -> Result<Fd> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(sdfd_linux)]
     {
         // SAFETY: NULL address pointers are allowed.
         let c = unsafe {
@@ -581,7 +581,7 @@ fn accept(l: c_int) -> Result<Fd> {
         }
         Ok(Fd(c))
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(sdfd_linux))]
     {
         // SAFETY: as above.
         let c = Fd(unsafe { libc::accept(l, core::ptr::null_mut(), core::ptr::null_mut()) });

@@ -17,6 +17,8 @@
 
 pub mod byname;
 mod backend;
+#[doc(hidden)]
+pub use backend::systemfd_protocol;
 pub mod check;
 mod env;
 pub mod errno;
@@ -27,6 +29,7 @@ pub mod handoff;
 pub mod listen;
 pub mod names;
 pub mod notify;
+mod once;
 pub mod parse;
 pub mod watchdog;
 #[cfg(unix)]

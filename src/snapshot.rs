@@ -7,16 +7,14 @@
 //! activated fd is bound to this configured address?", so a daemon can keep
 //! its configuration and use activation when present.
 
-use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
-use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::check;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::listen::{self, LISTEN_FDS_START};
 use crate::names::Names;
+use crate::once::Once;
 
 /// The activated descriptors as first seen by this process.
 #[derive(Debug)]
@@ -61,44 +59,15 @@ impl Snapshot {
     }
 }
 
-struct Slot(UnsafeCell<MaybeUninit<Result<Snapshot>>>);
-// SAFETY: written once by the thread that moves STATE from EMPTY to BUSY,
-// read only after STATE is READY (release/acquire).
-unsafe impl Sync for Slot {}
-
-const EMPTY: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-static STATE: AtomicU8 = AtomicU8::new(EMPTY);
-static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
+static SNAPSHOT: Once<Result<Snapshot>> = Once::new();
 
 /// The process's activation state, read once (as `sd_listen_fds_with_names(0)`
 /// would: the environment is left as it is, `FD_CLOEXEC` is set) and the
 /// same answer — or the same error — for every later call from any thread.
 pub fn snapshot() -> Result<&'static Snapshot> {
-    if STATE.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire).is_ok() {
-        let r = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
-        // SAFETY: only this thread got past the EMPTY -> BUSY exchange.
-        unsafe { (*SLOT.0.get()).write(r) };
-        STATE.store(READY, Ordering::Release);
-    } else {
-        while STATE.load(Ordering::Acquire) != READY {
-            pause();
-        }
-    }
-    // SAFETY: READY means the slot was initialised and is never written again.
-    match unsafe { (*SLOT.0.get()).assume_init_ref() } {
+    match SNAPSHOT.get_or_init(|| listen::listen_fds_with_names(false).map(|names| Snapshot { names })) {
         Ok(s) => Ok(s),
         Err(e) => Err(*e),
-    }
-}
-
-fn pause() {
-    core::hint::spin_loop();
-    #[cfg(unix)]
-    // SAFETY: sched_yield has no preconditions.
-    unsafe {
-        libc::sched_yield();
     }
 }
 
@@ -162,15 +131,10 @@ impl<'a> Address<'a> {
 }
 
 fn port(s: &[u8]) -> Result<u16> {
-    if s.is_empty() || s.len() > 5 || !s.iter().all(u8::is_ascii_digit) {
-        return Err(Errno::EINVAL);
+    match crate::parse::decimal(s, 5, 65535) {
+        Ok(0) | Err(_) => Err(Errno::EINVAL),
+        Ok(v) => Ok(v as u16),
     }
-    // At most 5 ASCII digits (checked above): no overflow.
-    let v = s.iter().fold(0u32, |n, &d| n.wrapping_mul(10).wrapping_add(u32::from(d.wrapping_sub(b'0'))));
-    if v == 0 || v > 65535 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(v as u16)
 }
 
 extern "C" {
@@ -219,7 +183,7 @@ const SUN_PATH_MAX: usize = 108;
 
 fn with_nul(p: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
     let mut buf = [0u8; SUN_PATH_MAX + 1];
-    if p.iter().any(|&c| c == 0) {
+    if p.contains(&0) {
         return Ok(false);
     }
     for (d, c) in buf.iter_mut().zip(p) {
@@ -249,13 +213,13 @@ pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     snap.find(&addr, type_).ok_or(Errno::ENOENT)
 }
 
-/// The names of the variables that hand activation state to a process.
-const ACTIVATION_VARS: [&[u8]; 7] =
-    [b"LISTEN_PID=", b"LISTEN_PIDFDID=", b"LISTEN_FDS=", b"LISTEN_FDNAMES=", b"NOTIFY_SOCKET=", b"WATCHDOG_USEC=", b"WATCHDOG_PID="];
-
-/// Is this `NAME=value` entry one of the activation variables?
+/// Is this `NAME=value` entry one of the activation variables
+/// (`LISTEN_PID`, `LISTEN_FDS` ... `WATCHDOG_PID`: the crate's one list)?
 pub fn is_activation_var(entry: &[u8]) -> bool {
-    ACTIVATION_VARS.iter().any(|v| entry.starts_with(v))
+    crate::env::ACTIVATION_VARS.iter().any(|v| {
+        let v = v.to_bytes();
+        entry.starts_with(v) && entry.get(v.len()) == Some(&b'=')
+    })
 }
 
 /// A copy of the NULL-terminated `envp` without the activation variables,

@@ -82,18 +82,15 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
 pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> Result<c_int> {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds.
-    return check(unsafe { syscall4(libc::SYS_poll, fds.as_mut_ptr() as usize, fds.len(), 0, 0) })
-        .map(|v| v as c_int);
+    return check(unsafe { syscall4(libc::SYS_poll, fds.as_mut_ptr() as usize, fds.len(), 0, 0) }).map(|v| v as c_int);
     // aarch64 has no poll system call; glibc and musl use ppoll, and so do we
     // (a zero timeout and no signal mask: exactly poll(.., 0)).
     #[cfg(target_arch = "aarch64")]
     {
         let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: as above; `zero` outlives the call; no signal mask.
-        check(unsafe {
-            syscall4(libc::SYS_ppoll, fds.as_mut_ptr() as usize, fds.len(), &zero as *const _ as usize, 0)
-        })
-        .map(|v| v as c_int)
+        check(unsafe { syscall4(libc::SYS_ppoll, fds.as_mut_ptr() as usize, fds.len(), &zero as *const _ as usize, 0) })
+            .map(|v| v as c_int)
     }
 }
 
@@ -129,8 +126,13 @@ pub(crate) fn stat_at(path: &core::ffi::CStr, flags: c_int) -> Result<libc::stat
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `path` is NUL-terminated; `st` as in fstat.
     check(unsafe {
-        syscall4(libc::SYS_newfstatat, libc::AT_FDCWD as usize, path.as_ptr() as usize, st.as_mut_ptr() as usize,
-                 flags as usize)
+        syscall4(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            st.as_mut_ptr() as usize,
+            flags as usize,
+        )
     })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
@@ -142,8 +144,13 @@ pub(crate) fn stat_at(path: &core::ffi::CStr, flags: c_int) -> Result<libc::stat
 pub(crate) fn exists_nofollow(path: &core::ffi::CStr) -> Result<()> {
     // SAFETY: `path` is NUL-terminated.
     let r = check(unsafe {
-        syscall4(libc::SYS_faccessat2, libc::AT_FDCWD as usize, path.as_ptr() as usize, libc::F_OK as usize,
-                 libc::AT_SYMLINK_NOFOLLOW as usize)
+        syscall4(
+            libc::SYS_faccessat2,
+            libc::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            libc::F_OK as usize,
+            libc::AT_SYMLINK_NOFOLLOW as usize,
+        )
     });
     match r {
         Err(Errno::ENOSYS) => stat_at(path, libc::AT_SYMLINK_NOFOLLOW).map(drop),

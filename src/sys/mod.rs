@@ -17,9 +17,9 @@ mod unix;
 #[cfg(unix)]
 use unix as imp;
 
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(sdfd_raw_syscalls)]
 mod linux;
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(sdfd_raw_syscalls)]
 pub(crate) use linux::*;
 
 #[cfg(unix)]

@@ -20,8 +20,12 @@ const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
 #[doc(hidden)]
 pub enum Target {
     Unix(libc::sockaddr_un, libc::socklen_t),
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    Vsock { cid: u32, port: u32, ty: Option<c_int> },
+    #[cfg(sdfd_linux)]
+    Vsock {
+        cid: u32,
+        port: u32,
+        ty: Option<c_int>,
+    },
 }
 
 /// Parse `NOTIFY_SOCKET` as libsystemd 252 does for `/path` and `@abstract`
@@ -57,7 +61,7 @@ pub fn parse_target(e: &[u8]) -> Result<Target> {
     Ok(Target::Unix(un, len as libc::socklen_t))
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
     let (ty, rest) = if let Some(r) = e.strip_prefix(b"vsock:") {
         (None, r)
@@ -87,19 +91,15 @@ fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
     Ok(Some(Target::Vsock { cid, port, ty }))
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 fn parse_vsock(_e: &[u8]) -> Result<Option<Target>> {
     Ok(None)
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// Digits only, any number of them; above `u32::MAX`: `ERANGE`.
+#[cfg(sdfd_linux)]
 fn decimal_u32(s: &[u8]) -> Result<u32> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return Err(Errno::EINVAL);
-    }
-    s.iter()
-        .try_fold(0u32, |n, &d| n.checked_mul(10)?.checked_add(d.wrapping_sub(b'0') as u32))
-        .ok_or(Errno::ERANGE)
+    crate::parse::decimal(s, usize::MAX, u32::MAX)
 }
 
 /// A socket closed on drop.
@@ -112,7 +112,7 @@ impl Drop for Fd {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
     // SAFETY: plain socket(2).
     let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
@@ -125,7 +125,7 @@ fn socket(family: c_int, ty: c_int) -> Result<Fd> {
 
 /// Without `SOCK_CLOEXEC` (macOS): set the flag right after creation, and
 /// since there is no `MSG_NOSIGNAL` either, `SO_NOSIGPIPE` where it exists.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
     // SAFETY: plain socket(2).
     let fd = unsafe { libc::socket(family, ty, 0) };
@@ -141,7 +141,13 @@ fn socket(family: c_int, ty: c_int) -> Result<Fd> {
         #[cfg(target_vendor = "apple")]
         {
             let one: c_int = 1;
-            libc::setsockopt(fd.0, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, &one as *const c_int as *const _, size_of::<c_int>() as _);
+            libc::setsockopt(
+                fd.0,
+                libc::SOL_SOCKET,
+                libc::SO_NOSIGPIPE,
+                &one as *const c_int as *const _,
+                size_of::<c_int>() as _,
+            );
         }
     }
     Ok(fd)
@@ -152,7 +158,13 @@ fn raise_sndbuf(fd: RawFd) {
     let setopt = |opt: c_int| {
         // SAFETY: an int option of the right size.
         unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, opt, &SNDBUF_SIZE as *const c_int as *const _, size_of::<c_int>() as _)
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                &SNDBUF_SIZE as *const c_int as *const _,
+                size_of::<c_int>() as _,
+            )
         }
     };
     let mut v: c_int = 0;
@@ -160,7 +172,7 @@ fn raise_sndbuf(fd: RawFd) {
     setopt(libc::SO_SNDBUF);
     // SAFETY: v and l are valid out-buffers.
     let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &mut v as *mut c_int as *mut _, &mut l) };
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(sdfd_linux)]
     if r < 0 || (v as i64) < 2 * SNDBUF_SIZE as i64 {
         setopt(libc::SO_SNDBUFFORCE);
     }
@@ -180,10 +192,16 @@ fn open_channel(t: &Target) -> Result<Channel> {
             let fd = socket(libc::AF_UNIX, libc::SOCK_DGRAM)?;
             // SAFETY: storage is larger than sockaddr_un.
             let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-            unsafe { ptr::copy_nonoverlapping(un as *const _ as *const u8, &mut ss as *mut _ as *mut u8, size_of::<libc::sockaddr_un>()) };
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    un as *const _ as *const u8,
+                    &mut ss as *mut _ as *mut u8,
+                    size_of::<libc::sockaddr_un>(),
+                )
+            };
             Ok(Channel { fd, name: Some((ss, *len)), stream: false })
         }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(sdfd_linux)]
         Target::Vsock { cid, port, ty } => {
             // SAFETY: sockaddr_vm is plain old data.
             let mut vm: libc::sockaddr_vm = unsafe { zeroed() };
@@ -199,8 +217,12 @@ fn open_channel(t: &Target) -> Result<Channel> {
                 let fd = match socket(libc::AF_VSOCK, ty) {
                     Ok(fd) => fd,
                     // Without an explicit type, fall back when a type is unsupported.
-                    Err(e) if ty != candidates[candidates.len() - 1]
-                        && matches!(e.0, libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT | libc::ENODEV) =>
+                    Err(e)
+                        if ty != candidates[candidates.len() - 1]
+                            && matches!(
+                                e.0,
+                                libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT | libc::ENODEV
+                            ) =>
                     {
                         last = e;
                         continue;
@@ -208,7 +230,13 @@ fn open_channel(t: &Target) -> Result<Channel> {
                     Err(e) => return Err(e),
                 };
                 let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-                unsafe { ptr::copy_nonoverlapping(&vm as *const _ as *const u8, &mut ss as *mut _ as *mut u8, size_of::<libc::sockaddr_vm>()) };
+                unsafe {
+                    ptr::copy_nonoverlapping(
+                        &vm as *const _ as *const u8,
+                        &mut ss as *mut _ as *mut u8,
+                        size_of::<libc::sockaddr_vm>(),
+                    )
+                };
                 let len = size_of::<libc::sockaddr_vm>() as libc::socklen_t;
                 if ty == libc::SOCK_DGRAM {
                     return Ok(Channel { fd, name: Some((ss, len)), stream: false });
@@ -255,10 +283,13 @@ fn cmsg_space(n: usize) -> Result<usize> {
 fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control> {
     let fd_bytes = fds.len().checked_mul(size_of::<c_int>()).ok_or(Errno::ENOBUFS)?;
     let rights_len = if fds.is_empty() { 0 } else { cmsg_space(fd_bytes)? };
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(sdfd_linux)]
     let cred_len = if ucred { cmsg_space(size_of::<libc::ucred>())? } else { 0 };
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let cred_len = { let _ = (pid, ucred); 0 };
+    #[cfg(not(sdfd_linux))]
+    let cred_len = {
+        let _ = (pid, ucred);
+        0
+    };
     let len = rights_len + cred_len;
     if len == 0 {
         return Ok(Control { buf: ptr::null_mut(), len: 0, rights_len: 0 });
@@ -282,12 +313,16 @@ fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control
             ptr::copy_nonoverlapping(fds.as_ptr() as *const u8, libc::CMSG_DATA(cm), fd_bytes);
             cm = libc::CMSG_NXTHDR(&mh, cm);
         }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(sdfd_linux)]
         if ucred {
             (*cm).cmsg_level = libc::SOL_SOCKET;
             (*cm).cmsg_type = libc::SCM_CREDENTIALS;
             (*cm).cmsg_len = libc::CMSG_LEN(size_of::<libc::ucred>() as u32) as _;
-            let uc = libc::ucred { pid: if pid != 0 { pid } else { libc::getpid() }, uid: libc::getuid(), gid: libc::getgid() };
+            let uc = libc::ucred {
+                pid: if pid != 0 { pid } else { libc::getpid() },
+                uid: libc::getuid(),
+                gid: libc::getgid(),
+            };
             ptr::copy_nonoverlapping(&uc as *const _ as *const u8, libc::CMSG_DATA(cm), size_of::<libc::ucred>());
         }
         let _ = cm;
@@ -319,9 +354,9 @@ fn sendmsg(ch: &Channel, data: &[u8], control: *mut u8, control_len: usize) -> c
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 const MSG_NOSIGNAL: c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 const MSG_NOSIGNAL: c_int = 0;
 
 /// Send the whole message; a stream socket may take it in several writes
@@ -357,7 +392,7 @@ pub(crate) fn notify_send(target: &[u8], pid: Pid, state: &[u8], fds: &[RawFd]) 
     send_all(&ch, state, control.buf, control.rights_len)
 }
 
-#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+#[cfg(all(test, sdfd_linux))]
 mod tests {
     use super::*;
 
@@ -392,7 +427,8 @@ mod tests {
         assert_eq!(vsock("vsock-dgram:3:7"), Ok((3, 7, Some(libc::SOCK_DGRAM))));
         assert_eq!(vsock("vsock-seqpacket:3:7"), Ok((3, 7, Some(libc::SOCK_SEQPACKET))));
         assert_eq!(vsock("vsock:4294967295:1"), Ok((u32::MAX, 1, None)));
-        for bad in ["vsock::1234", "vsock:2", "vsock:2:", "vsock:x:1", "vsock:2:4294967295", "vsock:2:-1", "vsock:2: 1"] {
+        for bad in ["vsock::1234", "vsock:2", "vsock:2:", "vsock:x:1", "vsock:2:4294967295", "vsock:2:-1", "vsock:2: 1"]
+        {
             assert_eq!(vsock(bad).err(), Some(Errno::EINVAL), "{bad}");
         }
         assert_eq!(vsock("vsock:2:4294967296").err(), Some(Errno::ERANGE));

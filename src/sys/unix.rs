@@ -22,7 +22,7 @@ fn check(r: c_int) -> Result<c_int> {
 // ---- Descriptors, files, poll and pipes (raw system calls in `linux`) ----
 
 /// The calling process's id (`getpid`, which cannot fail).
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn getpid() -> libc::pid_t {
     // SAFETY: getpid takes no arguments and cannot fail.
     unsafe { libc::getpid() }
@@ -30,28 +30,28 @@ pub(crate) fn getpid() -> libc::pid_t {
 
 /// `fcntl(fd, F_GETFD)`: the descriptor flags, or why `fd` has none
 /// (`EBADF` when it is not open).
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn get_fd_flags(fd: RawFd) -> Result<c_int> {
     // SAFETY: F_GETFD on any number reads nothing from memory.
     check(unsafe { libc::fcntl(fd, libc::F_GETFD) })
 }
 
 /// `fcntl(fd, F_SETFD, flags)`.
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     // SAFETY: F_SETFD on any number only changes that descriptor's flags.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
 /// `poll(fds, fds.len(), 0)`: how many entries have `revents` set.
-#[cfg(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> Result<c_int> {
     // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds.
     check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) })
 }
 
 /// `close_range(first, last, flags)` (Linux 5.9+).
-#[cfg(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, flags: core::ffi::c_uint) -> Result<()> {
     // SAFETY: close_range takes plain numbers.
     match unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) } {
@@ -61,7 +61,7 @@ pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, fla
 }
 
 /// The process environment block (C `environ`), as in `super::linux`.
-#[cfg(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn environ() -> *const *const core::ffi::c_char {
     extern "C" {
         static environ: *const *const core::ffi::c_char;
@@ -71,7 +71,7 @@ pub(crate) fn environ() -> *const *const core::ffi::c_char {
 }
 
 /// `fstat(fd)`.
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `st` is a writable struct stat.
@@ -81,7 +81,7 @@ pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
 }
 
 /// `fstatat(AT_FDCWD, path, flags)`: `stat(path)` with `flags == 0`.
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<libc::stat> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `path` is NUL-terminated; `st` as in fstat.
@@ -91,7 +91,7 @@ pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<libc::stat> {
 }
 
 /// `faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW)`.
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn exists_nofollow(path: &CStr) -> Result<()> {
     // SAFETY: `path` is NUL-terminated.
     check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
@@ -108,7 +108,7 @@ pub(crate) fn mq_getattr(fd: RawFd) -> Result<libc::mq_attr> {
 }
 
 /// `pipe2(O_CLOEXEC)`.
-#[cfg(any(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))), target_os = "android"))]
+#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
 pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
     let mut p = [-1 as c_int; 2];
     // SAFETY: `p` is a writable int[2].
@@ -117,7 +117,7 @@ pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
 }
 
 /// Without `pipe2` (macOS): `pipe`, then `FD_CLOEXEC` on both ends.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
     let mut p = [0 as c_int; 2];
     // SAFETY: p has room for two fds.
@@ -132,7 +132,7 @@ pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
 }
 
 /// `ppoll(pfd, 1, ts, NULL)`; `ts` NULL waits forever.
-#[cfg(any(all(target_os = "linux", not(any(target_arch = "x86_64", target_arch = "aarch64"))), target_os = "android"))]
+#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
     let mut t = ts;
     let tp = t.as_mut().map_or(core::ptr::null_mut(), |t| t as *mut libc::timespec);
@@ -141,7 +141,9 @@ pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> R
 }
 
 /// Without `ppoll` (macOS): `poll` with the timeout rounded up to ms.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
+// (time_t and c_long are i64 on macOS, narrower on some 32-bit BSDs)
+#[allow(clippy::unnecessary_cast)]
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
     let ms = match ts {
         None => -1,
@@ -205,6 +207,8 @@ pub(crate) fn socket_is_invalid(s: RawSocket) -> bool {
     s < 0
 }
 
+// (mode_t, dev_t and ino_t are different types on different Unixes)
+#[allow(clippy::unnecessary_cast)]
 fn file_id(st: &libc::stat) -> FileId {
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFIFO => FileKind::Fifo,
@@ -273,9 +277,14 @@ pub(crate) fn local_addr(s: RawSocket) -> Result<SockAddr> {
 }
 
 /// The family of a caller's address (`sd_is_socket_sockaddr`), read as
-/// libsystemd reads it: a `sa_family_t` at offset 0. `None`: too short.
+/// libsystemd reads it: the `sa_family` field of `struct sockaddr` (offset
+/// 0 on Linux; after the length byte `sa_len` on macOS and the BSDs).
+/// `None`: too short to hold it.
 pub(crate) fn sockaddr_family(addr: &[u8]) -> Option<c_int> {
-    let b = addr.get(..size_of::<libc::sa_family_t>())?;
+    // SAFETY: only the field's address is taken, on a zeroed value.
+    let sa: libc::sockaddr = unsafe { zeroed() };
+    let at = (&sa.sa_family as *const _ as usize) - (&sa as *const _ as usize);
+    let b = addr.get(at..at.checked_add(size_of::<libc::sa_family_t>())?)?;
     // SAFETY: `b` holds exactly one sa_family_t; unaligned read of POD.
     Some(unsafe { core::ptr::read_unaligned(b.as_ptr() as *const libc::sa_family_t) } as c_int)
 }
@@ -288,7 +297,7 @@ pub(crate) fn sun_path_offset() -> usize {
 }
 
 /// Is `fd` (open) a POSIX message queue? `mq_getattr`, `EBADF` meaning no.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 pub(crate) fn is_mq_handle(fd: RawFd) -> Result<bool> {
     match super::mq_getattr(fd) {
         Ok(_) => Ok(true),
@@ -299,7 +308,7 @@ pub(crate) fn is_mq_handle(fd: RawFd) -> Result<bool> {
 
 /// macOS has no POSIX message queue descriptors (no `mq_open` in
 /// libSystem, no mqueue file system): no open descriptor is one.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 pub(crate) fn is_mq_handle(_fd: RawFd) -> Result<bool> {
     Ok(false)
 }

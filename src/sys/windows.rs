@@ -1,12 +1,17 @@
-//! Winsock plumbing shared by the Windows backend and `sd_is_socket*`:
-//! one-time `WSAStartup` and the mapping of `WSAGetLastError()` codes to
-//! the CRT errno values the C API returns (`-errno`).
+//! Windows: Winsock plumbing shared by the systemfd backend and the fronts
+//! (one-time `WSAStartup`, the mapping of `WSAGetLastError()` codes to the
+//! CRT errno values the C API returns as `-errno`), and the primitives of
+//! `crate::check` and `crate::notify`.
 
+use core::ffi::{c_int, CStr};
+use core::mem::{size_of, zeroed};
 use core::sync::atomic::{AtomicI32, Ordering};
 
 use windows_sys::Win32::Networking::WinSock as ws;
 
+use super::{FileId, SockAddr, SOCKADDR_STORAGE_SIZE};
 use crate::errno::{Errno, Result};
+use crate::fd::{RawFd, RawSocket};
 
 /// 0: not started yet; 1: started; negative: -errno of a failed start.
 static STARTED: AtomicI32 = AtomicI32::new(0);
@@ -77,12 +82,6 @@ pub(crate) fn from_wsa(code: i32) -> Errno {
 // Windows C program passes. `is_fifo`, `is_special` and `is_mq` take C
 // runtime descriptors, which have no counterpart here: a negative one is
 // `EBADF` (as on Unix), any other `ENOSYS`.
-
-use core::ffi::{c_int, CStr};
-use core::mem::{size_of, zeroed};
-
-use super::{FileId, SockAddr, SOCKADDR_STORAGE_SIZE};
-use crate::fd::{RawFd, RawSocket};
 
 pub(crate) const AF_INET: c_int = ws::AF_INET as c_int;
 pub(crate) const AF_INET6: c_int = ws::AF_INET6 as c_int;
@@ -245,6 +244,12 @@ impl PipeEnd {
     pub(crate) fn as_slice(&self) -> &[RawFd] {
         &[]
     }
+}
+
+impl Drop for PipeEnd {
+    // Nothing to close; the front drops the write end before waiting, as
+    // it must on Unix.
+    fn drop(&mut self) {}
 }
 
 /// Two ends that hold nothing (see [`PipeEnd`]).

@@ -608,7 +608,11 @@ static void install_seccomp(const char *spec) {
     struct sock_filter f[64];
     int n = 0;
     f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+#if defined(__aarch64__)
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_AARCH64, 1, 0);
+#else
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+#endif
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     char buf[256];
@@ -623,10 +627,14 @@ static void install_seccomp(const char *spec) {
         const char *en = colon + 1;
         int err = !strcmp(en, "ENOSYS") ? ENOSYS : !strcmp(en, "EINVAL") ? EINVAL : !strcmp(en, "EPERM") ? EPERM : 0;
         long nrs[2] = { -1, -1 };
-        if (!strcmp(item, "close_range")) nrs[0] = 436; /* __NR_close_range on x86_64 */
+        if (!strcmp(item, "close_range")) nrs[0] = 436; /* __NR_close_range, the same on every architecture */
         else if (!strcmp(item, "poll")) {
+#ifdef SYS_poll
             nrs[0] = SYS_poll;
             nrs[1] = SYS_ppoll;
+#else /* aarch64 has ppoll only */
+            nrs[0] = SYS_ppoll;
+#endif
         }
         if (!err || nrs[0] < 0) {
             fprintf(stderr, "probe: bad PROBE_SECCOMP %s\n", spec);

@@ -38,13 +38,17 @@ fi
 
 export WINEPREFIX=$ROOT/build/wineprefix WINEDEBUG=-all
 # wineserver outlives the programs and keeps its socket directory in
-# /tmp/.wine-UID/server-DEV-INODE (of the prefix): stop ours, remove that.
+# /tmp/wine-XXXXXX/server-DEV-INODE (or /tmp/.wine-UID/...; DEV-INODE of the
+# prefix, in hex): stop ours, remove that.
 wine_cleanup() {
   wineserver -k 2>/dev/null
   [ -d "$WINEPREFIX" ] || return 0
-  local d
-  d=/tmp/.wine-$(id -u)/server-$(printf '%x-%x' "$(stat -c %d "$WINEPREFIX")" "$(stat -c %i "$WINEPREFIX")")
-  rm -rf "$d"; rmdir "/tmp/.wine-$(id -u)" 2>/dev/null
+  local id d
+  id=server-$(printf '%x-%x' "$(stat -c %d "$WINEPREFIX")" "$(stat -c %i "$WINEPREFIX")")
+  for d in /tmp/wine-*/"$id" "/tmp/.wine-$(id -u)/$id"; do
+    [ -d "$d" ] || continue
+    rm -rf "$d"; rmdir "$(dirname "$d")" 2>/dev/null
+  done
 }
 at_exit wine_cleanup
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
