@@ -1,16 +1,20 @@
-//! Generates the C header with cbindgen and sets the shared library's soname.
+//! Build steps. Always: the cfg aliases (`sdfd_linux`, `sdfd_raw_syscalls`).
+//! Feature `capi` only (the C library): the printf-style notify shims in C,
+//! libsdfd's private memcpy/memset, the shared library's soname and exports.
+//! Writes only to OUT_DIR. The header is not generated here: `make header`
+//! (xtask/) writes include/sdfd.h.
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
     cfg_aliases();
-    println!("cargo:rerun-if-changed=src/ffi.rs");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
+    #[cfg(feature = "capi")]
+    capi();
+}
+
+/// `cc` is an optional build dependency, enabled by `capi`.
+#[cfg(feature = "capi")]
+fn capi() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    match cbindgen::generate(&dir) {
-        Ok(bindings) => {
-            bindings.write_to_file(format!("{dir}/include/sdfd.h"));
-        }
-        Err(e) => panic!("cbindgen failed: {e}"),
-    }
     // The printf-style notify calls are C (variadic); link them in and
     // export them from the shared library.
     println!("cargo:rerun-if-changed=src/notifyf.c");

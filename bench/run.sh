@@ -79,4 +79,6 @@ echo "bench: hand-off (bench/handoff.py)"
 { echo; SDFD_ACTIVATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/sdfd-activate" python3 handoff.py 30; } >> RESULTS.md.new
 mv RESULTS.md.new RESULTS.md
 echo "bench: wrote bench/RESULTS.md"
+# The Rust crate's cold build next to listenfd and sd-notify (its own section).
+"$ROOT/bench/crate-build.sh" >/dev/null
 cat RESULTS.md

@@ -377,14 +377,14 @@ fn model_notify_target(e: &[u8]) -> Result<ModelTarget, c_int> {
 /// message is ever sent, as both fail before opening a socket.
 pub fn notify_socket(data: &[u8]) {
     let e = data.split(|&b| b == 0).next().unwrap_or(b"");
-    let got = match sdfd::notify::parse_target(e) {
-        Ok(sdfd::notify::Target::Unix(un, len)) => {
+    let got = match sdfd::fuzzing::parse_target(e) {
+        Ok(sdfd::fuzzing::Target::Unix(un, len)) => {
             let bytes = unsafe {
                 std::slice::from_raw_parts(&un as *const _ as *const u8, std::mem::size_of::<libc::sockaddr_un>())
             };
             Ok(ModelTarget::Unix(bytes.to_vec(), len as usize))
         }
-        Ok(sdfd::notify::Target::Vsock { cid, port, ty }) => Ok(ModelTarget::Vsock(cid, port, ty)),
+        Ok(sdfd::fuzzing::Target::Vsock { cid, port, ty }) => Ok(ModelTarget::Vsock(cid, port, ty)),
         Err(err) => Err(err.0),
     };
     let want = model_notify_target(e);

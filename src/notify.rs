@@ -26,7 +26,8 @@ use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::sys;
 
-#[cfg(unix)]
+// For the fuzz harness (`sdfd::fuzzing`, feature capi).
+#[cfg(all(unix, feature = "capi"))]
 #[doc(hidden)]
 pub use crate::sys::notify_socket::{parse_target, Target};
 
@@ -75,6 +76,7 @@ pub fn pid_notify(pid: Pid, unset_environment: bool, state: &str) -> Result<bool
 }
 
 /// `sd_pid_notify_with_fds`: also pass `fds` (e.g. `FDSTORE=1`).
+#[cfg_attr(any(not(feature = "std"), windows), allow(dead_code))] // notify_with_fds (Unix, std), the C ABI
 pub fn pid_notify_with_fds(pid: Pid, unset_environment: bool, state: &str, fds: &[RawFd]) -> Result<bool> {
     pid_notify_with_fds_raw(pid, unset_environment, Some(state.as_bytes()), Some(fds))
 }
@@ -105,4 +107,5 @@ pub fn booted() -> Result<bool> {
     }
 }
 
+#[cfg(feature = "capi")]
 pub use crate::watchdog::watchdog_enabled;

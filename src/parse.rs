@@ -109,6 +109,7 @@ fn refuse_minus(v_is_zero: bool, start: *const c_char) -> Result<()> {
 }
 
 /// systemd `safe_atoi`: a C `int`.
+#[cfg_attr(windows, allow(dead_code))] // unused by the Windows backend
 pub fn safe_atoi(s: &CStr) -> Result<i32> {
     let (l, _) = convert(s, libc::strtol)?;
     // (c_long is i32 on Windows: there the conversion cannot fail)

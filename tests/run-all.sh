@@ -77,6 +77,8 @@ run_suite() {
 }
 
 run_suite rust        cargo test --quiet
+run_suite rust-crate  ./tests/rust/crate.sh
+run_suite rust-msrv   ./tests/rust/msrv.sh
 run_suite c-packaging ./tests/c/packaging.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activation python3 ./tests/c/activation.py

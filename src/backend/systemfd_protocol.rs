@@ -2,18 +2,18 @@
 //! and fuzzed on every platform; `backend::systemfd` does the Winsock side):
 //!
 //! * `SYSTEMFD_SOCKET_SERVER`: `a.b.c.d:PORT` or `[v6]:PORT` (optionally
-//!   `[v6%scope]:PORT`) — [`parse_server`] splits and checks it, the address
+//!   `[v6%scope]:PORT`) — [`parse_server`](crate::systemfd_protocol::parse_server) splits and checks it, the address
 //!   text itself is then converted by the OS (`inet_pton`);
 //! * `SYSTEMFD_SOCKET_SECRET`: a UUID in any form the `uuid` crate parses,
-//!   sent in its canonical form — [`parse_secret`];
-//! * the request `<secret>|<pid>` — [`request`];
+//!   sent in its canonical form — [`parse_secret`](crate::systemfd_protocol::parse_secret);
+//! * the request `<secret>|<pid>` — [`request`](crate::systemfd_protocol::request);
 //! * the reply: one 628-byte `WSAPROTOCOL_INFOW` record per socket until
-//!   EOF — [`next_record`] decides what each read means, [`count_records`]
+//!   EOF — [`next_record`](crate::systemfd_protocol::next_record) decides what each read means, [`count_records`](crate::systemfd_protocol::count_records)
 //!   applies it to a whole reply.
 //!
 //! Every error is an errno, as the C API returns it: `EINVAL` for the
 //! variables, `EPROTO` for a reply that is not whole records, `E2BIG` for
-//! more than [`MAX_SOCKETS`] records. Public (hidden) for the fuzz harness
+//! more than [`MAX_SOCKETS`](crate::systemfd_protocol::MAX_SOCKETS) records. Public (hidden) for the fuzz harness
 //! only; not part of the API.
 
 use crate::errno::{Errno, Result};
