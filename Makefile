@@ -2,7 +2,14 @@
 #
 #   make                      build build/libsdfd.so.$(VERSION), libsdfd.a, sdfd.pc
 #   make install PREFIX=/usr/local DESTDIR=
+#                             library, headers, sdfd.pc, sdfd-activate, man pages,
+#                             licences/README/CHANGELOG (BINDIR, MANDIR, DOCDIR, ...)
 #   make uninstall PREFIX=... DESTDIR=...
+#   make deb                  Debian package build/deb/sdfd_$(VERSION)_$(DEB_ARCH).deb
+#   make wheel                Python wheels with libsdfd inside (manylinux + musllinux) in build/wheel/
+#   make npm                  npm tarball with libsdfd for linux-x64 glibc and musl in build/npm/
+#   make abi-baseline         rewrite abi/ from the built library and header (after an API change)
+#   make set-version V=x.y.z  write a new version into every manifest (Cargo.toml is the source)
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
 #   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
@@ -17,11 +24,18 @@
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR      := $(firstword $(subst ., ,$(VERSION)))
 PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PCDIR      ?= $(LIBDIR)/pkgconfig
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/sdfd
 DESTDIR    ?=
 CARGO      ?= cargo
+STRIP      ?= strip
+AR         ?= ar
+INSTALL    ?= install
 # The C library: no std, panic=abort, LTO (see Cargo.toml and README "Design").
 # `cargo rustc --crate-type` builds only the C artifacts, so that LTO applies
 # (cargo skips LTO when an rlib is built in the same invocation).
@@ -38,7 +52,15 @@ RUSTCFLAGS ?= -C relro-level=partial
 # GLIBC_2.14 version check, ~1,700 instructions) go to its hidden
 # sdfd_memcpy/sdfd_memset instead (src/mem.c, bundled by build.rs).
 OBJCOPY    ?= objcopy
-TARGETDIR  := $(or $(CARGO_TARGET_DIR),target)/release
+# A cross build names its target in CARGOFLAGS (--target TRIPLE or
+# --target=TRIPLE); cargo then puts its outputs in target/TRIPLE/release.
+TRIPLE     := $(shell printf '%s\n' '$(CARGOFLAGS)' | sed -n 's/.*--target[= ]*\([^ ]*\).*/\1/p')
+TARGETROOT := $(or $(CARGO_TARGET_DIR),target)$(if $(TRIPLE),/$(TRIPLE))
+TARGETDIR  := $(TARGETROOT)/release
+# A cross or musl cdylib is linked through rustc's own lld (as the host build
+# is by default): GNU ld refuses sdfd.map next to rustc's version script.
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+LLD_FLAGS   = -C link-arg=-B$(shell rustc --print sysroot)/lib/rustlib/$(HOST_TRIPLE)/bin/gcc-ld -C link-arg=-fuse-ld=lld
 B          ?= build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
 LIBS_PRIVATE := -lm -lrt -lpthread
@@ -46,12 +68,14 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib header compat install install-compat uninstall demo test check bench musl windows activate activate-musl image fuzz clean docs
+.PHONY: all lib header compat install install-compat uninstall demo test check bench musl windows activate activate-musl image fuzz clean docs \
+        deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
 
 lib:
-	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS)
+	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) \
+	    $(if $(filter-out $(HOST_TRIPLE),$(TRIPLE)),$(LLD_FLAGS))
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
 	cp $(TARGETDIR)/libsdfd.a $(B)/libsdfd.a
@@ -80,30 +104,44 @@ compat: lib
 	$(CC) -shared -o $(B)/compat/libsystemd.so.0 -Wl,-soname,libsystemd.so.0 \
 	    -Wl,--version-script=compat/libsystemd.sym -Wl,--gc-sections -Wl,-z,defs -Wl,-O1 \
 	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -lc
-	strip --strip-unneeded $(B)/compat/libsystemd.so.0
+	$(STRIP) --strip-unneeded $(B)/compat/libsystemd.so.0
 
 install-compat: compat
 	install -d $(DESTDIR)$(COMPATDIR)
 	install -m 755 $(B)/compat/libsystemd.so.0 $(DESTDIR)$(COMPATDIR)/libsystemd.so.0
 
+# Man pages: every page in man/ (NAME.1, NAME.3, NAME.7) goes to $(MANDIR)/manN/.
+MANPAGES := $(wildcard man/*.1 man/*.3 man/*.7)
+DOCS     := README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE
+
 # sdfd.pc depends on PREFIX: regenerate it on every install.
-install: lib
+# The library and the launcher are installed stripped ($(STRIP)).
+install: lib activate
 	rm -f $(B)/sdfd.pc && $(MAKE) --no-print-directory $(B)/sdfd.pc PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd
-	install -m 755 $(B)/$(REALLIB) $(DESTDIR)$(LIBDIR)/$(REALLIB)
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 644 $(B)/$(REALLIB) $(DESTDIR)$(LIBDIR)/$(REALLIB)
+	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/$(REALLIB)
 	ln -sf $(REALLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsdfd.so
-	install -m 644 $(B)/libsdfd.a $(DESTDIR)$(LIBDIR)/libsdfd.a
-	install -m 644 include/sdfd.h $(DESTDIR)$(INCLUDEDIR)/sdfd/sdfd.h
-	install -m 644 include/systemd/sd-daemon.h $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd/sd-daemon.h
-	install -m 644 $(B)/sdfd.pc $(DESTDIR)$(PCDIR)/sdfd.pc
+	$(INSTALL) -m 644 $(B)/libsdfd.a $(DESTDIR)$(LIBDIR)/libsdfd.a
+	$(INSTALL) -m 644 include/sdfd.h $(DESTDIR)$(INCLUDEDIR)/sdfd/sdfd.h
+	$(INSTALL) -m 644 include/systemd/sd-daemon.h $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd/sd-daemon.h
+	$(INSTALL) -m 644 $(B)/sdfd.pc $(DESTDIR)$(PCDIR)/sdfd.pc
+	$(INSTALL) -m 755 $(B)/sdfd-activate-host $(DESTDIR)$(BINDIR)/sdfd-activate
+	$(STRIP) $(DESTDIR)$(BINDIR)/sdfd-activate
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(foreach p,$(MANPAGES),$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p))) && \
+	    $(INSTALL) -m 644 $(p) $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)) &&) true
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALLIB) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsdfd.so \
 	      $(DESTDIR)$(LIBDIR)/libsdfd.a $(DESTDIR)$(PCDIR)/sdfd.pc \
 	      $(DESTDIR)$(INCLUDEDIR)/sdfd/sdfd.h $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd/sd-daemon.h \
-	      $(DESTDIR)$(COMPATDIR)/libsystemd.so.0
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd $(DESTDIR)$(INCLUDEDIR)/sdfd $(DESTDIR)$(COMPATDIR) $(DESTDIR)$(LIBDIR)/sdfd 2>/dev/null
+	      $(DESTDIR)$(COMPATDIR)/libsystemd.so.0 $(DESTDIR)$(BINDIR)/sdfd-activate \
+	      $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS)) \
+	      $(foreach p,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/sdfd/systemd $(DESTDIR)$(INCLUDEDIR)/sdfd $(DESTDIR)$(COMPATDIR) $(DESTDIR)$(LIBDIR)/sdfd \
+	       $(DESTDIR)$(DOCDIR) 2>/dev/null; true
 
 demo:
 	./examples/demo.sh
@@ -115,24 +153,59 @@ MUSL_TARGET ?= x86_64-unknown-linux-musl
 musl:
 	@command -v musl-gcc >/dev/null || { echo "make musl: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
 	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
-	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=ar \
+	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
 	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
 
+# libsdfd.so for musl (Alpine): a cdylib for $(MUSL_TARGET) built without
+# crt-static, linked with musl-gcc against musl's libc.so (the no_std crate
+# names -lc itself: the libc crate only does so for std). Goes into the
+# musllinux wheel and the npm package.
+MUSL_SO := $(B)/musl/libsdfd.so.$(VERSION)
+musl-so:
+	@command -v musl-gcc >/dev/null || { echo "make musl-so: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
+	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
+	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
+	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
+	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
+	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
+	@mkdir -p $(B)/musl
+	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.so $(MUSL_SO)
+
+upper = $(shell echo '$(1)' | tr a-z A-Z)
+
+# Python wheels (manylinux, musllinux) and sdist in $(B)/wheel/, npm tarball in
+# $(B)/npm/, both with stripped copies of the two libraries (packaging/).
+PKGLIBS := $(B)/pkglib
+pkglibs: lib musl-so
+	@mkdir -p $(PKGLIBS)
+	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-glibc.so $(B)/$(REALLIB)
+	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-musl.so $(MUSL_SO)
+
+# Debian package in $(B)/deb/ (packaging/deb.sh: make install DESTDIR=, dpkg-deb).
+deb:
+	B=$(B) ./packaging/deb.sh $(B)/deb
+
+wheel: pkglibs
+	./packaging/wheel.sh $(B)/wheel $(PKGLIBS)/libsdfd-glibc.so $(PKGLIBS)/libsdfd-musl.so
+
+npm: pkglibs
+	./packaging/npm.sh $(B)/npm $(PKGLIBS)/libsdfd-glibc.so $(PKGLIBS)/libsdfd-musl.so
+
 # sdfd-activate, the socket-activation launcher (sdfd-activate/): the host build
 # and a single static musl binary for containers (build/sdfd-activate).
 activate:
-	$(CARGO) build --release -p sdfd-activate
+	$(CARGO) build --release -p sdfd-activate $(if $(TRIPLE),--target $(TRIPLE))
 	@mkdir -p $(B)
-	cp $(or $(CARGO_TARGET_DIR),target)/release/sdfd-activate $(B)/sdfd-activate-host
+	cp $(TARGETROOT)/release/sdfd-activate $(B)/sdfd-activate-host
 
 activate-musl:
 	rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 	$(CARGO) build --release -p sdfd-activate --target x86_64-unknown-linux-musl
 	@mkdir -p $(B)
 	cp $(or $(CARGO_TARGET_DIR),target)/x86_64-unknown-linux-musl/release/sdfd-activate $(B)/sdfd-activate
-	strip $(B)/sdfd-activate
+	$(STRIP) $(B)/sdfd-activate
 
 # A base-less OCI image (examples/container/Containerfile, FROM scratch):
 # build/sdfd-activate (entrypoint), examples/hello-daemon.c linked
@@ -143,7 +216,7 @@ PODMAN ?= podman
 image: activate-musl musl
 	@rm -rf $(B)/image && mkdir -p $(B)/image/tmp && chmod 1777 $(B)/image/tmp
 	musl-gcc -static -Os -Wall -Werror -Iinclude -o $(B)/image/hello-daemon examples/hello-daemon.c $(B)/musl/libsdfd.a
-	strip $(B)/image/hello-daemon
+	$(STRIP) $(B)/image/hello-daemon
 	cp $(B)/sdfd-activate $(B)/image/sdfd-activate
 	$(PODMAN) build --pull=never --network=none -q -t $(IMAGE) -f examples/container/Containerfile $(B)/image
 	@echo "$(IMAGE): $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE)) bytes"
@@ -184,6 +257,24 @@ windows:
 	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
 	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc
+
+# The exported ABI baseline (abi/README.md): after a deliberate API change,
+# rewrite it from the built library and the headers, review the diff, commit.
+abi-baseline: lib
+	./abi/dump.sh symbols $(B)/$(REALLIB) > abi/libsdfd.so.$(MAJOR).symbols
+	./abi/dump.sh prototypes include > abi/sdfd.h.prototypes
+
+# One version: Cargo.toml's. `make set-version V=1.2.3` writes it into every
+# other manifest (tests/packaging/release.sh checks that they agree).
+set-version:
+	@test -n "$(V)" || { echo "usage: make set-version V=x.y.z" >&2; exit 2; }
+	sed -i '0,/^version = ".*"/s//version = "$(V)"/' Cargo.toml sdfd-activate/Cargo.toml
+	sed -i 's/^__version__ = ".*"/__version__ = "$(V)"/' python/sdfd/_version.py
+	V=$(V) node -e 'const fs = require("fs"), v = process.env.V; for (const f of ["node/package.json", "node/package-lock.json"]) { const j = JSON.parse(fs.readFileSync(f, "utf8")); j.version = v; if (j.packages && j.packages[""]) j.packages[""].version = v; fs.writeFileSync(f, JSON.stringify(j, null, 2) + "\n"); }'
+	$(CARGO) update -q --workspace 2>/dev/null || true
+
+print-cargoflags:
+	@echo '$(CARGOFLAGS)'
 
 # The reference in docs/reference/ is generated from the man pages (man/,
 # the one source of reference text): `make docs` after editing a page.

@@ -10,9 +10,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
-const net = require('node:net');
+// node:net only for address parsing (findSocket): loaded on first use, not at require.
+let netModule = null;
+const net = () => netModule || (netModule = require('node:net'));
 const { URL, fileURLToPath } = require('node:url');
-const { execFileSync } = require('node:child_process');
 
 const koffi = require('koffi');
 
@@ -251,6 +252,7 @@ function notFound(message, tried) {
 
 function pkgConfigLibdir() {
   try {
+    const { execFileSync } = require('node:child_process');
     const out = execFileSync('pkg-config', ['--variable=libdir', 'sdfd'], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10000,
     }).trim();
@@ -258,6 +260,29 @@ function pkgConfigLibdir() {
   } catch {
     return null;
   }
+}
+
+// The C library the running node is linked against: its ELF interpreter
+// (PT_INTERP) is ld-musl-* on musl systems. Read from the executable, so that
+// no process is started and /lib/ld-musl-* of a glibc system is not mistaken.
+function libcFlavour() {
+  let fd;
+  try {
+    fd = fs.openSync(process.execPath, 'r');
+    const head = Buffer.alloc(4096);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).includes('ld-musl-') ? 'musl' : 'gnu';
+  } catch {
+    return 'gnu';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function bundledLibrary() {
+  if (process.platform !== 'linux') return null;
+  const candidate = path.join(__dirname, 'lib', `linux-${process.arch}-${libcFlavour()}`, 'libsdfd.so.0');
+  return fs.existsSync(candidate) ? candidate : null;
 }
 
 function loadLibrary() {
@@ -274,8 +299,21 @@ function loadLibrary() {
     }
     return lib;
   }
-  const libdir = pkgConfigLibdir();
+  // The copy this package carries (npm tarball: lib/linux-x64-gnu/ or
+  // lib/linux-x64-musl/), then the system's: no process is started unless
+  // there is no bundled copy.
+  const bundled = bundledLibrary();
+  if (bundled) {
+    try {
+      lib = koffi.load(bundled);
+      libPath = bundled;
+      return lib;
+    } catch (e) {
+      tried.push(`${bundled}: ${e.message}`);
+    }
+  }
   const candidates = [];
+  const libdir = pkgConfigLibdir();
   if (libdir) candidates.push(path.join(libdir, 'libsdfd.so.0'));
   else tried.push('pkg-config --variable=libdir sdfd: no answer');
   candidates.push('libsdfd.so.0');
@@ -611,7 +649,7 @@ function isSocketSockaddr(fd, options) {
   let scopeId = o.scopeId === undefined ? 0 : checkInteger(o.scopeId, '"options.scopeId" property', 0, 2 ** 32 - 1);
   const flowinfo = o.flowinfo === undefined ? 0 : checkInteger(o.flowinfo, '"options.flowinfo" property', 0, 2 ** 32 - 1);
   let sa;
-  if (net.isIPv4(address)) {
+  if (net().isIPv4(address)) {
     if (o.flowinfo !== undefined || o.scopeId !== undefined) {
       throw valueError('"options" argument', 'has "flowinfo"/"scopeId", which only apply to IPv6', options);
     }
@@ -626,7 +664,7 @@ function isSocketSockaddr(fd, options) {
       scopeId = scopeIndex(address.slice(zone + 1));
       address = address.slice(0, zone);
     }
-    if (!net.isIPv6(address)) throw valueError('"options.address" property', 'must be an IPv4 or IPv6 address', o.address);
+    if (!net().isIPv6(address)) throw valueError('"options.address" property', 'must be an IPv4 or IPv6 address', o.address);
     sa = Buffer.alloc(28); // struct sockaddr_in6
     sa.writeUInt16LE(AF_INET6, 0);
     sa.writeUInt16BE(p, 2);

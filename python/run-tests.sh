@@ -67,7 +67,7 @@ VPY=$VENV/bin/python
 "$VPY" -m pip install -q --disable-pip-version-check pytest uvicorn || fail "pip install pytest uvicorn failed"
 # Install from a copy of python/ so that no build/ or *.egg-info is left in the tree.
 mkdir "$WORK/src"
-(cd "$HERE" && tar --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
+(cd "$HERE" && tar -h --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
    --exclude=./sdfd/_lib -cf - .) | tar -xf - -C "$WORK/src"
 "$VPY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WORK/src" \
   || fail "pip install of python/ failed"

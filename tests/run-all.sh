@@ -80,6 +80,10 @@ run_suite rust        cargo test --quiet
 run_suite rust-crate  ./tests/rust/crate.sh
 run_suite rust-msrv   ./tests/rust/msrv.sh
 run_suite c-packaging ./tests/c/packaging.sh
+run_suite pkg-release ./tests/packaging/release.sh
+run_suite pkg-deb     ./tests/packaging/deb.sh
+run_suite pkg-wheel   ./tests/packaging/wheel.sh
+run_suite pkg-npm     ./tests/packaging/npm.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activation python3 ./tests/c/activation.py
 run_suite c-dropin    ./tests/c/dropin.sh
