@@ -74,7 +74,7 @@ REALLIB := libsdfd.so.$(VERSION)
 all: lib $(B)/sdfd.pc
 
 lib:
-	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) \
+	SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) \
 	    $(if $(filter-out $(HOST_TRIPLE),$(TRIPLE)),$(LLD_FLAGS))
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
@@ -96,14 +96,16 @@ $(B)/sdfd.pc: pkgconfig/sdfd.pc.in Cargo.toml Makefile
 # Binary drop-in for programs already linked against libsystemd.so.0 that use
 # only sd-daemon functions: the same objects, linked with libsystemd's soname
 # and symbol versions (compat/libsystemd.sym). Installed into its own
-# directory, used through LD_LIBRARY_PATH or LD_PRELOAD.
+# directory, used through LD_LIBRARY_PATH or LD_PRELOAD. compat/refuse.c
+# refuses, at start-up, a program that needs any other libsystemd symbol.
 COMPATDIR ?= $(LIBDIR)/sdfd/compat
 CC ?= cc
 compat: lib
 	@mkdir -p $(B)/compat
 	$(CC) -shared -o $(B)/compat/libsystemd.so.0 -Wl,-soname,libsystemd.so.0 \
 	    -Wl,--version-script=compat/libsystemd.sym -Wl,--gc-sections -Wl,-z,defs -Wl,-O1 \
-	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -lc
+	    -O2 -fPIC compat/refuse.c \
+	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -ldl -lc
 	$(STRIP) --strip-unneeded $(B)/compat/libsystemd.so.0
 
 install-compat: compat
@@ -169,7 +171,7 @@ musl-so:
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
 	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
-	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
+	    SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.so $(MUSL_SO)
 
@@ -248,7 +250,7 @@ WINRELEASE := $(or $(CARGO_TARGET_DIR),target)/$(WINTARGET)/release
 WIN_LIBS_PRIVATE := -lws2_32 -lntdll -lkernel32
 
 windows:
-	$(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib
+	SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib
 	@mkdir -p $(WINDIR)/bin $(WINDIR)/lib/pkgconfig $(WINDIR)/include/sdfd/systemd
 	cp $(WINRELEASE)/sdfd.dll $(WINDIR)/bin/sdfd.dll
 	cp $(WINRELEASE)/libsdfd.dll.a $(WINDIR)/lib/libsdfd.dll.a

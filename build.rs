@@ -11,6 +11,21 @@ fn main() {
     capi();
 }
 
+/// A link argument of the shared library (soname, exports, no C start
+/// files ...). The package declares no crate types (a Rust consumer builds
+/// only the rlib), so cargo's `rustc-cdylib-link-arg` would warn that there
+/// is no cdylib target; instead the C builds that link the cdylib
+/// (`cargo rustc --lib --crate-type cdylib`: the Makefile, panic-check,
+/// the aarch64 suite) set `SDFD_CDYLIB=1`, and the arguments then go to
+/// that invocation's one linked artifact. Never set it for `cargo build`
+/// or `cargo test`: tests and examples would get them too.
+#[cfg(feature = "capi")]
+fn cdylib_link_arg(arg: &str) {
+    if std::env::var_os("SDFD_CDYLIB").is_some_and(|v| v == "1") {
+        println!("cargo:rustc-link-arg={arg}");
+    }
+}
+
 /// `cc` is an optional build dependency, enabled by `capi`.
 #[cfg(feature = "capi")]
 fn capi() {
@@ -19,6 +34,7 @@ fn capi() {
     // export them from the shared library.
     println!("cargo:rerun-if-changed=src/notifyf.c");
     println!("cargo:rerun-if-changed=sdfd.map");
+    println!("cargo:rerun-if-env-changed=SDFD_CDYLIB");
     let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     // SDFD_SKIP_C_SHIM=1: type-check only (tests/macos/check.sh runs
@@ -32,10 +48,10 @@ fn capi() {
     if family == "unix" && !skip_shim {
         cc::Build::new().file("src/notifyf.c").warnings(true).compile("sdfd_notifyf");
         for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
-            println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");
+            cdylib_link_arg(&format!("-Wl,--undefined={sym}"));
         }
         if os != "macos" && os != "ios" {
-            println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/sdfd.map");
+            cdylib_link_arg(&format!("-Wl,--version-script={dir}/sdfd.map"));
         }
     }
     if os == "windows" {
@@ -45,9 +61,9 @@ fn capi() {
             Ok(()) => {
                 for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
                     if env == "msvc" {
-                        println!("cargo:rustc-cdylib-link-arg=/INCLUDE:{sym}");
+                        cdylib_link_arg(&format!("/INCLUDE:{sym}"));
                     } else {
-                        println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");
+                        cdylib_link_arg(&format!("-Wl,--undefined={sym}"));
                     }
                 }
             }
@@ -71,7 +87,7 @@ fn capi() {
             .cargo_metadata(false)
             .compile_intermediates();
         for o in objs {
-            println!("cargo:rustc-cdylib-link-arg={}", o.display());
+            cdylib_link_arg(&o.display().to_string());
         }
         // The same code as sdfd_memcpy/sdfd_memset, bundled into libsdfd.a:
         // `make` renames the archive's references to memcpy/memset to these
@@ -97,11 +113,11 @@ fn capi() {
     // weak symbols plus __cxa_finalize at exit (~4,000 instructions, see
     // bench/RESULTS.md). The library then has no DT_INIT/DT_FINI at all.
     if os == "linux" && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
-        println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
+        cdylib_link_arg("-nostartfiles");
     }
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");
+        cdylib_link_arg(&format!("-Wl,-soname,libsdfd.so.{major}"));
     }
 }
 

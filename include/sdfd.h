@@ -280,6 +280,8 @@ int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
  * The process's activation state, read once (thread-safe, environment
  * untouched): the number of activated fds, 0 if none, or the negative errno
  * of that first reading — the same answer on every call from any thread.
+ * A child created by fork() reads its own on first use (its LISTEN_PID is
+ * the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
  */
 int sdfd_snapshot(void);
 #endif
@@ -305,7 +307,7 @@ const char *sdfd_snapshot_name(unsigned int index);
  * The activated socket of `type` (0: any) bound to `address` (`PORT`,
  * `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
  * if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
- * malformed address.
+ * malformed address or a negative `type`.
  *
  * # Safety
  * `address` is NULL or NUL-terminated.

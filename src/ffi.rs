@@ -314,6 +314,8 @@ pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mu
 /// The process's activation state, read once (thread-safe, environment
 /// untouched): the number of activated fds, 0 if none, or the negative errno
 /// of that first reading — the same answer on every call from any thread.
+/// A child created by fork() reads its own on first use (its LISTEN_PID is
+/// the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
 #[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot() -> c_int {
@@ -342,7 +344,7 @@ pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
 /// The activated socket of `type` (0: any) bound to `address` (`PORT`,
 /// `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
 /// if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
-/// malformed address.
+/// malformed address or a negative `type`.
 ///
 /// # Safety
 /// `address` is NULL or NUL-terminated.

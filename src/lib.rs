@@ -57,6 +57,9 @@ pub mod handoff;
 mod listen;
 mod names;
 mod notify;
+// Used by the launchd and systemfd backends (macOS, Windows); the snapshot
+// keeps one answer per process instead (see snapshot.rs: fork).
+#[cfg_attr(not(any(windows, target_vendor = "apple")), allow(dead_code))]
 mod once;
 mod parse;
 mod watchdog;

@@ -8,13 +8,14 @@
 //! its configuration and use activation when present.
 
 use core::ffi::{c_char, c_int, CStr};
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 use crate::check;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::listen::{self, LISTEN_FDS_START};
 use crate::names::Names;
-use crate::once::Once;
 
 /// The activated descriptors as first seen by this process.
 #[derive(Debug)]
@@ -59,15 +60,85 @@ impl Snapshot {
     }
 }
 
-static SNAPSHOT: Once<Result<Snapshot>> = Once::new();
+/// One process's snapshot: the pid that took it and its answer. After
+/// `fork()` the child's `LISTEN_PID` names the parent, so the parent's
+/// answer is not the child's: a process whose pid is not `pid` takes its own
+/// (which is what `sd_listen_fds(0)` and [`crate::activate_socket`] say in
+/// it: not activated, unless the child was given its own `LISTEN_PID`).
+struct Entry {
+    pid: i32,
+    result: Result<Snapshot>,
+    /// The entry it replaced (a parent's, inherited through `fork()`), kept
+    /// reachable: leak checkers in a child see no lost memory.
+    _prev: *mut Entry,
+}
 
-/// The process's activation state, read once (as `sd_listen_fds_with_names(0)`
-/// would: the environment is left as it is, `FD_CLOEXEC` is set) and the
-/// same answer — or the same error — for every later call from any thread.
-pub fn snapshot() -> Result<&'static Snapshot> {
-    match SNAPSHOT.get_or_init(|| listen::listen_fds_with_names(false).map(|names| Snapshot { names })) {
+/// The current process's entry (`malloc`ed, never freed: a reference handed
+/// out stays valid for the life of the process; an entry inherited through
+/// `fork()` is left as it is).
+static CURRENT: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
+/// 0, or the pid of the thread's process that is taking a snapshot. A value
+/// from another process was inherited through `fork()` from a thread that
+/// does not exist in this one, and is taken over.
+static TAKER: AtomicI32 = AtomicI32::new(0);
+
+fn current_pid() -> i32 {
+    crate::sys::getpid()
+}
+
+fn answer(e: *const Entry) -> Result<&'static Snapshot> {
+    // SAFETY: entries are written completely before being published with
+    // release ordering and are never written or freed afterwards.
+    match unsafe { &(*e).result } {
         Ok(s) => Ok(s),
         Err(e) => Err(*e),
+    }
+}
+
+/// The process's activation state, read once per process (as
+/// `sd_listen_fds_with_names(0)` would: the environment is left as it is,
+/// `FD_CLOEXEC` is set) and the same answer — or the same error — for every
+/// later call from any thread of that process. A child created by `fork()`
+/// does not inherit its parent's answer: it reads its own on first use.
+pub fn snapshot() -> Result<&'static Snapshot> {
+    let pid = current_pid();
+    loop {
+        let e = CURRENT.load(Ordering::Acquire);
+        // SAFETY: see `answer`.
+        if !e.is_null() && unsafe { (*e).pid } == pid {
+            return answer(e);
+        }
+        let holder = TAKER.load(Ordering::Acquire);
+        if holder != pid && TAKER.compare_exchange(holder, pid, Ordering::Acquire, Ordering::Acquire).is_ok() {
+            let e = CURRENT.load(Ordering::Acquire);
+            // SAFETY: see `answer`.
+            if !e.is_null() && unsafe { (*e).pid } == pid {
+                TAKER.store(0, Ordering::Release);
+                return answer(e);
+            }
+            let result = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
+            // SAFETY: malloc of one Entry (malloc's alignment suffices); NULL is handled.
+            let fresh = unsafe { libc::malloc(core::mem::size_of::<Entry>()) } as *mut Entry;
+            if fresh.is_null() {
+                TAKER.store(0, Ordering::Release);
+                return Err(Errno::ENOMEM);
+            }
+            // SAFETY: `fresh` is a new, writable, suitably aligned Entry.
+            unsafe { fresh.write(Entry { pid, result, _prev: e }) };
+            CURRENT.store(fresh, Ordering::Release);
+            TAKER.store(0, Ordering::Release);
+            return answer(fresh);
+        }
+        pause();
+    }
+}
+
+fn pause() {
+    core::hint::spin_loop();
+    #[cfg(unix)]
+    // SAFETY: sched_yield has no preconditions.
+    unsafe {
+        libc::sched_yield();
     }
 }
 
@@ -202,10 +273,14 @@ fn with_nul_prefix(n: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bo
 
 /// The activated socket of `type_` (0: any) bound to `address`
 /// ([`Address::parse`] syntax): its fd; `ENOENT` if none is, `ESRCH` if the
-/// process was not socket-activated, `EINVAL` for a malformed address, or
-/// the activation's own error.
+/// process was not socket-activated, `EINVAL` for a malformed address or a
+/// negative `type_`, or the activation's own error.
 pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     let addr = Address::parse(address)?;
+    // As sd_is_socket*: a negative type is EINVAL, not "no such socket".
+    if type_ < 0 {
+        return Err(Errno::EINVAL);
+    }
     let snap = snapshot()?;
     if snap.is_empty() {
         return Err(Errno::ESRCH);

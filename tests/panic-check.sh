@@ -17,7 +17,7 @@ mkdir -p build
 . tests/lib/sdfdtest.sh
 build() { # LOG FEATURES RUSTFLAGS...
   local log=$1 features=$2; shift 2
-  cargo rustc --quiet --release --no-default-features --features "$features" --lib --crate-type cdylib \
+  SDFD_CDYLIB=1 cargo rustc --quiet --release --no-default-features --features "$features" --lib --crate-type cdylib \
     -- -C link-arg=-Wl,-z,defs "$@" >"$log" 2>&1
 }
 link_check() { # NAME EXPECT(link|fail) FEATURES RUSTFLAGS...

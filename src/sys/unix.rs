@@ -43,13 +43,6 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
-/// `poll(fds, fds.len(), 0)`: how many entries have `revents` set.
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
-pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> Result<c_int> {
-    // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds.
-    check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) })
-}
-
 /// `close_range(first, last, flags)` (Linux 5.9+).
 #[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, flags: core::ffi::c_uint) -> Result<()> {
