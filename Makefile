@@ -68,7 +68,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib header compat install install-compat uninstall demo test check bench musl windows activate activate-musl image fuzz clean docs \
+.PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl image fuzz clean docs \
         deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
@@ -231,6 +231,9 @@ check:
 
 bench:
 	./bench/run.sh
+
+bench-launcher:
+	./bench/launcher.sh
 
 fuzz:
 	./fuzz/run.sh

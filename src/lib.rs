@@ -33,6 +33,8 @@
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![deny(missing_docs)]
 
+#[cfg(unix)]
+pub mod address;
 mod api;
 pub use api::{
     booted, pid_notify, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env, notify_barrier,
@@ -76,7 +78,9 @@ pub use fd::{RawFd, RawSocket};
 pub use listen::{listen_socket, LISTEN_FDS_START};
 pub use names::Names;
 #[cfg(unix)]
-pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, InetAddr, Snapshot};
+pub use snapshot::{environ_without_activation, find_socket, is_activation_var, snapshot, Address, InetAddr, Snapshot};
+#[cfg(unix)]
+pub use address::{AddressError, SocketAddress};
 #[cfg(all(feature = "std", unix))]
 pub use sockets::{
     take, take_all, take_tcp_listener, take_udp_socket, take_unix_datagram, take_unix_listener, tcp_listener_or_bind,

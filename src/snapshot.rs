@@ -11,6 +11,7 @@ use core::ffi::{c_char, c_int, CStr};
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
+use crate::address::SocketAddress;
 use crate::check;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
@@ -165,28 +166,17 @@ pub struct InetAddr {
 }
 
 impl<'a> Address<'a> {
-    /// Parse the `ListenStream=`-style syntax; anything else is `EINVAL`.
+    /// Parse the `ListenStream=`-style syntax with the one parser of
+    /// [`SocketAddress`](crate::SocketAddress) (systemd's, as
+    /// `systemd-socket-activate -l` takes it); anything else is `EINVAL`.
     pub fn parse(s: &'a [u8]) -> Result<Address<'a>> {
-        // (No indexing: this is reachable from C and must not panic.)
-        match s.split_first() {
-            None => Err(Errno::EINVAL),
-            Some((b'/', _)) => Ok(Address::Path(s)),
-            Some((b'@', [])) => Err(Errno::EINVAL),
-            Some((b'@', name)) => Ok(Address::Abstract(name)),
-            Some((b'[', rest)) => {
-                let mut parts = rest.splitn(2, |&c| c == b']');
-                let host = parts.next().ok_or(Errno::EINVAL)?;
-                let port = parts.next().and_then(|p| p.strip_prefix(b":")).ok_or(Errno::EINVAL)?;
-                inet(libc::AF_INET6, host, port)
-            }
-            Some(_) => {
-                let mut parts = s.rsplitn(2, |&c| c == b':');
-                match (parts.next(), parts.next()) {
-                    (Some(port_s), Some(host)) => inet(libc::AF_INET, host, port_s),
-                    _ => port(s).map(Address::Port),
-                }
-            }
-        }
+        Ok(match SocketAddress::parse(s).map_err(|_| Errno::EINVAL)? {
+            SocketAddress::Port(p) => Address::Port(p),
+            SocketAddress::Inet4 { addr, port } => Address::Inet(inet4(addr, port)),
+            SocketAddress::Inet6 { addr, port, scope_id } => Address::Inet(inet6(addr, port, scope_id)),
+            SocketAddress::Path(p) => Address::Path(p),
+            SocketAddress::Abstract(n) => Address::Abstract(n),
+        })
     }
 
     /// Is `fd` a socket of `type_` (0: any) bound to this address?
@@ -201,52 +191,32 @@ impl<'a> Address<'a> {
     }
 }
 
-fn port(s: &[u8]) -> Result<u16> {
-    match crate::parse::decimal(s, 5, 65535) {
-        Ok(0) | Err(_) => Err(Errno::EINVAL),
-        Ok(v) => Ok(v as u16),
-    }
-}
-
-extern "C" {
-    // POSIX; not in the libc crate.
-    fn inet_pton(af: c_int, src: *const c_char, dst: *mut libc::c_void) -> c_int;
-}
-
-fn inet<'a>(family: c_int, host: &[u8], port_s: &[u8]) -> Result<Address<'a>> {
-    let port = port(port_s)?;
-    let mut buf = [0u8; 64];
-    if host.is_empty() || host.len() >= buf.len() {
-        return Err(Errno::EINVAL);
-    }
-    for (d, c) in buf.iter_mut().zip(host) {
-        *d = *c;
-    }
-    let mut a = InetAddr { bytes: [0; 28], len: 0 };
-    // SAFETY: buf is NUL-terminated; the destinations are large enough for
-    // in_addr (4) / in6_addr (16); the sockaddr structs are written as bytes.
+fn inet4(ip: [u8; 4], port: u16) -> InetAddr {
+    let mut a = InetAddr { bytes: [0; 28], len: core::mem::size_of::<libc::sockaddr_in>() };
+    // SAFETY: a zeroed sockaddr_in is valid; it is copied out as bytes and
+    // fits in `bytes` (16 <= 28).
     unsafe {
-        if family == libc::AF_INET {
-            let mut sin: libc::sockaddr_in = core::mem::zeroed();
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = port.to_be();
-            if inet_pton(family, buf.as_ptr() as *const c_char, &mut sin.sin_addr as *mut _ as *mut _) != 1 {
-                return Err(Errno::EINVAL);
-            }
-            a.len = core::mem::size_of::<libc::sockaddr_in>();
-            core::ptr::copy_nonoverlapping(&sin as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
-        } else {
-            let mut sin6: libc::sockaddr_in6 = core::mem::zeroed();
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = port.to_be();
-            if inet_pton(family, buf.as_ptr() as *const c_char, &mut sin6.sin6_addr as *mut _ as *mut _) != 1 {
-                return Err(Errno::EINVAL);
-            }
-            a.len = core::mem::size_of::<libc::sockaddr_in6>();
-            core::ptr::copy_nonoverlapping(&sin6 as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
-        }
+        let mut sin: libc::sockaddr_in = core::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_port = port.to_be();
+        sin.sin_addr.s_addr = u32::from_ne_bytes(ip);
+        core::ptr::copy_nonoverlapping(&sin as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
     }
-    Ok(Address::Inet(a))
+    a
+}
+
+fn inet6(ip: [u8; 16], port: u16, scope_id: u32) -> InetAddr {
+    let mut a = InetAddr { bytes: [0; 28], len: core::mem::size_of::<libc::sockaddr_in6>() };
+    // SAFETY: as in inet4 (28 <= 28).
+    unsafe {
+        let mut sin6: libc::sockaddr_in6 = core::mem::zeroed();
+        sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        sin6.sin6_port = port.to_be();
+        sin6.sin6_addr.s6_addr = ip;
+        sin6.sin6_scope_id = scope_id;
+        core::ptr::copy_nonoverlapping(&sin6 as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
+    }
+    a
 }
 
 /// Unix names longer than `sun_path` cannot be bound: they match nothing.
@@ -339,8 +309,10 @@ mod tests {
         assert!(matches!(Address::parse(b"127.0.0.1:80"), Ok(Address::Inet(a)) if a.len == 16));
         assert!(matches!(Address::parse(b"[::1]:80"), Ok(Address::Inet(a)) if a.len == 28));
         assert!(matches!(Address::parse(b"[::ffff:127.0.0.1]:80"), Ok(Address::Inet(_))));
+        // The syntax itself is tested with the parser (src/address.rs).
+        assert_eq!(Address::parse(b"+0x50"), Ok(Address::Port(80)));
         for bad in [&b""[..], b"@", b"0", b"65536", b"x", b"1.2.3:80", b"127.0.0.1:", b"127.0.0.1:0", b"[::1]", b"[::1]80",
-                    b"[::1:80", b"localhost:80", b"::1:80", b"-1", b"+80", b" 80", b"123456"] {
+                    b"[::1:80", b"localhost:80", b"::1:80", b"-1", b" 80", b"123456"] {
             assert_eq!(Address::parse(bad), Err(Errno::EINVAL), "{:?}", core::str::from_utf8(bad));
         }
     }
