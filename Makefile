@@ -17,6 +17,8 @@
 #   make windows              sdfd.dll, import and static libraries, header, .pc for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
+#   make image                base-less OCI image $(IMAGE): static musl sdfd-activate +
+#                             hello-daemon, built offline with podman (docs/containers.md)
 #   make header               regenerate include/sdfd.h from src/ffi.rs (cbindgen, through xtask/)
 
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -66,7 +68,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl fuzz clean docs \
+.PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl image fuzz clean docs \
         deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
@@ -206,6 +208,20 @@ activate-musl:
 	@mkdir -p $(B)
 	cp $(or $(CARGO_TARGET_DIR),target)/x86_64-unknown-linux-musl/release/sdfd-activate $(B)/sdfd-activate
 	$(STRIP) $(B)/sdfd-activate
+
+# A base-less OCI image (examples/container/Containerfile, FROM scratch):
+# build/sdfd-activate (entrypoint), examples/hello-daemon.c linked
+# statically against the musl libsdfd.a and an empty /tmp, nothing else.
+# Offline: nothing is pulled. PODMAN may carry global options (--root, --storage-driver ...).
+IMAGE  ?= localhost/sdfd-hello
+PODMAN ?= podman
+image: activate-musl musl
+	@rm -rf $(B)/image && mkdir -p $(B)/image/tmp && chmod 1777 $(B)/image/tmp
+	musl-gcc -static -Os -Wall -Werror -Iinclude -o $(B)/image/hello-daemon examples/hello-daemon.c $(B)/musl/libsdfd.a
+	$(STRIP) $(B)/image/hello-daemon
+	cp $(B)/sdfd-activate $(B)/image/sdfd-activate
+	$(PODMAN) build --pull=never --network=none -q -t $(IMAGE) -f examples/container/Containerfile $(B)/image
+	@echo "$(IMAGE): $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE)) bytes"
 
 test:
 	SUITES="$(SUITES)" ./tests/run-all.sh

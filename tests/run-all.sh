@@ -97,6 +97,7 @@ run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh
+run_suite containers  ./tests/containers/run.sh
 run_suite manager     ./tests/manager/run.sh
 run_suite handoff     python3 ./tests/handoff/run.py
 run_suite panic-check ./tests/panic-check.sh
