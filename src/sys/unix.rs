@@ -176,7 +176,7 @@ pub(crate) fn barrier_pipe() -> Result<(PipeEnd, PipeEnd)> {
 pub(crate) fn wait_hangup(rd: &PipeEnd, timeout_usec: u64) -> Result<bool> {
     let mut pfd = libc::pollfd { fd: rd.0[0], events: 0, revents: 0 };
     let deadline = (timeout_usec != u64::MAX).then(|| libc::timespec {
-        tv_sec: (timeout_usec / 1_000_000) as libc::time_t,
+        tv_sec: (timeout_usec / 1_000_000) as _,
         tv_nsec: ((timeout_usec % 1_000_000) * 1000) as _,
     });
     let r = super::ppoll_one(&mut pfd, deadline)?;

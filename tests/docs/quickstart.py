@@ -7,6 +7,12 @@ README.md marks each sequence with an HTML comment before its fenced block:
                                 of the source tree
     <!-- file: PATH -->         a block whose text the reader saves as PATH
 
+Unit files (PATH under /etc/systemd/system/) and the sequence named
+"systemd" go to the real manager instead: Debian's systemd 252 booted as
+PID 1 of private namespaces (tests/manager/machine.py), with the unit files
+in its /run/systemd/system/, the reader's ~/hello copied into it, and a
+private tmpfs on /usr/local/bin; the sequence runs inside its namespaces.
+
 The sequences run in README order, as root, with a fresh empty home
 directory (~) and an environment that holds nothing of the build tree
 (no SDFD_LIBRARY, PKG_CONFIG_PATH, LD_LIBRARY_PATH). The install sequence
@@ -26,6 +32,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import sdfdtest as t  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "manager"))
+from machine import Machine  # noqa: E402
+
+UNITS_DIR = "/etc/systemd/system/"
 
 README = os.path.join(t.ROOT, "README.md")
 BLOCK = re.compile(r"<!-- (quickstart|file): (\S+) -->\n```[a-z]*\n(.*?)^```", re.S | re.M)
@@ -65,16 +76,22 @@ def main():
     real_cargo = os.path.join(os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo")))
     env["CARGO_HOME"] = real_cargo
     env["RUSTUP_HOME"] = os.environ.get("RUSTUP_HOME", os.path.expanduser("~/.rustup"))
-    env["CARGO_TARGET_DIR"] = os.path.join(home, ".cargo-target")
+    units = {}
     try:
         for kind, name, body in items:
+            if kind == "file" and name.startswith(UNITS_DIR):
+                units[name[len(UNITS_DIR):]] = body
+                continue
             if kind == "file":
                 path = os.path.join(home, name[2:]) if name.startswith("~/") else name
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "w") as f:
                     f.write(body)
                 continue
-            run_sequence(name, body, env)
+            if name == "systemd":
+                run_under_manager(name, body, units, env["HOME"])
+            else:
+                run_sequence(name, body, env)
     finally:
         subprocess.run(["make", "-s", "uninstall"], cwd=t.ROOT, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -82,6 +99,38 @@ def main():
     t.check("make uninstall removed the README's install",
             not os.path.exists("/usr/local/lib/libsdfd.so.0") and not os.path.exists("/usr/local/bin/sdfd-activate"))
     t.finish()
+
+
+def check_served(name, body, ok, out):
+    last = [ln for ln in body.strip().splitlines() if ln.strip()][-1]
+    if last.startswith("curl"):
+        lines = out.strip().splitlines()
+        t.check("quick start '%s' ends with a request served under socket activation" % name,
+                ok and bool(lines) and "hello" in lines[-1], out[-1500:])
+
+
+def run_under_manager(name, body, units, home):
+    import shutil
+    start = time.monotonic()
+    if not units:
+        t.check("quick start '%s': unit files in README.md" % name, False)
+        return
+    m = Machine("readme", units, [])
+    ok, out = False, ""
+    try:
+        shutil.copytree(os.path.join(home, "hello"), m.path("home", "hello"))
+        m.boot(timeout=30)
+        m.run("mount", "-n", "-t", "tmpfs", "tmpfs", "/usr/local/bin")
+        r = m.run("env", "HOME=" + m.inside("home"), "bash", "-e", "-o", "pipefail", "-c", body,
+                  check=False, timeout=120)
+        ok, out = r.returncode == 0, r.stdout + r.stderr
+    except Exception as e:  # a manager that cannot boot is a failure, with its log
+        out = "%s\n%s" % (e, m.console()[-2000:])
+    finally:
+        m.shutdown()
+    t.check("quick start '%s' runs verbatim under systemd 252 (%.0f s)" % (name, time.monotonic() - start),
+            ok, out[-3000:])
+    check_served(name, body, ok, out)
 
 
 def run_sequence(name, body, env):
@@ -109,10 +158,7 @@ def run_sequence(name, body, env):
     secs = time.monotonic() - start
     ok = p.returncode == 0
     t.check("quick start '%s' runs verbatim (%.0f s)" % (name, secs), ok, out[-3000:])
-    last = [ln for ln in body.strip().splitlines() if ln.strip()][-1]
-    if last.startswith("curl"):
-        t.check("quick start '%s' ends with a request served under socket activation" % name,
-                ok and "hello" in out.strip().splitlines()[-1] if out.strip() else False, out[-1500:])
+    check_served(name, body, ok, out)
 
 
 if __name__ == "__main__":
