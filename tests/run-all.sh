@@ -103,6 +103,7 @@ run_suite handoff     python3 ./tests/handoff/run.py
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
 run_suite aarch64     ./tests/aarch64/run.sh
+run_suite docs        ./tests/docs/run.sh
 
 echo
 echo "=== summary"
