@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-from sdfdtest import check, free_port, summary  # noqa: E402
+from sdfdtest import alive, check, free_port, summary  # noqa: E402
 
 ROUNDS = int(os.environ.get("HANDOFF_ROUNDS", "50"))
 NOBODY = 65534
@@ -112,14 +112,6 @@ def fd_targets(pid):
         samples.append(fd_sample(pid))
         time.sleep(0.02)
     return {fd: t for fd, t in samples[0].items() if all(s.get(fd) == t for s in samples[1:])}
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
 
 
 def reap(pid):

@@ -16,39 +16,15 @@ adversarial campaign, each failing on the launcher before its fix:
 
     defects.py SDFD_ACTIVATE ACTIVATED
 Ends with "N passed, N failed"."""
-import os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import os, re, signal, socket, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import alive, check, free_port, summary, tmpdir  # noqa: E402
 
 ACT, ACTIVATED = sys.argv[1], sys.argv[2]
 SYSTEMD = "/usr/bin/systemd-socket-activate"
-TMP = tempfile.mkdtemp(prefix="sdfd-act-defects.")
-passed = failed = 0
+TMP = tmpdir("act-defects")
 procs = []
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}\n     {detail}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def alive(pid):
-    try:
-        st = open(f"/proc/{pid}/stat").read()
-        return st[st.rindex(")") + 2] != "Z"
-    except OSError:
-        return False
 
 
 def wait_file(path, timeout=5, lines=1):
@@ -270,6 +246,4 @@ finally:
                     pass
         except OSError:
             pass
-    shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(summary())

@@ -12,12 +12,14 @@ exits. --notify-access=exec/all/none with a grandchild sender.
 
     notify_access.py SDFD_ACTIVATE
 Ends with "N passed, N failed"."""
-import array, os, re, shutil, signal, socket, stat, subprocess, sys, tempfile, time
+import array, os, re, signal, socket, stat, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import alive, check, free_port, summary, tmpdir  # noqa: E402
 
 ACT = sys.argv[1]
-TMP = tempfile.mkdtemp(prefix="sdfd-act-notify.")
+TMP = tmpdir("act-notify")
 os.chmod(TMP, 0o755)
-passed = failed = 0
 procs = []
 
 # The child: reports its environment to DIR/child.PID, sends the messages
@@ -67,24 +69,6 @@ for m in sys.argv[2:]:
 '''
 
 FOREIGN = ["FDSTORE=1\nFDNAME=evil", "READY=1", "FDSTOREREMOVE=1\nFDNAME=own", "STOPPING=1", "WATCHDOG=1"]
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}\n     {detail}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Launcher:
@@ -152,14 +136,6 @@ def send_as_root(path, msg):
     s.sendmsg([msg.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f]))] if "FDSTORE" in msg else [], 0, path)
     os.close(f)
     s.close()
-
-
-def alive(pid):
-    try:
-        st = open(f"/proc/{pid}/stat").read()
-        return st[st.rindex(")") + 2] != "Z"
-    except OSError:
-        return False
 
 
 def main_access():
@@ -265,6 +241,4 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(summary())

@@ -97,6 +97,17 @@ def free_port(family=socket.AF_INET, host=None, kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+def alive(pid):
+    """Whether process `pid` exists and is not a zombie (its state in
+    /proc/PID/stat, read after the last ")" so a command name cannot fool it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        return st[st.rindex(")") + 2] != "Z"
+    except OSError:
+        return False
+
+
 _tmpdirs = []
 
 
