@@ -19,7 +19,7 @@ Ends with "N passed, N failed"."""
 import os, re, signal, socket, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import alive, check, free_port, summary, tmpdir  # noqa: E402
+from sdfdtest import alive, check, free_port, run_groups, tmpdir  # noqa: E402
 
 ACT, ACTIVATED = sys.argv[1], sys.argv[2]
 SYSTEMD = "/usr/bin/systemd-socket-activate"
@@ -225,18 +225,8 @@ def d7_closed_log():
     check(f"7: ... and SIGTERM ends it normally (rc={rc}, not 134)", rc in (0, 143), rc)
 
 
-try:
-    for t in (d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log):
-        try:
-            t()
-        except Exception as e:
-            check(f"{t.__name__} raised", False, repr(e))
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    # Children a defective launcher left behind (they ignore SIGTERM).
+def kill_leftovers():
+    """Children a defective launcher left behind (they ignore SIGTERM)."""
     for f in ("d2.pids", "d3.pids"):
         try:
             for x in open(os.path.join(TMP, f)).read().split():
@@ -246,4 +236,7 @@ finally:
                     pass
         except OSError:
             pass
-sys.exit(summary())
+
+
+sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log), procs,
+                    kill_leftovers))

@@ -15,7 +15,7 @@ Ends with "N passed, N failed"."""
 import array, os, re, signal, socket, stat, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import alive, check, free_port, summary, tmpdir  # noqa: E402
+from sdfdtest import alive, check, free_port, run_groups, tmpdir  # noqa: E402
 
 ACT = sys.argv[1]
 TMP = tmpdir("act-notify")
@@ -230,15 +230,4 @@ def access_modes():
     check(f"--notify-access=some: usage error (rc={r.returncode})", r.returncode == 2 and "--notify-access" in r.stderr, r.stderr)
 
 
-try:
-    for t in (main_access, access_modes):
-        try:
-            t()
-        except Exception as e:
-            check(f"{t.__name__} raised", False, repr(e))
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-sys.exit(summary())
+sys.exit(run_groups((main_access, access_modes), procs))

@@ -10,7 +10,7 @@ Ends with "N passed, N failed"."""
 import os, re, signal, socket, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import check, free_port, summary, tmpdir  # noqa: E402
+from sdfdtest import check, free_port, run_groups, tmpdir  # noqa: E402
 
 ACT, HELLO, ACTIVATED = sys.argv[1:4]
 TMP = tmpdir("act-sup")
@@ -279,15 +279,4 @@ def signals():
         check(f"{args}: exit {rc}", rc == want and (out if want == 0 else err), err)
 
 
-try:
-    for t in (modes, load_during_sighup, restart_on_exit, fdstore, zombies, signals):
-        try:
-            t()
-        except Exception as e:  # a crash in one group fails it, the rest still runs
-            check(f"{t.__name__} raised", False, repr(e))
-finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-sys.exit(summary())
+sys.exit(run_groups((modes, load_during_sighup, restart_on_exit, fdstore, zombies, signals), procs))

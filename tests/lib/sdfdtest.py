@@ -242,6 +242,26 @@ def run_scenarios(name, build_exe, scenarios):
     return summary()
 
 
+def run_groups(groups, procs, cleanup=None):
+    """Run each test group (a function); one that raises is a failed check
+    and the others still run. Then kill what is left of `procs` (Popen
+    objects), call cleanup() if given, and return summary()'s status."""
+    try:
+        for g in groups:
+            try:
+                g()
+            except Exception as e:  # a crash in one group fails it, the rest still runs
+                check("%s raised" % g.__name__, False, repr(e))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if cleanup is not None:
+            cleanup()
+    return summary()
+
+
 def _main(argv):
     if argv[:1] == ["free-port"]:
         kind = argv[1] if len(argv) > 1 else "tcp"
