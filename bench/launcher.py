@@ -15,17 +15,12 @@ medians reported, since the machine may be shared.
     launcher.py SDFD_ACTIVATE BINDIR ROUNDS SECONDS > section.md"""
 import os, signal, socket, statistics, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "lib"))
+from sdfdtest import free_port  # noqa: E402
+
 ACT, BIN, ROUNDS, SECS = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 RESP, DAEMON, LOAD, SPIN = (os.path.join(BIN, n) for n in ("ok-inetd", "ok-daemon", "connload", "spin"))
 SSA = "/usr/bin/systemd-socket-activate"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def per_connection(name, port):
