@@ -107,6 +107,25 @@ free_port() { python3 "$SDFDTEST_LIB/sdfdtest.py" free-port "${1:-tcp}"; }
 
 apt_need() { "$SDFDTEST_ROOT/tests/apt-need.sh" "$@"; }
 
+# build_both SRC OUTDIR [CFLAGS...]: SRC (a C program) built twice by $CC
+# through pkg-config, as OUTDIR/NAME-libsystemd and OUTDIR/NAME-sdfd (NAME:
+# SRC without .c; rpath to the installed sdfd's libdir); the suite finishes
+# if either build fails or NAME-sdfd does not link libsdfd alone.
+build_both() {
+  local src=$1 out=$2 name deps; shift 2
+  name=$(basename "$src" .c)
+  step "$name.c builds against libsystemd" \
+    ${CC:-cc} -O1 "$@" -Wall -Wextra -Werror -o "$out/$name-libsystemd" "$src" $(pkg-config --cflags --libs libsystemd)
+  step "$name.c builds against sdfd" \
+    ${CC:-cc} -O1 "$@" -Wall -Wextra -Werror -o "$out/$name-sdfd" "$src" $(pkg-config --cflags --libs sdfd) \
+      -Wl,-rpath,"$(pkg-config --variable=libdir sdfd)"
+  [ "$T_FAIL" -eq 0 ] || finish
+  # The sdfd build must really use sdfd, not libsystemd.
+  deps=$(ldd "$out/$name-sdfd")
+  if [[ "$deps" == *libsdfd* && "$deps" != *libsystemd* ]]; then ok "$name-sdfd links libsdfd, not libsystemd"
+  else die "$name-sdfd links libsystemd" "$deps"; fi
+}
+
 _t_exit() {
   local rc=$? c p d
   set +e
