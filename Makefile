@@ -5,7 +5,7 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 the main job: a socket-activated C daemon serving a request
 #   make test                 every test suite (installs what it needs)
-#   make windows              sdfd.dll, import and static libraries, header, .pc for
+#   make windows              sdfd.dll, import and static libraries, header, .pc, sdfd-activate.exe for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
 
@@ -135,7 +135,7 @@ clean:
 	$(CARGO) clean
 	rm -rf $(B)
 
-# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll,
+# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll, bin/sdfd-activate.exe,
 # lib/libsdfd.dll.a (import library), lib/libsdfd.a, include/sdfd/,
 # lib/pkgconfig/sdfd.pc (prefix $(WINPREFIX), default: that directory).
 WINTARGET  ?= x86_64-pc-windows-gnu
@@ -155,3 +155,7 @@ windows:
 	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
 	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc
+	# The launcher (std, the library's Rust API); built after the C
+	# artifacts are copied, as it rebuilds the library with default features.
+	$(CARGO) build --release -p sdfd-activate --target $(WINTARGET)
+	cp $(WINRELEASE)/sdfd-activate.exe $(WINDIR)/bin/sdfd-activate.exe
