@@ -39,7 +39,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib compat install install-compat uninstall demo test bench musl windows activate activate-musl fuzz clean
+.PHONY: all lib compat install install-compat uninstall demo test bench bench-launcher musl windows activate activate-musl fuzz clean
 
 all: lib $(B)/sdfd.pc
 
@@ -127,6 +127,9 @@ test:
 
 bench:
 	./bench/run.sh
+
+bench-launcher:
+	./bench/launcher.sh
 
 fuzz:
 	./fuzz/run.sh

@@ -79,7 +79,22 @@ pub fn install_signals() -> Result<(RawFd, SigReset), String> {
         }
         libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
     }
-    Ok((p[0], SigReset { changed: reset, all: false }))
+    // Signals ignored now (inherited SIG_IGN, or SIGPIPE): the only other
+    // dispositions that survive exec, which `--accept` children get reset.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let nsig = 65;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let nsig = 32;
+    let ignored = (1..nsig)
+        .filter(|&s| {
+            // SAFETY: querying a disposition into a zeroed sigaction.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(s, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+            }
+        })
+        .collect();
+    Ok((p[0], SigReset { changed: reset, ignored, all: false }))
 }
 
 pub fn signame(s: libc::c_int) -> String {

@@ -78,7 +78,48 @@ pub fn resolve(cmd: &OsStr) -> Result<CString, String> {
 /// children (`--accept`).
 pub struct SigReset {
     pub changed: Vec<(libc::c_int, bool)>,
+    /// Every signal ignored in the launcher after it set up its own.
+    pub ignored: Vec<libc::c_int>,
     pub all: bool,
+}
+
+/// An environment as `execve` takes it: NUL-terminated entries and the
+/// pointer array; the `LISTEN_PID` entry has room for any pid, written by
+/// each child into this memory (its own copy after `fork`; shared, and
+/// rewritten by the next child, with `CLONE_VM`, after the kernel copied it).
+pub struct Env {
+    bufs: Vec<Vec<u8>>,
+    ptrs: Vec<*const libc::c_char>,
+    pid_slot: Option<usize>,
+}
+
+impl Env {
+    pub fn new(env: &[EnvEntry]) -> Result<Env, String> {
+        let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(env.len());
+        let mut pid_slot = None;
+        for e in env {
+            match e {
+                EnvEntry::Fixed(s) => {
+                    if s.contains(&0) {
+                        return Err("environment entry contains a NUL byte".into());
+                    }
+                    let mut b = Vec::with_capacity(s.len() + 1);
+                    b.extend_from_slice(s);
+                    b.push(0);
+                    bufs.push(b);
+                }
+                EnvEntry::ListenPid => {
+                    pid_slot = Some(bufs.len());
+                    let mut b = b"LISTEN_PID=".to_vec();
+                    b.resize(b.len() + 24, 0);
+                    bufs.push(b);
+                }
+            }
+        }
+        let mut ptrs: Vec<*const libc::c_char> = bufs.iter().map(|b| b.as_ptr() as *const libc::c_char).collect();
+        ptrs.push(std::ptr::null());
+        Ok(Env { bufs, ptrs, pid_slot })
+    }
 }
 
 /// The command, prepared once, and what starting it needs.
@@ -138,34 +179,18 @@ impl Spawner {
     /// Start the command with `env` and `fds`; returns the pid once the
     /// child has executed the program, or why it could not.
     pub fn spawn(&mut self, env: &[EnvEntry], fds: &[RawFd], inetd: bool) -> Result<libc::pid_t, String> {
-        // Entries as NUL-terminated buffers; LISTEN_PID gets room for any pid.
-        let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(env.len());
-        let mut pid_slot = None;
-        for e in env {
-            match e {
-                EnvEntry::Fixed(s) => {
-                    if s.contains(&0) {
-                        return Err("environment entry contains a NUL byte".into());
-                    }
-                    let mut b = Vec::with_capacity(s.len() + 1);
-                    b.extend_from_slice(s);
-                    b.push(0);
-                    bufs.push(b);
-                }
-                EnvEntry::ListenPid => {
-                    pid_slot = Some(bufs.len());
-                    let mut b = b"LISTEN_PID=".to_vec();
-                    b.resize(b.len() + 24, 0);
-                    bufs.push(b);
-                }
-            }
-        }
-        let mut env_p: Vec<*const libc::c_char> = bufs.iter().map(|b| b.as_ptr() as *const libc::c_char).collect();
-        env_p.push(std::ptr::null());
-        let pid_buf: *mut u8 = match pid_slot {
-            Some(i) => bufs[i].as_mut_ptr(),
+        let mut e = Env::new(env)?;
+        self.spawn_env(&mut e, fds, inetd)
+    }
+
+    /// As `spawn`, with an environment prepared once (per-connection
+    /// children all get the same one).
+    pub fn spawn_env(&mut self, env: &mut Env, fds: &[RawFd], inetd: bool) -> Result<libc::pid_t, String> {
+        let pid_buf: *mut u8 = match env.pid_slot {
+            Some(i) => env.bufs[i].as_mut_ptr(),
             None => std::ptr::null_mut(),
         };
+        let env_p = &env.ptrs;
         let mut tmp: Vec<RawFd> = vec![-1; fds.len()];
         // SAFETY: an all-zero sigset_t is a valid value to fill in.
         let mut ctx = Ctx {
@@ -296,14 +321,14 @@ fn create(ctx: &mut Ctx) -> Result<libc::pid_t, String> {
 unsafe fn child(ctx: &mut Ctx) -> i32 {
     let sig = ctx.sig;
     if sig.all {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let nsig = 65;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let nsig = 32;
-        for s in 1..nsig {
-            if s != libc::SIGKILL && s != libc::SIGSTOP {
-                libc::signal(s, libc::SIG_DFL);
-            }
+        // Every signal to its default: exec resets caught ones anyway, so
+        // only the launcher's handlers (before the mask is lifted) and the
+        // ignored ones need it, not all 64.
+        for &(s, _) in &sig.changed {
+            libc::signal(s, libc::SIG_DFL);
+        }
+        for &s in &sig.ignored {
+            libc::signal(s, libc::SIG_DFL);
         }
     } else {
         for &(s, ignored) in &sig.changed {

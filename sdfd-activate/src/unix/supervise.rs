@@ -4,7 +4,7 @@
 //! the main loop.
 
 use super::signals::signame;
-use super::spawn::{EnvEntry, Spawner};
+use super::spawn::{Env, EnvEntry, Spawner};
 use super::{close, errno, errno_str, notify, sock, FdGuard, RawFd};
 use crate::opts::{fdname_is_valid, NotifyAccess, Opts};
 use std::time::Instant;
@@ -58,6 +58,10 @@ pub struct Supervisor {
     opts: Opts,
     spawner: Spawner,
     fds: Vec<RawFd>,
+    /// What each of `fds` is bound to, for log lines.
+    descs: Vec<String>,
+    /// The environment of every per-connection child, made once.
+    accept_env: Option<Env>,
     sigfd: RawFd,
     notify: Option<notify::Notify>,
     store: Vec<Stored>,
@@ -94,7 +98,15 @@ fn describe_status(st: libc::c_int) -> String {
 
 impl Supervisor {
     pub fn new(opts: Opts, spawner: Spawner, fds: Vec<RawFd>, sigfd: RawFd, notify: Option<notify::Notify>) -> Supervisor {
+        if opts.accept {
+            for &fd in &fds {
+                // SAFETY: fcntl on our listening fd; accept_on reads until EAGAIN.
+                unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+            }
+        }
         Supervisor {
+            descs: fds.iter().map(|&fd| sock::describe(fd)).collect(),
+            accept_env: None,
             opts,
             spawner,
             fds,
@@ -207,35 +219,53 @@ impl Supervisor {
         Ok(pid)
     }
 
+    /// `--accept`: start a child for each pending connection on `lfd` (a
+    /// few per wake-up; the listening socket is non-blocking in this mode).
     fn accept_on(&mut self, lfd: RawFd) {
-        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-        // SAFETY: valid listening fd; no address wanted.
-        let c = unsafe { libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
-        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-        // SAFETY: as above.
-        let c = unsafe {
-            let c = libc::accept(lfd, std::ptr::null_mut(), std::ptr::null_mut());
-            if c >= 0 {
-                super::set_cloexec(c, true);
+        for _ in 0..16 {
+            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+            // SAFETY: valid listening fd; no address wanted.
+            let c = unsafe { libc::accept4(lfd, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
+            #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+            // SAFETY: as above.
+            let c = unsafe {
+                let c = libc::accept(lfd, std::ptr::null_mut(), std::ptr::null_mut());
+                if c >= 0 {
+                    super::set_cloexec(c, true);
+                    // Blocking, as accept4 without SOCK_NONBLOCK gives it.
+                    libc::fcntl(c, libc::F_SETFL, libc::fcntl(c, libc::F_GETFL) & !libc::O_NONBLOCK);
+                }
+                c
+            };
+            if c < 0 {
+                let e = errno();
+                if !matches!(e, libc::EAGAIN | libc::EINTR | libc::ECONNABORTED | libc::EPROTO) {
+                    self.err(&format!("accept on fd {lfd}: {}", errno_str(e)));
+                }
+                if e != libc::ECONNABORTED && e != libc::EPROTO {
+                    return;
+                }
+                continue;
             }
-            c
-        };
-        if c < 0 {
-            let e = errno();
-            if !matches!(e, libc::EAGAIN | libc::EINTR | libc::ECONNABORTED | libc::EPROTO) {
-                self.err(&format!("accept on fd {lfd}: {}", errno_str(e)));
+            let _g = FdGuard(c);
+            if self.accept_env.is_none() {
+                let names = self.fdnames(1, false);
+                match Env::new(&self.env(1, names)) {
+                    Ok(e) => self.accept_env = Some(e),
+                    Err(e) => return self.err(&e),
+                }
             }
-            return;
-        }
-        let _g = FdGuard(c);
-        let names = self.fdnames(1, false);
-        let env = self.env(1, names);
-        match self.spawner.spawn(&env, &[c], self.opts.inetd) {
-            Ok(pid) => {
-                self.log(&format!("connection on fd {lfd} ({}): started pid {pid}", sock::describe(lfd)));
-                self.children.push(Child::new(pid));
+            let Some(env) = self.accept_env.as_mut() else { return };
+            match self.spawner.spawn_env(env, &[c], self.opts.inetd) {
+                Ok(pid) => {
+                    if !self.opts.quiet {
+                        let at = self.fds.iter().position(|&f| f == lfd).and_then(|i| self.descs.get(i)).map_or("?", |d| d.as_str());
+                        self.log(&format!("connection on fd {lfd} ({at}): started pid {pid}"));
+                    }
+                    self.children.push(Child::new(pid));
+                }
+                Err(e) => self.err(&e),
             }
-            Err(e) => self.err(&e),
         }
     }
 
