@@ -65,13 +65,20 @@ impl Server {
         let secret = new_secret()?;
         let child = Arc::new(AtomicU32::new(0));
         let sh = Arc::new(Shared { socks, secret: secret.clone(), job, child: child.clone(), quiet });
-        std::thread::spawn(move || {
+        let spawned = std::thread::Builder::new().spawn(move || {
             for c in l.incoming() {
-                let Ok(c) = c else { continue };
+                let Ok(c) = c else {
+                    // Out of handles or memory: try again later, not in a busy loop.
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                };
                 let sh = sh.clone();
-                std::thread::spawn(move || sh.serve(c));
+                // No thread (out of resources): the connection is dropped,
+                // and the client sees it closed without a byte.
+                let _ = std::thread::Builder::new().spawn(move || sh.serve(c));
             }
         });
+        spawned.map_err(|e| format!("cannot start the socket server: {e}"))?;
         Ok(Server { address, secret, child })
     }
 
