@@ -1,19 +1,40 @@
-//! Generates the C header with cbindgen and sets the shared library's soname.
+//! Build steps. Always: the cfg aliases (`sdfd_linux`, `sdfd_raw_syscalls`).
+//! Feature `capi` only (the C library): the printf-style notify shims in C,
+//! libsdfd's private memcpy/memset, the shared library's soname and exports.
+//! Writes only to OUT_DIR. The header is not generated here: `make header`
+//! (xtask/) writes include/sdfd.h.
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/ffi.rs");
-    println!("cargo:rerun-if-changed=cbindgen.toml");
-    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    match cbindgen::generate(&dir) {
-        Ok(bindings) => {
-            bindings.write_to_file(format!("{dir}/include/sdfd.h"));
-        }
-        Err(e) => panic!("cbindgen failed: {e}"),
+    println!("cargo:rerun-if-changed=build.rs");
+    cfg_aliases();
+    #[cfg(feature = "capi")]
+    capi();
+}
+
+/// A link argument of the shared library (soname, exports, no C start
+/// files ...). The package declares no crate types (a Rust consumer builds
+/// only the rlib), so cargo's `rustc-cdylib-link-arg` would warn that there
+/// is no cdylib target; instead the C builds that link the cdylib
+/// (`cargo rustc --lib --crate-type cdylib`: the Makefile, panic-check,
+/// the aarch64 suite) set `SDFD_CDYLIB=1`, and the arguments then go to
+/// that invocation's one linked artifact. Never set it for `cargo build`
+/// or `cargo test`: tests and examples would get them too.
+#[cfg(feature = "capi")]
+fn cdylib_link_arg(arg: &str) {
+    if std::env::var_os("SDFD_CDYLIB").is_some_and(|v| v == "1") {
+        println!("cargo:rustc-link-arg={arg}");
     }
+}
+
+/// `cc` is an optional build dependency, enabled by `capi`.
+#[cfg(feature = "capi")]
+fn capi() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     // The printf-style notify calls are C (variadic); link them in and
     // export them from the shared library.
     println!("cargo:rerun-if-changed=src/notifyf.c");
     println!("cargo:rerun-if-changed=sdfd.map");
+    println!("cargo:rerun-if-env-changed=SDFD_CDYLIB");
     let family = std::env::var("CARGO_CFG_TARGET_FAMILY").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     // SDFD_SKIP_C_SHIM=1: type-check only (tests/macos/check.sh runs
@@ -27,10 +48,10 @@ fn main() {
     if family == "unix" && !skip_shim {
         cc::Build::new().file("src/notifyf.c").warnings(true).compile("sdfd_notifyf");
         for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
-            println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");
+            cdylib_link_arg(&format!("-Wl,--undefined={sym}"));
         }
         if os != "macos" && os != "ios" {
-            println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/sdfd.map");
+            cdylib_link_arg(&format!("-Wl,--version-script={dir}/sdfd.map"));
         }
     }
     if os == "windows" {
@@ -40,9 +61,9 @@ fn main() {
             Ok(()) => {
                 for sym in ["sd_notifyf", "sd_pid_notifyf", "sd_pid_notifyf_with_fds"] {
                     if env == "msvc" {
-                        println!("cargo:rustc-cdylib-link-arg=/INCLUDE:{sym}");
+                        cdylib_link_arg(&format!("/INCLUDE:{sym}"));
                     } else {
-                        println!("cargo:rustc-cdylib-link-arg=-Wl,--undefined={sym}");
+                        cdylib_link_arg(&format!("-Wl,--undefined={sym}"));
                     }
                 }
             }
@@ -66,7 +87,7 @@ fn main() {
             .cargo_metadata(false)
             .compile_intermediates();
         for o in objs {
-            println!("cargo:rustc-cdylib-link-arg={}", o.display());
+            cdylib_link_arg(&o.display().to_string());
         }
         // The same code as sdfd_memcpy/sdfd_memset, bundled into libsdfd.a:
         // `make` renames the archive's references to memcpy/memset to these
@@ -92,10 +113,33 @@ fn main() {
     // weak symbols plus __cxa_finalize at exit (~4,000 instructions, see
     // bench/RESULTS.md). The library then has no DT_INIT/DT_FINI at all.
     if os == "linux" && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
-        println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
+        cdylib_link_arg("-nostartfiles");
     }
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libsdfd.so.{major}");
+        cdylib_link_arg(&format!("-Wl,-soname,libsdfd.so.{major}"));
+    }
+}
+
+/// Names for the target conditions the library's code tests, set once here
+/// instead of repeating the target lists in every `#[cfg]`:
+///
+/// * `sdfd_linux`: a Linux kernel (`target_os` linux or android): its
+///   system-call ABI (`SOCK_CLOEXEC`, `pipe2`, `ppoll`, message queues,
+///   vsock, `SCM_CREDENTIALS`);
+/// * `sdfd_raw_syscalls`: Linux on x86_64 or aarch64, where `src/sys/linux.rs`
+///   makes its calls as raw system calls instead of through libc.
+///
+/// (`cargo:` rather than `cargo::`: the crate's rust-version predates it.)
+fn cfg_aliases() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let linux = os == "linux" || os == "android";
+    let raw = os == "linux" && (arch == "x86_64" || arch == "aarch64");
+    for (name, on) in [("sdfd_linux", linux), ("sdfd_raw_syscalls", raw)] {
+        println!("cargo:rustc-check-cfg=cfg({name})");
+        if on {
+            println!("cargo:rustc-cfg={name}");
+        }
     }
 }

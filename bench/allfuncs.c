@@ -15,8 +15,8 @@ int main(int argc, char **argv) {
         printf("%d %d %d %d %d %d\n", sd_is_socket_sockaddr(3, 0, NULL, 0, -1), sd_is_mq(3, NULL),
                sd_notify(0, "READY=1"), sd_notifyf(0, "STATUS=%d", argc), sd_pid_notify(0, 0, "X=1"),
                sd_pid_notifyf(0, 0, "X=%d", argc));
-        printf("%d %d %d %d\n", sd_pid_notify_with_fds(0, 0, "X=1", NULL, 0), sd_notify_barrier(0, 1000),
-               sd_booted(), sd_watchdog_enabled(0, &usec));
+        printf("%d %d %d %d\n", sd_pid_notify_with_fds(0, 0, "X=1", NULL, 0), sd_notify_barrier(0, 1000), sd_booted(),
+               sd_watchdog_enabled(0, &usec));
     }
     return 0;
 }

@@ -14,8 +14,14 @@ int sd_listen_fds(int unset_environment) {
         long count = strtol(n, NULL, 10);
         for (long fd = 3; fd < 3 + count; fd++) {
             int fl = fcntl((int)fd, F_GETFD);
-            if (fl < 0) { r = -errno; goto out; }
-            if (!(fl & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) < 0) { r = -errno; goto out; }
+            if (fl < 0) {
+                r = -errno;
+                goto out;
+            }
+            if (!(fl & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) < 0) {
+                r = -errno;
+                goto out;
+            }
         }
         r = (int)count;
     }

@@ -37,7 +37,8 @@ static void unset(const char *name) {
     for (char **e = environ; e && *e;) {
         if (match(*e, name)) {
             char **d = e;
-            do d[0] = d[1]; while (*d++);
+            do d[0] = d[1];
+            while (*d++);
         } else {
             e++;
         }
@@ -57,7 +58,10 @@ int sd_listen_fds(int unset_environment) {
         long n = decimal(fds);
         for (long fd = 3; fd < 3 + n; fd++) {
             long fl = sys3(SYS_fcntl, fd, 1 /* F_GETFD */, 0);
-            if (fl < 0) { r = (int)fl; goto out; }
+            if (fl < 0) {
+                r = (int)fl;
+                goto out;
+            }
             if (!(fl & 1)) sys3(SYS_fcntl, fd, 2 /* F_SETFD */, fl | 1);
         }
         r = (int)n;

@@ -73,6 +73,14 @@ if ldd "$B/b-sdfd-shared" "$B/c-sdfd-static" "$B/sys-sdfd" | grep -q libsystemd;
 fi
 echo "bench: measuring"
 python3 measure.py "$OUT" > RESULTS.md.new
+# Hand-off without a supervisor vs sdfd-activate's SIGHUP replacement (bench/handoff.py).
+echo "bench: hand-off (bench/handoff.py)"
+(cd "$ROOT" && cargo build -q --release -p sdfd-activate) >>"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
+{ echo; SDFD_ACTIVATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/sdfd-activate" python3 handoff.py 30; } >> RESULTS.md.new
+echo "bench: measuring the Python and Node bindings (bench/bindings.sh)"
+{ echo; "$ROOT/bench/bindings.sh"; } >> RESULTS.md.new
 mv RESULTS.md.new RESULTS.md
 echo "bench: wrote bench/RESULTS.md"
+# The Rust crate's cold build next to listenfd and sd-notify (its own section).
+"$ROOT/bench/crate-build.sh" >/dev/null
 cat RESULTS.md

@@ -25,10 +25,14 @@ static int conn[2];
 static void child_setup(void) {
     static char pidvar[64];
     snprintf(pidvar, sizeof pidvar, "LISTEN_PID=%d", (int)getpid());
-    static char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL, "LISTEN_FDS=1", "LISTEN_FDNAMES=connection", NULL };
+    static char *envp[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL, "LISTEN_FDS=1", "LISTEN_FDNAMES=connection",
+                            NULL };
     envp[1] = pidvar;
     environ = envp;
-    if (dup2(conn[0], 3) < 0) { perror("dup2"); _exit(120); }   /* dup2 clears FD_CLOEXEC */
+    if (dup2(conn[0], 3) < 0) {
+        perror("dup2");
+        _exit(120);
+    } /* dup2 clears FD_CLOEXEC */
 }
 
 static int cmp(const void *a, const void *b) {
@@ -37,9 +41,15 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: spawn exec PROG... | spawn time RUNS PROG...\n"); return 2; }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn) < 0) { perror("socketpair"); return 2; }
-    for (int i = 0; i < 2; i++) {            /* keep them off fd 3, which dup2 must really create */
+    if (argc < 3) {
+        fprintf(stderr, "usage: spawn exec PROG... | spawn time RUNS PROG...\n");
+        return 2;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn) < 0) {
+        perror("socketpair");
+        return 2;
+    }
+    for (int i = 0; i < 2; i++) { /* keep them off fd 3, which dup2 must really create */
         int high = fcntl(conn[i], F_DUPFD_CLOEXEC, 10);
         close(conn[i]);
         conn[i] = high;
@@ -53,7 +63,7 @@ int main(int argc, char **argv) {
     int runs = atoi(argv[2]), nprog = argc - 3;
     if (runs <= 0 || nprog <= 0) return 2;
     double *t = calloc((size_t)runs * nprog, sizeof *t);
-    for (int r = -runs / 20 - 1; r < runs; r++) {          /* a few warm-up rounds */
+    for (int r = -runs / 20 - 1; r < runs; r++) { /* a few warm-up rounds */
         for (int p = 0; p < nprog; p++) {
             struct timespec a, b;
             clock_gettime(CLOCK_MONOTONIC, &a);
@@ -65,7 +75,10 @@ int main(int argc, char **argv) {
                 _exit(127);
             }
             int st;
-            if (pid < 0 || waitpid(pid, &st, 0) < 0) { perror("fork/wait"); return 2; }
+            if (pid < 0 || waitpid(pid, &st, 0) < 0) {
+                perror("fork/wait");
+                return 2;
+            }
             clock_gettime(CLOCK_MONOTONIC, &b);
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
                 fprintf(stderr, "spawn: %s exited with status %d\n", argv[3 + p], st);

@@ -3,6 +3,4 @@
  * with one fd (so a broken setup cannot look fast). */
 #include <systemd/sd-daemon.h>
 
-int main(void) {
-    return sd_listen_fds(1) == 1 ? 0 : 1;
-}
+int main(void) { return sd_listen_fds(1) == 1 ? 0 : 1; }

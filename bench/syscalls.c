@@ -16,7 +16,10 @@ int main(int argc, char **argv) {
     int n = atoi(argv[1]), hole = atoi(argv[2]);
     for (int i = 0; i < n; i++) {
         int fd = open("/dev/null", O_RDONLY);
-        if (fd != 3 + i) { fprintf(stderr, "fd %d is not %d\n", fd, 3 + i); return 2; }
+        if (fd != 3 + i) {
+            fprintf(stderr, "fd %d is not %d\n", fd, 3 + i);
+            return 2;
+        }
     }
     if (hole >= 0) close(3 + hole);
     char buf[32];

@@ -75,7 +75,11 @@ pub fn systemd() -> &'static Systemd {
             is_special: sym(h, c"sd_is_special"),
             is_mq: sym(h, c"sd_is_mq"),
         };
-        assert_ne!(s.listen_fds as usize, sd::sd_listen_fds as usize, "the oracle is sdfd itself");
+        assert_ne!(
+            s.listen_fds as *const () as usize,
+            sd::sd_listen_fds as *const () as usize,
+            "the oracle is sdfd itself"
+        );
         s
     })
 }
@@ -373,14 +377,14 @@ fn model_notify_target(e: &[u8]) -> Result<ModelTarget, c_int> {
 /// message is ever sent, as both fail before opening a socket.
 pub fn notify_socket(data: &[u8]) {
     let e = data.split(|&b| b == 0).next().unwrap_or(b"");
-    let got = match sdfd::notify::parse_target(e) {
-        Ok(sdfd::notify::Target::Unix(un, len)) => {
+    let got = match sdfd::fuzzing::parse_target(e) {
+        Ok(sdfd::fuzzing::Target::Unix(un, len)) => {
             let bytes = unsafe {
                 std::slice::from_raw_parts(&un as *const _ as *const u8, std::mem::size_of::<libc::sockaddr_un>())
             };
             Ok(ModelTarget::Unix(bytes.to_vec(), len as usize))
         }
-        Ok(sdfd::notify::Target::Vsock { cid, port, ty }) => Ok(ModelTarget::Vsock(cid, port, ty)),
+        Ok(sdfd::fuzzing::Target::Vsock { cid, port, ty }) => Ok(ModelTarget::Vsock(cid, port, ty)),
         Err(err) => Err(err.0),
     };
     let want = model_notify_target(e);
@@ -664,8 +668,11 @@ pub fn fd_paths(data: &[u8]) {
     }
 }
 
+/// A fuzz target: one input, compared with the oracle (panics on a difference).
+pub type Target = fn(&[u8]);
+
 /// Every target by name (for the replay test and the corpus layout).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("listen_env", listen_env),
     ("watchdog_env", watchdog_env),
     ("notify_socket", notify_socket),
@@ -673,6 +680,7 @@ pub const TARGETS: [(&str, fn(&[u8])); 7] = [
     ("socket_unix", socket_unix),
     ("fd_paths", fd_paths),
     ("names_split", names_split),
+    ("systemfd_protocol", systemfd_protocol),
 ];
 
 /// Target `names_split`: `LISTEN_FDNAMES` alone, against libsystemd, with
@@ -683,4 +691,114 @@ pub fn names_split(data: &[u8]) {
     let mut input = vec![0x40 | 0x10 | 1 | 2 | 4, 1, 0, 0];
     input.extend_from_slice(v);
     listen_env(&input);
+}
+
+// ---------------------------------------------------------------- systemfd
+
+/// The model of `SYSTEMFD_SOCKET_SERVER`: (host, v6, port, scope).
+fn model_server(s: &[u8]) -> Option<(Vec<u8>, bool, u16, u32)> {
+    fn digits(s: &[u8], max: u64) -> Option<u64> {
+        if s.is_empty() || s.len() > 10 || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v: u64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+        (v <= max).then_some(v)
+    }
+    let colon = s.iter().rposition(|&c| c == b':')?;
+    let (host, port) = (&s[..colon], &s[colon + 1..]);
+    let port = digits(port, 65535)? as u16;
+    if port == 0 {
+        return None;
+    }
+    let (host, v6, scope) = if host.len() >= 2 && host[0] == b'[' && host[host.len() - 1] == b']' {
+        let inner = &host[1..host.len() - 1];
+        match inner.iter().position(|&c| c == b'%') {
+            Some(p) => (&inner[..p], true, digits(&inner[p + 1..], u32::MAX as u64)? as u32),
+            None => (inner, true, 0),
+        }
+    } else if host.is_empty() {
+        return None;
+    } else {
+        (host, false, 0)
+    };
+    (host.len() <= 63).then(|| (host.to_vec(), v6, port, scope))
+}
+
+/// The model of `SYSTEMFD_SOCKET_SECRET`: the canonical UUID text.
+fn model_secret(s: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(s).ok()?;
+    let s = match s.get(..9) {
+        Some(p) if s.len() == 45 && p.eq_ignore_ascii_case("urn:uuid:") => &s[9..],
+        _ => s,
+    };
+    let s = match s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        Some(inner) if inner.len() == 36 => inner,
+        _ => s,
+    };
+    let hex: String = match s.len() {
+        32 => s.to_string(),
+        36 => {
+            let parts: Vec<&str> = s.split('-').collect();
+            if parts.iter().map(|p| p.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12] {
+                return None;
+            }
+            parts.concat()
+        }
+        _ => return None,
+    };
+    if hex.len() != 32 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    Some(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+}
+
+/// Target `systemfd_protocol`: the pure part of the Windows activation
+/// protocol (`sdfd::systemfd_protocol`, compiled on every platform).
+/// Input: `SERVER \0 SECRET \0 REPLY` (missing parts are empty); the pid
+/// of the request is derived from the input's length.
+///
+/// References: models written here for the server and secret grammars,
+/// Rust's own `SocketAddr` parser (whatever it accepts with a non-zero
+/// port, a host of at most 63 bytes and numbers of at most 10 digits, the
+/// protocol part must accept with the same port, family and scope), `format!` for the request, and
+/// "whole 628-byte records, else EPROTO" for the reply.
+pub fn systemfd_protocol(data: &[u8]) {
+    use sdfd::systemfd_protocol as p;
+    let mut parts = data.splitn(3, |&b| b == 0);
+    let (server, secret, reply) =
+        (parts.next().unwrap_or(b""), parts.next().unwrap_or(b""), parts.next().unwrap_or(b""));
+    let pid = (data.len() as u32).wrapping_mul(2_654_435_761);
+
+    let got = p::parse_server(server).ok().map(|s| (s.host.to_vec(), s.v6, s.port, s.scope_id));
+    assert_eq!(got, model_server(server), "server {:?}", String::from_utf8_lossy(server));
+    if let Some(a) = std::str::from_utf8(server).ok().and_then(|t| t.parse::<std::net::SocketAddr>().ok()) {
+        let text = std::str::from_utf8(server).unwrap();
+        let host = &text[..text.rfind(':').unwrap()];
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let (host, scope_text) = host.split_once('%').unwrap_or((host, ""));
+        let port_text = &text[text.rfind(':').unwrap() + 1..];
+        // (SocketAddr takes any number of leading zeros; the protocol, like
+        // systemfd's own `to_string` addresses, at most 10 digits a number)
+        if a.port() != 0 && host.len() <= 63 && port_text.len() <= 10 && scope_text.len() <= 10 {
+            let scope = match a {
+                std::net::SocketAddr::V6(v6) => v6.scope_id(),
+                std::net::SocketAddr::V4(_) => 0,
+            };
+            let (_, v6, port, scope_id) = got.expect("SocketAddr accepts it");
+            assert_eq!((v6, port, scope_id), (a.is_ipv6(), a.port(), scope), "server {text:?}");
+        }
+    }
+
+    let got = p::parse_secret(secret).ok();
+    let want = model_secret(secret);
+    assert_eq!(got.map(|s| String::from_utf8(s.to_vec()).unwrap()), want, "secret {:?}", String::from_utf8_lossy(secret));
+    if let Some(canon) = got {
+        assert_eq!(p::parse_secret(&canon), Ok(canon), "canonical form parses to itself");
+        let (msg, len) = p::request(&canon, pid);
+        assert_eq!(msg[..len], *format!("{}|{pid}", String::from_utf8_lossy(&canon)).as_bytes());
+    }
+
+    let want = if reply.len() % p::RECORD == 0 { Ok(reply.len() / p::RECORD) } else { Err(libc::EPROTO) };
+    assert_eq!(p::count_records(reply).map_err(|e| e.0), want, "reply of {} bytes", reply.len());
 }

@@ -65,3 +65,10 @@ for fd in range(9):
     for fl in (0, 1, 2):
         for p in (b"", b"/dev/null", b"/dev/zero", b"/nonexistent", b"relative", b"/", b"x" * 300):
             put("fd_paths", bytes([fd, fl]) + p)
+uuid = "67e55044-10b1-426f-9247-bb680e5fe0c8"
+for server in ["127.0.0.1:8080", "[::1]:1", "[fe80::1%7]:65535", "127.0.0.1:0", "127.0.0.1:65536", ":80",
+               "[::1%x]:80", "x:00080", "127.0.0.1"]:
+    for secret in [uuid, uuid.upper(), uuid.replace("-", ""), "{%s}" % uuid, "urn:uuid:" + uuid, uuid[:-1], ""]:
+        for reply in [b"", b"\0" * 628, b"\1" * 1256, b"\2" * 700]:
+            if (len(server) + len(secret) + len(reply)) % 3 == 0 or not reply:
+                put("systemfd_protocol", server.encode() + b"\0" + secret.encode() + b"\0" + reply)

@@ -68,6 +68,34 @@ int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, si
  */
 #define SD_LISTEN_FDS_START 3
 
+#if defined(SDFD_UNIX)
+/**
+ * Most descriptors one hand-off carries.
+ */
+#define HANDOFF_MAX_FDS 1024
+#endif
+
+#if defined(SDFD_UNIX)
+/**
+ * Longest name (as `LISTEN_FDNAMES` allows).
+ */
+#define HANDOFF_MAX_NAME 255
+#endif
+
+#if defined(SDFD_UNIX)
+/**
+ * Wire-format version.
+ */
+#define HANDOFF_VERSION 1
+#endif
+
+#if defined(SDFD_UNIX)
+/**
+ * A timeout in microseconds meaning "no timeout".
+ */
+#define INFINITY UINT64_MAX
+#endif
+
 
 
 
@@ -256,6 +284,8 @@ int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
  * The process's activation state, read once (thread-safe, environment
  * untouched): the number of activated fds, 0 if none, or the negative errno
  * of that first reading — the same answer on every call from any thread.
+ * A child created by fork() reads its own on first use (its LISTEN_PID is
+ * the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
  */
 int sdfd_snapshot(void);
 #endif
@@ -281,7 +311,7 @@ const char *sdfd_snapshot_name(unsigned int index);
  * The activated socket of `type` (0: any) bound to `address` (`PORT`,
  * `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
  * if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
- * malformed address.
+ * malformed address or a negative `type`.
  *
  * # Safety
  * `address` is NULL or NUL-terminated.
@@ -317,6 +347,65 @@ char **sdfd_environ_without_activation(const char *const *envp);
  * writable.
  */
 int sdfd_activate_socket(const char *name, sdfd_socket_t **sockets, size_t *count);
+
+#if defined(SDFD_UNIX)
+/**
+ * Hand-off (Unix only; docs/handoff.md): offer `n_fds` descriptors, fd `i`
+ * named `names[i]` (`LISTEN_FDNAMES` rules), to one successor that
+ * connects to the unix socket `path` (created here, removed before
+ * return), within `timeout_usec` µs (`UINT64_MAX`: no limit). Only a peer
+ * with this process's effective uid or `allowed_uid` (`(uid_t)-1`: none)
+ * is served. 0 once the successor has acknowledged, or a negative errno
+ * with this process still holding everything: -EINVAL, -E2BIG, -EBADF,
+ * -ENAMETOOLONG, -EADDRINUSE (path exists), -ETIMEDOUT, -ECONNABORTED (the
+ * successor went away before acknowledging), -EPROTO, or a system error.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated; `fds` and `names` are NULL or readable
+ * for `n_fds` entries, each name NULL or NUL-terminated.
+ */
+int sdfd_handoff_offer(const char *path, const int *fds, const char *const *names, size_t n_fds, uint64_t timeout_usec, uid_t allowed_uid);
+#endif
+
+#if defined(SDFD_UNIX)
+/**
+ * Hand-off (Unix only): receive the descriptors offered on `path`
+ * (waiting up to `timeout_usec` µs for the offer to appear and for the
+ * exchange) from a process running as this process's effective uid, root,
+ * or `offerer_uid` (`(uid_t)-1`: none). On success returns their number n:
+ * they are at `SD_LISTEN_FDS_START..+n` and `LISTEN_PID`/`LISTEN_FDS`/
+ * `LISTEN_FDNAMES` are set, so `sd_listen_fds*`, `sdfd_listen_socket` and
+ * `sdfd_activate_socket` see them as activated sockets. Call it before
+ * starting threads (it calls `setenv`). A negative errno leaves nothing
+ * behind: -EINVAL, -ENAMETOOLONG, -ENOENT / -ECONNREFUSED (no offer by the
+ * deadline), -ETIMEDOUT, -EACCES (refused), -EPERM (untrusted offerer),
+ * -EPROTO, -EPROTONOSUPPORT, -ECONNABORTED, -EBUSY (an fd in 3..3+n is
+ * already in use), -ENOMEM.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated.
+ */
+int sdfd_handoff_receive(const char *path, uint64_t timeout_usec, uid_t offerer_uid);
+#endif
+
+#if defined(SDFD_UNIX)
+/**
+ * Hand-off by re-exec (Unix only): start `path` with `argv` and `envp`
+ * (NULL: this process's environment) and `n_fds` descriptors passed the
+ * systemd way: in the child only they are placed at 3.. without
+ * FD_CLOEXEC, other descriptors above 2 are marked close-on-exec,
+ * `LISTEN_PID` is the child's pid (set after fork), `LISTEN_FDS` and
+ * `LISTEN_FDNAMES` (`names[i]`) replace any `LISTEN_*` of `envp`. This
+ * process's descriptors are untouched. The child's pid once it has
+ * exec'd, or a negative errno: the exec's (-ENOENT, -EACCES, ...; the
+ * child is reaped), -EINVAL, -E2BIG, -EBADF, -ENOMEM, fork's.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated; `argv` is NULL or a NULL-terminated
+ * string array; `envp` likewise; `fds`/`names` as in `sdfd_handoff_offer`.
+ */
+pid_t sdfd_handoff_spawn(const char *path, const char *const *argv, const char *const *envp, const int *fds, const char *const *names, size_t n_fds);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -151,3 +151,30 @@ export declare function watchdogEnabled(options?: EnvironmentOptions): number | 
 export declare function booted(): boolean;
 /** Where libsdfd was loaded from (loads it if not yet loaded). */
 export declare function libraryPath(): string;
+
+/** A descriptor to hand off: a number, or a net.Server / net.Socket (its handle's fd). */
+export type HandoffFd = number | object;
+/** Named descriptors, in order: [{ name, fd }] or { name: fd }. */
+export type HandoffFds = Array<{ name: string; fd: HandoffFd }> | Record<string, HandoffFd>;
+
+/** Hand-off without a supervisor (Unix; docs/handoff.md). */
+export declare const handoff: {
+  /**
+   * Offer `fds` to one successor connecting to the unix socket `path`;
+   * resolves once it has acknowledged (runs on a worker thread). On
+   * rejection (code EADDRINUSE, ETIMEDOUT, ECONNABORTED, ...) this process
+   * still holds everything. timeout in seconds (default 30; Infinity or null: none).
+   */
+  offer(path: string | Buffer | URL, fds: HandoffFds, options?: { timeout?: number | null; allowedUid?: number | null }): Promise<void>;
+  /**
+   * Receive the descriptors offered on `path`; they become this process's
+   * activated sockets (fds 3.., LISTEN_* set). Their number. Needs fds 3..
+   * free, which Node's own start-up usually occupies (EBUSY): prefer spawn.
+   */
+  receive(path: string | Buffer | URL, options?: { timeout?: number | null; offererUid?: number | null }): number;
+  /**
+   * Start `file` with `args` and `fds` passed the systemd way (fds 3.. in the
+   * child only, LISTEN_PID of the child, LISTEN_FDS, LISTEN_FDNAMES); its pid.
+   */
+  spawn(file: string, args: string[], fds: HandoffFds, options?: { env?: Record<string, string | undefined>; argv0?: string }): number;
+};

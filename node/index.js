@@ -10,9 +10,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
-const net = require('node:net');
+// node:net only for address parsing (findSocket): loaded on first use, not at require.
+let netModule = null;
+const net = () => netModule || (netModule = require('node:net'));
 const { URL, fileURLToPath } = require('node:url');
-const { execFileSync } = require('node:child_process');
 
 const koffi = require('koffi');
 
@@ -251,6 +252,7 @@ function notFound(message, tried) {
 
 function pkgConfigLibdir() {
   try {
+    const { execFileSync } = require('node:child_process');
     const out = execFileSync('pkg-config', ['--variable=libdir', 'sdfd'], {
       encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10000,
     }).trim();
@@ -258,6 +260,29 @@ function pkgConfigLibdir() {
   } catch {
     return null;
   }
+}
+
+// The C library the running node is linked against: its ELF interpreter
+// (PT_INTERP) is ld-musl-* on musl systems. Read from the executable, so that
+// no process is started and /lib/ld-musl-* of a glibc system is not mistaken.
+function libcFlavour() {
+  let fd;
+  try {
+    fd = fs.openSync(process.execPath, 'r');
+    const head = Buffer.alloc(4096);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).includes('ld-musl-') ? 'musl' : 'gnu';
+  } catch {
+    return 'gnu';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function bundledLibrary() {
+  if (process.platform !== 'linux') return null;
+  const candidate = path.join(__dirname, 'lib', `linux-${process.arch}-${libcFlavour()}`, 'libsdfd.so.0');
+  return fs.existsSync(candidate) ? candidate : null;
 }
 
 function loadLibrary() {
@@ -274,8 +299,21 @@ function loadLibrary() {
     }
     return lib;
   }
-  const libdir = pkgConfigLibdir();
+  // The copy this package carries (npm tarball: lib/linux-x64-gnu/ or
+  // lib/linux-x64-musl/), then the system's: no process is started unless
+  // there is no bundled copy.
+  const bundled = bundledLibrary();
+  if (bundled) {
+    try {
+      lib = koffi.load(bundled);
+      libPath = bundled;
+      return lib;
+    } catch (e) {
+      tried.push(`${bundled}: ${e.message}`);
+    }
+  }
   const candidates = [];
+  const libdir = pkgConfigLibdir();
   if (libdir) candidates.push(path.join(libdir, 'libsdfd.so.0'));
   else tried.push('pkg-config --variable=libdir sdfd: no answer');
   candidates.push('libsdfd.so.0');
@@ -611,7 +649,7 @@ function isSocketSockaddr(fd, options) {
   let scopeId = o.scopeId === undefined ? 0 : checkInteger(o.scopeId, '"options.scopeId" property', 0, 2 ** 32 - 1);
   const flowinfo = o.flowinfo === undefined ? 0 : checkInteger(o.flowinfo, '"options.flowinfo" property', 0, 2 ** 32 - 1);
   let sa;
-  if (net.isIPv4(address)) {
+  if (net().isIPv4(address)) {
     if (o.flowinfo !== undefined || o.scopeId !== undefined) {
       throw valueError('"options" argument', 'has "flowinfo"/"scopeId", which only apply to IPv6', options);
     }
@@ -626,7 +664,7 @@ function isSocketSockaddr(fd, options) {
       scopeId = scopeIndex(address.slice(zone + 1));
       address = address.slice(0, zone);
     }
-    if (!net.isIPv6(address)) throw valueError('"options.address" property', 'must be an IPv4 or IPv6 address', o.address);
+    if (!net().isIPv6(address)) throw valueError('"options.address" property', 'must be an IPv4 or IPv6 address', o.address);
     sa = Buffer.alloc(28); // struct sockaddr_in6
     sa.writeUInt16LE(AF_INET6, 0);
     sa.writeUInt16BE(p, 2);
@@ -781,7 +819,111 @@ function libraryPath() {
   return libPath;
 }
 
+// ---------------------------------------------------------------------------
+// Hand-off without a supervisor (Unix; docs/handoff.md): pass named sockets
+// to a successor.
+
+const HANDOFF_PROTOTYPES = {
+  sdfd_handoff_offer: 'int sdfd_handoff_offer(const void *path, const int *fds, const char **names, size_t n_fds, uint64_t timeout_usec, uint32_t allowed_uid)',
+  sdfd_handoff_receive: 'int sdfd_handoff_receive(const void *path, uint64_t timeout_usec, uint32_t offerer_uid)',
+  sdfd_handoff_spawn: 'int sdfd_handoff_spawn(const void *path, const char **argv, const char **envp, const int *fds, const char **names, size_t n_fds)',
+};
+const NO_UID = 0xFFFFFFFF; // (uid_t)-1
+
+function handoffFn(name) {
+  if (!PROTOTYPES[name]) PROTOTYPES[name] = HANDOFF_PROTOTYPES[name];
+  return fn(name);
+}
+
+/** Timeout in seconds (Infinity or null: none) -> microseconds (BigInt). */
+function handoffTimeout(value, what) {
+  if (value === undefined) value = 30;
+  if (value === null || value === Infinity) return 2n ** 64n - 1n;
+  if (typeof value !== 'number' || !(value >= 0)) throw rangeError(what, '>= 0 seconds, Infinity or null', value);
+  return BigInt(Math.min(Math.round(value * 1e6), Number.MAX_SAFE_INTEGER));
+}
+
+function handoffUid(value, what) {
+  if (value === undefined || value === null) return NO_UID;
+  return checkInteger(value, what, 0, NO_UID - 1);
+}
+
+/** [{ name, fd }] or { name: fd } (fd: a number or an object with ._handle.fd, e.g. net.Server) -> [names, fds]. */
+function namedFds(fds) {
+  let entries;
+  if (Array.isArray(fds)) entries = fds.map((e) => [e && e.name, e && e.fd]);
+  else if (fds && typeof fds === 'object') entries = Object.entries(fds);
+  else throw typeError('"fds" argument', 'an array of { name, fd } or an object { name: fd }', fds);
+  if (entries.length === 0) throw valueError('"fds" argument', 'must not be empty', fds);
+  const names = [];
+  const numbers = [];
+  for (const [name, fd] of entries) {
+    checkString(name, 'fd name');
+    const n = typeof fd === 'number' ? fd : fd && fd._handle && fd._handle.fd;
+    numbers.push(checkFd(n, `fd "${name}"`));
+    names.push(name);
+  }
+  return [names, numbers];
+}
+
+/**
+ * Offer `fds` (in order, each named) to one successor that connects to the
+ * unix socket `path`; resolves once it has acknowledged. Runs on a worker
+ * thread, so this process goes on serving meanwhile; on rejection (err.code
+ * EADDRINUSE, ETIMEDOUT, ECONNABORTED, ...) it still holds everything.
+ * options: timeout (seconds, default 30; Infinity: none), allowedUid.
+ */
+function handoffOffer(file, fds, options) {
+  return new Promise((resolve, reject) => {
+    const opts = checkOptions(options, ['timeout', 'allowedUid']);
+    const [names, numbers] = namedFds(fds);
+    const args = [cPath(file, '"path" argument'), numbers, names, numbers.length,
+      handoffTimeout(opts.timeout, '"timeout" option'), handoffUid(opts.allowedUid, '"allowedUid" option')];
+    handoffFn('sdfd_handoff_offer').async(...args, (err, rc) => {
+      if (err) reject(err);
+      else if (rc < 0) reject(errnoError('sdfd_handoff_offer', rc));
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Receive the descriptors offered on `path` (blocking; call at start-up):
+ * they become this process's activated sockets (fds 3.., LISTEN_* set), so
+ * listenFdsWithNames()/collect()/listen() find them. Their number.
+ * options: timeout (seconds, default 30), offererUid.
+ */
+function handoffReceive(file, options) {
+  const opts = checkOptions(options, ['timeout', 'offererUid']);
+  const rc = handoffFn('sdfd_handoff_receive')(cPath(file, '"path" argument'),
+    handoffTimeout(opts.timeout, '"timeout" option'), handoffUid(opts.offererUid, '"offererUid" option'));
+  return check('sdfd_handoff_receive', rc);
+}
+
+/**
+ * Start `file` with `args` (argv[1..]) and `fds` passed the systemd way
+ * (fds 3.. in the child only, LISTEN_PID of the child, LISTEN_FDS,
+ * LISTEN_FDNAMES); its pid once it has exec'd. options: env (default
+ * process.env), argv0.
+ */
+function handoffSpawn(file, args, fds, options) {
+  const opts = checkOptions(options, ['env', 'argv0']);
+  const f = cPath(checkString(file, '"file" argument'), '"file" argument');
+  if (!Array.isArray(args)) throw typeError('"args" argument', 'an array of strings', args);
+  args.forEach((a, i) => checkString(a, `args[${i}]`));
+  const [names, numbers] = namedFds(fds);
+  const env = opts.env === undefined ? process.env : opts.env;
+  if (!env || typeof env !== 'object') throw typeError('"env" option', 'an object', env);
+  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const argv = [opts.argv0 === undefined ? file : checkString(opts.argv0, '"argv0" option'), ...args];
+  const rc = handoffFn('sdfd_handoff_spawn')(f, [...argv, null], [...envp, null], numbers, names, numbers.length);
+  return check('sdfd_handoff_spawn', rc);
+}
+
+const handoff = { offer: handoffOffer, receive: handoffReceive, spawn: handoffSpawn };
+
 module.exports = {
+  handoff,
   LISTEN_FDS_START,
   AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6,
   SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET,

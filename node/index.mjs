@@ -24,4 +24,5 @@ export const {
   watchdogEnabled,
   booted,
   libraryPath,
+  handoff,
 } = sdfd;

@@ -13,7 +13,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 PY=${PYTHON:-python3}
-VENV=${SDFD_PY_VENV:-${TMPDIR:-/tmp}/sdfd-python-venv}
+# The venv is kept between runs, in the build tree (nothing is left in /tmp).
+VENV=${SDFD_PY_VENV:-$ROOT/build/python-venv}
 SYSTEM_PYTHON=/usr/bin/python3
 
 fail() { echo "python/run-tests.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -66,7 +67,7 @@ VPY=$VENV/bin/python
 "$VPY" -m pip install -q --disable-pip-version-check pytest uvicorn || fail "pip install pytest uvicorn failed"
 # Install from a copy of python/ so that no build/ or *.egg-info is left in the tree.
 mkdir "$WORK/src"
-(cd "$HERE" && tar --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
+(cd "$HERE" && tar -h --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
    --exclude=./sdfd/_lib -cf - .) | tar -xf - -C "$WORK/src"
 "$VPY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WORK/src" \
   || fail "pip install of python/ failed"
@@ -74,4 +75,5 @@ mkdir "$WORK/src"
 echo "run-tests: $("$VPY" --version) in $VENV; oracle $("$SYSTEM_PYTHON" --version) with python-systemd;" \
      "SDFD_LIBRARY=$SDFD_LIBRARY"
 cd "$HERE/tests" || fail "no tests directory"
-"$VPY" -m pytest -p no:cacheprovider -rfE .
+# pytest's tmp_path directories live in $WORK, removed on exit.
+"$VPY" -m pytest -p no:cacheprovider --basetemp="$WORK/pytest" -rfE .

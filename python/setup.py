@@ -2,11 +2,14 @@
 
 Such a wheel contains a native library, so it must not be tagged as pure
 Python ("py3-none-any"): it is tagged "py3-none-<platform>" instead. Without a
-bundled library nothing changes.
+bundled library (the sdist, a checkout) the build is pure Python and the
+package uses the system's libsdfd, which this build does not compile: it says
+so on stderr.
 """
 
 import glob
 import os
+import sys
 
 from setuptools import Distribution, setup
 
@@ -41,4 +44,11 @@ if BUNDLED and bdist_wheel is not None:
     cmdclass["bdist_wheel"] = bdist_wheel_with_library
     setup(cmdclass=cmdclass, distclass=DistributionWithLibrary)
 else:
+    print(
+        "sdfd: no libsdfd in sdfd/_lib/: this is a pure-Python build that uses the "
+        "libsdfd installed on the system (`make install` or the sdfd .deb from the "
+        "source repository, or SDFD_LIBRARY=/path/libsdfd.so.0); the binary wheels "
+        "(manylinux, musllinux) carry the library instead",
+        file=sys.stderr,
+    )
     setup()

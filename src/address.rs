@@ -24,10 +24,22 @@ use crate::errno::Errno;
 pub enum SocketAddress<'a> {
     /// Port only: any address, IPv4 and IPv6.
     Port(u16),
-    /// An IPv4 address (network byte order octets) and port.
-    Inet4 { addr: [u8; 4], port: u16 },
-    /// An IPv6 address, port, and scope (interface index, 0 for none).
-    Inet6 { addr: [u8; 16], port: u16, scope_id: u32 },
+    /// An IPv4 address and port.
+    Inet4 {
+        /// The address, octets in network order.
+        addr: [u8; 4],
+        /// The port.
+        port: u16,
+    },
+    /// An IPv6 address, port, and scope.
+    Inet6 {
+        /// The address, octets in network order.
+        addr: [u8; 16],
+        /// The port.
+        port: u16,
+        /// The scope: an interface index, 0 for none.
+        scope_id: u32,
+    },
     /// A filesystem socket path (without NUL).
     Path(&'a [u8]),
     /// An abstract socket name (without the leading `@`).
@@ -93,7 +105,9 @@ impl<'a> SocketAddress<'a> {
                 Err(AddressError::Invalid("abstract unix sockets exist on Linux only"))
             }
             Some((b'@', [])) => Err(AddressError::Invalid("empty abstract socket name")),
-            Some((b'@', name)) if name.len() >= SUN_PATH_MAX - 1 => Err(AddressError::Invalid("abstract socket name too long")),
+            Some((b'@', name)) if name.len() >= SUN_PATH_MAX - 1 => {
+                Err(AddressError::Invalid("abstract socket name too long"))
+            }
             Some((b'@', name)) => Ok(SocketAddress::Abstract(name)),
             _ if s.starts_with(b"vsock:") => Err(AddressError::Invalid("vsock addresses are not supported")),
             Some((b'[', rest)) => {
@@ -106,7 +120,8 @@ impl<'a> SocketAddress<'a> {
                 if !pton(libc::AF_INET6, inside, &mut addr) {
                     return Err(AddressError::Invalid("bad IPv6 address"));
                 }
-                let port = after.get(1..).and_then(|a| a.strip_prefix(b":")).ok_or(AddressError::Invalid("missing port"))?;
+                let port =
+                    after.get(1..).and_then(|a| a.strip_prefix(b":")).ok_or(AddressError::Invalid("missing port"))?;
                 let (port, scope) = port_and_iface(port)?;
                 Ok(SocketAddress::Inet6 { addr, port, scope_id: scope.unwrap_or(0) })
             }
@@ -285,10 +300,38 @@ mod tests {
         assert_eq!(p("[::1]:80%no-such-if0"), Err(AddressError::NoSuchInterface));
         assert_eq!(p("65536").unwrap_err().errno(), Errno::ERANGE);
         for s in [
-            "", "@", "/", "-1", "x", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:x", "1.2.3:4", "1.2.3.4.5:80",
-            "01.2.3.4:80", "127.0.0.1:080", "::1:80", "[::1]", "[::1]:", "[::1]80", "[::1:80", "[x]:80", "localhost:80",
-            "relative/path", "vsock:1:2", "[::1%1]:80", " 80", "80 ", "127.0.0.1: 80", "0x", "00", "08", "1_0",
-            "127.0.0.1:80#x", "123456",
+            "",
+            "@",
+            "/",
+            "-1",
+            "x",
+            "127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:0",
+            "127.0.0.1:x",
+            "1.2.3:4",
+            "1.2.3.4.5:80",
+            "01.2.3.4:80",
+            "127.0.0.1:080",
+            "::1:80",
+            "[::1]",
+            "[::1]:",
+            "[::1]80",
+            "[::1:80",
+            "[x]:80",
+            "localhost:80",
+            "relative/path",
+            "vsock:1:2",
+            "[::1%1]:80",
+            " 80",
+            "80 ",
+            "127.0.0.1: 80",
+            "0x",
+            "00",
+            "08",
+            "1_0",
+            "127.0.0.1:80#x",
+            "123456",
         ] {
             assert!(p(s).is_err(), "{s:?}");
             assert_ne!(p(s).unwrap_err().errno(), Errno(0));

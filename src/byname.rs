@@ -201,7 +201,7 @@ type RawSocketNum = usize;
 /// returned by an earlier call in this process, plus the activation's own
 /// errors (`EINVAL` for a bad `LISTEN_FDS` or a `LISTEN_FDNAMES` count
 /// mismatch, `EBADF` for a passed fd that is not open, `E2BIG` past
-/// [`TAKEN_CAPACITY`] fds, `ENOMEM`).
+/// 4096 fds, `ENOMEM`).
 ///
 /// ```no_run
 /// # #[cfg(unix)] {

@@ -1,54 +1,51 @@
 //! Descriptor classification (`sd_is_fifo`, `sd_is_special`, `sd_is_socket*`,
-//! `sd_is_mq`), with libsystemd 252's checks in libsystemd 252's order.
+//! `sd_is_mq`), with libsystemd 252's checks in libsystemd 252's order, once
+//! for every platform: the OS is asked only through the small primitives of
+//! `crate::sys` (`fd_file_id`, `is_socket_handle`, `socket_type`,
+//! `is_listening`, `local_addr` ...).
 //!
 //! Every function answers `Ok(true)` / `Ok(false)` or the errno libsystemd
 //! returns. `listening` is `None` for "don't care", like a negative C value.
+//!
+//! Windows: the socket checks take Winsock `SOCKET` handles ([`RawSocket`]);
+//! `INVALID_SOCKET` is `EBADF` (the counterpart of a negative fd), a handle
+//! that is not open at all `EBADF`, an open handle that is not a socket
+//! "no"; families and address layouts are Winsock's. `is_fifo`,
+//! `is_special` and `is_mq` take C runtime descriptors, which have no
+//! counterpart there: `EBADF` for a negative one, else `ENOSYS`. A family
+//! other than IPv4/IPv6 in `is_socket_sockaddr` is `EAFNOSUPPORT` there
+//! (the CRT has no `EPFNOSUPPORT`).
 
 use core::ffi::{c_int, CStr};
-use core::mem::{size_of, zeroed};
 
 use crate::errno::{Errno, Result};
-use crate::fd::RawFd;
+use crate::fd::{RawFd, RawSocket};
+use crate::sys::{self, FileId, FileKind, SockAddr, AF_INET, AF_INET6, AF_UNIX};
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-use crate::sys::{fstat, stat_at};
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn fstat(fd: RawFd) -> Result<libc::stat> {
-    // SAFETY: zeroed stat is a valid out-buffer.
-    let mut st: libc::stat = unsafe { zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::fstat(fd, &mut st) } < 0 {
-        return Err(Errno::last());
-    }
-    Ok(st)
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn stat_at(path: &CStr, flags: c_int) -> Result<libc::stat> {
-    // SAFETY: as in fstat; path is NUL-terminated.
-    let mut st: libc::stat = unsafe { zeroed() };
-    if unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut st, flags) } < 0 {
-        return Err(Errno::last());
-    }
-    Ok(st)
-}
+/// `sizeof(struct sockaddr_in)` and `sizeof(struct sockaddr_in6)`: the same
+/// on Linux, the BSDs, macOS and Windows, as are the offsets below.
+const SOCKADDR_IN_SIZE: usize = 16;
+const SOCKADDR_IN6_SIZE: usize = 28;
+/// `sin_port` / `sin6_port` (network byte order).
+const PORT: core::ops::Range<usize> = 2..4;
+/// `sin_addr`.
+const IN_ADDR: core::ops::Range<usize> = 4..8;
+/// `sin6_flowinfo`, `sin6_addr`, `sin6_scope_id`.
+const IN6_FLOWINFO: core::ops::Range<usize> = 4..8;
+const IN6_ADDR: core::ops::Range<usize> = 8..24;
+const IN6_SCOPE_ID: core::ops::Range<usize> = 24..28;
 
 /// `stat(path)`, where "does not exist" is an answer (`None`), not an error.
-fn stat_existing(path: &CStr) -> Result<Option<libc::stat>> {
-    match stat_at(path, 0) {
+fn stat_existing(path: &CStr) -> Result<Option<FileId>> {
+    match sys::path_file_id(path) {
         Ok(st) => Ok(Some(st)),
         Err(e) if e.0 == libc::ENOENT || e.0 == libc::ENOTDIR => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-fn file_type(st: &libc::stat) -> libc::mode_t {
-    st.st_mode & libc::S_IFMT
-}
-
-fn same_inode(a: &libc::stat, b: &libc::stat) -> bool {
-    a.st_dev == b.st_dev && a.st_ino == b.st_ino
+fn same_inode(a: &FileId, b: &FileId) -> bool {
+    a.dev == b.dev && a.ino == b.ino
 }
 
 fn check_fd(fd: RawFd) -> Result<()> {
@@ -59,11 +56,19 @@ fn check_fd(fd: RawFd) -> Result<()> {
     }
 }
 
+fn check_socket(s: RawSocket) -> Result<()> {
+    if sys::socket_is_invalid(s) {
+        Err(Errno::EBADF)
+    } else {
+        Ok(())
+    }
+}
+
 /// Is `fd` a FIFO (and, with `path`, the FIFO at that path)?
 pub fn is_fifo(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     check_fd(fd)?;
-    let st = fstat(fd)?;
-    if file_type(&st) != libc::S_IFIFO {
+    let st = sys::fd_file_id(fd)?;
+    if st.kind != FileKind::Fifo {
         return Ok(false);
     }
     match path {
@@ -75,196 +80,127 @@ pub fn is_fifo(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
 /// Is `fd` a regular file or character device (and, with `path`, that one)?
 pub fn is_special(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     check_fd(fd)?;
-    let st = fstat(fd)?;
-    let t = file_type(&st);
-    if t != libc::S_IFREG && t != libc::S_IFCHR {
+    let st = sys::fd_file_id(fd)?;
+    if st.kind != FileKind::Regular && st.kind != FileKind::CharDevice {
         return Ok(false);
     }
     let Some(p) = path else { return Ok(true) };
     let Some(sp) = stat_existing(p)? else {
         return Ok(false);
     };
-    Ok(match (t, file_type(&sp)) {
-        (libc::S_IFREG, libc::S_IFREG) => same_inode(&sp, &st),
-        (libc::S_IFCHR, libc::S_IFCHR) => sp.st_rdev == st.st_rdev,
+    Ok(match (st.kind, sp.kind) {
+        (FileKind::Regular, FileKind::Regular) => same_inode(&sp, &st),
+        (FileKind::CharDevice, FileKind::CharDevice) => sp.rdev == st.rdev,
         _ => false,
     })
 }
 
-fn sockopt_int(fd: RawFd, opt: c_int) -> Result<c_int> {
-    let mut v: c_int = 0;
-    let mut l = size_of::<c_int>() as libc::socklen_t;
-    // SAFETY: v and l are valid out-buffers of the stated size.
-    if unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, &mut v as *mut c_int as *mut _, &mut l) } < 0 {
-        return Err(Errno::last());
-    }
-    if l as usize != size_of::<c_int>() {
-        return Err(Errno::EINVAL);
-    }
-    Ok(v)
-}
-
 /// libsystemd's `sd_is_socket_internal`: socket? of `type_` (0 = any)?
 /// listening state as asked?
-fn is_socket_internal(fd: RawFd, type_: c_int, listening: Option<bool>) -> Result<bool> {
-    check_fd(fd)?;
+fn is_socket_internal(s: RawSocket, type_: c_int, listening: Option<bool>) -> Result<bool> {
+    check_socket(s)?;
     if type_ < 0 {
         return Err(Errno::EINVAL);
     }
-    let st = fstat(fd)?;
-    if file_type(&st) != libc::S_IFSOCK {
+    if !sys::is_socket_handle(s)? {
         return Ok(false);
     }
-    if type_ != 0 && sockopt_int(fd, libc::SO_TYPE)? != type_ {
+    if type_ != 0 && sys::socket_type(s)? != type_ {
         return Ok(false);
     }
     if let Some(want) = listening {
-        if (sockopt_int(fd, libc::SO_ACCEPTCONN)? != 0) != want {
+        if sys::is_listening(s)? != want {
             return Ok(false);
         }
     }
     Ok(true)
 }
 
-/// A socket's own address as `getsockname` reports it, with its length.
-struct LocalAddr {
-    ss: libc::sockaddr_storage,
-    len: usize,
+/// Bytes `r` of a socket address (empty when out of range, which the
+/// callers' length checks rule out).
+fn field(b: &[u8], r: core::ops::Range<usize>) -> &[u8] {
+    b.get(r).unwrap_or_default()
 }
 
-impl LocalAddr {
-    fn of(fd: RawFd) -> Result<LocalAddr> {
-        // SAFETY: zeroed storage is valid; l is its size.
-        let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-        let mut l = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        if unsafe { libc::getsockname(fd, &mut ss as *mut _ as *mut libc::sockaddr, &mut l) } < 0 {
-            return Err(Errno::last());
-        }
-        if (l as usize) < size_of::<libc::sa_family_t>() {
-            return Err(Errno::EINVAL);
-        }
-        Ok(LocalAddr { ss, len: l as usize })
-    }
-
-    fn family(&self) -> c_int {
-        self.ss.ss_family as c_int
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the storage is plain old data of this size.
-        unsafe {
-            core::slice::from_raw_parts(&self.ss as *const _ as *const u8, size_of::<libc::sockaddr_storage>())
-        }
-    }
-
-    fn as_in(&self) -> libc::sockaddr_in {
-        // SAFETY: storage is larger than and aligned for sockaddr_in.
-        unsafe { *(&self.ss as *const _ as *const libc::sockaddr_in) }
-    }
-
-    fn as_in6(&self) -> libc::sockaddr_in6 {
-        // SAFETY: as above.
-        unsafe { *(&self.ss as *const _ as *const libc::sockaddr_in6) }
-    }
-}
-
-/// Is `fd` a socket of `family` (0 = any), `type_` (0 = any), in the asked
+/// Is `s` a socket of `family` (0 = any), `type_` (0 = any), in the asked
 /// listening state?
-pub fn is_socket(fd: RawFd, family: c_int, type_: c_int, listening: Option<bool>) -> Result<bool> {
-    check_fd(fd)?;
+pub fn is_socket(s: RawSocket, family: c_int, type_: c_int, listening: Option<bool>) -> Result<bool> {
+    check_socket(s)?;
     if family < 0 {
         return Err(Errno::EINVAL);
     }
-    if !is_socket_internal(fd, type_, listening)? {
+    if !is_socket_internal(s, type_, listening)? {
         return Ok(false);
     }
     if family > 0 {
-        return Ok(LocalAddr::of(fd)?.family() == family);
+        return Ok(sys::local_addr(s)?.family == family);
     }
     Ok(true)
 }
 
-/// Is `fd` an `AF_INET`/`AF_INET6` socket (of `family` if non-zero) bound to
+/// Is `s` an `AF_INET`/`AF_INET6` socket (of `family` if non-zero) bound to
 /// `port` (if non-zero)?
-pub fn is_socket_inet(fd: RawFd, family: c_int, type_: c_int, listening: Option<bool>, port: u16) -> Result<bool> {
-    check_fd(fd)?;
-    if !matches!(family, 0 | libc::AF_INET | libc::AF_INET6) {
+pub fn is_socket_inet(s: RawSocket, family: c_int, type_: c_int, listening: Option<bool>, port: u16) -> Result<bool> {
+    check_socket(s)?;
+    if family != 0 && family != AF_INET && family != AF_INET6 {
         return Err(Errno::EINVAL);
     }
-    if !is_socket_internal(fd, type_, listening)? {
+    if !is_socket_internal(s, type_, listening)? {
         return Ok(false);
     }
-    let a = LocalAddr::of(fd)?;
-    let f = a.family();
-    if f != libc::AF_INET && f != libc::AF_INET6 {
+    let a = sys::local_addr(s)?;
+    if a.family != AF_INET && a.family != AF_INET6 {
         return Ok(false);
     }
-    if family != 0 && f != family {
+    if family != 0 && a.family != family {
         return Ok(false);
     }
     if port > 0 {
-        let sa_port = if f == libc::AF_INET { a.as_in().sin_port } else { a.as_in6().sin6_port };
-        return Ok(u16::from_be(sa_port) == port);
+        return Ok(field(&a.bytes, PORT) == port.to_be_bytes());
     }
     Ok(true)
 }
 
-fn read_at<T: Copy>(b: &[u8], off: usize) -> T {
-    debug_assert!(off + size_of::<T>() <= b.len());
-    // SAFETY: callers check the length first; unaligned read of POD.
-    unsafe { core::ptr::read_unaligned(b.as_ptr().add(off) as *const T) }
-}
-
-/// Is `fd` an IP socket bound to the address in `addr` (raw `struct
+/// Is `s` an IP socket bound to the address in `addr` (raw `struct
 /// sockaddr` bytes; port, flow info and scope 0 match anything)?
 /// `None` stands for a NULL address (`EINVAL`).
-pub fn is_socket_sockaddr(fd: RawFd, type_: c_int, addr: Option<&[u8]>, listening: Option<bool>) -> Result<bool> {
-    check_fd(fd)?;
+pub fn is_socket_sockaddr(s: RawSocket, type_: c_int, addr: Option<&[u8]>, listening: Option<bool>) -> Result<bool> {
+    check_socket(s)?;
     let addr = addr.ok_or(Errno::EINVAL)?;
-    if addr.len() < size_of::<libc::sa_family_t>() {
-        return Err(Errno::ENOBUFS);
-    }
-    let want_family = read_at::<libc::sa_family_t>(addr, 0) as c_int;
-    if want_family != libc::AF_INET && want_family != libc::AF_INET6 {
+    let want_family = sys::sockaddr_family(addr).ok_or(Errno::ENOBUFS)?;
+    if want_family != AF_INET && want_family != AF_INET6 {
         return Err(Errno::EPFNOSUPPORT);
     }
-    if !is_socket_internal(fd, type_, listening)? {
+    if !is_socket_internal(s, type_, listening)? {
         return Ok(false);
     }
-    let a = LocalAddr::of(fd)?;
-    if a.family() != want_family {
+    let a = sys::local_addr(s)?;
+    if a.family != want_family {
         return Ok(false);
     }
-    if want_family == libc::AF_INET {
-        if a.len < size_of::<libc::sockaddr_in>() || addr.len() < size_of::<libc::sockaddr_in>() {
-            return Err(Errno::EINVAL);
-        }
-        let want: libc::sockaddr_in = read_at(addr, 0);
-        let have = a.as_in();
-        if want.sin_port != 0 && have.sin_port != want.sin_port {
-            return Ok(false);
-        }
-        Ok(have.sin_addr.s_addr == want.sin_addr.s_addr)
-    } else {
-        if a.len < size_of::<libc::sockaddr_in6>() || addr.len() < size_of::<libc::sockaddr_in6>() {
-            return Err(Errno::EINVAL);
-        }
-        let want: libc::sockaddr_in6 = read_at(addr, 0);
-        let have = a.as_in6();
-        if want.sin6_port != 0 && have.sin6_port != want.sin6_port {
-            return Ok(false);
-        }
-        if want.sin6_flowinfo != 0 && have.sin6_flowinfo != want.sin6_flowinfo {
-            return Ok(false);
-        }
-        if want.sin6_scope_id != 0 && have.sin6_scope_id != want.sin6_scope_id {
-            return Ok(false);
-        }
-        Ok(have.sin6_addr.s6_addr == want.sin6_addr.s6_addr)
+    let have = &a.bytes[..];
+    let zero = |r: core::ops::Range<usize>| field(addr, r).iter().all(|&b| b == 0);
+    let same = |r: core::ops::Range<usize>| field(addr, r.clone()) == field(have, r);
+    let size = if want_family == AF_INET { SOCKADDR_IN_SIZE } else { SOCKADDR_IN6_SIZE };
+    if a.len < size || addr.len() < size {
+        return Err(Errno::EINVAL);
     }
+    if !zero(PORT) && !same(PORT) {
+        return Ok(false);
+    }
+    if want_family == AF_INET {
+        return Ok(same(IN_ADDR));
+    }
+    if !zero(IN6_FLOWINFO) && !same(IN6_FLOWINFO) {
+        return Ok(false);
+    }
+    if !zero(IN6_SCOPE_ID) && !same(IN6_SCOPE_ID) {
+        return Ok(false);
+    }
+    Ok(same(IN6_ADDR))
 }
 
-/// Is `fd` an `AF_UNIX` socket, optionally with the given name?
+/// Is `s` an `AF_UNIX` socket, optionally with the given name?
 ///
 /// `path`: `None` matches any name. `Some(b"")` matches an unnamed socket.
 /// A name starting with NUL is an abstract name, matched exactly. A
@@ -272,18 +208,18 @@ pub fn is_socket_sockaddr(fd: RawFd, type_: c_int, addr: Option<&[u8]>, listenin
 /// matches when the socket's path starts with those bytes — libsystemd's
 /// comparison of `length + 1` bytes, which the C layer reproduces by passing
 /// the caller's buffer up to and including byte `length`.
-pub fn is_socket_unix(fd: RawFd, type_: c_int, listening: Option<bool>, path: Option<&[u8]>) -> Result<bool> {
-    check_fd(fd)?;
-    if !is_socket_internal(fd, type_, listening)? {
+pub fn is_socket_unix(s: RawSocket, type_: c_int, listening: Option<bool>, path: Option<&[u8]>) -> Result<bool> {
+    check_socket(s)?;
+    if !is_socket_internal(s, type_, listening)? {
         return Ok(false);
     }
-    let a = LocalAddr::of(fd)?;
-    if a.family() != libc::AF_UNIX {
+    let a: SockAddr = sys::local_addr(s)?;
+    if a.family != AF_UNIX {
         return Ok(false);
     }
     let Some(path) = path else { return Ok(true) };
-    let base = sun_path_offset();
-    let sun_path = a.bytes().get(base..).unwrap_or_default();
+    let base = sys::sun_path_offset();
+    let sun_path = a.bytes.get(base..).unwrap_or_default();
     // (checked: a name too long to add up cannot match, and cannot panic)
     let want = base.checked_add(path.len());
     Ok(match path.first() {
@@ -293,37 +229,31 @@ pub fn is_socket_unix(fd: RawFd, type_: c_int, listening: Option<bool>, path: Op
     })
 }
 
-fn sun_path_offset() -> usize {
-    // SAFETY: only the field's address is taken, on a zeroed value.
-    let un: libc::sockaddr_un = unsafe { zeroed() };
-    (&un.sun_path as *const _ as usize) - (&un as *const _ as usize)
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-use crate::sys::mq_getattr;
-
 /// Is `fd` a POSIX message queue (and, with `path`, the queue `/dev/mqueue` +
 /// `path`)? `path` must be absolute.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+///
+/// macOS has no POSIX message queue descriptors: every valid descriptor is
+/// "not a message queue" there, whatever `path` is (libsystemd also answers
+/// 0 before looking at the path when `mq_getattr` says the fd is not a
+/// queue). Windows: `EBADF` for a negative descriptor, else `ENOSYS`.
 pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     // libsystemd validates with fcntl(F_GETFD), not fd >= 0.
-    // SAFETY: fcntl on any number is safe.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        return Err(Errno::last());
-    }
-    if let Err(e) = mq_getattr(fd) {
-        return if e == Errno::EBADF { Ok(false) } else { Err(e) };
+    sys::get_fd_flags(fd)?;
+    if !sys::is_mq_handle(fd)? {
+        return Ok(false);
     }
     let Some(path) = path else { return Ok(true) };
     let p = path.to_bytes();
     if p.first() != Some(&b'/') {
         return Err(Errno::EINVAL);
     }
-    let st = fstat(fd)?;
+    let st = sys::fd_file_id(fd)?;
     // "/dev/mqueue" + path, NUL-terminated. The kernel refuses any path of
     // PATH_MAX bytes or more with ENAMETOOLONG, so a longer one needs no call.
+    // (Linux's PATH_MAX: only Linux and Android have queue descriptors.)
     const DIR: &[u8] = b"/dev/mqueue";
-    let mut buf = [0u8; libc::PATH_MAX as usize];
+    const PATH_MAX: usize = 4096;
+    let mut buf = [0u8; PATH_MAX];
     if p.len() >= buf.len() - DIR.len() {
         return Err(Errno::ENAMETOOLONG);
     }
@@ -334,22 +264,6 @@ pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
     let path = buf.get(..=DIR.len() + p.len()).ok_or(Errno::ENAMETOOLONG)?;
     // SAFETY: `path` ends with the NUL byte after the copy (zero-filled, and
     // the length was checked above) and has no NUL before: `p` is a C string.
-    let sp = stat_at(unsafe { CStr::from_bytes_with_nul_unchecked(path) }, 0)?;
-    Ok(file_type(&st) != 0 && file_type(&st) == file_type(&sp) && same_inode(&st, &sp))
-}
-
-/// macOS has no POSIX message queue descriptors (no `mq_open` in libSystem,
-/// no mqueue file system): every valid descriptor is "not a message queue".
-/// As on Linux, the descriptor is validated with `fcntl(F_GETFD)` first, so
-/// a closed or negative fd is `EBADF`; otherwise the answer is `Ok(false)`
-/// whatever `path` is (libsystemd also answers 0 before looking at the path
-/// when `mq_getattr` says the fd is not a queue).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn is_mq(fd: RawFd, path: Option<&CStr>) -> Result<bool> {
-    let _ = path;
-    // SAFETY: fcntl on any number is safe.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        return Err(Errno::last());
-    }
-    Ok(false)
+    let sp = sys::path_file_id(unsafe { CStr::from_bytes_with_nul_unchecked(path) })?;
+    Ok(st.kind != FileKind::Other(0) && st.kind == sp.kind && same_inode(&st, &sp))
 }

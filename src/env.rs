@@ -62,16 +62,30 @@ unsafe fn value_after(e: *const u8, name: &[u8]) -> Option<&'static CStr> {
     Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len.wrapping_add(1))))
 }
 
-/// The four variables of the systemd protocol, each as [`get`] returns it,
-/// read together (`sd_listen_fds` needs them all: three to check, four to
-/// unset).
+/// The four variables of the systemd protocol ([`LISTEN_VARS`]), each as
+/// [`get`] returns it, read together (`sd_listen_fds` needs them all: three
+/// to check, four to unset).
 #[cfg(unix)]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct ListenVars {
-    pub(crate) pid: Option<&'static CStr>,
-    pub(crate) pidfdid: Option<&'static CStr>,
-    pub(crate) fds: Option<&'static CStr>,
-    pub(crate) fdnames: Option<&'static CStr>,
+    /// The values, in [`LISTEN_VARS`] order.
+    pub(crate) values: [Option<&'static CStr>; 4],
+}
+
+#[cfg(unix)]
+impl ListenVars {
+    pub(crate) fn pid(&self) -> Option<&'static CStr> {
+        self.values[0]
+    }
+    pub(crate) fn pidfdid(&self) -> Option<&'static CStr> {
+        self.values[1]
+    }
+    pub(crate) fn fds(&self) -> Option<&'static CStr> {
+        self.values[2]
+    }
+    pub(crate) fn fdnames(&self) -> Option<&'static CStr> {
+        self.values[3]
+    }
 }
 
 /// [`ListenVars`] from one pass over `environ` (each variable's first
@@ -93,12 +107,9 @@ pub(crate) fn listen_vars() -> ListenVars {
             let e = (*entry).cast::<u8>();
             if starts_with(e, PREFIX) {
                 let rest = e.add(PREFIX.len());
-                for (slot, name) in [
-                    (&mut v.pid, b"PID".as_slice()),
-                    (&mut v.pidfdid, b"PIDFDID".as_slice()),
-                    (&mut v.fds, b"FDS".as_slice()),
-                    (&mut v.fdnames, b"FDNAMES".as_slice()),
-                ] {
+                for (slot, var) in v.values.iter_mut().zip(LISTEN_VARS) {
+                    // (every name in the list starts with PREFIX)
+                    let name = var.to_bytes().get(PREFIX.len()..).unwrap_or_default();
                     if slot.is_none() {
                         if let Some(value) = value_after(rest, name) {
                             *slot = Some(value);
@@ -131,7 +142,7 @@ unsafe fn starts_with(e: *const u8, prefix: &[u8]) -> bool {
 
 #[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) fn listen_vars() -> ListenVars {
-    ListenVars { pid: get(LISTEN_PID), pidfdid: get(LISTEN_PIDFDID), fds: get(LISTEN_FDS), fdnames: get(LISTEN_FDNAMES) }
+    ListenVars { values: LISTEN_VARS.map(get) }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -198,7 +209,30 @@ pub(crate) const LISTEN_FDNAMES: &CStr = c"LISTEN_FDNAMES";
 pub(crate) const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";
 pub(crate) const WATCHDOG_USEC: &CStr = c"WATCHDOG_USEC";
 pub(crate) const WATCHDOG_PID: &CStr = c"WATCHDOG_PID";
+
+/// The variables of the `LISTEN_*` protocol, the ones `sd_listen_fds(1)`
+/// and its siblings unset (`LISTEN_PIDFDID`: systemd 258), in
+/// [`ListenVars`] order. The bindings keep copies (python/sdfd/daemon.py,
+/// node/index.js) for their own environment; their test suites compare
+/// them with this list.
+#[cfg_attr(windows, allow(dead_code))]
+pub(crate) const LISTEN_VARS: [&CStr; 4] = [LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS, LISTEN_FDNAMES];
+
+/// Every variable that hands activation state to a process: [`LISTEN_VARS`]
+/// first, then the service manager's own. `environ_without_activation`
+/// leaves these out.
+#[cfg_attr(windows, allow(dead_code))]
+pub(crate) const ACTIVATION_VARS: [&CStr; 7] =
+    [LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS, LISTEN_FDNAMES, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
 #[cfg(windows)]
 pub(crate) const SYSTEMFD_SOCKET_SERVER: &CStr = c"SYSTEMFD_SOCKET_SERVER";
 #[cfg(windows)]
 pub(crate) const SYSTEMFD_SOCKET_SECRET: &CStr = c"SYSTEMFD_SOCKET_SECRET";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn activation_vars_start_with_the_listen_vars() {
+        assert_eq!(super::ACTIVATION_VARS[..4], super::LISTEN_VARS);
+    }
+}

@@ -10,25 +10,42 @@ use core::fmt;
 pub struct Errno(pub i32);
 
 impl Errno {
+    /// `EINVAL`: Invalid argument (a malformed variable, a NULL pointer).
     pub const EINVAL: Errno = Errno(libc::EINVAL);
+    /// `ERANGE`: A number out of range.
     pub const ERANGE: Errno = Errno(libc::ERANGE);
+    /// `EBADF`: A descriptor that is not open.
     pub const EBADF: Errno = Errno(libc::EBADF);
+    /// `ENOMEM`: Out of memory.
     pub const ENOMEM: Errno = Errno(libc::ENOMEM);
+    /// `ENOENT`: No such name or file.
     pub const ENOENT: Errno = Errno(libc::ENOENT);
+    /// `ENOBUFS`: No buffer space.
     pub const ENOBUFS: Errno = Errno(libc::ENOBUFS);
+    /// `ENOSYS`: Not implemented on this platform.
     pub const ENOSYS: Errno = Errno(libc::ENOSYS);
+    /// `EPFNOSUPPORT`: protocol family not supported.
     /// Windows' CRT has no `EPFNOSUPPORT`: `EAFNOSUPPORT` stands in there.
     #[cfg(unix)]
     pub const EPFNOSUPPORT: Errno = Errno(libc::EPFNOSUPPORT);
     #[cfg(windows)]
+    /// `EPFNOSUPPORT` (`EAFNOSUPPORT` on Windows).
     pub const EPFNOSUPPORT: Errno = Errno(libc::EAFNOSUPPORT);
+    /// `EAFNOSUPPORT`: Address family not supported.
     pub const EAFNOSUPPORT: Errno = Errno(libc::EAFNOSUPPORT);
+    /// `ENAMETOOLONG`: A socket path too long for `sun_path`.
     pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
+    /// `EALREADY`: Already handed out once in this process.
     pub const EALREADY: Errno = Errno(libc::EALREADY);
+    /// `ESRCH`: Not socket-activated (no or a foreign `LISTEN_PID`).
     pub const ESRCH: Errno = Errno(libc::ESRCH);
+    /// `E2BIG`: Too many descriptors or too large a value.
     pub const E2BIG: Errno = Errno(libc::E2BIG);
+    /// `EBUSY`: Busy.
     pub const EBUSY: Errno = Errno(libc::EBUSY);
+    /// `EIO`: An I/O error.
     pub const EIO: Errno = Errno(libc::EIO);
+    /// `ENXIO`: No such activated socket (index past the count).
     pub const ENXIO: Errno = Errno(libc::ENXIO);
 
     /// The calling thread's current `errno`.

@@ -197,7 +197,7 @@ pub unsafe extern "C" fn sd_is_socket_unix(
         None
     } else {
         let len = if length == 0 { libc::strlen(path) } else { length };
-        let p = path as *const u8;
+        let p = path.cast::<u8>();
         match len {
             0 => Some(&[][..]),
             _ if *p == 0 => Some(core::slice::from_raw_parts(p, len.min(MAX))),
@@ -314,6 +314,8 @@ pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mu
 /// The process's activation state, read once (thread-safe, environment
 /// untouched): the number of activated fds, 0 if none, or the negative errno
 /// of that first reading — the same answer on every call from any thread.
+/// A child created by fork() reads its own on first use (its LISTEN_PID is
+/// the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
 #[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot() -> c_int {
@@ -342,7 +344,7 @@ pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
 /// The activated socket of `type` (0: any) bound to `address` (`PORT`,
 /// `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
 /// if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
-/// malformed address.
+/// malformed address or a negative `type`.
 ///
 /// # Safety
 /// `address` is NULL or NUL-terminated.
@@ -397,6 +399,122 @@ pub unsafe extern "C" fn sdfd_activate_socket(
             *count = n;
             0
         }
+        Err(e) => e.negated(),
+    }
+}
+
+/// `uid_t` argument meaning "no other uid": `(uid_t)-1`.
+#[cfg(unix)]
+fn opt_uid(uid: libc::uid_t) -> Option<libc::uid_t> {
+    (uid != libc::uid_t::MAX).then_some(uid)
+}
+
+/// A C fd array of `n` (>= 1) entries, or `EINVAL`.
+///
+/// # Safety
+/// As [`fd_array`].
+#[cfg(unix)]
+unsafe fn handoff_fds<'a>(fds: *const c_int, n: libc::size_t) -> Result<&'a [c_int]> {
+    match fd_array(fds, n) {
+        Some(f) if !f.is_empty() => Ok(f),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Hand-off (Unix only; docs/handoff.md): offer `n_fds` descriptors, fd `i`
+/// named `names[i]` (`LISTEN_FDNAMES` rules), to one successor that
+/// connects to the unix socket `path` (created here, removed before
+/// return), within `timeout_usec` µs (`UINT64_MAX`: no limit). Only a peer
+/// with this process's effective uid or `allowed_uid` (`(uid_t)-1`: none)
+/// is served. 0 once the successor has acknowledged, or a negative errno
+/// with this process still holding everything: -EINVAL, -E2BIG, -EBADF,
+/// -ENAMETOOLONG, -EADDRINUSE (path exists), -ETIMEDOUT, -ECONNABORTED (the
+/// successor went away before acknowledging), -EPROTO, or a system error.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated; `fds` and `names` are NULL or readable
+/// for `n_fds` entries, each name NULL or NUL-terminated.
+#[cfg(unix)]
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_handoff_offer(
+    path: *const c_char,
+    fds: *const c_int,
+    names: *const *const c_char,
+    n_fds: libc::size_t,
+    timeout_usec: u64,
+    allowed_uid: libc::uid_t,
+) -> c_int {
+    let Some(path) = opt_cstr(path) else {
+        return Errno::EINVAL.negated();
+    };
+    if names.is_null() {
+        return Errno::EINVAL.negated();
+    }
+    let r = handoff_fds(fds, n_fds).and_then(|fds| {
+        crate::handoff::offer(path, fds, crate::handoff::Names::Raw(names), timeout_usec, opt_uid(allowed_uid))
+    });
+    truth(r.map(|()| false))
+}
+
+/// Hand-off (Unix only): receive the descriptors offered on `path`
+/// (waiting up to `timeout_usec` µs for the offer to appear and for the
+/// exchange) from a process running as this process's effective uid, root,
+/// or `offerer_uid` (`(uid_t)-1`: none). On success returns their number n:
+/// they are at `SD_LISTEN_FDS_START..+n` and `LISTEN_PID`/`LISTEN_FDS`/
+/// `LISTEN_FDNAMES` are set, so `sd_listen_fds*`, `sdfd_listen_socket` and
+/// `sdfd_activate_socket` see them as activated sockets. Call it before
+/// starting threads (it calls `setenv`). A negative errno leaves nothing
+/// behind: -EINVAL, -ENAMETOOLONG, -ENOENT / -ECONNREFUSED (no offer by the
+/// deadline), -ETIMEDOUT, -EACCES (refused), -EPERM (untrusted offerer),
+/// -EPROTO, -EPROTONOSUPPORT, -ECONNABORTED, -EBUSY (an fd in 3..3+n is
+/// already in use), -ENOMEM.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[cfg(unix)]
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_handoff_receive(path: *const c_char, timeout_usec: u64, offerer_uid: libc::uid_t) -> c_int {
+    match opt_cstr(path) {
+        None => Errno::EINVAL.negated(),
+        // SAFETY: the C caller's contract (documented above): no concurrent
+        // environment access.
+        Some(p) => count(crate::handoff::receive(p, timeout_usec, opt_uid(offerer_uid))),
+    }
+}
+
+/// Hand-off by re-exec (Unix only): start `path` with `argv` and `envp`
+/// (NULL: this process's environment) and `n_fds` descriptors passed the
+/// systemd way: in the child only they are placed at 3.. without
+/// FD_CLOEXEC, other descriptors above 2 are marked close-on-exec,
+/// `LISTEN_PID` is the child's pid (set after fork), `LISTEN_FDS` and
+/// `LISTEN_FDNAMES` (`names[i]`) replace any `LISTEN_*` of `envp`. This
+/// process's descriptors are untouched. The child's pid once it has
+/// exec'd, or a negative errno: the exec's (-ENOENT, -EACCES, ...; the
+/// child is reaped), -EINVAL, -E2BIG, -EBADF, -ENOMEM, fork's.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated; `argv` is NULL or a NULL-terminated
+/// string array; `envp` likewise; `fds`/`names` as in `sdfd_handoff_offer`.
+#[cfg(unix)]
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_handoff_spawn(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    fds: *const c_int,
+    names: *const *const c_char,
+    n_fds: libc::size_t,
+) -> pid_t {
+    let Some(path) = opt_cstr(path) else {
+        return Errno::EINVAL.negated();
+    };
+    if names.is_null() || argv.is_null() {
+        return Errno::EINVAL.negated();
+    }
+    let r = handoff_fds(fds, n_fds)
+        .and_then(|fds| crate::handoff::spawn(path, argv, envp, fds, crate::handoff::Names::Raw(names)));
+    match r {
+        Ok(pid) => pid,
         Err(e) => e.negated(),
     }
 }

@@ -1,66 +1,104 @@
-//! sdfd: the socket-activation part of systemd's `sd-daemon` API, without
-//! libsystemd, as a safe Rust API and a C ABI over it.
+//! sdfd: systemd socket activation and service notification without
+//! libsystemd, for Rust programs, and (feature `capi`) the `sd-daemon` C ABI.
+//!
+//! Sockets by name, as checked std types, with a fallback when the program
+//! was started by hand (feature `std`, Unix):
 //!
 //! ```no_run
-//! let n = sdfd::listen_fds(true).unwrap_or(0);
-//! for fd in sdfd::LISTEN_FDS_START..sdfd::LISTEN_FDS_START + n as i32 {
-//!     if sdfd::is_socket(fd, libc::AF_INET, libc::SOCK_STREAM, Some(true)) == Ok(true) {
-//!         // accept() on fd
-//!     }
-//! }
+//! # #[cfg(unix)] {
+//! // The socket systemd passed as `FileDescriptorName=web`, else our own.
+//! let listener = sdfd::tcp_listener_or_bind("web", "127.0.0.1:8080")?;
+//! sdfd::notify(&[sdfd::NotifyState::Ready, sdfd::NotifyState::Status("serving")])?;
+//! # }
+//! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Nothing here modifies the environment unless its name says so: the
+//! `*_and_unset_env` variants, which remove the activation variables as
+//! libsystemd's `unset_environment` flag does, are `unsafe` (`unsetenv`
+//! races with any other thread reading the environment).
 //!
 //! Results match libsystemd 252 exactly (values, errno codes, environment
 //! and `FD_CLOEXEC` side effects); the README lists every difference from
 //! newer systemd and how conformance is tested.
+//!
+//! # Features
+//! * `std` (default): the typed socket API, typed notify states,
+//!   `std::io::Error` conversions. Without it the crate is `no_std` and
+//!   depends on `libc` only (`windows-sys` on Windows).
+//! * `capi`: the C ABI (`sd_listen_fds` … with `#[no_mangle]`, module
+//!   `ffi`) for the C library that `make` builds. Do not enable it in a
+//!   Rust program: its `sd_*` symbols would take the place of libsystemd's
+//!   for every C library linked into the same program.
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
+#![deny(missing_docs)]
 
 #[cfg(unix)]
 pub mod address;
-pub mod byname;
+mod api;
+pub use api::{
+    booted, pid_notify, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env, notify_barrier,
+    notify_str, notify_str_and_unset_env, watchdog_enabled, watchdog_enabled_and_unset_env,
+};
+#[cfg(feature = "std")]
+pub use api::{notify, notify_and_unset_env, NotifyState};
+#[cfg(all(feature = "std", unix))]
+pub use api::notify_with_fds;
+mod byname;
 mod backend;
-#[cfg(unix)]
-pub mod check;
-#[cfg(windows)]
-#[path = "windows/check.rs"]
-pub mod check;
+#[doc(hidden)]
+pub use backend::systemfd_protocol;
+mod check;
 mod env;
-pub mod errno;
-pub mod fd;
+mod errno;
+mod fd;
+#[cfg(feature = "capi")]
 pub mod ffi;
-pub mod listen;
-pub mod names;
 #[cfg(unix)]
-pub mod notify;
-#[cfg(windows)]
-#[path = "windows/notify.rs"]
-pub mod notify;
-pub mod parse;
-pub mod watchdog;
+pub mod handoff;
+mod listen;
+mod names;
+mod notify;
+// Used by the launchd and systemfd backends (macOS, Windows); the snapshot
+// keeps one answer per process instead (see snapshot.rs: fork).
+#[cfg_attr(not(any(windows, target_vendor = "apple")), allow(dead_code))]
+mod once;
+mod parse;
+mod watchdog;
 #[cfg(unix)]
-pub mod snapshot;
-#[cfg(windows)]
-#[path = "windows/wsa.rs"]
-mod wsa;
-#[cfg(unix)]
+mod snapshot;
+#[cfg(all(feature = "std", unix))]
+mod sockets;
 mod sys;
 
-pub use byname::{activate_socket, RawSocket, Sockets};
+pub use byname::{activate_socket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
-pub use fd::RawFd;
-pub use listen::{listen_fds, listen_fds_with_names, listen_socket, LISTEN_FDS_START};
+pub use fd::{RawFd, RawSocket};
+pub use listen::{listen_socket, LISTEN_FDS_START};
 pub use names::Names;
 #[cfg(unix)]
-pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, Snapshot};
+pub use snapshot::{environ_without_activation, find_socket, is_activation_var, snapshot, Address, InetAddr, Snapshot};
 #[cfg(unix)]
 pub use address::{AddressError, SocketAddress};
-pub use notify::{booted, notify, notify_barrier, pid_notify, pid_notify_barrier, pid_notify_with_fds, watchdog_enabled};
+#[cfg(all(feature = "std", unix))]
+pub use sockets::{
+    take, take_all, take_tcp_listener, take_udp_socket, take_unix_datagram, take_unix_listener, tcp_listener_or_bind,
+    udp_socket_or_bind, unix_listener_or_bind, ActivatedSocket,
+};
+
+/// For the fuzz harness (fuzz/harness.rs) only: the `NOTIFY_SOCKET` parser.
+/// Not part of the API.
+#[cfg(all(feature = "capi", unix))]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::notify::{parse_target, Target};
+}
 
 /// The C library is built without std and with `panic = "abort"`: a panic
 /// (which the code is written never to reach) ends the process, it never
 /// unwinds into C.
-#[cfg(all(not(feature = "std"), not(test)))]
+#[cfg(all(feature = "capi", not(feature = "std"), not(test)))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // The `panic-check` build (tests/panic-check.sh) proves that no panic
@@ -82,11 +120,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     }
 }
 
-// A deliberate panic path, compiled only into the canary build of
-// tests/panic-check.sh, which must fail to link: it shows the check can
-// fail. Exported with the Rust ABI so that cbindgen leaves it out of the
-// generated header.
+/// A deliberate panic path, compiled only into the canary build of
+/// tests/panic-check.sh, which must fail to link: it shows the check can
+/// fail. Exported with the Rust ABI so that cbindgen leaves it out of the
+/// generated header.
 #[cfg(feature = "panic-check-canary")]
+#[doc(hidden)]
 #[export_name = "sdfd_panic_canary"]
 pub fn panic_canary(i: usize) -> u8 {
     [1u8, 2, 3][i]

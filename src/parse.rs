@@ -91,7 +91,7 @@ fn convert_libc<T>(
         return Err(e);
     }
     // SAFETY: strto* sets `end` to a position inside the same string.
-    if end.is_null() || end as *const c_char == start || unsafe { *end } != 0 {
+    if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
         return Err(Errno::EINVAL);
     }
     Ok((v, start))
@@ -109,8 +109,11 @@ fn refuse_minus(v_is_zero: bool, start: *const c_char) -> Result<()> {
 }
 
 /// systemd `safe_atoi`: a C `int`.
+#[cfg_attr(windows, allow(dead_code))] // unused by the Windows backend
 pub fn safe_atoi(s: &CStr) -> Result<i32> {
     let (l, _) = convert(s, libc::strtol)?;
+    // (c_long is i32 on Windows: there the conversion cannot fail)
+    #[allow(clippy::useless_conversion)]
     i32::try_from(l).map_err(|_| Errno::ERANGE)
 }
 
@@ -125,6 +128,8 @@ pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
 pub fn safe_atou64(s: &CStr) -> Result<u64> {
     let (l, start) = convert(s, libc::strtoull)?;
     refuse_minus(l == 0, start)?;
+    // (c_ulonglong is u64 everywhere Rust runs today, but named apart)
+    #[allow(clippy::unnecessary_cast)]
     Ok(l as u64)
 }
 
@@ -138,8 +143,39 @@ pub fn parse_pid(s: &CStr) -> Result<pid_t> {
     Ok(pid)
 }
 
+/// The one parser of plain decimal numbers (ports, vsock CIDs, scope ids):
+/// 1 to `max_len` ASCII digits, nothing else (no sign, space or prefix;
+/// leading zeros allowed) → `EINVAL`; a value above `max` → `ERANGE`.
+/// Not systemd's `safe_ato*` (above), which takes C `strto*` syntax.
+pub(crate) fn decimal(s: &[u8], max_len: usize, max: u32) -> Result<u32> {
+    if s.is_empty() || s.len() > max_len || !s.iter().all(u8::is_ascii_digit) {
+        return Err(Errno::EINVAL);
+    }
+    // (saturating: no overflow, and no panic path for tests/panic-check.sh)
+    let v = s.iter().fold(0u64, |n, &d| n.saturating_mul(10).saturating_add(u64::from(d.wrapping_sub(b'0'))));
+    u32::try_from(v).ok().filter(|&v| v <= max).ok_or(Errno::ERANGE)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decimal() {
+        use super::decimal;
+        use crate::errno::Errno;
+        assert_eq!(decimal(b"0", 5, 9), Ok(0));
+        assert_eq!(decimal(b"00080", 5, 65535), Ok(80));
+        assert_eq!(decimal(b"65535", 5, 65535), Ok(65535));
+        assert_eq!(decimal(b"65536", 5, 65535), Err(Errno::ERANGE));
+        assert_eq!(decimal(b"000080", 5, 65535), Err(Errno::EINVAL));
+        assert_eq!(decimal(b"4294967295", usize::MAX, u32::MAX), Ok(u32::MAX));
+        assert_eq!(decimal(b"4294967296", usize::MAX, u32::MAX), Err(Errno::ERANGE));
+        assert_eq!(decimal(b"99999999999999999999999", usize::MAX, u32::MAX), Err(Errno::ERANGE));
+        assert_eq!(decimal(b"99999999999999999999999x", usize::MAX, u32::MAX), Err(Errno::EINVAL));
+        for bad in ["", " 1", "1 ", "+1", "-1", "0x1", "1.0", "\u{661}"] {
+            assert_eq!(decimal(bad.as_bytes(), usize::MAX, u32::MAX), Err(Errno::EINVAL), "{bad:?}");
+        }
+    }
+
     use super::*;
 
     fn i(s: &CStr) -> Result<i32> {

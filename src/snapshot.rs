@@ -7,10 +7,9 @@
 //! activated fd is bound to this configured address?", so a daemon can keep
 //! its configuration and use activation when present.
 
-use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
-use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 use crate::address::SocketAddress;
 use crate::check;
@@ -62,35 +61,76 @@ impl Snapshot {
     }
 }
 
-struct Slot(UnsafeCell<MaybeUninit<Result<Snapshot>>>);
-// SAFETY: written once by the thread that moves STATE from EMPTY to BUSY,
-// read only after STATE is READY (release/acquire).
-unsafe impl Sync for Slot {}
+/// One process's snapshot: the pid that took it and its answer. After
+/// `fork()` the child's `LISTEN_PID` names the parent, so the parent's
+/// answer is not the child's: a process whose pid is not `pid` takes its own
+/// (which is what `sd_listen_fds(0)` and [`crate::activate_socket`] say in
+/// it: not activated, unless the child was given its own `LISTEN_PID`).
+struct Entry {
+    pid: i32,
+    result: Result<Snapshot>,
+    /// The entry it replaced (a parent's, inherited through `fork()`), kept
+    /// reachable: leak checkers in a child see no lost memory.
+    _prev: *mut Entry,
+}
 
-const EMPTY: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
-static STATE: AtomicU8 = AtomicU8::new(EMPTY);
-static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
+/// The current process's entry (`malloc`ed, never freed: a reference handed
+/// out stays valid for the life of the process; an entry inherited through
+/// `fork()` is left as it is).
+static CURRENT: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
+/// 0, or the pid of the thread's process that is taking a snapshot. A value
+/// from another process was inherited through `fork()` from a thread that
+/// does not exist in this one, and is taken over.
+static TAKER: AtomicI32 = AtomicI32::new(0);
 
-/// The process's activation state, read once (as `sd_listen_fds_with_names(0)`
-/// would: the environment is left as it is, `FD_CLOEXEC` is set) and the
-/// same answer — or the same error — for every later call from any thread.
-pub fn snapshot() -> Result<&'static Snapshot> {
-    if STATE.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire).is_ok() {
-        let r = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
-        // SAFETY: only this thread got past the EMPTY -> BUSY exchange.
-        unsafe { (*SLOT.0.get()).write(r) };
-        STATE.store(READY, Ordering::Release);
-    } else {
-        while STATE.load(Ordering::Acquire) != READY {
-            pause();
-        }
-    }
-    // SAFETY: READY means the slot was initialised and is never written again.
-    match unsafe { (*SLOT.0.get()).assume_init_ref() } {
+fn current_pid() -> i32 {
+    crate::sys::getpid()
+}
+
+fn answer(e: *const Entry) -> Result<&'static Snapshot> {
+    // SAFETY: entries are written completely before being published with
+    // release ordering and are never written or freed afterwards.
+    match unsafe { &(*e).result } {
         Ok(s) => Ok(s),
         Err(e) => Err(*e),
+    }
+}
+
+/// The process's activation state, read once per process (as
+/// `sd_listen_fds_with_names(0)` would: the environment is left as it is,
+/// `FD_CLOEXEC` is set) and the same answer — or the same error — for every
+/// later call from any thread of that process. A child created by `fork()`
+/// does not inherit its parent's answer: it reads its own on first use.
+pub fn snapshot() -> Result<&'static Snapshot> {
+    let pid = current_pid();
+    loop {
+        let e = CURRENT.load(Ordering::Acquire);
+        // SAFETY: see `answer`.
+        if !e.is_null() && unsafe { (*e).pid } == pid {
+            return answer(e);
+        }
+        let holder = TAKER.load(Ordering::Acquire);
+        if holder != pid && TAKER.compare_exchange(holder, pid, Ordering::Acquire, Ordering::Acquire).is_ok() {
+            let e = CURRENT.load(Ordering::Acquire);
+            // SAFETY: see `answer`.
+            if !e.is_null() && unsafe { (*e).pid } == pid {
+                TAKER.store(0, Ordering::Release);
+                return answer(e);
+            }
+            let result = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
+            // SAFETY: malloc of one Entry (malloc's alignment suffices); NULL is handled.
+            let fresh = unsafe { libc::malloc(core::mem::size_of::<Entry>()) } as *mut Entry;
+            if fresh.is_null() {
+                TAKER.store(0, Ordering::Release);
+                return Err(Errno::ENOMEM);
+            }
+            // SAFETY: `fresh` is a new, writable, suitably aligned Entry.
+            unsafe { fresh.write(Entry { pid, result, _prev: e }) };
+            CURRENT.store(fresh, Ordering::Release);
+            TAKER.store(0, Ordering::Release);
+            return answer(fresh);
+        }
+        pause();
     }
 }
 
@@ -184,7 +224,7 @@ const SUN_PATH_MAX: usize = 108;
 
 fn with_nul(p: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bool> {
     let mut buf = [0u8; SUN_PATH_MAX + 1];
-    if p.iter().any(|&c| c == 0) {
+    if p.contains(&0) {
         return Ok(false);
     }
     for (d, c) in buf.iter_mut().zip(p) {
@@ -203,10 +243,14 @@ fn with_nul_prefix(n: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bo
 
 /// The activated socket of `type_` (0: any) bound to `address`
 /// ([`Address::parse`] syntax): its fd; `ENOENT` if none is, `ESRCH` if the
-/// process was not socket-activated, `EINVAL` for a malformed address, or
-/// the activation's own error.
+/// process was not socket-activated, `EINVAL` for a malformed address or a
+/// negative `type_`, or the activation's own error.
 pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     let addr = Address::parse(address)?;
+    // As sd_is_socket*: a negative type is EINVAL, not "no such socket".
+    if type_ < 0 {
+        return Err(Errno::EINVAL);
+    }
     let snap = snapshot()?;
     if snap.is_empty() {
         return Err(Errno::ESRCH);
@@ -214,13 +258,13 @@ pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     snap.find(&addr, type_).ok_or(Errno::ENOENT)
 }
 
-/// The names of the variables that hand activation state to a process.
-const ACTIVATION_VARS: [&[u8]; 7] =
-    [b"LISTEN_PID=", b"LISTEN_PIDFDID=", b"LISTEN_FDS=", b"LISTEN_FDNAMES=", b"NOTIFY_SOCKET=", b"WATCHDOG_USEC=", b"WATCHDOG_PID="];
-
-/// Is this `NAME=value` entry one of the activation variables?
+/// Is this `NAME=value` entry one of the activation variables
+/// (`LISTEN_PID`, `LISTEN_FDS` ... `WATCHDOG_PID`: the crate's one list)?
 pub fn is_activation_var(entry: &[u8]) -> bool {
-    ACTIVATION_VARS.iter().any(|v| entry.starts_with(v))
+    crate::env::ACTIVATION_VARS.iter().any(|v| {
+        let v = v.to_bytes();
+        entry.starts_with(v) && entry.get(v.len()) == Some(&b'=')
+    })
 }
 
 /// A copy of the NULL-terminated `envp` without the activation variables,

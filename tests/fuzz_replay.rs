@@ -3,7 +3,8 @@
 //! without fuzzing: each input must again give libsystemd's results (or the
 //! model's) and must not crash. `make fuzz` grows the corpus.
 //! Linux only: the oracle is libsystemd, and the harness uses Linux APIs.
-#![cfg(target_os = "linux")]
+//! Feature `capi`: the harness drives the C ABI.
+#![cfg(all(target_os = "linux", feature = "capi"))]
 
 #[path = "../fuzz/harness.rs"]
 #[allow(dead_code)]

@@ -14,30 +14,29 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${PANIC_CHECK_TARGET_DIR:-$PWD/target/panic-check}
 mkdir -p build
-pass=0 fail=0
+. tests/lib/sdfdtest.sh
 build() { # LOG FEATURES RUSTFLAGS...
   local log=$1 features=$2; shift 2
-  cargo rustc --quiet --release --no-default-features --features "$features" --lib --crate-type cdylib \
+  SDFD_CDYLIB=1 cargo rustc --quiet --release --no-default-features --features "$features" --lib --crate-type cdylib \
     -- -C link-arg=-Wl,-z,defs "$@" >"$log" 2>&1
 }
-check() { # NAME EXPECT(link|fail) FEATURES RUSTFLAGS...
+link_check() { # NAME EXPECT(link|fail) FEATURES RUSTFLAGS...
   local name=$1 expect=$2 features=$3; shift 3
   local log=build/panic-check-$name.log
   if build "$log" "$features" "$@"; then got=link; else got=fail; fi
   if [ "$got" = "$expect" ]; then
-    pass=$((pass + 1)); echo "ok     $name: $got"
+    ok "$name: $got"
   else
-    fail=$((fail + 1)); echo "FAIL   $name: expected $expect, got $got"
-    grep -E 'undefined|error' "$log" | head -20
+    bad "$name: expected $expect, got $got" "$(grep -E 'undefined|error' "$log" | head -20)"
   fi
   # a link failure must be the panic symbol, not something else
   if [ "$got" = fail ] && ! grep -q sdfd_panic_path_reachable_from_c_abi "$log"; then
-    fail=$((fail + 1)); echo "FAIL   $name: the link failed for another reason:"; tail -20 "$log"
+    bad "$name: the link failed for another reason:" "$(tail -20 "$log")"
   fi
 }
-check release link panic-check
-check overflow-checks link panic-check -C overflow-checks=on
-check canary fail panic-check-canary
+link_check release link panic-check
+link_check overflow-checks link panic-check -C overflow-checks=on
+link_check canary fail panic-check-canary
 # The checked library must export every function of the C header (so the
 # check covered every entry point).
 so=$CARGO_TARGET_DIR/release/libsdfd.so
@@ -48,7 +47,6 @@ for f in $(grep -oE '\bsd_[a-z_]+ *\(' include/sdfd.h | tr -d ' (' | sort -u); d
   n=$((n + 1))
   grep -qw "$f" <<<"$exported" || { missing=$((missing + 1)); echo "  not exported: $f"; }
 done
-if [ "$n" -ge 15 ] && [ "$missing" -eq 0 ]; then pass=$((pass + 1)); echo "ok     exports: all $n functions of include/sdfd.h are in the checked library"
-else fail=$((fail + 1)); echo "FAIL   exports: $missing of $n header functions missing from $so"; fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+if [ "$n" -ge 15 ] && [ "$missing" -eq 0 ]; then ok "exports: all $n functions of include/sdfd.h are in the checked library"
+else bad "exports: $missing of $n header functions missing from $so"; fi
+finish

@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
-# Runs every test suite: Rust, C (differential, activation, header, real
-# daemon), Python, Node. Each suite ends with its own count line; this script
-# adds them up and ends with "N passed, N failed". A suite that cannot run, or
-# that fails without a count, counts as one failure: nothing is skipped.
+# Runs the test suites: Rust, C (differential, activation, header, real
+# daemon), Python, Node, ... Each suite ends with its own count line; this
+# script adds them up, prints a table of the suites' times and ends with
+# "N passed, N failed". A suite that cannot run, or that fails without a
+# count, counts as one failure: nothing is skipped.
+#
+#   tests/run-all.sh                      every suite
+#   SUITES="rust c-diff" tests/run-all.sh  (make test SUITES="rust c-diff"): those only
+#   tests/run-all.sh --list               the suite names
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+
+# The suites are the `run_suite NAME ...` lines of this file.
+known=$(sed -nE 's/^run_suite +([A-Za-z0-9_-]+) .*/\1/p' "$0")
+if [ "${1:-}" = --list ]; then echo "$known"; exit 0; fi
+selected=${SUITES:-}
+for s in $selected; do
+  if ! grep -qx -- "$s" <<<"$known"; then
+    echo "tests/run-all.sh: unknown suite '$s'; the suites are:" $known >&2
+    echo "0 passed, 1 failed"; exit 2
+  fi
+done
 
 ./tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -20,7 +36,7 @@ fi
 export PKG_CONFIG_PATH=$SDFD_STAGE/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export SDFD_LIBRARY=$SDFD_STAGE/lib/libsdfd.so.0
 
-total_pass=0 total_fail=0
+total_pass=0 total_fail=0 total_start=$SECONDS
 summary=()
 LOGDIR=$ROOT/build/test-logs
 mkdir -p "$LOGDIR"
@@ -28,10 +44,13 @@ mkdir -p "$LOGDIR"
 # run_suite NAME COMMAND...: the suite's last count line is added up.
 run_suite() {
   local name=$1; shift
+  if [ -n "$selected" ] && ! grep -qwx -- "$name" <<<"$(printf '%s\n' $selected)"; then return; fi
   local log=$LOGDIR/$name.log
   echo "=== $name: $*"
+  local start=$SECONDS
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  local secs=$((SECONDS - start))
   local p f
   # cargo: "test result: ok. 7 passed; 0 failed; ..." (one per test binary)
   if grep -qE '^test result: ' "$log"; then
@@ -54,14 +73,22 @@ run_suite() {
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # failed without saying what
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi     # ran nothing: a failure
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-  summary+=("$(printf '%-16s %5d passed, %d failed' "$name" "$p" "$f")")
+  summary+=("$(printf '%-16s %5d passed %4d failed %6ds' "$name" "$p" "$f" "$secs")")
 }
 
 run_suite rust        cargo test --quiet
+run_suite rust-crate  ./tests/rust/crate.sh
+run_suite rust-msrv   ./tests/rust/msrv.sh
 run_suite c-packaging ./tests/c/packaging.sh
+run_suite pkg-release ./tests/packaging/release.sh
+run_suite pkg-deb     ./tests/packaging/deb.sh
+run_suite pkg-wheel   ./tests/packaging/wheel.sh
+run_suite pkg-npm     ./tests/packaging/npm.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activation python3 ./tests/c/activation.py
 run_suite c-dropin    ./tests/c/dropin.sh
+run_suite c-seccomp   ./tests/c/seccomp.sh
+run_suite c-fork      ./tests/c/fork.sh
 run_suite c-byname    python3 ./tests/c/byname.py
 run_suite macos-check ./tests/macos/check.sh
 run_suite c-real-daemon ./tests/c/real-daemon.sh
@@ -70,11 +97,17 @@ run_suite python      ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh
+run_suite manager     ./tests/manager/run.sh
+run_suite handoff     python3 ./tests/handoff/run.py
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
+run_suite aarch64     ./tests/aarch64/run.sh
 
 echo
 echo "=== summary"
+printf '%-16s %12s %11s %7s\n' suite passed failed time
 printf '%s\n' "${summary[@]}"
+printf '%-16s %5d passed %4d failed %6ds (with set-up: %ds)\n' total "$total_pass" "$total_fail" \
+  "$((SECONDS - total_start))" "$SECONDS"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -23,24 +23,27 @@ Each activated descriptor is handed out once per process (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ._activation import (
-    ListenFds,
-    activation,
-    bind_server,
-    find_socket,
-    get_socket,
-    names,
-    socket_or_bind,
-    sockets,
-    take_fds,
-)
-from ._lib import LibraryNotFoundError, library_path
 from ._version import __version__
 
+# Everything else is imported on first use (PEP 562), so that
+# `import sdfd.daemon` (which runs this file first) loads neither
+# sdfd._activation (socketserver, threading, typing) nor anything it does not need.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import daemon as daemon
+    from . import handoff as handoff
+    from ._activation import (
+        ListenFds,
+        activation,
+        bind_server,
+        find_socket,
+        get_socket,
+        names,
+        socket_or_bind,
+        sockets,
+        take_fds,
+    )
+    from ._lib import LibraryNotFoundError, library_path
 
 __all__ = [
     "LibraryNotFoundError",
@@ -51,6 +54,7 @@ __all__ = [
     "daemon",
     "find_socket",
     "get_socket",
+    "handoff",
     "library_path",
     "names",
     "socket_or_bind",
@@ -58,11 +62,27 @@ __all__ = [
     "take_fds",
 ]
 
+_FROM = {
+    "LibraryNotFoundError": "._lib",
+    "library_path": "._lib",
+    "daemon": ".daemon",
+    "handoff": ".handoff",
+}
+_MODULES = (".daemon", ".handoff")
 
-def __getattr__(name: str) -> Any:
-    # `import sdfd; sdfd.daemon` without loading libsdfd at `import sdfd` time.
-    if name == "daemon":
-        import importlib
 
-        return importlib.import_module(".daemon", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    where = _FROM.get(name, "._activation")
+    module = importlib.import_module(where, __name__)
+    # sdfd.daemon loads libsdfd (and may raise LibraryNotFoundError); the others do not.
+    value = module if where in _MODULES else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,8 @@
 """Finding libsdfd and declaring its C functions for ctypes.
 
 Search order (the first library that loads and exports the
-socket-activation functions wins):
+socket-activation functions wins; a later step is only taken when the
+earlier ones found nothing, so with 1. or 2. no program is run):
 
 1. ``$SDFD_LIBRARY``: a path to the shared object. When it is set, nothing
    else is tried: a wrong path is an error, not a reason to pick up some other
@@ -17,13 +18,14 @@ socket-activation functions wins):
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import shutil
-import subprocess
-import threading
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint16, c_uint64, c_void_p
-from typing import Any, List, Optional, Tuple
+
+# ctypes.util, shutil and subprocess are imported only when the system
+# library has to be searched for; typing only by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, List, Optional, Tuple
 
 __all__ = ["LibraryNotFoundError", "Library", "load", "library_path"]
 
@@ -42,6 +44,9 @@ class LibraryNotFoundError(ImportError):
 
 
 def _pkg_config_libdir() -> Optional[str]:
+    import shutil
+    import subprocess
+
     exe = shutil.which("pkg-config")
     if exe is None:
         return None
@@ -61,26 +66,32 @@ def _pkg_config_libdir() -> Optional[str]:
     return libdir
 
 
-def candidates() -> List[Tuple[str, str]]:
-    """Where the library is looked for, in order, as ``(source, path_or_name)``."""
+def _candidates() -> Iterator[Tuple[str, str]]:
+    """Where the library is looked for, in order, computed as needed."""
     override = os.environ.get("SDFD_LIBRARY")
     if override:
-        return [("SDFD_LIBRARY", override)]
-    found: List[Tuple[str, str]] = []
+        yield ("SDFD_LIBRARY", override)
+        return
     for name in SONAMES:
         path = os.path.join(BUNDLE_DIR, name)
         if os.path.exists(path):
-            found.append(("bundled", path))
+            yield ("bundled", path)
     libdir = _pkg_config_libdir()
     if libdir is not None:
         for name in SONAMES:
-            found.append(("pkg-config", os.path.join(libdir, name)))
+            yield ("pkg-config", os.path.join(libdir, name))
+    import ctypes.util
+
     found_name = ctypes.util.find_library("sdfd")
     if found_name:
-        found.append(("find_library", found_name))
+        yield ("find_library", found_name)
     for name in SONAMES:
-        found.append(("soname", name))
-    return found
+        yield ("soname", name)
+
+
+def candidates() -> List[Tuple[str, str]]:
+    """Where the library is looked for, in order, as ``(source, path_or_name)``."""
+    return list(_candidates())
 
 
 class _DlInfo(ctypes.Structure):
@@ -185,34 +196,34 @@ class _Libc:
 
 libc = _Libc()
 
-_lock = threading.Lock()
 _loaded: Optional[Library] = None
 
 
 def load() -> Library:
     """Load libsdfd once per process; raise :class:`LibraryNotFoundError`."""
     global _loaded
-    with _lock:
-        if _loaded is not None:
-            return _loaded
-        tried: List[str] = []
-        for source, where in candidates():
-            try:
-                cdll = ctypes.CDLL(where)
-            except OSError as e:
-                tried.append(f"{source}: {where}: {e}")
-                continue
-            missing = [name for name in REQUIRED if not hasattr(cdll, name)]
-            if missing:
-                tried.append(f"{source}: {where}: does not export {', '.join(missing)}")
-                continue
-            _loaded = Library(cdll, source, _object_path(cdll.sd_listen_fds, where))
-            return _loaded
-        raise LibraryNotFoundError(
-            "libsdfd not found (set SDFD_LIBRARY to its path, or install it where "
-            "pkg-config or the dynamic loader can find it); tried:\n  " + "\n  ".join(tried),
-            name="sdfd",
-        )
+    # No lock: a module-level `import` runs once under the import lock, and two
+    # threads racing here would load the same library (dlopen is refcounted).
+    if _loaded is not None:
+        return _loaded
+    tried: List[str] = []
+    for source, where in _candidates():
+        try:
+            cdll = ctypes.CDLL(where)
+        except OSError as e:
+            tried.append(f"{source}: {where}: {e}")
+            continue
+        missing = [name for name in REQUIRED if not hasattr(cdll, name)]
+        if missing:
+            tried.append(f"{source}: {where}: does not export {', '.join(missing)}")
+            continue
+        _loaded = Library(cdll, source, _object_path(cdll.sd_listen_fds, where))
+        return _loaded
+    raise LibraryNotFoundError(
+        "libsdfd not found (set SDFD_LIBRARY to its path, or install it where "
+        "pkg-config or the dynamic loader can find it); tried:\n  " + "\n  ".join(tried),
+        name="sdfd",
+    )
 
 
 def library_path() -> str:

@@ -37,14 +37,19 @@ import os as _os
 import socket as _socket
 import struct as _struct
 from socket import AF_UNSPEC as _AF_UNSPEC
-from typing import Any as _Any
-from typing import Dict as _Dict
-from typing import List as _List
-from typing import NoReturn as _NoReturn
-from typing import Optional as _Optional
-from typing import Protocol as _Protocol
-from typing import Tuple as _Tuple
-from typing import Union as _Union
+
+# typing is imported only by type checkers: `import sdfd.daemon` stays as
+# light as python-systemd's C module (bench/RESULTS.md, Python start-up).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any as _Any
+    from typing import Dict as _Dict
+    from typing import List as _List
+    from typing import NoReturn as _NoReturn
+    from typing import Optional as _Optional
+    from typing import Protocol as _Protocol
+    from typing import Tuple as _Tuple
+    from typing import Union as _Union
 
 from . import _lib
 from ._version import __version__  # noqa: F401 - as systemd.daemon.__version__
@@ -73,14 +78,32 @@ _NOTIFY_VARS = ("NOTIFY_SOCKET",)
 
 
 
-class _HasFileno(_Protocol):
-    def fileno(self) -> int: ...
+if TYPE_CHECKING:
+
+    class _HasFileno(_Protocol):
+        def fileno(self) -> int: ...
+
+    #: A descriptor number or anything with a ``fileno()`` method (socket, file, ...).
+    FileObj = _Union[int, _HasFileno]
+    #: A file-system path as accepted by :func:`os.fsencode`, or None.
+    PathArg = _Union[str, bytes, "_os.PathLike[str]", "_os.PathLike[bytes]", None]
 
 
-#: A descriptor number or anything with a ``fileno()`` method (socket, file, ...).
-FileObj = _Union[int, _HasFileno]
-#: A file-system path as accepted by :func:`os.fsencode`, or None.
-PathArg = _Union[str, bytes, "_os.PathLike[str]", "_os.PathLike[bytes]", None]
+def __getattr__(name: str) -> object:
+    # The type aliases FileObj and PathArg, built (with typing) on first use only.
+    if name in ("FileObj", "PathArg"):
+        import typing
+
+        class _HasFileno(typing.Protocol):
+            def fileno(self) -> int: ...
+
+        aliases = {
+            "FileObj": typing.Union[int, _HasFileno],
+            "PathArg": typing.Union[str, bytes, "_os.PathLike[str]", "_os.PathLike[bytes]", None],
+        }
+        globals().update(aliases)
+        return aliases[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -206,11 +229,15 @@ def booted() -> bool:
     return bool(r)
 
 
+#: The default of notify()'s ``fds``: none given.
+_NO_FDS: _Any = object()
+
+
 def notify(
     status: str,
     unset_environment: object = False,
     pid: int = 0,
-    fds: _Optional[_Any] = None,
+    fds: _Any = _NO_FDS,
 ) -> bool:
     """Send a state change (``"READY=1"``, ``"STATUS=..."``, ...) to the service manager.
 
@@ -226,7 +253,8 @@ def notify(
     pid_value = _c_int(pid)
     if pid_value < 0:
         raise OverflowError("Bad pid_t")
-    arr = _fd_array(fds) if fds is not None else None
+    # Not given: no fds. None is not a sequence: TypeError, as in python-systemd.
+    arr = _fd_array(fds) if fds is not _NO_FDS else None
 
     if pid_value == 0 and arr is None:
         if _LIB.sd_notify is None:

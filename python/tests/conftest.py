@@ -24,6 +24,10 @@ IMPLS = ("systemd", "sdfd")
 PASS_THROUGH = ("SDFD_LIBRARY", "PKG_CONFIG_PATH", "LD_LIBRARY_PATH")
 ACTIVATE = shutil.which("systemd-socket-activate") or "/usr/bin/systemd-socket-activate"
 
+# The test helpers shared by every suite of the project (free_port).
+sys.path.insert(0, str(HERE.parents[1] / "tests" / "lib"))
+import sdfdtest  # noqa: E402
+
 
 def impl_python(impl: str) -> str:
     return SYSTEM_PYTHON if impl == "systemd" else sys.executable
@@ -49,9 +53,7 @@ def run_probe(impl: str, suite: str) -> Dict[str, List[Any]]:
 
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return int(sdfdtest.free_port(family, host, kind))
 
 
 def listen_arg(spec: Dict[str, Any]) -> str:

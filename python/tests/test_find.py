@@ -9,6 +9,7 @@ import time
 import pytest
 
 import sdfd
+from conftest import free_port
 
 ACTIVATE = "/usr/bin/systemd-socket-activate"
 
@@ -28,14 +29,8 @@ print("RESULT " + json.dumps(out), file=sys.stderr, flush=True)
 """
 
 
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def test_find_socket_under_activation(tmp_path):
-    p4, p6, path = free_port(), free_port(socket.AF_INET6, "::1"), str(tmp_path / "find.sock")
+    p4, p6, path = free_port(), free_port("::1"), str(tmp_path / "find.sock")
     env = [f"--setenv={v}" for v in ("SDFD_LIBRARY", "PKG_CONFIG_PATH", "PATH", "PYTHONPATH") if v in os.environ]
     proc = subprocess.Popen([ACTIVATE, "-l", f"127.0.0.1:{p4}", "-l", f"[::1]:{p6}", "-l", path, *env,
                              sys.executable, "-c", CHILD, json.dumps([p4, p6, path])],

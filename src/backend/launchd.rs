@@ -34,15 +34,15 @@
 //! it (its renumbered fds, once); otherwise launchd is asked directly and its
 //! fds are returned at the numbers launchd chose, with `FD_CLOEXEC` set.
 
-use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::byname::{sockets_named, Sockets, Taken};
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::names::Names;
+use crate::once::Once;
 
 /// `int launch_activate_socket(const char *name, int **fds, size_t *cnt)`:
 /// 0 and a `malloc`ed array, or a positive errno.
@@ -54,9 +54,6 @@ pub(crate) const SOCKETS_VAR: &CStr = c"SDFD_LAUNCHD_SOCKETS";
 /// Used when `SDFD_LAUNCHD_SOCKETS` is not set (Apple's own convention).
 pub(crate) const DEFAULT_NAME: &CStr = c"Listeners";
 
-const EMPTY: u8 = 0;
-const BUSY: u8 = 1;
-const READY: u8 = 2;
 
 enum Cache {
     /// Not a launchd job, or none of the names is configured.
@@ -73,15 +70,11 @@ pub(crate) struct Launchd {
     activate: ActivateFn,
     names_var: &'static CStr,
     start: RawFd,
-    state: AtomicU8,
     released: AtomicBool,
-    cache: UnsafeCell<Cache>,
+    cache: Once<Cache>,
     taken: Taken,
 }
 
-// `cache` is written once, by the thread that moved `state` from EMPTY to
-// BUSY, and read only after `state` is READY (Release/Acquire).
-unsafe impl Sync for Launchd {}
 
 impl Launchd {
     pub(crate) const fn new(activate: ActivateFn, names_var: &'static CStr, start: RawFd) -> Launchd {
@@ -89,39 +82,20 @@ impl Launchd {
             activate,
             names_var,
             start,
-            state: AtomicU8::new(EMPTY),
             released: AtomicBool::new(false),
-            cache: UnsafeCell::new(Cache::Nothing),
+            cache: Once::new(),
             taken: Taken::new(),
         }
     }
 
     /// The cached outcome, activating on first use (other threads wait).
     fn cache(&self) -> &Cache {
-        loop {
-            match self.state.compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => {
-                    let c = self.activate_all();
-                    // SAFETY: only this thread (the one that set BUSY) writes, once.
-                    unsafe { *self.cache.get() = c };
-                    self.state.store(READY, Ordering::Release);
-                    break;
-                }
-                Err(READY) => break,
-                Err(_) => core::hint::spin_loop(),
-            }
-        }
-        // SAFETY: READY: written once and never again.
-        unsafe { &*self.cache.get() }
+        self.cache.get_or_init(|| self.activate_all())
     }
 
     /// The cache if it has been filled, without activating.
     fn cache_if_ready(&self) -> Option<&Cache> {
-        if self.state.load(Ordering::Acquire) != READY {
-            return None;
-        }
-        // SAFETY: as in `cache`.
-        Some(unsafe { &*self.cache.get() })
+        self.cache.get()
     }
 
     /// sd_listen_fds_with_names on launchd (without the systemd fallback).

@@ -9,7 +9,9 @@
 //!   3.., after the systemd protocol. Also built for the tests on Linux,
 //!   with the launchd call replaced by a test double.
 //! * `systemfd`: the systemfd/listenfd protocol (`SYSTEMFD_SOCKET_SERVER`,
-//!   `SYSTEMFD_SOCKET_SECRET`, one `WSAPROTOCOL_INFOW` per socket).
+//!   `SYSTEMFD_SOCKET_SECRET`, one `WSAPROTOCOL_INFOW` per socket), over
+//!   Winsock; its pure part (parsing, request, record framing) is
+//!   `systemfd_protocol`, compiled and tested on every platform.
 
 #[cfg(unix)]
 pub(crate) mod systemd;
@@ -25,6 +27,8 @@ pub(crate) use launchd as platform;
 
 #[cfg(windows)]
 pub(crate) mod systemfd;
+/// cbindgen:ignore
+pub mod systemfd_protocol;
 
 #[cfg(windows)]
 pub(crate) use self::systemfd as platform;

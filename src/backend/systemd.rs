@@ -16,12 +16,7 @@ use crate::parse::{parse_pid, safe_atoi, safe_atou64};
 /// `vars` says which are set (unsetting an absent one changes nothing).
 fn unset_all(unset_environment: bool, vars: &env::ListenVars) {
     if unset_environment {
-        for (var, name) in [
-            (vars.pid, env::LISTEN_PID),
-            (vars.pidfdid, env::LISTEN_PIDFDID),
-            (vars.fds, env::LISTEN_FDS),
-            (vars.fdnames, env::LISTEN_FDNAMES),
-        ] {
+        for (var, name) in vars.values.iter().zip(env::LISTEN_VARS) {
             if var.is_some() {
                 env::remove(name);
             }
@@ -38,16 +33,16 @@ pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
 }
 
 fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
-    let Some(pid) = vars.pid else {
+    let Some(pid) = vars.pid() else {
         return Ok(0);
     };
     if parse_pid(pid)? != crate::sys::getpid() {
         return Ok(0);
     }
-    if !pidfd_id_matches(vars.pidfdid)? {
+    if !pidfd_id_matches(vars.pidfdid())? {
         return Ok(0);
     }
-    let Some(fds) = vars.fds else {
+    let Some(fds) = vars.fds() else {
         return Ok(0);
     };
     let n = safe_atoi(fds)?;
@@ -63,7 +58,7 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
 pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
     // Split before sd_listen_fds, which may unset the variable.
     let vars = env::listen_vars();
-    let listed = match vars.fdnames {
+    let listed = match vars.fdnames() {
         None => None,
         Some(v) => match Names::split(v.to_bytes()) {
             Ok(names) => Some(names),
@@ -98,7 +93,7 @@ fn pidfd_id_matches(pidfdid: Option<&CStr>) -> Result<bool> {
 }
 
 /// The inode number of a pidfd for this process, if pidfs provides one.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(sdfd_linux)]
 pub(crate) fn own_pidfd_id() -> Option<u64> {
     const PID_FS_MAGIC: i64 = 0x5049_4446;
     // SAFETY: plain syscalls on a descriptor we own and close.
@@ -110,11 +105,13 @@ pub(crate) fn own_pidfd_id() -> Option<u64> {
         let mut sfs: libc::statfs = core::mem::zeroed();
         let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC { crate::sys::fstat(fd).ok() } else { None };
         libc::close(fd);
+        // (ino_t is u32 on some 32-bit targets)
+        #[allow(clippy::unnecessary_cast)]
         st.map(|st| st.st_ino as u64)
     }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(sdfd_linux))]
 pub(crate) fn own_pidfd_id() -> Option<u64> {
     None
 }

@@ -22,30 +22,27 @@
 
 use core::mem::{size_of, zeroed};
 use core::ptr;
-use core::sync::atomic::{AtomicU8, Ordering};
 
 use windows_sys::Wdk::Storage::FileSystem::{FileReplaceCompletionInformation, NtSetInformationFile, FILE_COMPLETION_INFORMATION};
 use windows_sys::Win32::Networking::WinSock as ws;
 use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 use windows_sys::Win32::System::SystemInformation::GetTickCount64;
-use windows_sys::Win32::System::Threading::{GetCurrentProcessId, SwitchToThread};
+use windows_sys::Win32::System::Threading::GetCurrentProcessId;
 
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawSocket;
 use crate::names::Names;
-use crate::wsa;
+use crate::once::Once;
+use super::systemfd_protocol::{next_record, parse_secret, parse_server, request, Server, MAX_HOST, RECORD};
+use crate::sys::windows as wsa;
 
-/// Size of one reply record (`sizeof(WSAPROTOCOL_INFOW)`, the same on
-/// every Windows architecture).
-const RECORD: usize = 628;
+// The record is a WSAPROTOCOL_INFOW.
 const _: () = assert!(size_of::<ws::WSAPROTOCOL_INFOW>() == RECORD);
 
 /// Bound on the whole exchange with the launcher (connect + request + reply).
 pub(crate) const TIMEOUT_MS: u32 = 5000;
 
-/// More sockets than this in one reply is refused (`E2BIG`).
-const MAX_SOCKETS: usize = 65536;
 
 /// The once-per-process result.
 struct Activation {
@@ -59,35 +56,15 @@ struct Activation {
     names_len: usize,
 }
 
-struct Cell(core::cell::UnsafeCell<Activation>);
-// SAFETY: written once by the thread that wins STATE 0→1, read only after
-// STATE is 2 (release/acquire).
-unsafe impl Sync for Cell {}
+// SAFETY: the pointers are owned by the one `Activation` in `CACHE`, which
+// is written once and then only read (see crate::once).
+unsafe impl Send for Activation {}
+unsafe impl Sync for Activation {}
 
-static STATE: AtomicU8 = AtomicU8::new(0);
-static CACHE: Cell =
-    Cell(core::cell::UnsafeCell::new(Activation { err: 0, n: 0, socks: ptr::null_mut(), names: ptr::null_mut(), names_len: 0 }));
+static CACHE: Once<Activation> = Once::new();
 
 fn activation() -> &'static Activation {
-    loop {
-        match STATE.compare_exchange(0, 1, Ordering::Acquire, Ordering::Acquire) {
-            Ok(_) => {
-                let a = compute();
-                // SAFETY: only this thread writes, before publishing.
-                unsafe { *CACHE.0.get() = a };
-                STATE.store(2, Ordering::Release);
-            }
-            Err(2) => {
-                // SAFETY: published and never written again.
-                return unsafe { &*CACHE.0.get() };
-            }
-            // Another thread is talking to the launcher.
-            // SAFETY: no preconditions.
-            Err(_) => unsafe {
-                SwitchToThread();
-            },
-        }
-    }
+    CACHE.get_or_init(compute)
 }
 
 fn unset_all(unset_environment: bool) {
@@ -180,113 +157,36 @@ fn copy_names() -> (*mut u8, usize) {
     (p, b.len())
 }
 
-/// The launcher's address, parsed like Rust's `SocketAddr`:
-/// `a.b.c.d:port` or `[v6]:port` (optionally `[v6%scope]:port`).
-pub(crate) fn parse_server(s: &[u8]) -> Result<ws::SOCKADDR_STORAGE> {
-    let colon = s.iter().rposition(|&c| c == b':').ok_or(Errno::EINVAL)?;
-    let port = parse_decimal(&s[colon + 1..], u16::MAX as u32)? as u16;
-    if port == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let host = &s[..colon];
+/// The launcher's address ([`Server`], checked by the protocol's pure
+/// part) as a `SOCKADDR_STORAGE`; `EINVAL` when `inet_pton` refuses the
+/// host text.
+fn to_sockaddr(server: &Server<'_>) -> Result<ws::SOCKADDR_STORAGE> {
     // SAFETY: SOCKADDR_STORAGE is plain old data.
     let mut ss: ws::SOCKADDR_STORAGE = unsafe { zeroed() };
-    let mut text = [0u8; 64];
-    if let [b'[', inner @ .., b']'] = host {
-        let (addr, scope) = match inner.iter().position(|&c| c == b'%') {
-            Some(p) => (&inner[..p], Some(parse_decimal(&inner[p + 1..], u32::MAX)?)),
-            None => (inner, None),
-        };
-        if addr.len() >= text.len() {
-            return Err(Errno::EINVAL);
-        }
-        text[..addr.len()].copy_from_slice(addr);
+    // The text, NUL-terminated (parse_server keeps it within MAX_HOST).
+    let mut text = [0u8; MAX_HOST + 1];
+    text.get_mut(..server.host.len()).ok_or(Errno::EINVAL)?.copy_from_slice(server.host);
+    if server.v6 {
         // SAFETY: storage is larger than and aligned for SOCKADDR_IN6.
         let sin6 = unsafe { &mut *(&mut ss as *mut _ as *mut ws::SOCKADDR_IN6) };
         sin6.sin6_family = ws::AF_INET6;
-        sin6.sin6_port = port.to_be();
+        sin6.sin6_port = server.port.to_be();
         // SAFETY: text is NUL-terminated; the out-buffer is an IN6_ADDR.
         if unsafe { ws::inet_pton(ws::AF_INET6 as i32, text.as_ptr(), &mut sin6.sin6_addr as *mut _ as *mut _) } != 1 {
             return Err(Errno::EINVAL);
         }
-        sin6.Anonymous.sin6_scope_id = scope.unwrap_or(0);
+        sin6.Anonymous.sin6_scope_id = server.scope_id;
     } else {
-        if host.len() >= text.len() || host.is_empty() {
-            return Err(Errno::EINVAL);
-        }
-        text[..host.len()].copy_from_slice(host);
         // SAFETY: as above, for SOCKADDR_IN.
         let sin = unsafe { &mut *(&mut ss as *mut _ as *mut ws::SOCKADDR_IN) };
         sin.sin_family = ws::AF_INET;
-        sin.sin_port = port.to_be();
+        sin.sin_port = server.port.to_be();
         // SAFETY: as above, an IN_ADDR.
         if unsafe { ws::inet_pton(ws::AF_INET as i32, text.as_ptr(), &mut sin.sin_addr as *mut _ as *mut _) } != 1 {
             return Err(Errno::EINVAL);
         }
     }
     Ok(ss)
-}
-
-/// Digits only (no sign, no space), at most `max`.
-fn parse_decimal(s: &[u8], max: u32) -> Result<u32> {
-    if s.is_empty() || s.len() > 10 {
-        return Err(Errno::EINVAL);
-    }
-    let mut v: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return Err(Errno::EINVAL);
-        }
-        v = v * 10 + (c - b'0') as u64;
-    }
-    if v > max as u64 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(v as u32)
-}
-
-/// The secret as the canonical lower-case hyphenated UUID (what systemfd
-/// generates and listenfd sends), from any form the `uuid` crate parses:
-/// hyphenated, 32 hex digits, `{braced}`, or `urn:uuid:`-prefixed.
-pub(crate) fn parse_secret(s: &[u8]) -> Result<[u8; 36]> {
-    let s = if s.len() == 45 && s[..9].eq_ignore_ascii_case(b"urn:uuid:") { &s[9..] } else { s };
-    let s = match s {
-        [b'{', inner @ .., b'}'] if inner.len() == 36 => inner,
-        _ => s,
-    };
-    let mut hex = [0u8; 32];
-    match s.len() {
-        32 => hex.copy_from_slice(s),
-        36 => {
-            let mut j = 0;
-            for (i, &c) in s.iter().enumerate() {
-                if matches!(i, 8 | 13 | 18 | 23) {
-                    if c != b'-' {
-                        return Err(Errno::EINVAL);
-                    }
-                } else {
-                    hex[j] = c;
-                    j += 1;
-                }
-            }
-        }
-        _ => return Err(Errno::EINVAL),
-    }
-    let mut out = [0u8; 36];
-    let mut j = 0;
-    for (i, o) in out.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *o = b'-';
-        } else {
-            let c = hex[j];
-            if !c.is_ascii_hexdigit() {
-                return Err(Errno::EINVAL);
-            }
-            *o = c.to_ascii_lowercase();
-            j += 1;
-        }
-    }
-    Ok(out)
 }
 
 /// An owned SOCKET, closed on drop.
@@ -311,7 +211,7 @@ impl Received {
         if self.n == self.cap {
             let cap = if self.cap == 0 { 8 } else { self.cap * 2 };
             // SAFETY: realloc of a malloc'd (or NULL) block; size is small
-            // (cap <= 2 * MAX_SOCKETS).
+            // (cap <= 2 * systemfd_protocol::MAX_SOCKETS).
             let p = unsafe { libc::realloc(self.p as *mut _, cap * size_of::<RawSocket>()) } as *mut RawSocket;
             if p.is_null() {
                 // SAFETY: s is ours.
@@ -355,7 +255,7 @@ fn receive() -> Result<(*mut RawSocket, usize)> {
         (Some(a), Some(b)) => (a, b),
         _ => return Err(Errno::EINVAL),
     };
-    let addr = parse_server(server.to_bytes())?;
+    let addr = to_sockaddr(&parse_server(server.to_bytes())?)?;
     let secret = parse_secret(secret.to_bytes())?;
     wsa::startup()?;
 
@@ -364,11 +264,8 @@ fn receive() -> Result<(*mut RawSocket, usize)> {
     let ctl = connect(&addr, deadline)?;
 
     // "<secret>|<pid>", then half-close: the server reads to EOF.
-    let mut msg = [0u8; 36 + 1 + 10];
-    msg[..36].copy_from_slice(&secret);
-    msg[36] = b'|';
     // SAFETY: no preconditions.
-    let len = 37 + write_decimal(unsafe { GetCurrentProcessId() }, &mut msg[37..]);
+    let (msg, len) = request(&secret, unsafe { GetCurrentProcessId() });
     send_all(&ctl, &msg[..len], deadline)?;
     // SAFETY: ctl is a connected socket.
     if unsafe { ws::shutdown(ctl.0, ws::SD_SEND) } != 0 {
@@ -379,35 +276,12 @@ fn receive() -> Result<(*mut RawSocket, usize)> {
     let mut rec = [0u8; RECORD];
     loop {
         let n = recv_full(&ctl, &mut rec, deadline)?;
-        if n == 0 {
+        if !next_record(n, got.n)? {
             break;
-        }
-        if n < RECORD {
-            return Err(Errno(libc::EPROTO));
-        }
-        if got.n == MAX_SOCKETS {
-            return Err(Errno(libc::E2BIG));
         }
         got.push(from_protocol_info(&rec)?)?;
     }
     Ok(got.take())
-}
-
-/// Decimal digits of `v` into `out` (room for 10); returns the length.
-fn write_decimal(mut v: u32, out: &mut [u8]) -> usize {
-    let mut tmp = [0u8; 10];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let n = tmp.len() - i;
-    out[..n].copy_from_slice(&tmp[i..]);
-    n
 }
 
 fn remaining_ms(deadline: u64) -> Result<u32> {

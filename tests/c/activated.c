@@ -20,28 +20,34 @@
 #include <systemd/sd-daemon.h>
 
 static void describe(int fd, char *out, size_t n) {
-    const char *fam = sd_is_socket_inet(fd, AF_INET, 0, -1, 0) > 0 ? "inet4"
-                    : sd_is_socket_inet(fd, AF_INET6, 0, -1, 0) > 0 ? "inet6"
-                    : sd_is_socket_unix(fd, 0, -1, NULL, 0) > 0 ? "unix"
-                    : sd_is_fifo(fd, NULL) > 0 ? "fifo" : "other";
-    const char *type = sd_is_socket(fd, 0, SOCK_STREAM, -1) > 0 ? "stream"
-                     : sd_is_socket(fd, 0, SOCK_DGRAM, -1) > 0 ? "dgram"
-                     : sd_is_socket(fd, 0, SOCK_SEQPACKET, -1) > 0 ? "seqpacket" : "-";
+    const char *fam = sd_is_socket_inet(fd, AF_INET, 0, -1, 0) > 0    ? "inet4"
+                      : sd_is_socket_inet(fd, AF_INET6, 0, -1, 0) > 0 ? "inet6"
+                      : sd_is_socket_unix(fd, 0, -1, NULL, 0) > 0     ? "unix"
+                      : sd_is_fifo(fd, NULL) > 0                      ? "fifo"
+                                                                      : "other";
+    const char *type = sd_is_socket(fd, 0, SOCK_STREAM, -1) > 0      ? "stream"
+                       : sd_is_socket(fd, 0, SOCK_DGRAM, -1) > 0     ? "dgram"
+                       : sd_is_socket(fd, 0, SOCK_SEQPACKET, -1) > 0 ? "seqpacket"
+                                                                     : "-";
     const char *state = sd_is_socket(fd, 0, 0, 1) > 0 ? "listening" : "notlistening";
     char where[160] = "";
     if (!strcmp(fam, "unix")) {
-        struct sockaddr_un un; socklen_t l = sizeof un;
+        struct sockaddr_un un;
+        socklen_t l = sizeof un;
         getsockname(fd, (struct sockaddr *)&un, &l);
         size_t len = l - offsetof(struct sockaddr_un, sun_path);
-        if (len > 0 && un.sun_path[0] == 0)   /* abstract: must match exactly, by length */
+        if (len > 0 && un.sun_path[0] == 0) /* abstract: must match exactly, by length */
             snprintf(where, sizeof where, " abstract=%.*s match=%d", (int)len - 1, un.sun_path + 1,
                      sd_is_socket_unix(fd, 0, -1, un.sun_path, len));
         else if (len > 0)
-            snprintf(where, sizeof where, " path=%s match=%d", un.sun_path, sd_is_socket_unix(fd, 0, -1, un.sun_path, 0));
+            snprintf(where, sizeof where, " path=%s match=%d", un.sun_path,
+                     sd_is_socket_unix(fd, 0, -1, un.sun_path, 0));
     } else if (strncmp(fam, "inet", 4) == 0) {
-        struct sockaddr_storage ss; socklen_t l = sizeof ss;
+        struct sockaddr_storage ss;
+        socklen_t l = sizeof ss;
         getsockname(fd, (struct sockaddr *)&ss, &l);
-        snprintf(where, sizeof where, " sockaddr-match=%d", sd_is_socket_sockaddr(fd, 0, (struct sockaddr *)&ss, l, -1));
+        snprintf(where, sizeof where, " sockaddr-match=%d",
+                 sd_is_socket_sockaddr(fd, 0, (struct sockaddr *)&ss, l, -1));
     }
     snprintf(out, n, "%s %s %s%s", fam, type, state, where);
 }
@@ -64,7 +70,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "listen=%d env=%s\n", n, getenv("LISTEN_FDS") || getenv("LISTEN_PID") ? "set" : "unset");
     if (n < 0) return 1;
     char kind[64][256];
-    if (n == 0) {   /* inetd: the connection is stdin/stdout */
+    if (n == 0) { /* inetd: the connection is stdin/stdout */
         describe(0, kind[0], sizeof kind[0]);
         fprintf(stderr, "fd=0 name=- %s\n", kind[0]);
         return serve_stream(0, 1, "inetd", kind[0]) < 0;
@@ -75,7 +81,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "fd=%d name=%s %s\n", SD_LISTEN_FDS_START + i, names[i], kind[i]);
     }
     fflush(stderr);
-    if (getenv("NOTIFY_SOCKET")) {  /* hand fd 3 to the fd store, then report readiness */
+    if (getenv("NOTIFY_SOCKET")) { /* hand fd 3 to the fd store, then report readiness */
         int fd = SD_LISTEN_FDS_START;
         int r1 = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=stored-web", &fd, 1);
         int r2 = sd_notifyf(1, "READY=1\nSTATUS=serving %d sockets", n);
@@ -84,13 +90,17 @@ int main(int argc, char **argv) {
     struct pollfd p[64];
     for (int i = 0; i < n; i++) p[i] = (struct pollfd){ SD_LISTEN_FDS_START + i, POLLIN, 0 };
     while (requests > 0) {
-        if (poll(p, n, 10000) <= 0) { fprintf(stderr, "timeout waiting for requests\n"); return 1; }
+        if (poll(p, n, 10000) <= 0) {
+            fprintf(stderr, "timeout waiting for requests\n");
+            return 1;
+        }
         for (int i = 0; i < n && requests > 0; i++) {
             if (!(p[i].revents & POLLIN)) continue;
             int fd = p[i].fd;
             if (sd_is_socket(fd, 0, SOCK_DGRAM, -1) > 0) {
                 char buf[512];
-                struct sockaddr_storage peer; socklen_t pl = sizeof peer;
+                struct sockaddr_storage peer;
+                socklen_t pl = sizeof peer;
                 ssize_t r = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *)&peer, &pl);
                 if (r < 0) continue;
                 buf[r] = 0;
@@ -102,7 +112,7 @@ int main(int argc, char **argv) {
                 if (c < 0) continue;
                 serve_stream(c, c, names[i], kind[i]);
                 close(c);
-            } else {  /* accept mode: fd is the connection itself */
+            } else { /* accept mode: fd is the connection itself */
                 serve_stream(fd, fd, names[i], kind[i]);
                 requests = 0;
             }

@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 
-from harness import Activated, check, expect_line, free_port, run_scenarios  # noqa: E402
-from harness import build as build_program  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from sdfdtest import Activated, NotifyReceiver, check, expect_line, free_port, run_scenarios  # noqa: E402
+from sdfdtest import build as build_program  # noqa: E402
 
 
 def build(tmp, name="activated"):
-    exe = build_program(tmp, name)
+    exe = build_program(os.path.join(HERE, name + ".c"), tmp)
     ldd = subprocess.check_output(["ldd", exe], text=True)
     check("%s links libsdfd, not libsystemd" % name, "libsdfd.so.0" in ldd and "libsystemd" not in ldd, ldd)
     return exe
@@ -141,16 +143,13 @@ def scenario_notify(exe, tmp):
     """READY=1 and FDSTORE=1 from a socket-activated daemon to a receiver."""
     port = free_port()
     path = os.path.join(tmp, "notify.sock")
-    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    rx.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    rx.bind(path)
-    rx.settimeout(5)
+    rx = NotifyReceiver(path, timeout=5)
     d = Activated(["-l", "127.0.0.1:%d" % port, "--fdname=web", "-E", "NOTIFY_SOCKET=" + path], exe, 1)
     msgs = []
     try:
         r = ask_stream(socket.AF_INET, ("127.0.0.1", port), "after-ready")
         for _ in range(2):
-            msgs.append(rx.recvmsg(4096, socket.CMSG_SPACE(64)))
+            msgs.append(rx.recv())
     except OSError as e:
         r = "error: %s" % e
     out = d.stop()
@@ -160,22 +159,15 @@ def scenario_notify(exe, tmp):
     if len(msgs) != 2:
         check("two notifications received", False, repr(msgs))
         return
-    (store, anc1, _, _), (ready, anc2, _, _) = msgs
+    (store, fds1, _), (ready, _, pid) = msgs
     check("first message is FDSTORE=1 with FDNAME", store == b"FDSTORE=1\nFDNAME=stored-web", repr(store))
-    fds = [struct_unpack_fds(data) for level, kind, data in anc1 if kind == socket.SCM_RIGHTS]
-    ok = len(fds) == 1 and len(fds[0]) == 1
+    ok = len(fds1) == 1
     if ok:
-        with socket.socket(fileno=fds[0][0]) as stored:
+        with socket.socket(fileno=fds1[0]) as stored:
             ok = stored.getsockname() == ("127.0.0.1", port) and stored.type == socket.SOCK_STREAM
-    check("the stored fd is the daemon's listening socket", ok, repr(fds))
+    check("the stored fd is the daemon's listening socket", ok, repr(fds1))
     check("second message is READY=1 with STATUS", ready == b"READY=1\nSTATUS=serving 1 sockets", repr(ready))
-    creds = [data for level, kind, data in anc2 if kind == socket.SCM_CREDENTIALS]
-    pid = int.from_bytes(creds[0][:4], sys.byteorder) if creds else -1
     check("credentials carry the daemon's pid", pid == d.p.pid, "creds pid %d, daemon %d" % (pid, d.p.pid))
-
-
-def struct_unpack_fds(data):
-    return [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True) for i in range(0, len(data) - len(data) % 4, 4)]
 
 
 def scenario_beyond(exe, tmp):

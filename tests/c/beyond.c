@@ -15,7 +15,13 @@
 
 extern char **environ;
 static int failures;
-#define CHECK(cond, ...) do { printf((cond) ? "ok   - " : "FAIL - "); printf(__VA_ARGS__); printf("\n"); if (!(cond)) failures++; } while (0)
+#define CHECK(cond, ...)                        \
+    do {                                        \
+        printf((cond) ? "ok   - " : "FAIL - "); \
+        printf(__VA_ARGS__);                    \
+        printf("\n");                           \
+        if (!(cond)) failures++;                \
+    } while (0)
 
 #define THREADS 16
 static int seen[THREADS][4];
@@ -27,8 +33,12 @@ static void *worker(void *arg) {
         int fd0 = sdfd_snapshot_fd(0);
         const char *name = sdfd_snapshot_name(0);
         int found = sdfd_find_socket(getenv("BEYOND_FIRST") ? getenv("BEYOND_FIRST") : "1", 0);
-        if (round == 0) { seen[k][0] = n; seen[k][1] = fd0; seen[k][2] = name ? (int)strlen(name) : -1; seen[k][3] = found; }
-        else if (seen[k][0] != n || seen[k][1] != fd0 || seen[k][3] != found) seen[k][0] = -1000;
+        if (round == 0) {
+            seen[k][0] = n;
+            seen[k][1] = fd0;
+            seen[k][2] = name ? (int)strlen(name) : -1;
+            seen[k][3] = found;
+        } else if (seen[k][0] != n || seen[k][1] != fd0 || seen[k][3] != found) seen[k][0] = -1000;
     }
     return NULL;
 }
@@ -43,7 +53,8 @@ int main(int argc, char **argv) {
     CHECK(same, "%d threads x 200 rounds saw one snapshot (n=%d)", THREADS, n);
     CHECK(n == 0 || getenv("LISTEN_FDS") != NULL, "the snapshot left the environment alone");
     CHECK(sd_listen_fds(0) == n, "sd_listen_fds(0) agrees with the snapshot (%d)", n);
-    CHECK(sdfd_snapshot_fd((unsigned)n) == -ENXIO && sdfd_snapshot_name((unsigned)n) == NULL, "index %d is out of range", n);
+    CHECK(sdfd_snapshot_fd((unsigned)n) == -ENXIO && sdfd_snapshot_name((unsigned)n) == NULL,
+          "index %d is out of range", n);
     for (int i = 1; i < argc; i++) {
         char *eq = strrchr(argv[i], '=');
         if (!eq) continue;
@@ -53,17 +64,23 @@ int main(int argc, char **argv) {
         int got = sdfd_find_socket(argv[i], 0);
         CHECK(got == want_fd, "find_socket(\"%s\") = %d (want %d)", argv[i], got, want_fd);
     }
-    CHECK(sdfd_find_socket(NULL, 0) == -EINVAL && sdfd_find_socket("nonsense", 0) == -EINVAL, "bad addresses are -EINVAL");
+    CHECK(sdfd_find_socket(NULL, 0) == -EINVAL && sdfd_find_socket("nonsense", 0) == -EINVAL,
+          "bad addresses are -EINVAL");
     if (n > 0) {
-        CHECK(sdfd_find_socket(getenv("BEYOND_FIRST"), SOCK_SEQPACKET) == -ENOENT, "a type filter that matches nothing is -ENOENT");
+        CHECK(sdfd_find_socket(getenv("BEYOND_FIRST"), SOCK_SEQPACKET) == -ENOENT,
+              "a type filter that matches nothing is -ENOENT");
         const char *name = sdfd_snapshot_name(0);
         CHECK(name && strcmp(name, getenv("BEYOND_NAME0")) == 0, "name 0 is %s", name ? name : "(null)");
     }
     char **env = sdfd_environ_without_activation((const char *const *)environ);
     int listen_vars = 0, kept = 0, all = 0;
     for (char **e = environ; *e; e++) all++;
-    for (char **e = env; e && *e; e++) { kept++; if (!strncmp(*e, "LISTEN_", 7)) listen_vars++; }
-    CHECK(env && listen_vars == 0 && kept > 0 && (n == 0 || kept < all), "child environment without LISTEN_* (%d of %d kept)", kept, all);
+    for (char **e = env; e && *e; e++) {
+        kept++;
+        if (!strncmp(*e, "LISTEN_", 7)) listen_vars++;
+    }
+    CHECK(env && listen_vars == 0 && kept > 0 && (n == 0 || kept < all),
+          "child environment without LISTEN_* (%d of %d kept)", kept, all);
     free(env);
     unsetenv("LISTEN_FDS");
     CHECK(sdfd_snapshot() == n, "the snapshot does not change when the environment does");

@@ -37,7 +37,7 @@ static const char *kind(int fd, char *buf, size_t len) {
 
 static void serve(const char *name, const sdfd_socket_t *fds, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        struct pollfd p = { .fd = fds[i], .events = POLLIN };
         if (poll(&p, 1, 5000) != 1) {
             printf("serve %s fd=%d timeout\n", name, fds[i]);
             continue;
@@ -49,8 +49,7 @@ static void serve(const char *name, const sdfd_socket_t *fds, size_t n) {
         }
         char line[64];
         int len = snprintf(line, sizeof line, "%s fd=%d\n", name, fds[i]);
-        if (write(c, line, (size_t)len) != len)
-            printf("serve %s fd=%d short write\n", name, fds[i]);
+        if (write(c, line, (size_t)len) != len) printf("serve %s fd=%d short write\n", name, fds[i]);
         close(c);
         printf("served %s fd=%d\n", name, fds[i]);
     }
@@ -90,11 +89,9 @@ int main(int argc, char **argv) {
             continue;
         }
         printf(" count=%zu fds=", n);
-        for (size_t k = 0; k < n; k++)
-            printf("%s%d", k ? "," : "", fds[k]);
+        for (size_t k = 0; k < n; k++) printf("%s%d", k ? "," : "", fds[k]);
         printf(" cloexec=");
-        for (size_t k = 0; k < n; k++)
-            printf("%s%d", k ? "," : "", (fcntl(fds[k], F_GETFD) & FD_CLOEXEC) != 0);
+        for (size_t k = 0; k < n; k++) printf("%s%d", k ? "," : "", (fcntl(fds[k], F_GETFD) & FD_CLOEXEC) != 0);
         printf(" kinds=");
         for (size_t k = 0; k < n; k++) {
             char buf[64];
@@ -102,8 +99,7 @@ int main(int argc, char **argv) {
         }
         printf("\n");
         fflush(stdout);
-        if (serve_name && strcmp(serve_name, argv[i]) == 0)
-            serve(argv[i], fds, n);
+        if (serve_name && strcmp(serve_name, argv[i]) == 0) serve(argv[i], fds, n);
         free(fds); /* the array is malloc'ed; the sockets stay open */
     }
     printf("env LISTEN_PID=%s listen=%d\n", getenv("LISTEN_PID") ? "set" : "unset", sd_listen_fds(0));
@@ -111,8 +107,7 @@ int main(int argc, char **argv) {
     int ln = sd_listen_fds_with_names(0, &names);
     printf("with_names=%d\n", ln);
     if (ln > 0) {
-        for (int k = 0; k < ln; k++)
-            free(names[k]);
+        for (int k = 0; k < ln; k++) free(names[k]);
         free(names);
     }
     return 0;

@@ -18,13 +18,15 @@ import subprocess
 import sys
 import time
 
-from harness import ACTIVATE, HERE, Activated, check, free_port, run_scenarios  # noqa: E402
-from harness import build as build_program  # noqa: E402
-from harness import expect_line as line  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from sdfdtest import ACTIVATE, Activated, check, free_port, run_scenarios  # noqa: E402
+from sdfdtest import build as build_program  # noqa: E402
+from sdfdtest import expect_line as line  # noqa: E402
 
 
 def build(tmp):
-    return build_program(tmp, "byname")
+    return build_program(os.path.join(HERE, "byname.c"), tmp)
 
 
 def ask(family, addr):

@@ -2,12 +2,14 @@
 """Differential conformance: run tests/c/probe.c linked against libsystemd
 and against sdfd over many scenarios and compare their output byte for byte.
 
-    difftest.py PROBE_SYSTEMD PROBE_SDFD [--list] [-k SUBSTRING] [--every N]
+    difftest.py PROBE_SYSTEMD PROBE_SDFD [--list] [-k SUBSTRING] [--every N] [--valgrind] [--qemu]
 
 --valgrind leaves out what valgrind cannot run: the scenarios that make
 system calls fail with a seccomp filter, and the LISTEN_PIDFDID mismatch,
 which needs pidfd_open (valgrind 3.19 lacks it, so the variable is ignored,
 as on a kernel without pidfs).
+--qemu leaves out the seccomp scenarios: qemu-user (7.2) does not implement
+the seccomp system call for the programs it runs (ENOSYS; tests/aarch64).
 --every N runs every Nth scenario only (a representative sample, used by
 tests/c/sanitize.sh under valgrind).
 
@@ -21,6 +23,9 @@ import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sdfdtest  # noqa: E402
 
 PID_VALUES = [None, "{pid}", "{pid+1}", "1", "abc", "", "0", "-1", "-0", "99999999999",
               "4294967296", "2147483648", " {pid}", "\t{pid}", "{pid} ", "+{pid}", "{pidhex}",
@@ -240,7 +245,7 @@ def main():
     ref, sut = args[0], args[1]
     only = args[args.index("-k") + 1] if "-k" in args else None
     every = int(args[args.index("--every") + 1]) if "--every" in args else 1
-    passed = failed = calls = 0
+    calls = 0
     with tempfile.TemporaryDirectory(prefix="sdfd-diff-") as tmp:
         for index, (name, env, layout, ops) in enumerate(scenarios()):
             if only and only not in name:
@@ -248,7 +253,7 @@ def main():
             if index % every:
                 continue
             # valgrind cannot run a program that installs a seccomp filter
-            if "--valgrind" in args and "PROBE_SECCOMP" in env:
+            if ("--valgrind" in args or "--qemu" in args) and "PROBE_SECCOMP" in env:
                 continue
             if "--list" in args:
                 print(name)
@@ -257,18 +262,17 @@ def main():
             b = run(sut, env, layout, ops, tmp)
             calls += a[1].count("=")
             if a[0] != 0:
-                print("ERROR  %s: reference probe failed (%d): %s" % (name, a[0], a[2].strip()))
-                failed += 1
+                sdfdtest.check("ERROR %s: reference probe failed (%d): %s" % (name, a[0], a[2].strip()), False)
             elif a != b:
-                failed += 1
-                print("DIFF   %s" % name)
+                detail = []
                 for la, lb in itertools.zip_longest(a[1].splitlines(), b[1].splitlines(), fillvalue="<none>"):
                     if la != lb:
-                        print("  libsystemd: %s\n  sdfd:       %s" % (la, lb))
+                        detail.append("libsystemd: %s\nsdfd:       %s" % (la, lb))
                 if a[2] != b[2] or a[0] != b[0]:
-                    print("  rc %d/%d stderr %r / %r" % (a[0], b[0], a[2], b[2]))
+                    detail.append("rc %d/%d stderr %r / %r" % (a[0], b[0], a[2], b[2]))
+                sdfdtest.check("DIFF %s" % name, False, "\n".join(detail))
             else:
-                passed += 1
+                sdfdtest.check(name, True, quiet=True)
         ext = 0
         for name, env, layout, ops, expected in extension_scenarios():
             if only and only not in name:
@@ -280,18 +284,16 @@ def main():
             want = expected(a[1])
             ext += 1
             if a[0] != 0 or b[0] != 0 or b[1] != want:
-                failed += 1
-                print("DIFF   extension %s (rc %d/%d)" % (name, a[0], b[0]))
+                detail = []
                 for lw, lb in itertools.zip_longest(want.splitlines(), b[1].splitlines(), fillvalue="<none>"):
                     if lw != lb:
-                        print("  expected: %s\n  sdfd:     %s" % (lw, lb))
+                        detail.append("expected: %s\nsdfd:     %s" % (lw, lb))
+                sdfdtest.check("DIFF extension %s (rc %d/%d)" % (name, a[0], b[0]), False, "\n".join(detail))
             else:
-                passed += 1
+                sdfdtest.check("extension " + name, True, quiet=True)
     print("differential: %d scenarios (%d where sdfd follows newer systemd on purpose), %d compared results"
-          % (passed + failed, ext, calls))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
+          % (sdfdtest.passed + sdfdtest.failed, ext, calls))
+    return sdfdtest.summary()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,25 +9,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-pass=0 fail=0
-ok()   { echo "ok   - $1"; pass=$((pass + 1)); }
-bad()  { echo "FAIL - $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/       /'; fail=$((fail + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+. tests/lib/sdfdtest.sh
 
 need=()
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v systemd-socket-activate >/dev/null || need+=(systemd)
 command -v python3 >/dev/null || need+=(python3)
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } \
-    || { bad "install ${need[*]}"; finish; }
-fi
+if [ ${#need[@]} -gt 0 ]; then apt_need "${need[@]}" || die "install ${need[*]}"; fi
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-musl.XXXXXX")
-cleanup() { jobs -p | xargs -r kill 2>/dev/null; rm -rf "$W"; }
-trap cleanup EXIT
+tmpdir W musl
+at_exit 'jobs -p | xargs -r kill 2>/dev/null'
 
 # 1. libsdfd.a for x86_64-unknown-linux-musl (src/notifyf.c through musl-gcc).
 if make -s musl B="$W/build" >"$W/musl.log" 2>&1 && [ -f "$W/build/musl/libsdfd.a" ]; then
@@ -55,7 +46,6 @@ R=$W/root
 mkdir -p "$R" && cp "$EXE" "$R/daemon"
 check "root holds exactly one file" test "$(find "$R" -mindepth 1 | wc -l)" -eq 1
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # talk PORT LINE: one request, prints the answer line.
 talk() {
   python3 - "$1" "$2" <<'PY'
@@ -74,7 +64,7 @@ PY
 }
 
 # 3. A listening TCP socket (Accept=no): two requests.
-P=$(port)
+P=$(free_port)
 timeout 20 systemd-socket-activate -l "127.0.0.1:$P" --fdname=web chroot "$R" /daemon 2 >"$W/a.log" 2>&1 &
 A=$!
 r1=$(talk "$P" "hello") r2=$(talk "$P" "again")
@@ -84,10 +74,10 @@ exp="web inet4 stream listening sockaddr-match=1"
 check "listening socket: first request answered" test "$r1" = "$exp hello"
 check "listening socket: second request answered" test "$r2" = "$exp again"
 check "listening socket: sd_listen_fds_with_names saw 1 fd and unset the variables" grep -qx "listen=1 env=unset" "$W/a.log"
-[ "$fail" -eq 0 ] || sed 's/^/       /' "$W/a.log"
+[ "$T_FAIL" -eq 0 ] || sed 's/^/       /' "$W/a.log"
 
 # 4. inetd-style Accept=yes: a fresh chroot'd process per connection.
-P=$(port)
+P=$(free_port)
 timeout 20 systemd-socket-activate -l "127.0.0.1:$P" --accept --fdname=conn chroot "$R" /daemon >"$W/b.log" 2>&1 &
 B=$!
 answers=()
@@ -100,31 +90,9 @@ done
 check "accept mode: three processes each got 1 fd" test "$(grep -cx 'listen=1 env=unset' "$W/b.log")" -eq 3
 
 # 5. sd_notify from inside the empty root to an abstract NOTIFY_SOCKET.
-P=$(port)
+P=$(free_port)
 NAME="sdfd-musl-$$"
-python3 - "$NAME" "$W/notify.out" <<'PY' &
-import array, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind("\0" + sys.argv[1])
-s.settimeout(15)
-out = open(sys.argv[2], "w")
-try:
-    for _ in range(2):
-        msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(16 * 4))
-        fds = []
-        for lvl, typ, data in anc:
-            if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                a = array.array("i"); a.frombytes(data[: len(data) - len(data) % 4]); fds += list(a)
-        kinds = []
-        for fd in fds:
-            t = socket.socket(fileno=fd)
-            kinds.append("listening-tcp" if t.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) else "other")
-        out.write("%r fds=%s\n" % (msg.decode(), ",".join(kinds)))
-except socket.timeout:
-    out.write("timeout\n")
-out.close()
-PY
+python3 tests/lib/sdfdtest.py receive-notify "@$NAME" 2 "$W/notify.out" 15 &
 N=$!
 sleep 0.3
 timeout 20 systemd-socket-activate -l "127.0.0.1:$P" --fdname=web -E NOTIFY_SOCKET="@$NAME" chroot "$R" /daemon 1 \
@@ -137,5 +105,5 @@ check "notify: FDSTORE=1 with the listening socket received" \
   grep -qx "'FDSTORE=1\\\\nFDNAME=stored-web' fds=listening-tcp" "$W/notify.out"
 check "notify: READY=1 received" grep -qx "'READY=1\\\\nSTATUS=serving 1 sockets' fds=" "$W/notify.out"
 check "notify: both calls returned 1" grep -qx "notify=1,1 notify_socket=unset" "$W/c.log"
-[ "$fail" -eq 0 ] || { cat "$W/notify.out" "$W/c.log" | sed 's/^/       /'; }
+[ "$T_FAIL" -eq 0 ] || { cat "$W/notify.out" "$W/c.log" | sed 's/^/       /'; }
 finish

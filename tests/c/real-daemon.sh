@@ -9,24 +9,12 @@
 # Needs PKG_CONFIG_PATH to find sdfd.pc (tests/run-all.sh sets it up).
 set -euo pipefail
 
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$(dirname "$0")/../lib/sdfdtest.sh"
 lacks() { ! grep -q "$@"; }
-finish() { finished=1; echo "$pass passed, $fail failed"; exit $((fail > 0)); }
-die() { bad "$*"; finish; }
 
-W=$(mktemp -d /tmp/sdfd-real-daemon.XXXXXX)
-daemon= finished=0
-cleanup() {
-  local rc=$?; set +e
-  if [ -n "$daemon" ]; then kill "$daemon" 2>/dev/null || true; fi
-  rm -rf "$W"
-  # An unexpected exit (set -e) still ends with a count line, as a failure.
-  if [ "$finished" = 0 ]; then bad "aborted (exit status $rc)"; echo "$pass passed, $fail failed"; exit 1; fi
-}
-trap cleanup EXIT
+tmpdir W real-daemon
+daemon=
+at_exit 'if [ -n "$daemon" ]; then kill "$daemon" 2>/dev/null; fi'
 
 pkg-config --exists sdfd || die "pkg-config cannot find sdfd (set PKG_CONFIG_PATH)"
 LIBDIR=$(pkg-config --variable=libdir sdfd)
@@ -34,7 +22,7 @@ INCDIR=$(pkg-config --variable=includedir sdfd)
 
 # --- dependencies (only what is missing) -----------------------------------
 need=(build-essential dpkg-dev pkg-config autoconf automake libfcgi-dev libfcgi-bin systemd)
-"$(dirname "$0")/../apt-need.sh" "${need[@]}" || die "apt-get install ${need[*]} failed"
+apt_need "${need[@]}" || die "apt-get install ${need[*]} failed"
 
 # --- fetch the source with a private deb-src list (system apt config untouched)
 cat >"$W/src.sources" <<EOF
@@ -109,9 +97,7 @@ activate() {
     grep -qh "to $LIBDIR/libsdfd.so.0 .*symbol .sd_listen_fds'" "$W/$name.ld".*
   kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; daemon=
 }
-# A loopback port nobody listens on (ports in /proc/net/tcp* are hex).
-used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null || true)
-while port=$((20000 + RANDOM % 30000)); grep -qix "$(printf %04X $port)" <<<"$used"; do :; done
+port=$(free_port)
 activate tcp 127.0.0.1:$port
 activate unix "$W/fcgiwrap.sock"
 

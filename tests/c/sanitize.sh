@@ -22,22 +22,12 @@ set -uo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
 ROOT=$(cd ../.. && pwd)
-out=${TMPDIR:-/tmp}/sdfd-sanitize.$$
-mkdir -p "$out"; trap 'rm -rf "$out"' EXIT
+. ../lib/sdfdtest.sh
+tmpdir out sanitize
 CC=${CC:-cc}
 VG_EVERY=${VG_EVERY:-12}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok     $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL   $*"; }
-# A step's own "N passed, N failed" line, added to ours.
-count() { # LOG LABEL
-  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
-  if [ -z "$line" ]; then bad "$2: no result line"; tail -20 "$1"; return; fi
-  local p f; p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
-  if [ "$f" -eq 0 ] && [ "$p" -gt 0 ]; then ok "$2: $line"; else bad "$2: $line"; grep -E '^(FAIL|DIFF|ERROR)' "$1" | head -20; fi
-}
 
-command -v valgrind >/dev/null || { echo "valgrind missing (tests/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
+command -v valgrind >/dev/null || die "valgrind missing (tests/deps.sh installs it)"
 INC=$(pkg-config --cflags sdfd)
 LIBDIR=$(pkg-config --variable=libdir sdfd)
 STATIC="$LIBDIR/libsdfd.a -lm -lrt -lpthread"
@@ -143,5 +133,4 @@ tests=$(grep -E '^test result: ' "$out/rust-asan.log" | sed -E 's/.* ([0-9]+) pa
 if [ $rc -eq 0 ] && [ "$tests" -gt 0 ]; then ok "cargo test with -Zsanitizer=address: $tests tests"
 else bad "cargo test with -Zsanitizer=address (rc $rc)"; tail -30 "$out/rust-asan.log"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

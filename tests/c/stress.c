@@ -43,16 +43,27 @@ static struct sockaddr_in tcp_addr;
 static int receiver = -1;
 static int passed, failed;
 
-static void die(const char *w) { fprintf(stderr, "stress: %s: %s\n", w, strerror(errno)); exit(99); }
+static void die(const char *w) {
+    fprintf(stderr, "stress: %s: %s\n", w, strerror(errno));
+    exit(99);
+}
 
 static void check(int ok, const char *what) {
-    if (ok) { passed++; printf("ok     %s\n", what); }
-    else { failed++; printf("FAIL   %s\n", what); }
+    if (ok) {
+        passed++;
+        printf("ok     %s\n", what);
+    } else {
+        failed++;
+        printf("FAIL   %s\n", what);
+    }
 }
 
 static void place(int fd, int target) {
     if (fd < 0) die("fd");
-    if (fd != target) { if (dup2(fd, target) < 0) die("dup2"); close(fd); }
+    if (fd != target) {
+        if (dup2(fd, target) < 0) die("dup2");
+        close(fd);
+    }
 }
 
 /* fd 3: TCP listening on 127.0.0.1, 4: unix stream listening, 5: unix
@@ -100,30 +111,40 @@ static void setup(void) {
 }
 
 static void cleanup(void) {
-    unlink(unix_path); unlink(recv_path); unlink(fifo_path); rmdir(dir);
+    unlink(unix_path);
+    unlink(recv_path);
+    unlink(fifo_path);
+    rmdir(dir);
 }
 
 /* Every function once; the results as one comparable string. */
 #define RESULT_MAX 2048
 static int describe(char *out, size_t n) {
     size_t o = 0;
-#define OUT(...) do { int k_ = snprintf(out + o, n - o, __VA_ARGS__); if (k_ > 0 && (size_t)k_ < n - o) o += k_; } while (0)
+#define OUT(...)                                        \
+    do {                                                \
+        int k_ = snprintf(out + o, n - o, __VA_ARGS__); \
+        if (k_ > 0 && (size_t)k_ < n - o) o += k_;      \
+    } while (0)
     OUT("listen=%d", sd_listen_fds(0));
     char **names = NULL;
     int r = sd_listen_fds_with_names(0, &names);
     OUT(" names=%d[", r);
-    for (int i = 0; r > 0 && names && names[i]; i++) { OUT("%s%s", i ? "," : "", names[i]); free(names[i]); }
+    for (int i = 0; r > 0 && names && names[i]; i++) {
+        OUT("%s%s", i ? "," : "", names[i]);
+        free(names[i]);
+    }
     free(names);
     OUT("]");
     /* only descriptors no other thread can open or close meanwhile */
     static const int fds[] = { -1, 2, 3, 4, 5, 6 };
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
         int fd = fds[i];
-        OUT(" fd%d:sock=%d,%d,%d inet=%d,%d unix=%d,%d,%d fifo=%d,%d special=%d mq=%d", fd,
-            sd_is_socket(fd, 0, 0, -1), sd_is_socket(fd, AF_INET, SOCK_STREAM, 1), sd_is_socket(fd, AF_UNIX, SOCK_DGRAM, 0),
-            sd_is_socket_inet(fd, 0, SOCK_STREAM, 1, 0), sd_is_socket_inet(fd, AF_INET, 0, -1, ntohs(tcp_addr.sin_port)),
-            sd_is_socket_unix(fd, 0, -1, NULL, 0), sd_is_socket_unix(fd, SOCK_STREAM, 1, unix_path, 0),
-            sd_is_socket_unix(fd, 0, -1, "/nonexistent", 0),
+        OUT(" fd%d:sock=%d,%d,%d inet=%d,%d unix=%d,%d,%d fifo=%d,%d special=%d mq=%d", fd, sd_is_socket(fd, 0, 0, -1),
+            sd_is_socket(fd, AF_INET, SOCK_STREAM, 1), sd_is_socket(fd, AF_UNIX, SOCK_DGRAM, 0),
+            sd_is_socket_inet(fd, 0, SOCK_STREAM, 1, 0),
+            sd_is_socket_inet(fd, AF_INET, 0, -1, ntohs(tcp_addr.sin_port)), sd_is_socket_unix(fd, 0, -1, NULL, 0),
+            sd_is_socket_unix(fd, SOCK_STREAM, 1, unix_path, 0), sd_is_socket_unix(fd, 0, -1, "/nonexistent", 0),
             sd_is_fifo(fd, NULL), sd_is_fifo(fd, fifo_path), sd_is_special(fd, "/dev/null"), sd_is_mq(fd, NULL));
         OUT(" sockaddr=%d,%d", sd_is_socket_sockaddr(fd, SOCK_STREAM, (struct sockaddr *)&tcp_addr, sizeof tcp_addr, 1),
             sd_is_socket_sockaddr(fd, 0, (struct sockaddr *)&tcp_addr, 4, -1));
@@ -140,9 +161,10 @@ static int count_fds(void) {
     if (!d) die("/proc/self/fd");
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d))) if (e->d_name[0] != '.') n++;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
     closedir(d);
-    return n - 1;    /* the directory's own descriptor */
+    return n - 1; /* the directory's own descriptor */
 }
 
 static char baseline[RESULT_MAX];
@@ -155,7 +177,8 @@ static void *worker(void *arg) {
     for (int i = 0; i < iterations; i++) {
         describe(buf, sizeof buf);
         if (strcmp(buf, baseline)) {
-            if (atomic_fetch_add(&mismatches, 1) == 0) printf("thread %ld iteration %d:\n  got  %s\n  want %s\n", id, i, buf, baseline);
+            if (atomic_fetch_add(&mismatches, 1) == 0)
+                printf("thread %ld iteration %d:\n  got  %s\n  want %s\n", id, i, buf, baseline);
         }
         snprintf(msg, sizeof msg, "STATUS=thread %ld iteration %d", id, i);
         if (sd_notify(0, msg) == 1) atomic_fetch_add(&notify_ok, 1);
@@ -199,35 +222,59 @@ int main(int argc, char **argv) {
     check(sd_watchdog_enabled(0, &dummy) == 1, "baseline: watchdog enabled");
 
     /* 2. fd leaks, function by function (50 calls each) */
-    struct { const char *name; int kind; } fns[] = {
-        { "sd_listen_fds", 0 }, { "sd_listen_fds_with_names", 1 }, { "sd_is_socket*", 2 },
-        { "sd_is_fifo/special/mq", 3 }, { "sd_notify", 4 }, { "sd_watchdog_enabled", 5 }, { "sd_booted", 6 },
-        { "sd_notify (no receiver)", 7 },
+    struct {
+        const char *name;
+        int kind;
+    } fns[] = {
+        { "sd_listen_fds", 0 }, { "sd_listen_fds_with_names", 1 },
+        { "sd_is_socket*", 2 }, { "sd_is_fifo/special/mq", 3 },
+        { "sd_notify", 4 },     { "sd_watchdog_enabled", 5 },
+        { "sd_booted", 6 },     { "sd_notify (no receiver)", 7 },
     };
     char tmp[RESULT_MAX];
     for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
         int before = count_fds();
         for (int i = 0; i < 50; i++) {
-            char **names = NULL; uint64_t u;
+            char **names = NULL;
+            uint64_t u;
             switch (fns[f].kind) {
             case 0: sd_listen_fds(0); break;
-            case 1: if (sd_listen_fds_with_names(0, &names) > 0) { for (int k = 0; names[k]; k++) free(names[k]); free(names); } break;
-            case 2: sd_is_socket(3, AF_INET, 0, 1); sd_is_socket_inet(3, 0, 0, -1, 0); sd_is_socket_unix(4, 0, -1, unix_path, 0);
-                    sd_is_socket_sockaddr(3, 0, (struct sockaddr *)&tcp_addr, sizeof tcp_addr, -1); break;
-            case 3: sd_is_fifo(6, fifo_path); sd_is_special(6, "/dev/null"); sd_is_mq(6, NULL); break;
-            case 4: sd_notify(0, "STATUS=leak check"); sd_pid_notify_with_fds(0, 0, "FDSTORE=1", (int[]){ 6 }, 1);
-                    while (recv(receiver, tmp, sizeof tmp, MSG_DONTWAIT) >= 0) {}   /* the fd passed is dropped */
-                    break;
+            case 1:
+                if (sd_listen_fds_with_names(0, &names) > 0) {
+                    for (int k = 0; names[k]; k++) free(names[k]);
+                    free(names);
+                }
+                break;
+            case 2:
+                sd_is_socket(3, AF_INET, 0, 1);
+                sd_is_socket_inet(3, 0, 0, -1, 0);
+                sd_is_socket_unix(4, 0, -1, unix_path, 0);
+                sd_is_socket_sockaddr(3, 0, (struct sockaddr *)&tcp_addr, sizeof tcp_addr, -1);
+                break;
+            case 3:
+                sd_is_fifo(6, fifo_path);
+                sd_is_special(6, "/dev/null");
+                sd_is_mq(6, NULL);
+                break;
+            case 4:
+                sd_notify(0, "STATUS=leak check");
+                sd_pid_notify_with_fds(0, 0, "FDSTORE=1", (int[]){ 6 }, 1);
+                while (recv(receiver, tmp, sizeof tmp, MSG_DONTWAIT) >= 0) {} /* the fd passed is dropped */
+                break;
             case 5: sd_watchdog_enabled(0, &u); break;
             case 6: sd_booted(); break;
-            case 7: setenv("NOTIFY_SOCKET", "/nonexistent/socket", 1); sd_notify(0, "READY=1");
-                    sd_notify_barrier(0, 1000);
-                    setenv("NOTIFY_SOCKET", recv_path, 1); break;
+            case 7:
+                setenv("NOTIFY_SOCKET", "/nonexistent/socket", 1);
+                sd_notify(0, "READY=1");
+                sd_notify_barrier(0, 1000);
+                setenv("NOTIFY_SOCKET", recv_path, 1);
+                break;
             }
         }
         int after = count_fds();
         char what[160];
-        snprintf(what, sizeof what, "no fd leaked by %s (%d open before, %d after 50 calls)", fns[f].name, before, after);
+        snprintf(what, sizeof what, "no fd leaked by %s (%d open before, %d after 50 calls)", fns[f].name, before,
+                 after);
         check(before == after, what);
     }
 

@@ -11,22 +11,16 @@ and addresses must fail with both. Only loopback addresses are used.
 Ends with "N passed, N failed"."""
 import os, shutil, signal, socket, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import check, free_port, summary, tmpdir  # noqa: E402
+
 SDFD, PROBE = sys.argv[1], sys.argv[2]
 SYSTEMD = "/usr/bin/systemd-socket-activate"
-TMP = tempfile.mkdtemp(prefix="sdfd-act-diff.")
-passed = failed = 0
+TMP = tmpdir("act-diff")
 # Differences that are on purpose (README): sdfd-activate forks and
 # supervises instead of exec'ing itself, so the command it starts has a
 # parent-death signal (SIGTERM) as systemd's --accept children have.
 KNOWN = "pdeathsig"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def trigger(kind, target):
@@ -72,7 +66,7 @@ def run(tool, sc, port):
         s.bind(("127.0.0.1", int(sub(a))))
         s.listen(8)
         pre_socks.append(s)
-    junk = os.open("/dev/null", os.O_RDONLY) if sc.get("junk") else None
+    junk = os.open("/dev/null", os.O_RDONLY) if sc.get("junk") or sc.get("junk_at") else None
 
     def pre():
         if sc.get("ignore_usr2"):
@@ -84,9 +78,12 @@ def run(tool, sc, port):
     keep = [s.fileno() for s in pre_socks] + ([junk] if junk is not None else [])
     if keep:
         moves = " ".join(f"{3 + i}<&{s.fileno()}" for i, s in enumerate(pre_socks))
-        if junk is not None:
+        if sc.get("junk"):
             moves += f" 9<&{junk}"
-        closes = " ".join(f"{fd}<&-" for fd in keep if fd not in range(3, 3 + len(pre_socks)) and fd != 9)
+        for n in sc.get("junk_at", []):
+            moves += f" {n}<&{junk}"
+        placed = set(range(3, 3 + len(pre_socks))) | {9} | set(sc.get("junk_at", []))
+        closes = " ".join(f"{fd}<&-" for fd in keep if fd not in placed)
         lp = (f"LISTEN_PID={sc.get('lpid', '$$')} LISTEN_FDS={sc.get('lfds', len(pre_socks))} "
               f"LISTEN_FDNAMES={sc.get('lnames', 'inh1:inh2')} ") if pre_socks else ""
         # (dash takes single-digit fds only: bash when there are more)
@@ -131,16 +128,6 @@ def run(tool, sc, port):
     return text, code, err.decode(errors="replace")
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}\n{detail}")
-
-
 L4 = ("tcp4", "{P}")
 SCENARIOS = [
     dict(name="tcp4", opts=["-l", "127.0.0.1:{P}"], trigger=L4),
@@ -168,7 +155,8 @@ SCENARIOS = [
     # Inherited descriptors follow sd_listen_fds: systemd's number syntax
     # (a leading 0 is octal, 0x hex), LISTEN_PID must be the launcher's, bad
     # values are errors; names are not used.
-    dict(name="inherited LISTEN_FDS=010 (octal: 8)", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="010",
+    dict(name="inherited LISTEN_FDS=010 (octal: 8; strays at 11, 12)", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="010",
+         junk_at=[11, 12],
          inherit=[("tcp4", "{P2}")] * 1 + [("tcp4", "{I%d}" % i) for i in range(7)]),
     dict(name="inherited LISTEN_FDS=0x2", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="0x2",
          inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
@@ -266,8 +254,7 @@ def main():
               f"systemd: {a}\nsdfd: {b}")
     busy.close()
     shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 main()

@@ -27,7 +27,8 @@
 extern char **environ;
 
 static int sockopt(int fd, int level, int opt) {
-    int v = -1; socklen_t l = sizeof v;
+    int v = -1;
+    socklen_t l = sizeof v;
     if (getsockopt(fd, level, opt, &v, &l) < 0) return -1;
     return v;
 }
@@ -37,7 +38,8 @@ static void addr_str(const struct sockaddr_storage *ss, socklen_t len, int peer,
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *s = (const void *)ss;
         inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
-        if (peer) snprintf(out, n, "%s:*", ip); else snprintf(out, n, "%s:%u", ip, ntohs(s->sin_port));
+        if (peer) snprintf(out, n, "%s:*", ip);
+        else snprintf(out, n, "%s:%u", ip, ntohs(s->sin_port));
     } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *s = (const void *)ss;
         inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
@@ -61,7 +63,8 @@ static void ss_backlog(int fd, char *out, size_t n) {
     snprintf(key, sizeof key, "pid=%d,fd=%d)", (int)getpid(), fd);
     while (fgets(line, sizeof line, p)) {
         if (!strstr(line, key)) continue;
-        char netid[32], state[32]; long rq, sq;
+        char netid[32], state[32];
+        long rq, sq;
         if (sscanf(line, "%31s %31s %ld %ld", netid, state, &rq, &sq) == 4)
             snprintf(out, n, "%s/%s/sendq=%ld", netid, state, sq);
     }
@@ -93,16 +96,19 @@ int main(int argc, char **argv) {
     if (!o) return 101;
     int ofd = fileno(o);
     for (int i = 2; i < argc; i++) fprintf(o, "argv[%d]=%s\n", i, argv[i]);
-    char self[32]; snprintf(self, sizeof self, "%d", (int)getpid());
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getpid());
     for (char **v = environ; *v; v++) {
         if (!strncmp(*v, "LISTEN_PID=", 11) && !strcmp(*v + 11, self)) fprintf(o, "env LISTEN_PID=self\n");
         else fprintf(o, "env %s\n", *v);
     }
-    mode_t um = umask(0); umask(um);
+    mode_t um = umask(0);
+    umask(um);
     fprintf(o, "umask=%04o\n", (unsigned)um);
     status_line(o, "SigIgn:");
     status_line(o, "SigBlk:");
-    int pdeath = 0; prctl(PR_GET_PDEATHSIG, &pdeath);
+    int pdeath = 0;
+    prctl(PR_GET_PDEATHSIG, &pdeath);
     fprintf(o, "pdeathsig=%d\n", pdeath);
     for (int i = 0; i < nfd; i++) {
         int fd = fds[i];
@@ -113,25 +119,31 @@ int main(int argc, char **argv) {
         struct stat st;
         fstat(fd, &st);
         if (S_ISSOCK(st.st_mode)) {
-            struct sockaddr_storage ss; socklen_t l = sizeof ss;
+            struct sockaddr_storage ss;
+            socklen_t l = sizeof ss;
             char a[256] = "?", p[256] = "-", bl[128];
             memset(&ss, 0, sizeof ss);
             if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0) addr_str(&ss, l, 0, a, sizeof a);
-            struct sockaddr_storage ps; socklen_t pl = sizeof ps;
+            struct sockaddr_storage ps;
+            socklen_t pl = sizeof ps;
             memset(&ps, 0, sizeof ps);
             if (getpeername(fd, (struct sockaddr *)&ps, &pl) == 0) addr_str(&ps, pl, 1, p, sizeof p);
             int fam = sockopt(fd, SOL_SOCKET, SO_DOMAIN);
-            fprintf(o, " socket family=%d type=%d proto=%d accepting=%d reuseaddr=%d reuseport=%d",
-                    fam, sockopt(fd, SOL_SOCKET, SO_TYPE), sockopt(fd, SOL_SOCKET, SO_PROTOCOL),
+            fprintf(o, " socket family=%d type=%d proto=%d accepting=%d reuseaddr=%d reuseport=%d", fam,
+                    sockopt(fd, SOL_SOCKET, SO_TYPE), sockopt(fd, SOL_SOCKET, SO_PROTOCOL),
                     sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN), sockopt(fd, SOL_SOCKET, SO_REUSEADDR),
                     sockopt(fd, SOL_SOCKET, SO_REUSEPORT));
             if (fam == AF_INET6) fprintf(o, " v6only=%d", sockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY));
             fprintf(o, " local=%s peer=%s", a, p);
             if (ss.ss_family == AF_UNIX && ((struct sockaddr_un *)&ss)->sun_path[0] == '/') {
                 struct stat ns;
-                if (stat(((struct sockaddr_un *)&ss)->sun_path, &ns) == 0) fprintf(o, " node=%04o", (unsigned)(ns.st_mode & 07777));
+                if (stat(((struct sockaddr_un *)&ss)->sun_path, &ns) == 0)
+                    fprintf(o, " node=%04o", (unsigned)(ns.st_mode & 07777));
             }
-            if (sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1) { ss_backlog(fd, bl, sizeof bl); fprintf(o, " ss=%s", bl); }
+            if (sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1) {
+                ss_backlog(fd, bl, sizeof bl);
+                fprintf(o, " ss=%s", bl);
+            }
         } else {
             char path[64], target[512] = "";
             snprintf(path, sizeof path, "/proc/self/fd/%d", fd);

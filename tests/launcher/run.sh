@@ -8,20 +8,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=$ROOT/build/launcher-test
 mkdir -p "$OUT"
-pass=0 fail=0
-step() {  # step NAME COMMAND...: one counted check
-  local name=$1; shift
-  if "$@" >"$OUT/step.log" 2>&1; then pass=$((pass + 1)); echo "ok   $name"
-  else fail=$((fail + 1)); echo "FAIL $name"; tail -30 "$OUT/step.log"; fi
-}
-counted() {  # counted NAME COMMAND...: a sub-suite ending "N passed, N failed"
-  local name=$1; shift
-  echo "=== $name"
-  "$@" 2>&1 | tee "$OUT/$name.log"
-  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/$name.log" | tail -1)
-  if [ -z "$line" ]; then fail=$((fail + 1)); echo "FAIL $name: no count"; return; fi
-  pass=$((pass + $(echo "$line" | awk '{print $1}'))); fail=$((fail + $(echo "$line" | awk '{print $3}')))
-}
+. tests/lib/sdfdtest.sh
 if [ -z "${PKG_CONFIG_PATH:-}" ] || ! pkg-config --exists sdfd 2>/dev/null; then
   make -s install PREFIX="$ROOT/build/stage" >/dev/null && export PKG_CONFIG_PATH=$ROOT/build/stage/lib/pkgconfig
 fi
@@ -34,8 +21,8 @@ done
 # are cargo's; count them here.
 if cargo test -q -p sdfd-activate >"$OUT/unit.log" 2>&1 && cargo test -q --lib address:: >>"$OUT/unit.log" 2>&1; then :; fi
 u=$(grep -E '^test result: ' "$OUT/unit.log" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' | awk '{p+=$1; f+=$2} END {if (NR) print p, f}')
-if [ -n "$u" ]; then pass=$((pass + ${u% *})); fail=$((fail + ${u#* })); echo "unit: $u (passed failed)"
-else fail=$((fail + 1)); cat "$OUT/unit.log"; fi
+if [ -n "$u" ]; then T_PASS=$((T_PASS + ${u% *})); T_FAIL=$((T_FAIL + ${u#* })); echo "unit: $u (passed failed)"
+else bad "unit tests (cargo test -p sdfd-activate, cargo test --lib address::)" "$(cat "$OUT/unit.log")"; fi
 
 step "release build" cargo build -q --release -p sdfd-activate
 ACT=$ROOT/target/release/sdfd-activate
@@ -62,5 +49,4 @@ step "musl binary runs in an empty root as a container entrypoint" sh -c "
   grep -q 'env LISTEN_FDNAMES=x' \$R/report && grep -q 'env LISTEN_PID=self' \$R/report && grep -q 'env LISTEN_FDS=1' \$R/report"
 step "macOS type-check (cargo check --target x86_64-apple-darwin)" env SDFD_SKIP_C_SHIM=1 cargo check -q --target x86_64-apple-darwin -p sdfd-activate
 echo "size: $(stat -c %s "$MUSL") bytes (musl static), $(stat -c %s "$ACT") bytes (glibc)"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,30 +7,14 @@ Loopback only; every step bounded in time; every process cleaned up.
 
     supervise.py SDFD_ACTIVATE HELLO ACTIVATED
 Ends with "N passed, N failed"."""
-import os, re, signal, socket, subprocess, sys, tempfile, threading, time
+import os, re, signal, socket, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import check, free_port, summary, tmpdir  # noqa: E402
 
 ACT, HELLO, ACTIVATED = sys.argv[1:4]
-TMP = tempfile.mkdtemp(prefix="sdfd-act-sup.")
-passed = failed = 0
+TMP = tmpdir("act-sup")
 procs = []
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}\n     {detail}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def launch(args, **kw):
@@ -306,5 +290,4 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(summary())

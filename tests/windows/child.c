@@ -16,11 +16,13 @@ static const char *v(int r) {
     static int k;
     char *b = buf[k++ % 8];
     switch (-r) {
+        // clang-format off
 #define E(x) case x: return "-" #x;
     E(EINVAL) E(ENXIO) E(EBADF) E(ENOSYS) E(EAFNOSUPPORT) E(ECONNREFUSED) E(ETIMEDOUT) E(EPROTO)
     E(ECONNRESET) E(ENOMEM) E(EMFILE) E(EIO) E(ENETDOWN) E(ENOTSOCK)
 #undef E
     default: snprintf(b, 32, "%d", r); return b;
+        // clang-format on
     }
 }
 
@@ -38,7 +40,8 @@ int main(int argc, char **argv) {
     printf("env_server_after_unset=%d\n", getenv("SYSTEMFD_SOCKET_SERVER") != NULL);
     printf("env_secret_after_unset=%d\n", getenv("SYSTEMFD_SOCKET_SECRET") != NULL);
     char os_env[8];
-    printf("os_env_server_after_unset=%d\n", GetEnvironmentVariableA("SYSTEMFD_SOCKET_SERVER", os_env, sizeof os_env) != 0);
+    printf("os_env_server_after_unset=%d\n",
+           GetEnvironmentVariableA("SYSTEMFD_SOCKET_SERVER", os_env, sizeof os_env) != 0);
 
     char **names = NULL;
     int nn = sd_listen_fds_with_names(0, &names);
@@ -78,19 +81,21 @@ int main(int argc, char **argv) {
 
     /* Handles that are not activated sockets. */
     printf("is_socket_invalid=%s\n", v(sd_is_socket(INVALID_SOCKET, 0, 0, -1)));
-    HANDLE file = CreateFileA("child-probe.tmp", GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    HANDLE file =
+        CreateFileA("child-probe.tmp", GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
     printf("is_socket_file=%s\n", v(sd_is_socket((sdfd_socket_t)file, 0, 0, -1)));
     CloseHandle(file);
     printf("is_socket_closed=%s\n", v(sd_is_socket((sdfd_socket_t)file, 0, 0, -1)));
     SOCKET own = socket(AF_INET, SOCK_STREAM, 0);
-    printf("is_socket_unbound=%s unbound_inet=%s unbound_listening=%s\n", v(sd_is_socket(own, AF_INET, SOCK_STREAM, -1)),
-           v(sd_is_socket_inet(own, AF_INET, 0, -1, 0)), v(sd_is_socket(own, 0, 0, 1)));
+    printf("is_socket_unbound=%s unbound_inet=%s unbound_listening=%s\n",
+           v(sd_is_socket(own, AF_INET, SOCK_STREAM, -1)), v(sd_is_socket_inet(own, AF_INET, 0, -1, 0)),
+           v(sd_is_socket(own, 0, 0, 1)));
     closesocket(own);
     printf("is_socket_badtype=%s\n", v(sd_is_socket(INVALID_SOCKET - 1, 0, -1, -1)));
     printf("is_fifo=%s is_fifo_neg=%s is_special=%s is_mq=%s\n", v(sd_is_fifo(0, NULL)), v(sd_is_fifo(-1, NULL)),
            v(sd_is_special(1, NULL)), v(sd_is_mq(0, NULL)));
-    printf("notify=%s notifyf=%s barrier=%s booted=%s\n", v(sd_notify(0, "READY=1")), v(sd_notifyf(0, "STATUS=%d %s", 42, "x")),
-           v(sd_notify_barrier(0, 1000)), v(sd_booted()));
+    printf("notify=%s notifyf=%s barrier=%s booted=%s\n", v(sd_notify(0, "READY=1")),
+           v(sd_notifyf(0, "STATUS=%d %s", 42, "x")), v(sd_notify_barrier(0, 1000)), v(sd_booted()));
     uint64_t usec = 0;
     printf("watchdog=%s\n", v(sd_watchdog_enabled(0, &usec)));
     fflush(stdout);

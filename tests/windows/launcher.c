@@ -42,13 +42,19 @@ static void add_socket(const char *spec) {
     if (udp) spec += 4;
     char host[64];
     const char *colon = strrchr(spec, ':');
-    if (!colon || colon - spec >= (int)sizeof host || nsocks == MAXS) { fprintf(stderr, "bad -s %s\n", spec); exit(98); }
+    if (!colon || colon - spec >= (int)sizeof host || nsocks == MAXS) {
+        fprintf(stderr, "bad -s %s\n", spec);
+        exit(98);
+    }
     memcpy(host, spec, colon - spec);
     host[colon - spec] = 0;
-    struct sockaddr_in sa = {0};
+    struct sockaddr_in sa = { 0 };
     sa.sin_family = AF_INET;
     sa.sin_port = htons((u_short)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) { fprintf(stderr, "bad host %s\n", host); exit(98); }
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "bad host %s\n", host);
+        exit(98);
+    }
     SOCKET s = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, udp ? IPPROTO_UDP : IPPROTO_TCP);
     if (s == INVALID_SOCKET) die("socket");
     if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0) die("bind");
@@ -61,7 +67,10 @@ static void serve(SOCKET c) {
     int len = 0, r;
     while (len < (int)sizeof buf - 1 && (r = recv(c, buf + len, sizeof buf - 1 - len, 0)) > 0) len += r;
     buf[len] = 0;
-    if (!strcmp(mode, "hang")) { Sleep(INFINITE); return; }
+    if (!strcmp(mode, "hang")) {
+        Sleep(INFINITE);
+        return;
+    }
     if (!strcmp(mode, "braced")) mode = "ok";
     char *bar = strchr(buf, '|');
     if (!bar || (size_t)(bar - buf) != 36 || memcmp(buf, secret, 36) != 0) return; /* rejected: nothing sent */
@@ -98,16 +107,23 @@ int main(int argc, char **argv) {
     for (; i < argc && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
         else if (!strcmp(argv[i], "-s") && i + 1 < argc) add_socket(argv[++i]);
-        else { fprintf(stderr, "usage: launcher [--mode M] [-s SPEC]... -- CHILD...\n"); return 98; }
+        else {
+            fprintf(stderr, "usage: launcher [--mode M] [-s SPEC]... -- CHILD...\n");
+            return 98;
+        }
     }
-    if (i + 1 >= argc) { fprintf(stderr, "launcher: no child\n"); return 98; }
+    if (i + 1 >= argc) {
+        fprintf(stderr, "launcher: no child\n");
+        return 98;
+    }
 
     srand(GetTickCount() ^ (GetCurrentProcessId() << 16));
-    for (int k = 0; k < 36; k++) secret[k] = (k == 8 || k == 13 || k == 18 || k == 23) ? '-' : "0123456789abcdef"[rand() % 16];
+    for (int k = 0; k < 36; k++)
+        secret[k] = (k == 8 || k == 13 || k == 18 || k == 23) ? '-' : "0123456789abcdef"[rand() % 16];
     secret[14] = '4';
 
     ctl = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    struct sockaddr_in sa = {0};
+    struct sockaddr_in sa = { 0 };
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int sl = sizeof sa;
@@ -125,7 +141,8 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "wrong-secret")) given[0] = given[0] == 'a' ? 'b' : 'a';
     char braced[40];
     snprintf(braced, sizeof braced, "{%s}", secret);
-    for (char *c = braced; *c; c++) if (*c >= 'a' && *c <= 'f') *c -= 32;
+    for (char *c = braced; *c; c++)
+        if (*c >= 'a' && *c <= 'f') *c -= 32;
     SetEnvironmentVariableA("SYSTEMFD_SOCKET_SECRET", strcmp(mode, "braced") ? given : braced);
     if (!strcmp(mode, "gone")) closesocket(ctl);
     else CreateThread(NULL, 0, accept_loop, NULL, 0, NULL);
@@ -136,7 +153,7 @@ int main(int argc, char **argv) {
         strncat(cmd, argv[k], sizeof cmd - strlen(cmd) - 1);
         strncat(cmd, "\" ", sizeof cmd - strlen(cmd) - 1);
     }
-    STARTUPINFOA si = {0};
+    STARTUPINFOA si = { 0 };
     si.cb = sizeof si;
     PROCESS_INFORMATION pi;
     if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) {

@@ -9,8 +9,7 @@ BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
 __declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
     while (len > 0) {
         ULONG chunk = len > 0x10000000 ? 0x10000000 : (ULONG)len;
-        if (!SystemFunction036(data, chunk))
-            return FALSE;
+        if (!SystemFunction036(data, chunk)) return FALSE;
         data += chunk;
         len -= chunk;
     }

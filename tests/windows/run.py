@@ -10,29 +10,16 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import check, summary  # noqa: E402
+from sdfdtest import free_port as _free_port  # noqa: E402
+
 W = sys.argv[1]
-passed = failed = 0
 CHILDREN = ["child-dll.exe", "child-static.exe"]
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   - {name}")
-    else:
-        failed += 1
-        print(f"FAIL - {name}")
-        if detail:
-            print("       " + str(detail).replace("\n", "\n       "))
-
-
 def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    return _free_port(kind=kind)
 
 
 def request(port, out):
@@ -373,5 +360,4 @@ ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdou
 check("child that never connects: gone after the launcher was killed", "probe.exe sleep" not in ps,
       [l for l in ps.splitlines() if "probe" in l])
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(summary())

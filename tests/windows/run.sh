@@ -9,9 +9,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 W=$ROOT/build/windows-test
-setup_fail() { echo "setup failed: $1"; [ -f "${2:-}" ] && tail -30 "$2"; echo "0 passed, 1 failed"; exit 1; }
+. tests/lib/sdfdtest.sh
+setup_fail() { die "set-up: $1" "$([ -f "${2:-}" ] && tail -30 "$2")"; }
 
-"$ROOT/tests/apt-need.sh" gcc-mingw-w64-x86-64 wine wine64 || setup_fail "apt-get install gcc-mingw-w64-x86-64 wine wine64"
+apt_need gcc-mingw-w64-x86-64 wine wine64 || setup_fail "apt-get install gcc-mingw-w64-x86-64 wine wine64"
 rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu \
   || rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1 || setup_fail "rustup target add x86_64-pc-windows-gnu"
 
@@ -33,7 +34,9 @@ cp build/windows/bin/sdfd.dll build/windows/bin/sdfd-activate.exe "$W/"
 # A Rust child that takes its socket with the listenfd crate from crates.io,
 # unmodified (the systemfd protocol only): a tiny crate made in a temporary
 # directory, built for windows-gnu (target directory kept across runs).
-LFD=$(mktemp -d); trap 'rm -rf "$LFD"' EXIT
+LFD=$(mktemp -d)
+rm_lfd() { rm -rf "$LFD"; }
+at_exit rm_lfd
 mkdir -p "$LFD/src"
 cat >"$LFD/Cargo.toml" <<'TOML'
 [package]
@@ -73,7 +76,22 @@ if cargo install systemfd --locked --target x86_64-pc-windows-gnu --root "$W/sys
 fi
 
 export WINEPREFIX=$ROOT/build/wineprefix WINEDEBUG=-all
+# wineserver outlives the programs and keeps its socket directory in
+# /tmp/wine-XXXXXX/server-DEV-INODE (or /tmp/.wine-UID/...; DEV-INODE of the
+# prefix, in hex): stop ours, remove that.
+wine_cleanup() {
+  wineserver -k 2>/dev/null
+  [ -d "$WINEPREFIX" ] || return 0
+  local id d
+  id=server-$(printf '%x-%x' "$(stat -c %d "$WINEPREFIX")" "$(stat -c %i "$WINEPREFIX")")
+  for d in /tmp/wine-*/"$id" "/tmp/.wine-$(id -u)/$id"; do
+    [ -d "$d" ] || continue
+    rm -rf "$d"; rmdir "$(dirname "$d")" 2>/dev/null
+  done
+}
+at_exit wine_cleanup
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   wineboot -i >"$W/wineboot.log" 2>&1 || setup_fail "wineboot" "$W/wineboot.log"
 fi
-python3 tests/windows/run.py "$W"
+counted cases python3 tests/windows/run.py "$W"
+finish

@@ -39,3 +39,12 @@ sdfd.isSocketSockaddr(3, {});
 sdfd.isSocket(3, { listening: 1 });
 // @ts-expect-error state values are scalars
 sdfd.notify({ STATUS: {} });
+async function upgrade(server: http.Server): Promise<void> {
+  await sdfd.handoff.offer('/run/x.handoff', [{ name: 'web', fd: server }], { timeout: 5 });
+  const n: number = sdfd.handoff.receive('/run/x.handoff', { timeout: null });
+  const pid: number = sdfd.handoff.spawn('/usr/bin/node', ['app.js'], { web: 3 });
+  void n; void pid;
+}
+void upgrade;
+// @ts-expect-error the options are checked
+sdfd.handoff.offer('/run/x.handoff', { web: 3 }, { timeoutMs: 5 });

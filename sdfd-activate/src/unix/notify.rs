@@ -6,8 +6,8 @@
 //! supervisor); fds come as `SCM_RIGHTS` and are received close-on-exec.
 
 use super::{errno, RawFd};
-use std::ffi::CString;
 use socket2::{Domain, Socket, Type};
+use std::ffi::CString;
 use std::mem::{size_of, zeroed};
 use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -60,7 +60,9 @@ impl Notify {
         let address = String::from_utf8_lossy(&name).into_owned();
         // From here on, Drop removes the socket node and the directory.
         let mut n = Notify { fd: -1, address, path, dir };
-        let fail = |what: &str, e: std::io::Error| format!("{what}: {}", super::errno_str(e.raw_os_error().unwrap_or(libc::EIO)));
+        let fail = |what: &str, e: std::io::Error| {
+            format!("{what}: {}", super::errno_str(e.raw_os_error().unwrap_or(libc::EIO)))
+        };
         let s = Socket::new(Domain::UNIX, Type::DGRAM, None).map_err(|e| fail("notify socket", e))?;
         s.set_nonblocking(true).map_err(|e| fail("notify socket", e))?;
         // Set before bind, so no message can arrive without credentials.

@@ -60,7 +60,11 @@ pub fn install_signals() -> Result<(RawFd, SigReset), String> {
         unsafe {
             let mut old: libc::sigaction = std::mem::zeroed();
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = if s == libc::SIGPIPE { libc::SIG_IGN } else { write_signal_to_pipe as extern "C" fn(libc::c_int) as usize };
+            sa.sa_sigaction = if s == libc::SIGPIPE {
+                libc::SIG_IGN
+            } else {
+                write_signal_to_pipe as extern "C" fn(libc::c_int) as usize
+            };
             sa.sa_flags = libc::SA_RESTART | if s == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(s, &sa, &mut old);

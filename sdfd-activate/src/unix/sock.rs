@@ -65,7 +65,9 @@ pub fn listen(a: &SocketAddress, shown: &str, ty: libc::c_int) -> Result<RawFd, 
         // SAFETY: umask cannot fail; restored right after.
         let old = unsafe { libc::umask(0o133) };
         let mut r = s.bind(&sa);
-        if r.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::EADDRINUSE)) && std::fs::remove_file(OsStr::from_bytes(p)).is_ok() {
+        if r.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::EADDRINUSE))
+            && std::fs::remove_file(OsStr::from_bytes(p)).is_ok()
+        {
             r = s.bind(&sa);
         }
         // SAFETY: as above.

@@ -26,7 +26,9 @@ fn ensure_stdio() {
 /// `FD_CLOEXEC`, and the variables are removed on every path. A malformed
 /// value is an error, as in systemd-socket-activate.
 fn inherited_fds() -> Result<usize, String> {
-    let r = sdfd::listen_fds(true);
+    // SAFETY: the launcher is single-threaded; nothing else reads the
+    // environment meanwhile.
+    let r = unsafe { sdfd::listen_fds_and_unset_env() };
     r.map_err(|e| format!("failed to read listening file descriptors from environment: {}", errno_str(e.0)))
 }
 

@@ -18,7 +18,11 @@ fn is_descendant(pid: libc::pid_t) -> bool {
     let mut p = pid;
     for _ in 0..64 {
         let Ok(st) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { return false };
-        let Some(ppid) = st.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)).and_then(|x| x.parse::<libc::pid_t>().ok()) else {
+        let Some(ppid) = st
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .and_then(|x| x.parse::<libc::pid_t>().ok())
+        else {
             return false;
         };
         if ppid == me {
@@ -97,7 +101,13 @@ fn describe_status(st: libc::c_int) -> String {
 }
 
 impl Supervisor {
-    pub fn new(opts: Opts, spawner: Spawner, fds: Vec<RawFd>, sigfd: RawFd, notify: Option<notify::Notify>) -> Supervisor {
+    pub fn new(
+        opts: Opts,
+        spawner: Spawner,
+        fds: Vec<RawFd>,
+        sigfd: RawFd,
+        notify: Option<notify::Notify>,
+    ) -> Supervisor {
         if opts.accept {
             for &fd in &fds {
                 // SAFETY: fcntl on our listening fd; accept_on reads until EAGAIN.
@@ -156,7 +166,7 @@ impl Supervisor {
             // itself (LISTEN_*, LISTEN_PIDFDID, NOTIFY_SOCKET, WATCHDOG_*).
             for (k, v) in std::env::vars_os() {
                 let e = [k.as_encoded_bytes(), b"=", v.as_encoded_bytes()].concat();
-                if !sdfd::snapshot::is_activation_var(&e) {
+                if !sdfd::is_activation_var(&e) {
                     env.push(EnvEntry::Fixed(e));
                 }
             }
@@ -259,7 +269,12 @@ impl Supervisor {
             match self.spawner.spawn_env(env, &[c], self.opts.inetd) {
                 Ok(pid) => {
                     if !self.opts.quiet {
-                        let at = self.fds.iter().position(|&f| f == lfd).and_then(|i| self.descs.get(i)).map_or("?", |d| d.as_str());
+                        let at = self
+                            .fds
+                            .iter()
+                            .position(|&f| f == lfd)
+                            .and_then(|i| self.descs.get(i))
+                            .map_or("?", |d| d.as_str());
                         self.log(&format!("connection on fd {lfd} ({at}): started pid {pid}"));
                     }
                     self.children.push(Child::new(pid));
@@ -404,7 +419,11 @@ impl Supervisor {
         let Some(pid) = pid else {
             // Credentials exist on Linux only; elsewhere the private
             // directory is the only gate.
-            return if cfg!(any(target_os = "linux", target_os = "android")) { Err("no sender credentials") } else { Ok(()) };
+            return if cfg!(any(target_os = "linux", target_os = "android")) {
+                Err("no sender credentials")
+            } else {
+                Ok(())
+            };
         };
         let ours = |p: libc::pid_t| self.children.iter().any(|c| c.pid == p);
         match self.opts.notify_access {
@@ -448,7 +467,11 @@ impl Supervisor {
                     // SAFETY: zeroed stat is valid; fstat on a received fd.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
                     // SAFETY: as above.
-                    let id = if unsafe { libc::fstat(fd, &mut st) } == 0 { (st.st_dev as u64, st.st_ino as u64) } else { (0, 0) };
+                    let id = if unsafe { libc::fstat(fd, &mut st) } == 0 {
+                        (st.st_dev as u64, st.st_ino as u64)
+                    } else {
+                        (0, 0)
+                    };
                     if self.store.iter().any(|s| s.id == id) {
                         close(fd);
                     } else if self.store.len() >= self.opts.fdstore_max {
@@ -529,7 +552,9 @@ impl Supervisor {
             }
             if let Some((p, t)) = self.pending {
                 if now >= t {
-                    self.err(&format!("replacement pid {p} not ready after --ready-timeout; stopping it, keeping the old one"));
+                    self.err(&format!(
+                        "replacement pid {p} not ready after --ready-timeout; stopping it, keeping the old one"
+                    ));
                     self.pending = None;
                     self.retire(p);
                 }
@@ -595,7 +620,11 @@ impl Supervisor {
                             self.accept_on(fd);
                         }
                     } else if !self.started {
-                        self.log(&format!("communication on fd {}: starting {}", ready[0], self.opts.command[0].to_string_lossy()));
+                        self.log(&format!(
+                            "communication on fd {}: starting {}",
+                            ready[0],
+                            self.opts.command[0].to_string_lossy()
+                        ));
                         self.started = true;
                         if !self.start_main_or_report() {
                             return 1;

