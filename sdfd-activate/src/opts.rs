@@ -10,9 +10,19 @@
 use std::ffi::{OsStr, OsString};
 use std::time::Duration;
 
+#[cfg(unix)]
 pub const SOCK_STREAM: i32 = libc::SOCK_STREAM;
+#[cfg(unix)]
 pub const SOCK_DGRAM: i32 = libc::SOCK_DGRAM;
+#[cfg(unix)]
 pub const SOCK_SEQPACKET: i32 = libc::SOCK_SEQPACKET;
+// Winsock's values (libc has no socket constants for Windows).
+#[cfg(windows)]
+pub const SOCK_STREAM: i32 = 1;
+#[cfg(windows)]
+pub const SOCK_DGRAM: i32 = 2;
+#[cfg(windows)]
+pub const SOCK_SEQPACKET: i32 = 5;
 
 /// Who may send notify messages (systemd's `NotifyAccess=`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,6 +181,12 @@ SIGUSR2 and SIGWINCH are passed to the current child. Orphaned processes
 are reaped (PID 1 in a container, and a child subreaper on Linux).
 Exit status: the command's (128+N if killed by signal N); 1 on a runtime
 error (cannot bind, cannot execute), 2 on a usage error.
+
+On Windows the sockets are handed over by the systemfd protocol
+(SYSTEMFD_SOCKET_SERVER, SYSTEMFD_SOCKET_SECRET; names in LISTEN_FDNAMES),
+the command runs in a job object that ends with the launcher, and Ctrl-C,
+Ctrl-Break or closing the console stop it; --accept, --inetd, --seqpacket,
+--notify, --wait-ready and unix socket addresses exit 2 there.
 ";
 
 fn parse_seconds(opt: &str, v: &str) -> Result<Duration, Usage> {
