@@ -37,7 +37,11 @@ fn main() {
             return;
         }
         Ok(opts::Parsed::Version) => {
-            let _ = writeln!(std::io::stdout(), "sdfd-activate {} (systemd-socket-activate 252 options)", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                std::io::stdout(),
+                "sdfd-activate {} (systemd-socket-activate 252 options)",
+                env!("CARGO_PKG_VERSION")
+            );
             return;
         }
         Ok(opts::Parsed::Run(o)) => o,
