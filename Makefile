@@ -14,7 +14,7 @@
 #   make test                 every test suite (installs what it needs)
 #   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
 #   make check                the developer loop: rustfmt, clippy, cargo test, clang-format
-#   make windows              sdfd.dll, import and static libraries, header, .pc for
+#   make windows              sdfd.dll, import and static libraries, header, .pc, sdfd-activate.exe for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
 #   make image                base-less OCI image $(IMAGE): static musl sdfd-activate +
@@ -242,7 +242,7 @@ clean:
 	$(CARGO) clean
 	rm -rf $(B)
 
-# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll,
+# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll, bin/sdfd-activate.exe,
 # lib/libsdfd.dll.a (import library), lib/libsdfd.a, include/sdfd/,
 # lib/pkgconfig/sdfd.pc (prefix $(WINPREFIX), default: that directory).
 WINTARGET  ?= x86_64-pc-windows-gnu
@@ -262,6 +262,10 @@ windows:
 	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
 	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc
+	# The launcher (std, the library's Rust API); built after the C
+	# artifacts are copied, as it rebuilds the library with default features.
+	$(CARGO) build --release -p sdfd-activate --target $(WINTARGET)
+	cp $(WINRELEASE)/sdfd-activate.exe $(WINDIR)/bin/sdfd-activate.exe
 
 # The exported ABI baseline (abi/README.md): after a deliberate API change,
 # rewrite it from the built library and the headers, review the diff, commit.

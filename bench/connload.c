@@ -29,7 +29,7 @@ static double now(void) {
 
 static void *client(void *arg) {
     (void)arg;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     char buf[16];
     while (now() < stop_at) {
@@ -58,7 +58,10 @@ static int cmp(const void *x, const void *y) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: connload PORT THREADS SECONDS\n"); return 2; }
+    if (argc != 4) {
+        fprintf(stderr, "usage: connload PORT THREADS SECONDS\n");
+        return 2;
+    }
     port = atoi(argv[1]);
     int n = atoi(argv[2]);
     double secs = atof(argv[3]);

@@ -4,6 +4,4 @@
  * launcher. */
 #include <unistd.h>
 
-int main(void) {
-    return write(1, "ok\n", 3) == 3 ? 0 : 1;
-}
+int main(void) { return write(1, "ok\n", 3) == 3 ? 0 : 1; }

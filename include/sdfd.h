@@ -22,7 +22,11 @@ typedef uintptr_t sdfd_socket_t;
 /** An activated socket: a descriptor on Unix, a Winsock SOCKET on Windows. */
 typedef int sdfd_socket_t;
 /* Declarations that exist only on Unix (the read-once snapshot, lookup by
- * address, the child-environment filter) are guarded by this. */
+ * address, the child-environment filter) are guarded by this. Not on
+ * Windows: sdfd_snapshot_fd and sdfd_find_socket return descriptors as int,
+ * which cannot hold a SOCKET, and the environment filter serves fork/exec.
+ * There, take the received sockets with sdfd_listen_socket(index) or
+ * sdfd_activate_socket(name). */
 #define SDFD_UNIX 1
 #endif
 

@@ -150,7 +150,13 @@ pub extern "C" fn sd_is_socket(fd: sdfd_socket_t, family: c_int, r#type: c_int, 
 /// 1 if `fd` is an IPv4/IPv6 socket of `family` (0: either), `type`,
 /// listening state and `port` (0: any), 0 if not, or a negative errno.
 #[no_mangle]
-pub extern "C" fn sd_is_socket_inet(fd: sdfd_socket_t, family: c_int, r#type: c_int, listening: c_int, port: u16) -> c_int {
+pub extern "C" fn sd_is_socket_inet(
+    fd: sdfd_socket_t,
+    family: c_int,
+    r#type: c_int,
+    listening: c_int,
+    port: u16,
+) -> c_int {
     truth(check::is_socket_inet(fd, family, r#type, listening_state(listening), port))
 }
 
@@ -370,7 +376,6 @@ pub unsafe extern "C" fn sdfd_environ_without_activation(envp: *const *const c_c
     snapshot::environ_without_activation(envp).unwrap_or(core::ptr::null_mut())
 }
 
-
 /// The activated sockets named `name` (a `LISTEN_FDNAMES` entry under
 /// systemd, a `Sockets` key under launchd): 0 and, in `*sockets`, a
 /// `malloc`ed array of `*count` (>= 1) sockets that the caller releases with
@@ -473,7 +478,11 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
 /// `path` is NULL or NUL-terminated.
 #[cfg(unix)]
 #[no_mangle]
-pub unsafe extern "C" fn sdfd_handoff_receive(path: *const c_char, timeout_usec: u64, offerer_uid: libc::uid_t) -> c_int {
+pub unsafe extern "C" fn sdfd_handoff_receive(
+    path: *const c_char,
+    timeout_usec: u64,
+    offerer_uid: libc::uid_t,
+) -> c_int {
     match opt_cstr(path) {
         None => Errno::EINVAL.negated(),
         // SAFETY: the C caller's contract (documented above): no concurrent

@@ -311,15 +311,39 @@ mod tests {
         assert!(matches!(Address::parse(b"[::ffff:127.0.0.1]:80"), Ok(Address::Inet(_))));
         // The syntax itself is tested with the parser (src/address.rs).
         assert_eq!(Address::parse(b"+0x50"), Ok(Address::Port(80)));
-        for bad in [&b""[..], b"@", b"0", b"65536", b"x", b"1.2.3:80", b"127.0.0.1:", b"127.0.0.1:0", b"[::1]", b"[::1]80",
-                    b"[::1:80", b"localhost:80", b"::1:80", b"-1", b" 80", b"123456"] {
+        for bad in [
+            &b""[..],
+            b"@",
+            b"0",
+            b"65536",
+            b"x",
+            b"1.2.3:80",
+            b"127.0.0.1:",
+            b"127.0.0.1:0",
+            b"[::1]",
+            b"[::1]80",
+            b"[::1:80",
+            b"localhost:80",
+            b"::1:80",
+            b"-1",
+            b" 80",
+            b"123456",
+        ] {
             assert_eq!(Address::parse(bad), Err(Errno::EINVAL), "{:?}", core::str::from_utf8(bad));
         }
     }
 
     #[test]
     fn filters_environment() {
-        let vars = [c"PATH=/bin", c"LISTEN_PID=1", c"LISTEN_FDS=2", c"HOME=/", c"NOTIFY_SOCKET=/x", c"LISTEN_FDSX=1", c"WATCHDOG_USEC=5"];
+        let vars = [
+            c"PATH=/bin",
+            c"LISTEN_PID=1",
+            c"LISTEN_FDS=2",
+            c"HOME=/",
+            c"NOTIFY_SOCKET=/x",
+            c"LISTEN_FDSX=1",
+            c"WATCHDOG_USEC=5",
+        ];
         let mut envp: std::vec::Vec<*const c_char> = vars.iter().map(|c| c.as_ptr()).collect();
         envp.push(core::ptr::null());
         unsafe {

@@ -8,8 +8,8 @@
 //!
 //! Layout: `opts` is portable (addresses are parsed by the library's
 //! `sdfd::SocketAddress`, shared with `sdfd_find_socket`); everything that creates sockets
-//! and processes is in the platform module (`unix`). A Windows backend
-//! (the systemfd protocol) goes beside it as `windows`.
+//! and processes is in the platform module: `unix`, or `windows` (the
+//! sockets handed over by the systemfd protocol, with names).
 
 /// One line on stderr, prefixed "sdfd-activate: ". A failed write (the
 /// reader of the log went away) is ignored: a supervisor must outlive its
@@ -25,6 +25,8 @@ macro_rules! say {
 mod opts;
 #[cfg(unix)]
 mod unix;
+#[cfg(windows)]
+mod windows;
 
 fn main() {
     use std::io::Write as _;
@@ -35,7 +37,11 @@ fn main() {
             return;
         }
         Ok(opts::Parsed::Version) => {
-            let _ = writeln!(std::io::stdout(), "sdfd-activate {} (systemd-socket-activate 252 options)", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                std::io::stdout(),
+                "sdfd-activate {} (systemd-socket-activate 252 options)",
+                env!("CARGO_PKG_VERSION")
+            );
             return;
         }
         Ok(opts::Parsed::Run(o)) => o,
@@ -47,10 +53,12 @@ fn main() {
     };
     #[cfg(unix)]
     std::process::exit(unix::run(o));
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    std::process::exit(windows::run(o));
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = o;
-        say!("this platform is not supported yet (the Windows systemfd backend is separate work)");
+        say!("this platform is not supported");
         std::process::exit(1);
     }
 }

@@ -10,9 +10,19 @@
 use std::ffi::{OsStr, OsString};
 use std::time::Duration;
 
+#[cfg(unix)]
 pub const SOCK_STREAM: i32 = libc::SOCK_STREAM;
+#[cfg(unix)]
 pub const SOCK_DGRAM: i32 = libc::SOCK_DGRAM;
+#[cfg(unix)]
 pub const SOCK_SEQPACKET: i32 = libc::SOCK_SEQPACKET;
+// Winsock's values (libc has no socket constants for Windows).
+#[cfg(windows)]
+pub const SOCK_STREAM: i32 = 1;
+#[cfg(windows)]
+pub const SOCK_DGRAM: i32 = 2;
+#[cfg(windows)]
+pub const SOCK_SEQPACKET: i32 = 5;
 
 /// Who may send notify messages (systemd's `NotifyAccess=`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,6 +181,12 @@ SIGUSR2 and SIGWINCH are passed to the current child. Orphaned processes
 are reaped (PID 1 in a container, and a child subreaper on Linux).
 Exit status: the command's (128+N if killed by signal N); 1 on a runtime
 error (cannot bind, cannot execute), 2 on a usage error.
+
+On Windows the sockets are handed over by the systemfd protocol
+(SYSTEMFD_SOCKET_SERVER, SYSTEMFD_SOCKET_SECRET; names in LISTEN_FDNAMES),
+the command runs in a job object that ends with the launcher, and Ctrl-C,
+Ctrl-Break or closing the console stop it; --accept, --inetd, --seqpacket,
+--notify, --wait-ready and unix socket addresses exit 2 there.
 ";
 
 fn parse_seconds(opt: &str, v: &str) -> Result<Duration, Usage> {
@@ -198,7 +214,8 @@ fn env_value_is_valid(v: &[u8]) -> bool {
 /// `-E NAME=VALUE` or `-E NAME` (value taken from our environment, empty
 /// if unset), replacing an earlier entry of the same name in place.
 fn add_setenv(list: &mut Vec<Vec<u8>>, arg: &[u8]) -> Result<(), Usage> {
-    let bad = || Usage(format!("cannot assign environment variable {}: invalid argument", String::from_utf8_lossy(arg)));
+    let bad =
+        || Usage(format!("cannot assign environment variable {}: invalid argument", String::from_utf8_lossy(arg)));
     let entry = match arg.iter().position(|&b| b == b'=') {
         Some(i) if env_name_is_valid(&arg[..i]) && env_value_is_valid(&arg[i + 1..]) => arg.to_vec(),
         Some(_) => return Err(bad()),
@@ -287,7 +304,10 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, Usage> {
                 return Err(Usage(format!("option '--{}' doesn't allow an argument", ent.0)));
             }
             let arg = if ent.1 && inline.is_none() {
-                let v = args.get(i).map(bytes).ok_or_else(|| Usage(format!("option '--{}' requires an argument", ent.0)))?;
+                let v = args
+                    .get(i)
+                    .map(bytes)
+                    .ok_or_else(|| Usage(format!("option '--{}' requires an argument", ent.0)))?;
                 i += 1;
                 Some(v)
             } else {
@@ -303,16 +323,17 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, Usage> {
                 if !c.is_ascii() {
                     return Err(Usage(format!("invalid option -- '{}'", String::from_utf8_lossy(&chars[k - 1..]))));
                 }
-                let ent = LONG
-                    .iter()
-                    .find(|l| l.2 == Some(c))
-                    .ok_or_else(|| Usage(format!("invalid option -- '{c}'")))?;
+                let ent =
+                    LONG.iter().find(|l| l.2 == Some(c)).ok_or_else(|| Usage(format!("invalid option -- '{c}'")))?;
                 if ent.1 {
                     let rest = chars[k..].to_vec();
                     let v = if !rest.is_empty() {
                         rest
                     } else {
-                        let v = args.get(i).map(bytes).ok_or_else(|| Usage(format!("option requires an argument -- '{c}'")))?;
+                        let v = args
+                            .get(i)
+                            .map(bytes)
+                            .ok_or_else(|| Usage(format!("option requires an argument -- '{c}'")))?;
                         i += 1;
                         v
                     };
@@ -367,7 +388,11 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, Usage> {
                         "main" => NotifyAccess::Main,
                         "exec" => NotifyAccess::Exec,
                         "all" => NotifyAccess::All,
-                        _ => return Err(Usage(format!("invalid value for --notify-access: '{arg}' (none, main, exec or all)"))),
+                        _ => {
+                            return Err(Usage(format!(
+                                "invalid value for --notify-access: '{arg}' (none, main, exec or all)"
+                            )))
+                        }
                     };
                     o.notify = o.notify_access != NotifyAccess::None;
                 }
@@ -399,7 +424,9 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, Usage> {
         ));
     }
     if o.wait_ready && o.notify_access == NotifyAccess::None {
-        return Err(Usage("--wait-ready needs notify messages: it may not be combined with --notify-access=none".into()));
+        return Err(Usage(
+            "--wait-ready needs notify messages: it may not be combined with --notify-access=none".into(),
+        ));
     }
     if o.notify_access == NotifyAccess::None {
         o.notify = false;
@@ -478,10 +505,23 @@ mod tests {
     #[test]
     fn setenv_and_fdnames() {
         std::env::set_var("SDFD_ACTIVATE_T", "v");
-        let o = run(&["-E", "A=1", "-E", "SDFD_ACTIVATE_T", "-E", "SDFD_ACTIVATE_UNSET_X", "-E", "A=2", "--fdname=a:b", "--fdname=", "x"]);
+        let o = run(&[
+            "-E",
+            "A=1",
+            "-E",
+            "SDFD_ACTIVATE_T",
+            "-E",
+            "SDFD_ACTIVATE_UNSET_X",
+            "-E",
+            "A=2",
+            "--fdname=a:b",
+            "--fdname=",
+            "x",
+        ]);
         assert_eq!(o.setenv, [&b"A=2"[..], b"SDFD_ACTIVATE_T=v", b"SDFD_ACTIVATE_UNSET_X="]);
         assert_eq!(o.fdnames.unwrap(), ["a", "b", ""]);
-        for (arg, want) in [("a::b", &["a", "b"][..]), ("a:b:", &["a", "b"]), (":a", &["a"]), (":", &[""]), ("", &[""])] {
+        for (arg, want) in [("a::b", &["a", "b"][..]), ("a:b:", &["a", "b"]), (":a", &["a"]), (":", &[""]), ("", &[""])]
+        {
             assert_eq!(run(&[&format!("--fdname={arg}"), "x"]).fdnames.unwrap(), want, "{arg:?}");
         }
     }
