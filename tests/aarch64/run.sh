@@ -76,7 +76,7 @@ else
 fi
 
 # 2. The C library for aarch64, as `make` builds it for the host.
-if SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --target "$TARGET" --lib --crate-type cdylib --crate-type staticlib \
+if SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --features capi --target "$TARGET" --lib --crate-type cdylib --crate-type staticlib \
      -- -C relro-level=partial >"$w/lib.log" 2>&1; then
   mkdir -p "$w/lib"
   cp "target/$TARGET/release/libsdfd.so" "$w/lib/libsdfd.so.0" && ln -s libsdfd.so.0 "$w/lib/libsdfd.so"
