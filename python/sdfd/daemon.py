@@ -25,12 +25,16 @@ library removed are also removed from :data:`os.environ` (python-systemd only
 changes the C-level environment and leaves ``os.environ`` stale).
 
 Importing this module loads libsdfd; if it cannot be found the import fails
-with :class:`sdfd.LibraryNotFoundError` (an :class:`ImportError`).
+with :class:`sdfd.LibraryNotFoundError` (an :class:`ImportError`). A binary
+wheel carries a small extension module, ``sdfd._native``, linked against the
+wheel's own libsdfd: it is used when it is there and ``$SDFD_LIBRARY`` is not
+set, and spares the start-up the cost of :mod:`ctypes`. Otherwise the library
+is found and called through :mod:`ctypes` (``sdfd._lib``). Both give the same
+results and exceptions.
 """
 
 from __future__ import annotations
 
-import ctypes as _ctypes
 import errno as _errno
 import operator as _operator
 import os as _os
@@ -51,7 +55,6 @@ if TYPE_CHECKING:
     from typing import Tuple as _Tuple
     from typing import Union as _Union
 
-from . import _lib
 from ._version import __version__  # noqa: F401 - as systemd.daemon.__version__
 
 __all__ = [
@@ -71,7 +74,37 @@ __all__ = [
 #: The first passed file descriptor (``SD_LISTEN_FDS_START``).
 LISTEN_FDS_START: int = 3
 
-_LIB = _lib.load()
+_LIB: _Any = None
+if not _os.environ.get("SDFD_LIBRARY"):
+    try:
+        from . import _native as _LIB  # type: ignore[attr-defined,no-redef]
+    except ImportError:
+        _LIB = None
+if _LIB is not None:  # the extension module of a binary wheel
+    _NATIVE = True
+    # Linked against the wheel's libsdfd: the same path sdfd.library_path() reports.
+    _LIB.path = _os.path.realpath(_os.path.join(_os.path.dirname(_LIB.__file__), "_lib", "libsdfd.so.0"))
+    _getenv = _LIB.getenv
+    _seq_size = _LIB.seq_size
+    _seq_item = _LIB.seq_item
+else:  # ctypes
+    import ctypes as _ctypes
+
+    from . import _lib
+
+    _NATIVE = False
+    _LIB = _lib.load()
+    _getenv = _lib.libc.getenv
+    try:  # CPython: the sequence protocol exactly as the C extension uses it
+        _seq_size = _ctypes.pythonapi.PySequence_Size
+        _seq_size.argtypes = [_ctypes.py_object]
+        _seq_size.restype = _ctypes.c_ssize_t
+        _seq_item = _ctypes.pythonapi.PySequence_GetItem
+        _seq_item.argtypes = [_ctypes.py_object, _ctypes.c_ssize_t]
+        _seq_item.restype = _ctypes.py_object
+    except (AttributeError, OSError):  # pragma: no cover - other interpreters
+        _seq_size = len
+        _seq_item = _operator.getitem
 
 _LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID")
 _NOTIFY_VARS = ("NOTIFY_SOCKET",)
@@ -109,8 +142,8 @@ def __getattr__(name: str) -> object:
 # ---------------------------------------------------------------------------
 # Argument conversion, as CPython's PyArg_Parse* converters do it.
 
-_INT_BITS = 8 * _ctypes.sizeof(_ctypes.c_int)
-_LONG_BITS = 8 * _ctypes.sizeof(_ctypes.c_long)
+_INT_BITS = 8 * _struct.calcsize("i")
+_LONG_BITS = 8 * _struct.calcsize("l")
 _INT_MIN, _INT_MAX = -(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1
 _LONG_MIN, _LONG_MAX = -(1 << (_LONG_BITS - 1)), (1 << (_LONG_BITS - 1)) - 1
 _ULONG_MAX = (1 << _LONG_BITS) - 1
@@ -173,27 +206,25 @@ def _fd_of(fileobj: object) -> object:
         return fileobj
 
 
-try:  # CPython: the sequence protocol exactly as the C extension uses it
-    _seq_size = _ctypes.pythonapi.PySequence_Size
-    _seq_size.argtypes = [_ctypes.py_object]
-    _seq_size.restype = _ctypes.c_ssize_t
-    _seq_item = _ctypes.pythonapi.PySequence_GetItem
-    _seq_item.argtypes = [_ctypes.py_object, _ctypes.c_ssize_t]
-    _seq_item.restype = _ctypes.py_object
-except (AttributeError, OSError):  # pragma: no cover - other interpreters
-    _seq_size = len  # type: ignore[assignment]
-    _seq_item = _operator.getitem  # type: ignore[assignment]
-
-
-def _fd_array(fds: object) -> "_ctypes.Array[_ctypes.c_int]":
+def _fd_array(fds: object) -> _Any:
+    """The descriptors as C ints: a list for ``_native``, a ctypes array otherwise."""
     n: int = _seq_size(fds)
-    arr = (_ctypes.c_int * n)()
+    vals: _List[int] = []
     for i in range(n):
         v = _c_long(_seq_item(fds, i))
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("Value to large for an integer")
-        arr[i] = v
-    return arr
+        vals.append(v)
+    if _NATIVE:
+        return vals
+    return (_ctypes.c_int * n)(*vals)
+
+
+def _sync_environ(names: _Tuple[str, ...]) -> None:
+    """Make ``os.environ`` forget variables the C library has unset (see ``sdfd._lib.sync_environ``)."""
+    for name in names:
+        if name in _os.environ and _getenv(name.encode()) is None:
+            _os.environ.pop(name, None)
 
 
 def _raise(r: int, path: _Optional[bytes] = None, invalid_message: _Optional[str] = None) -> _NoReturn:
@@ -261,7 +292,7 @@ def notify(
         n = len(arr) if arr is not None else 0
         r = _LIB.sd_pid_notify_with_fds(pid_value, int(unset), msg, arr, n)
     if unset:
-        _lib.sync_environ(_NOTIFY_VARS)
+        _sync_environ(_NOTIFY_VARS)
     if r < 0:
         _raise(r)
     return bool(r)
@@ -272,7 +303,7 @@ def _listen_fds(unset_environment: object = True) -> int:
     unset = bool(unset_environment)
     r: int = _LIB.sd_listen_fds(int(unset))
     if unset:
-        _lib.sync_environ(_LISTEN_VARS)
+        _sync_environ(_LISTEN_VARS)
     if r < 0:
         _raise(r)
     return r
@@ -298,10 +329,21 @@ def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
 
     Frees the malloc'ed array and strings with libc ``free()``.
     """
+    if _NATIVE:
+        r, got = _LIB.listen_fds_with_names(int(unset))
+        if unset:
+            _sync_environ(_LISTEN_VARS)
+        if r < 0:
+            _raise(r)
+        if r == 0:
+            return None
+        if got is None:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
+            return [b"unknown"] * r
+        return got
     names = _ctypes.POINTER(_ctypes.c_void_p)()
     r = _LIB.sd_listen_fds_with_names(int(unset), _ctypes.byref(names))
     if unset:
-        _lib.sync_environ(_LISTEN_VARS)
+        _sync_environ(_LISTEN_VARS)
     if r < 0:
         _raise(r)
     if r == 0:
@@ -388,7 +430,7 @@ def _is_socket_sockaddr(
         if family != _socket.AF_INET6:
             raise ValueError("flowinfo is only applicable to IPv6 addresses")
     sa = _sockaddr(family, port, packed, flow & 0xFFFFFFFF, scope)
-    buf = _ctypes.create_string_buffer(sa, len(sa))
+    buf = sa if _NATIVE else _ctypes.create_string_buffer(sa, len(sa))
     r = _LIB.sd_is_socket_sockaddr(fdv, typ, buf, len(sa), lst)
     if r < 0:
         _raise(r)
