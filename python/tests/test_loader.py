@@ -137,10 +137,11 @@ def test_wheel_bundling_the_library(tmp_path: Path, empty_pkgconfig: Dict[str, s
                    check=True, capture_output=True, timeout=600)
     wheels = list(dist.glob("sdfd-*.whl"))
     assert len(wheels) == 1
-    # a native library inside: tagged for the platform, not "any"
-    assert wheels[0].name == f"sdfd-{sdfd.__version__}-py3-none-linux_{os.uname().machine}.whl"
+    # a native library and the abi3 extension inside: tagged for the platform, not "any"
+    assert wheels[0].name == f"sdfd-{sdfd.__version__}-cp38-abi3-linux_{os.uname().machine}.whl"
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert "sdfd/_lib/libsdfd.so.0" in names and "sdfd/daemon.py" in names and "sdfd/py.typed" in names
+    assert "sdfd/_native.abi3.so" in names
     target = tmp_path / "target"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                     str(wheels[0])], check=True, capture_output=True, timeout=600)
