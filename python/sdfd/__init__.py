@@ -21,8 +21,6 @@ Each activated descriptor is handed out once per process (see
 :func:`library_path`); importing this module never fails for lack of it.
 """
 
-from __future__ import annotations
-
 from ._version import __version__
 
 # Everything else is imported on first use (PEP 562), so that

@@ -33,13 +33,10 @@ is found and called through :mod:`ctypes` (``sdfd._lib``). Both give the same
 results and exceptions.
 """
 
-from __future__ import annotations
-
 import errno as _errno
 import operator as _operator
 import os as _os
 import socket as _socket
-import struct as _struct
 from socket import AF_UNSPEC as _AF_UNSPEC
 
 # typing is imported only by type checkers: `import sdfd.daemon` stays as
@@ -74,7 +71,7 @@ __all__ = [
 #: The first passed file descriptor (``SD_LISTEN_FDS_START``).
 LISTEN_FDS_START: int = 3
 
-_LIB: _Any = None
+_LIB: "_Any" = None
 if not _os.environ.get("SDFD_LIBRARY"):
     try:
         from . import _native as _LIB  # type: ignore[attr-defined,no-redef]
@@ -142,8 +139,11 @@ def __getattr__(name: str) -> object:
 # ---------------------------------------------------------------------------
 # Argument conversion, as CPython's PyArg_Parse* converters do it.
 
-_INT_BITS = 8 * _struct.calcsize("i")
-_LONG_BITS = 8 * _struct.calcsize("l")
+if _NATIVE:
+    _INT_BITS, _LONG_BITS = _LIB.INT_BITS, _LIB.LONG_BITS
+else:
+    _INT_BITS = 8 * _ctypes.sizeof(_ctypes.c_int)
+    _LONG_BITS = 8 * _ctypes.sizeof(_ctypes.c_long)
 _INT_MIN, _INT_MAX = -(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1
 _LONG_MIN, _LONG_MAX = -(1 << (_LONG_BITS - 1)), (1 << (_LONG_BITS - 1)) - 1
 _ULONG_MAX = (1 << _LONG_BITS) - 1
@@ -188,7 +188,7 @@ def _c_str(value: object, func: str, argno: int) -> bytes:
     return data
 
 
-def _c_path(value: object) -> _Optional[bytes]:
+def _c_path(value: object) -> "_Optional[bytes]":
     """None, or a file-system path as bytes (``PyUnicode_FSConverter``)."""
     if value is None:
         return None
@@ -206,10 +206,10 @@ def _fd_of(fileobj: object) -> object:
         return fileobj
 
 
-def _fd_array(fds: object) -> _Any:
+def _fd_array(fds: object) -> "_Any":
     """The descriptors as C ints: a list for ``_native``, a ctypes array otherwise."""
     n: int = _seq_size(fds)
-    vals: _List[int] = []
+    vals: "_List[int]" = []
     for i in range(n):
         v = _c_long(_seq_item(fds, i))
         if not _INT_MIN <= v <= _INT_MAX:
@@ -220,14 +220,14 @@ def _fd_array(fds: object) -> _Any:
     return (_ctypes.c_int * n)(*vals)
 
 
-def _sync_environ(names: _Tuple[str, ...]) -> None:
+def _sync_environ(names: "_Tuple[str, ...]") -> None:
     """Make ``os.environ`` forget variables the C library has unset (see ``sdfd._lib.sync_environ``)."""
     for name in names:
         if name in _os.environ and _getenv(name.encode()) is None:
             _os.environ.pop(name, None)
 
 
-def _raise(r: int, path: _Optional[bytes] = None, invalid_message: _Optional[str] = None) -> _NoReturn:
+def _raise(r: int, path: "_Optional[bytes]" = None, invalid_message: "_Optional[str]" = None) -> "_NoReturn":
     """Turn a negative errno from the library into python-systemd's exception."""
     code = -r
     if code == _errno.EINVAL and invalid_message is not None:
@@ -239,7 +239,7 @@ def _raise(r: int, path: _Optional[bytes] = None, invalid_message: _Optional[str
     raise OSError(code, _os.strerror(code), _os.fsdecode(path))
 
 
-def _missing(name: str) -> _NoReturn:
+def _missing(name: str) -> "_NoReturn":
     raise OSError(_errno.ENOSYS, f"{_os.strerror(_errno.ENOSYS)}: {_LIB.path} does not export {name}")
 
 
@@ -264,7 +264,7 @@ def notify(
     status: str,
     unset_environment: object = False,
     pid: int = 0,
-    fds: _Optional[_Any] = None,
+    fds: "_Optional[_Any]" = None,
 ) -> bool:
     """Send a state change (``"READY=1"``, ``"STATUS=..."``, ...) to the service manager.
 
@@ -309,7 +309,7 @@ def _listen_fds(unset_environment: object = True) -> int:
     return r
 
 
-def _listen_fds_with_names(unset_environment: object = False) -> _Tuple[_Any, ...]:
+def _listen_fds_with_names(unset_environment: object = False) -> "_Tuple[_Any, ...]":
     """Return ``(n, name1, ..., name_n)`` (``sd_listen_fds_with_names(3)``).
 
     Note the default: ``False`` here, as in python-systemd's C function (the
@@ -324,7 +324,7 @@ def _listen_fds_with_names(unset_environment: object = False) -> _Tuple[_Any, ..
     return (len(raw),) + tuple(b.decode("utf-8") for b in raw)
 
 
-def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
+def _names_from_library(unset: bool) -> "_Optional[_List[bytes]]":
     """Call sd_listen_fds_with_names; return the names as bytes (None for 0 fds).
 
     Frees the malloc'ed array and strings with libc ``free()``.
@@ -350,7 +350,7 @@ def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
         return None
     if not names:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
         return [b"unknown"] * r
-    out: _List[bytes] = []
+    out: "_List[bytes]" = []
     try:
         for i in range(r):
             p = names[i]
@@ -366,7 +366,7 @@ def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
     return out
 
 
-def _is_fifo(fd: object, path: PathArg = None, /) -> bool:
+def _is_fifo(fd: object, path: "PathArg" = None, /) -> bool:
     """Return True iff the descriptor is a FIFO or pipe (at ``path``) (``sd_is_fifo(3)``)."""
     fdv = _c_int(fd)
     p = _c_path(path)
@@ -376,7 +376,7 @@ def _is_fifo(fd: object, path: PathArg = None, /) -> bool:
     return bool(r)
 
 
-def _is_mq(fd: object, path: PathArg = None, /) -> bool:
+def _is_mq(fd: object, path: "PathArg" = None, /) -> bool:
     """Return True iff the descriptor is a POSIX message queue (``sd_is_mq(3)``)."""
     fdv = _c_int(fd)
     p = _c_path(path)
@@ -437,7 +437,7 @@ def _is_socket_sockaddr(
     return bool(r)
 
 
-def _is_socket_unix(fd: object, type: object = 0, listening: object = -1, path: PathArg = None, /) -> bool:
+def _is_socket_unix(fd: object, type: object = 0, listening: object = -1, path: "PathArg" = None, /) -> bool:
     """Return True iff the descriptor is an AF_UNIX socket (bound to ``path``) (``sd_is_socket_unix(3)``)."""
     fdv, typ, lst = _c_int(fd), _c_int(type), _c_int(listening)
     p = _c_path(path)
@@ -454,7 +454,7 @@ _C_SPACE = b" \t\n\v\f\r"
 _IF_NAMESIZE = 16
 
 
-def _strtoul(s: bytes) -> _Tuple[int, int, int]:
+def _strtoul(s: bytes) -> "_Tuple[int, int, int]":
     """C ``strtoul(s, &end, 0)`` in the C locale: ``(value, end, errno)``."""
     n, i = len(s), 0
     while i < n and s[i] in _C_SPACE:
@@ -505,14 +505,14 @@ def _safe_atou(s: bytes) -> int:
     return value
 
 
-def _pton(family: int, text: bytes) -> _Optional[bytes]:
+def _pton(family: int, text: bytes) -> "_Optional[bytes]":
     try:
         return _socket.inet_pton(family, text.decode("ascii"))
     except (OSError, ValueError):
         return None
 
 
-def _assign(host: bytes, port: int) -> _Union[int, _Tuple[int, int, bytes, int]]:
+def _assign(host: bytes, port: int) -> "_Union[int, _Tuple[int, int, bytes, int]]":
     packed = _pton(_socket.AF_INET, host)
     if packed is not None:
         return (_socket.AF_INET, port, packed, 0)
@@ -527,7 +527,7 @@ def _assign(host: bytes, port: int) -> _Union[int, _Tuple[int, int, bytes, int]]
     return (_socket.AF_INET6, port, bytes(16), index)
 
 
-def _parse_sockaddr(s: bytes) -> _Union[int, _Tuple[int, int, bytes, int]]:
+def _parse_sockaddr(s: bytes) -> "_Union[int, _Tuple[int, int, bytes, int]]":
     """``(family, port, packed address, scope id)`` or a negative errno."""
     if s[:1] == b"[":
         close = s.find(b"]", 1)
@@ -566,6 +566,8 @@ def _parse_sockaddr(s: bytes) -> _Union[int, _Tuple[int, int, bytes, int]]:
 
 def _sockaddr(family: int, port: int, packed: bytes, flowinfo: int, scope: int) -> bytes:
     """A ``struct sockaddr_in``/``sockaddr_in6`` (native family, network-order port)."""
+    import struct as _struct  # only here: `import sdfd.daemon` stays light
+
     head = _struct.pack("=H", family) + _struct.pack("!H", port)
     if family == _socket.AF_INET:
         return head + packed + bytes(8)
@@ -576,7 +578,7 @@ def _sockaddr(family: int, port: int, packed: bytes, flowinfo: int, scope: int) 
 # The public API (python-systemd's ``systemd/daemon.py``).
 
 
-def is_fifo(fileobj: FileObj, path: PathArg = None) -> bool:
+def is_fifo(fileobj: "FileObj", path: "PathArg" = None) -> bool:
     """Return True iff ``fileobj`` (a descriptor or object with ``fileno()``) is a FIFO.
 
     With ``path``, it must also be the FIFO at that path. Wraps ``sd_is_fifo(3)``.
@@ -584,7 +586,7 @@ def is_fifo(fileobj: FileObj, path: PathArg = None) -> bool:
     return _is_fifo(_fd_of(fileobj), path)
 
 
-def is_socket(fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listening: int = -1) -> bool:
+def is_socket(fileobj: "FileObj", family: int = _AF_UNSPEC, type: int = 0, listening: int = -1) -> bool:
     """Return True iff ``fileobj`` is a socket of ``family`` (0: any), ``type`` (0: any)
     and listening state (-1: any). Wraps ``sd_is_socket(3)``.
     """
@@ -592,7 +594,7 @@ def is_socket(fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listeni
 
 
 def is_socket_inet(
-    fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listening: int = -1, port: int = 0
+    fileobj: "FileObj", family: int = _AF_UNSPEC, type: int = 0, listening: int = -1, port: int = 0
 ) -> bool:
     """Return True iff ``fileobj`` is an IPv4/IPv6 socket of ``family`` (0: either),
     ``type``, listening state and ``port`` (0: any). Wraps ``sd_is_socket_inet(3)``.
@@ -601,7 +603,7 @@ def is_socket_inet(
 
 
 def is_socket_sockaddr(
-    fileobj: FileObj, address: str, type: int = 0, flowinfo: int = 0, listening: int = -1
+    fileobj: "FileObj", address: str, type: int = 0, flowinfo: int = 0, listening: int = -1
 ) -> bool:
     """Check socket type, address and/or port, flowinfo, listening state.
 
@@ -612,14 +614,14 @@ def is_socket_sockaddr(
     return _is_socket_sockaddr(_fd_of(fileobj), address, type, flowinfo, listening)
 
 
-def is_socket_unix(fileobj: FileObj, type: int = 0, listening: int = -1, path: PathArg = None) -> bool:
+def is_socket_unix(fileobj: "FileObj", type: int = 0, listening: int = -1, path: "PathArg" = None) -> bool:
     """Return True iff ``fileobj`` is an AF_UNIX socket of ``type`` and listening state,
     bound to ``path`` if given (``""``: an unnamed socket). Wraps ``sd_is_socket_unix(3)``.
     """
     return _is_socket_unix(_fd_of(fileobj), type, listening, path)
 
 
-def is_mq(fileobj: FileObj, path: PathArg = None) -> bool:
+def is_mq(fileobj: "FileObj", path: "PathArg" = None) -> bool:
     """Return True iff ``fileobj`` is a POSIX message queue (named ``path``, e.g. ``"/q"``).
 
     Wraps ``sd_is_mq(3)``.
@@ -627,7 +629,7 @@ def is_mq(fileobj: FileObj, path: PathArg = None) -> bool:
     return _is_mq(_fd_of(fileobj), path)
 
 
-def listen_fds(unset_environment: bool = True) -> _List[int]:
+def listen_fds(unset_environment: bool = True) -> "_List[int]":
     """Return the socket-activated descriptors as a list: ``[3, 4, ...]``.
 
     Wraps ``sd_listen_fds(3)``. With ``unset_environment`` (the default) the
@@ -642,7 +644,7 @@ def listen_fds(unset_environment: bool = True) -> _List[int]:
     return list(range(LISTEN_FDS_START, LISTEN_FDS_START + n))
 
 
-def listen_fds_with_names(unset_environment: bool = True) -> _Dict[int, str]:
+def listen_fds_with_names(unset_environment: bool = True) -> "_Dict[int, str]":
     """Return the socket-activated descriptors and their names: ``{3: "web", 4: "admin"}``.
 
     Wraps ``sd_listen_fds_with_names(3)``. Names come from

@@ -235,4 +235,13 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *m = PyModule_Create(&module);
+    /* The C types' widths, for sdfd.daemon's argument conversion. */
+    if (m && (PyModule_AddIntConstant(m, "INT_BITS", 8 * (long)sizeof(int)) < 0 ||
+              PyModule_AddIntConstant(m, "LONG_BITS", 8 * (long)sizeof(long)) < 0)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
