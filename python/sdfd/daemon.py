@@ -43,6 +43,7 @@ from socket import AF_UNSPEC as _AF_UNSPEC
 # light as python-systemd's C module (bench/RESULTS.md, Python start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._version import __version__ as __version__
     from typing import Any as _Any
     from typing import Dict as _Dict
     from typing import List as _List
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from typing import Tuple as _Tuple
     from typing import Union as _Union
 
-from ._version import __version__  # noqa: F401 - as systemd.daemon.__version__
 
 __all__ = [
     "LISTEN_FDS_START",
@@ -120,7 +120,13 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    # The type aliases FileObj and PathArg, built (with typing) on first use only.
+    # __version__ (as systemd.daemon.__version__) and the type aliases FileObj and
+    # PathArg (built with typing) on first use only.
+    if name == "__version__":
+        from ._version import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
     if name in ("FileObj", "PathArg"):
         import typing
 
