@@ -14,9 +14,11 @@
 #   make test                 every test suite (installs what it needs)
 #   make test SUITES="rust c-diff"   those suites only (tests/run-all.sh --list)
 #   make check                the developer loop: rustfmt, clippy, cargo test, clang-format
-#   make windows              sdfd.dll, import and static libraries, header, .pc for
+#   make windows              sdfd.dll, import and static libraries, header, .pc, sdfd-activate.exe for
 #                             x86_64-pc-windows-gnu (MinGW-w64) in build/windows/
 #   make fuzz                 libFuzzer run of every fuzz target (FUZZ_SECONDS=60 each)
+#   make image                base-less OCI image $(IMAGE): static musl sdfd-activate +
+#                             hello-daemon, built offline with podman (docs/containers.md)
 #   make header               regenerate include/sdfd.h from src/ffi.rs (cbindgen, through xtask/)
 
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -66,7 +68,7 @@ LIBS_PRIVATE := -lm -lrt -lpthread
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
-.PHONY: all lib header compat install install-compat uninstall demo test check bench musl windows activate activate-musl fuzz clean docs \
+.PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl image fuzz clean docs \
         deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
@@ -94,14 +96,16 @@ $(B)/sdfd.pc: pkgconfig/sdfd.pc.in Cargo.toml Makefile
 # Binary drop-in for programs already linked against libsystemd.so.0 that use
 # only sd-daemon functions: the same objects, linked with libsystemd's soname
 # and symbol versions (compat/libsystemd.sym). Installed into its own
-# directory, used through LD_LIBRARY_PATH or LD_PRELOAD.
+# directory, used through LD_LIBRARY_PATH or LD_PRELOAD. compat/refuse.c
+# refuses, at start-up, a program that needs any other libsystemd symbol.
 COMPATDIR ?= $(LIBDIR)/sdfd/compat
 CC ?= cc
 compat: lib
 	@mkdir -p $(B)/compat
 	$(CC) -shared -o $(B)/compat/libsystemd.so.0 -Wl,-soname,libsystemd.so.0 \
 	    -Wl,--version-script=compat/libsystemd.sym -Wl,--gc-sections -Wl,-z,defs -Wl,-O1 \
-	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -lc
+	    -O2 -fPIC compat/refuse.c \
+	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -ldl -lc
 	$(STRIP) --strip-unneeded $(B)/compat/libsystemd.so.0
 
 install-compat: compat
@@ -205,6 +209,20 @@ activate-musl:
 	cp $(or $(CARGO_TARGET_DIR),target)/x86_64-unknown-linux-musl/release/sdfd-activate $(B)/sdfd-activate
 	$(STRIP) $(B)/sdfd-activate
 
+# A base-less OCI image (examples/container/Containerfile, FROM scratch):
+# build/sdfd-activate (entrypoint), examples/hello-daemon.c linked
+# statically against the musl libsdfd.a and an empty /tmp, nothing else.
+# Offline: nothing is pulled. PODMAN may carry global options (--root, --storage-driver ...).
+IMAGE  ?= localhost/sdfd-hello
+PODMAN ?= podman
+image: activate-musl musl
+	@rm -rf $(B)/image && mkdir -p $(B)/image/tmp && chmod 1777 $(B)/image/tmp
+	musl-gcc -static -Os -Wall -Werror -Iinclude -o $(B)/image/hello-daemon examples/hello-daemon.c $(B)/musl/libsdfd.a
+	$(STRIP) $(B)/image/hello-daemon
+	cp $(B)/sdfd-activate $(B)/image/sdfd-activate
+	$(PODMAN) build --pull=never --network=none -q -t $(IMAGE) -f examples/container/Containerfile $(B)/image
+	@echo "$(IMAGE): $$($(PODMAN) image inspect --format '{{.Size}}' $(IMAGE)) bytes"
+
 test:
 	SUITES="$(SUITES)" ./tests/run-all.sh
 
@@ -214,6 +232,9 @@ check:
 bench:
 	./bench/run.sh
 
+bench-launcher:
+	./bench/launcher.sh
+
 fuzz:
 	./fuzz/run.sh
 
@@ -221,7 +242,7 @@ clean:
 	$(CARGO) clean
 	rm -rf $(B)
 
-# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll,
+# Windows (MinGW-w64): a prefix tree in $(WINDIR) -- bin/sdfd.dll, bin/sdfd-activate.exe,
 # lib/libsdfd.dll.a (import library), lib/libsdfd.a, include/sdfd/,
 # lib/pkgconfig/sdfd.pc (prefix $(WINPREFIX), default: that directory).
 WINTARGET  ?= x86_64-pc-windows-gnu
@@ -241,6 +262,10 @@ windows:
 	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
 	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc
+	# The launcher (std, the library's Rust API); built after the C
+	# artifacts are copied, as it rebuilds the library with default features.
+	$(CARGO) build --release -p sdfd-activate --target $(WINTARGET)
+	cp $(WINRELEASE)/sdfd-activate.exe $(WINDIR)/bin/sdfd-activate.exe
 
 # The exported ABI baseline (abi/README.md): after a deliberate API change,
 # rewrite it from the built library and the headers, review the diff, commit.

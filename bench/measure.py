@@ -180,11 +180,10 @@ def main():
             sys.exit("results differ for n=%d hole=%d: %s vs %s" % (n, hole, ra, rb))
         where = "none" if hole < 0 else "fd %d (index %d)" % (3 + hole, hole)
         w("| %d | %s | %s | %d | %d | %s | %s |" % (n, where, ra, len(ca), len(cb), summarize(ca), summarize(cb)))
-    w("\nsdfd's bound (src/fd.rs): n = 1 uses `fcntl` like libsystemd (1–2 calls); for n ≥ 2, ⌈n/256⌉ `poll` calls "
-      "(a 256-entry `pollfd` array on the stack) + one `close_range(CLOSE_RANGE_CLOEXEC)`, plus one `fcntl` to "
-      "confirm the first closed descriptor (and one per `O_PATH` descriptor, which `poll` also flags). So at most "
-      "3 calls besides `getpid` for n ≤ 256. Without `close_range` (kernel < 5.9: `ENOSYS`; < 5.11: `EINVAL`) or "
-      "if `poll` fails, it is libsystemd's `fcntl` loop.")
+    w("\nsdfd makes exactly libsystemd's calls (src/fd.rs): one `fcntl(F_GETFD)` per descriptor and one `F_SETFD` "
+      "when `FD_CLOEXEC` is not set yet, stopping at the first that fails, and nothing else, so any system-call "
+      "allow-list that libsystemd's `sd_listen_fds` passes, sdfd's passes too (tests/c/seccomp.sh derives the "
+      "smallest such kill-mode filter from libsystemd and runs sdfd under it).")
 
     # ---- sizes ----
     w("\n## Size\n")

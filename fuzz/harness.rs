@@ -221,11 +221,8 @@ pub fn listen_env(data: &[u8]) {
     } else {
         f[1]
     };
-    let values = [
-        (flags & 1 != 0).then_some(&pid[..]),
-        (flags & 2 != 0).then_some(fds),
-        (flags & 4 != 0).then_some(f[2]),
-    ];
+    let values =
+        [(flags & 1 != 0).then_some(&pid[..]), (flags & 2 != 0).then_some(fds), (flags & 4 != 0).then_some(f[2])];
     let unset = (flags >> 3 & 1) as c_int;
     let op = (flags >> 4) & 3;
     let saved = fd_flags();
@@ -250,7 +247,13 @@ pub fn listen_env(data: &[u8]) {
         };
         let untouched = names == sentinel;
         let names = if untouched || names.is_null() { None } else { Some(unsafe { take_strv(names) }) };
-        ListenOutcome { ret, names, untouched, env: LISTEN_VARS.iter().map(|n| get_var(n)).collect(), cloexec: fd_flags() }
+        ListenOutcome {
+            ret,
+            names,
+            untouched,
+            env: LISTEN_VARS.iter().map(|n| get_var(n)).collect(),
+            cloexec: fd_flags(),
+        }
     };
     let want = run(0);
     let got = run(1);
@@ -396,7 +399,12 @@ pub fn notify_socket(data: &[u8]) {
             let a = unsafe { (sys.notify)(0, c"READY=1".as_ptr()) };
             let b = unsafe { sd::sd_notify(0, c"READY=1".as_ptr()) };
             set_var(c"NOTIFY_SOCKET", None);
-            assert_eq!((a, b), (-errno, -errno), "libsystemd/sdfd sd_notify for NOTIFY_SOCKET={:?}", String::from_utf8_lossy(e));
+            assert_eq!(
+                (a, b),
+                (-errno, -errno),
+                "libsystemd/sdfd sd_notify for NOTIFY_SOCKET={:?}",
+                String::from_utf8_lossy(e)
+            );
         }
     }
 }
@@ -792,7 +800,12 @@ pub fn systemfd_protocol(data: &[u8]) {
 
     let got = p::parse_secret(secret).ok();
     let want = model_secret(secret);
-    assert_eq!(got.map(|s| String::from_utf8(s.to_vec()).unwrap()), want, "secret {:?}", String::from_utf8_lossy(secret));
+    assert_eq!(
+        got.map(|s| String::from_utf8(s.to_vec()).unwrap()),
+        want,
+        "secret {:?}",
+        String::from_utf8_lossy(secret)
+    );
     if let Some(canon) = got {
         assert_eq!(p::parse_secret(&canon), Ok(canon), "canonical form parses to itself");
         let (msg, len) = p::request(&canon, pid);

@@ -22,7 +22,11 @@ typedef uintptr_t sdfd_socket_t;
 /** An activated socket: a descriptor on Unix, a Winsock SOCKET on Windows. */
 typedef int sdfd_socket_t;
 /* Declarations that exist only on Unix (the read-once snapshot, lookup by
- * address, the child-environment filter) are guarded by this. */
+ * address, the child-environment filter) are guarded by this. Not on
+ * Windows: sdfd_snapshot_fd and sdfd_find_socket return descriptors as int,
+ * which cannot hold a SOCKET, and the environment filter serves fork/exec.
+ * There, take the received sockets with sdfd_listen_socket(index) or
+ * sdfd_activate_socket(name). */
 #define SDFD_UNIX 1
 #endif
 
@@ -280,6 +284,8 @@ int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
  * The process's activation state, read once (thread-safe, environment
  * untouched): the number of activated fds, 0 if none, or the negative errno
  * of that first reading — the same answer on every call from any thread.
+ * A child created by fork() reads its own on first use (its LISTEN_PID is
+ * the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
  */
 int sdfd_snapshot(void);
 #endif
@@ -305,7 +311,7 @@ const char *sdfd_snapshot_name(unsigned int index);
  * The activated socket of `type` (0: any) bound to `address` (`PORT`,
  * `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
  * if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
- * malformed address.
+ * malformed address or a negative `type`.
  *
  * # Safety
  * `address` is NULL or NUL-terminated.

@@ -150,7 +150,13 @@ pub extern "C" fn sd_is_socket(fd: sdfd_socket_t, family: c_int, r#type: c_int, 
 /// 1 if `fd` is an IPv4/IPv6 socket of `family` (0: either), `type`,
 /// listening state and `port` (0: any), 0 if not, or a negative errno.
 #[no_mangle]
-pub extern "C" fn sd_is_socket_inet(fd: sdfd_socket_t, family: c_int, r#type: c_int, listening: c_int, port: u16) -> c_int {
+pub extern "C" fn sd_is_socket_inet(
+    fd: sdfd_socket_t,
+    family: c_int,
+    r#type: c_int,
+    listening: c_int,
+    port: u16,
+) -> c_int {
     truth(check::is_socket_inet(fd, family, r#type, listening_state(listening), port))
 }
 
@@ -314,6 +320,8 @@ pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mu
 /// The process's activation state, read once (thread-safe, environment
 /// untouched): the number of activated fds, 0 if none, or the negative errno
 /// of that first reading — the same answer on every call from any thread.
+/// A child created by fork() reads its own on first use (its LISTEN_PID is
+/// the parent's: 0, as sd_listen_fds(0) and sdfd_activate_socket say there).
 #[cfg(unix)]
 #[no_mangle]
 pub extern "C" fn sdfd_snapshot() -> c_int {
@@ -342,7 +350,7 @@ pub extern "C" fn sdfd_snapshot_name(index: c_uint) -> *const c_char {
 /// The activated socket of `type` (0: any) bound to `address` (`PORT`,
 /// `A.B.C.D:PORT`, `[IPv6]:PORT`, `/path`, `@abstract`): its fd, `-ENOENT`
 /// if none is, `-ESRCH` if not socket-activated, `-EINVAL` for a NULL or
-/// malformed address.
+/// malformed address or a negative `type`.
 ///
 /// # Safety
 /// `address` is NULL or NUL-terminated.
@@ -367,7 +375,6 @@ pub unsafe extern "C" fn sdfd_find_socket(address: *const c_char, r#type: c_int)
 pub unsafe extern "C" fn sdfd_environ_without_activation(envp: *const *const c_char) -> *mut *mut c_char {
     snapshot::environ_without_activation(envp).unwrap_or(core::ptr::null_mut())
 }
-
 
 /// The activated sockets named `name` (a `LISTEN_FDNAMES` entry under
 /// systemd, a `Sockets` key under launchd): 0 and, in `*sockets`, a
@@ -471,7 +478,11 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
 /// `path` is NULL or NUL-terminated.
 #[cfg(unix)]
 #[no_mangle]
-pub unsafe extern "C" fn sdfd_handoff_receive(path: *const c_char, timeout_usec: u64, offerer_uid: libc::uid_t) -> c_int {
+pub unsafe extern "C" fn sdfd_handoff_receive(
+    path: *const c_char,
+    timeout_usec: u64,
+    offerer_uid: libc::uid_t,
+) -> c_int {
     match opt_cstr(path) {
         None => Errno::EINVAL.negated(),
         // SAFETY: the C caller's contract (documented above): no concurrent

@@ -33,17 +33,19 @@
 #![cfg_attr(all(not(feature = "std"), not(test)), no_std)]
 #![deny(missing_docs)]
 
+#[cfg(unix)]
+pub mod address;
 mod api;
+#[cfg(all(feature = "std", unix))]
+pub use api::notify_with_fds;
 pub use api::{
-    booted, pid_notify, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env, notify_barrier,
-    notify_str, notify_str_and_unset_env, watchdog_enabled, watchdog_enabled_and_unset_env,
+    booted, listen_fds, listen_fds_and_unset_env, listen_fds_with_names, listen_fds_with_names_and_unset_env,
+    notify_barrier, notify_str, notify_str_and_unset_env, pid_notify, watchdog_enabled, watchdog_enabled_and_unset_env,
 };
 #[cfg(feature = "std")]
 pub use api::{notify, notify_and_unset_env, NotifyState};
-#[cfg(all(feature = "std", unix))]
-pub use api::notify_with_fds;
-mod byname;
 mod backend;
+mod byname;
 #[doc(hidden)]
 pub use backend::systemfd_protocol;
 mod check;
@@ -57,15 +59,20 @@ pub mod handoff;
 mod listen;
 mod names;
 mod notify;
+// Used by the launchd and systemfd backends (macOS, Windows); the snapshot
+// keeps one answer per process instead (see snapshot.rs: fork).
+#[cfg_attr(not(any(windows, target_vendor = "apple")), allow(dead_code))]
 mod once;
 mod parse;
-mod watchdog;
 #[cfg(unix)]
 mod snapshot;
 #[cfg(all(feature = "std", unix))]
 mod sockets;
 mod sys;
+mod watchdog;
 
+#[cfg(unix)]
+pub use address::{AddressError, SocketAddress};
 pub use byname::{activate_socket, Sockets};
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
@@ -73,7 +80,7 @@ pub use fd::{RawFd, RawSocket};
 pub use listen::{listen_socket, LISTEN_FDS_START};
 pub use names::Names;
 #[cfg(unix)]
-pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, InetAddr, Snapshot};
+pub use snapshot::{environ_without_activation, find_socket, is_activation_var, snapshot, Address, InetAddr, Snapshot};
 #[cfg(all(feature = "std", unix))]
 pub use sockets::{
     take, take_all, take_tcp_listener, take_udp_socket, take_unix_datagram, take_unix_listener, tcp_listener_or_bind,

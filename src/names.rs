@@ -28,10 +28,8 @@ impl Names {
 
     /// An array with room for `len` names and the terminating NULL, all NULL.
     fn with_len(len: usize) -> Result<Names> {
-        let bytes = len
-            .checked_add(1)
-            .and_then(|n| n.checked_mul(core::mem::size_of::<*mut c_char>()))
-            .ok_or(Errno::ENOMEM)?;
+        let bytes =
+            len.checked_add(1).and_then(|n| n.checked_mul(core::mem::size_of::<*mut c_char>())).ok_or(Errno::ENOMEM)?;
         // SAFETY: calloc with a checked size; NULL is handled.
         let strv = unsafe { libc::calloc(1, bytes) } as *mut *mut c_char;
         if strv.is_null() {

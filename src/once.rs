@@ -8,9 +8,10 @@
 //! the value is published. The computation is not re-entrant: `init` must
 //! not call back into the same cell (it would wait for itself).
 //!
-//! Used by `snapshot` (the process's activation state), `backend::launchd`
-//! (the sockets launchd handed over) and `backend::systemfd` (the sockets
-//! the systemfd server sent).
+//! Used by `backend::launchd` (the sockets launchd handed over) and
+//! `backend::systemfd` (the sockets the systemfd server sent). `snapshot`
+//! keeps one answer per process instead, so that a child created by
+//! `fork()` does not see its parent's.
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;

@@ -246,8 +246,11 @@ mod tests {
             assert_eq!(convert(s, libc::strtol).map(|r| r.0), convert_libc(s, libc::strtol).map(|r| r.0), "{s:?}");
             assert_eq!(convert(s, libc::strtoul).map(|r| r.0), convert_libc(s, libc::strtoul).map(|r| r.0), "{s:?}");
             assert_eq!(convert(s, libc::strtoull).map(|r| r.0), convert_libc(s, libc::strtoull).map(|r| r.0), "{s:?}");
-            assert_eq!(small_decimal(s).is_some(), c.len() >= 2 && c.len() <= 10 && c[0] != b'0'
-                       && c[..c.len() - 1].iter().all(u8::is_ascii_digit), "{s:?}");
+            assert_eq!(
+                small_decimal(s).is_some(),
+                c.len() >= 2 && c.len() <= 10 && c[0] != b'0' && c[..c.len() - 1].iter().all(u8::is_ascii_digit),
+                "{s:?}"
+            );
         }
     }
 

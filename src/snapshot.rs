@@ -8,13 +8,15 @@
 //! its configuration and use activation when present.
 
 use core::ffi::{c_char, c_int, CStr};
+use core::ptr;
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
+use crate::address::SocketAddress;
 use crate::check;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::listen::{self, LISTEN_FDS_START};
 use crate::names::Names;
-use crate::once::Once;
 
 /// The activated descriptors as first seen by this process.
 #[derive(Debug)]
@@ -59,15 +61,85 @@ impl Snapshot {
     }
 }
 
-static SNAPSHOT: Once<Result<Snapshot>> = Once::new();
+/// One process's snapshot: the pid that took it and its answer. After
+/// `fork()` the child's `LISTEN_PID` names the parent, so the parent's
+/// answer is not the child's: a process whose pid is not `pid` takes its own
+/// (which is what `sd_listen_fds(0)` and [`crate::activate_socket`] say in
+/// it: not activated, unless the child was given its own `LISTEN_PID`).
+struct Entry {
+    pid: i32,
+    result: Result<Snapshot>,
+    /// The entry it replaced (a parent's, inherited through `fork()`), kept
+    /// reachable: leak checkers in a child see no lost memory.
+    _prev: *mut Entry,
+}
 
-/// The process's activation state, read once (as `sd_listen_fds_with_names(0)`
-/// would: the environment is left as it is, `FD_CLOEXEC` is set) and the
-/// same answer — or the same error — for every later call from any thread.
-pub fn snapshot() -> Result<&'static Snapshot> {
-    match SNAPSHOT.get_or_init(|| listen::listen_fds_with_names(false).map(|names| Snapshot { names })) {
+/// The current process's entry (`malloc`ed, never freed: a reference handed
+/// out stays valid for the life of the process; an entry inherited through
+/// `fork()` is left as it is).
+static CURRENT: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
+/// 0, or the pid of the thread's process that is taking a snapshot. A value
+/// from another process was inherited through `fork()` from a thread that
+/// does not exist in this one, and is taken over.
+static TAKER: AtomicI32 = AtomicI32::new(0);
+
+fn current_pid() -> i32 {
+    crate::sys::getpid()
+}
+
+fn answer(e: *const Entry) -> Result<&'static Snapshot> {
+    // SAFETY: entries are written completely before being published with
+    // release ordering and are never written or freed afterwards.
+    match unsafe { &(*e).result } {
         Ok(s) => Ok(s),
         Err(e) => Err(*e),
+    }
+}
+
+/// The process's activation state, read once per process (as
+/// `sd_listen_fds_with_names(0)` would: the environment is left as it is,
+/// `FD_CLOEXEC` is set) and the same answer — or the same error — for every
+/// later call from any thread of that process. A child created by `fork()`
+/// does not inherit its parent's answer: it reads its own on first use.
+pub fn snapshot() -> Result<&'static Snapshot> {
+    let pid = current_pid();
+    loop {
+        let e = CURRENT.load(Ordering::Acquire);
+        // SAFETY: see `answer`.
+        if !e.is_null() && unsafe { (*e).pid } == pid {
+            return answer(e);
+        }
+        let holder = TAKER.load(Ordering::Acquire);
+        if holder != pid && TAKER.compare_exchange(holder, pid, Ordering::Acquire, Ordering::Acquire).is_ok() {
+            let e = CURRENT.load(Ordering::Acquire);
+            // SAFETY: see `answer`.
+            if !e.is_null() && unsafe { (*e).pid } == pid {
+                TAKER.store(0, Ordering::Release);
+                return answer(e);
+            }
+            let result = listen::listen_fds_with_names(false).map(|names| Snapshot { names });
+            // SAFETY: malloc of one Entry (malloc's alignment suffices); NULL is handled.
+            let fresh = unsafe { libc::malloc(core::mem::size_of::<Entry>()) } as *mut Entry;
+            if fresh.is_null() {
+                TAKER.store(0, Ordering::Release);
+                return Err(Errno::ENOMEM);
+            }
+            // SAFETY: `fresh` is a new, writable, suitably aligned Entry.
+            unsafe { fresh.write(Entry { pid, result, _prev: e }) };
+            CURRENT.store(fresh, Ordering::Release);
+            TAKER.store(0, Ordering::Release);
+            return answer(fresh);
+        }
+        pause();
+    }
+}
+
+fn pause() {
+    core::hint::spin_loop();
+    #[cfg(unix)]
+    // SAFETY: sched_yield has no preconditions.
+    unsafe {
+        libc::sched_yield();
     }
 }
 
@@ -94,28 +166,17 @@ pub struct InetAddr {
 }
 
 impl<'a> Address<'a> {
-    /// Parse the `ListenStream=`-style syntax; anything else is `EINVAL`.
+    /// Parse the `ListenStream=`-style syntax with the one parser of
+    /// [`SocketAddress`](crate::SocketAddress) (systemd's, as
+    /// `systemd-socket-activate -l` takes it); anything else is `EINVAL`.
     pub fn parse(s: &'a [u8]) -> Result<Address<'a>> {
-        // (No indexing: this is reachable from C and must not panic.)
-        match s.split_first() {
-            None => Err(Errno::EINVAL),
-            Some((b'/', _)) => Ok(Address::Path(s)),
-            Some((b'@', [])) => Err(Errno::EINVAL),
-            Some((b'@', name)) => Ok(Address::Abstract(name)),
-            Some((b'[', rest)) => {
-                let mut parts = rest.splitn(2, |&c| c == b']');
-                let host = parts.next().ok_or(Errno::EINVAL)?;
-                let port = parts.next().and_then(|p| p.strip_prefix(b":")).ok_or(Errno::EINVAL)?;
-                inet(libc::AF_INET6, host, port)
-            }
-            Some(_) => {
-                let mut parts = s.rsplitn(2, |&c| c == b':');
-                match (parts.next(), parts.next()) {
-                    (Some(port_s), Some(host)) => inet(libc::AF_INET, host, port_s),
-                    _ => port(s).map(Address::Port),
-                }
-            }
-        }
+        Ok(match SocketAddress::parse(s).map_err(|_| Errno::EINVAL)? {
+            SocketAddress::Port(p) => Address::Port(p),
+            SocketAddress::Inet4 { addr, port } => Address::Inet(inet4(addr, port)),
+            SocketAddress::Inet6 { addr, port, scope_id } => Address::Inet(inet6(addr, port, scope_id)),
+            SocketAddress::Path(p) => Address::Path(p),
+            SocketAddress::Abstract(n) => Address::Abstract(n),
+        })
     }
 
     /// Is `fd` a socket of `type_` (0: any) bound to this address?
@@ -130,52 +191,32 @@ impl<'a> Address<'a> {
     }
 }
 
-fn port(s: &[u8]) -> Result<u16> {
-    match crate::parse::decimal(s, 5, 65535) {
-        Ok(0) | Err(_) => Err(Errno::EINVAL),
-        Ok(v) => Ok(v as u16),
-    }
-}
-
-extern "C" {
-    // POSIX; not in the libc crate.
-    fn inet_pton(af: c_int, src: *const c_char, dst: *mut libc::c_void) -> c_int;
-}
-
-fn inet<'a>(family: c_int, host: &[u8], port_s: &[u8]) -> Result<Address<'a>> {
-    let port = port(port_s)?;
-    let mut buf = [0u8; 64];
-    if host.is_empty() || host.len() >= buf.len() {
-        return Err(Errno::EINVAL);
-    }
-    for (d, c) in buf.iter_mut().zip(host) {
-        *d = *c;
-    }
-    let mut a = InetAddr { bytes: [0; 28], len: 0 };
-    // SAFETY: buf is NUL-terminated; the destinations are large enough for
-    // in_addr (4) / in6_addr (16); the sockaddr structs are written as bytes.
+fn inet4(ip: [u8; 4], port: u16) -> InetAddr {
+    let mut a = InetAddr { bytes: [0; 28], len: core::mem::size_of::<libc::sockaddr_in>() };
+    // SAFETY: a zeroed sockaddr_in is valid; it is copied out as bytes and
+    // fits in `bytes` (16 <= 28).
     unsafe {
-        if family == libc::AF_INET {
-            let mut sin: libc::sockaddr_in = core::mem::zeroed();
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = port.to_be();
-            if inet_pton(family, buf.as_ptr() as *const c_char, &mut sin.sin_addr as *mut _ as *mut _) != 1 {
-                return Err(Errno::EINVAL);
-            }
-            a.len = core::mem::size_of::<libc::sockaddr_in>();
-            core::ptr::copy_nonoverlapping(&sin as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
-        } else {
-            let mut sin6: libc::sockaddr_in6 = core::mem::zeroed();
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = port.to_be();
-            if inet_pton(family, buf.as_ptr() as *const c_char, &mut sin6.sin6_addr as *mut _ as *mut _) != 1 {
-                return Err(Errno::EINVAL);
-            }
-            a.len = core::mem::size_of::<libc::sockaddr_in6>();
-            core::ptr::copy_nonoverlapping(&sin6 as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
-        }
+        let mut sin: libc::sockaddr_in = core::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_port = port.to_be();
+        sin.sin_addr.s_addr = u32::from_ne_bytes(ip);
+        core::ptr::copy_nonoverlapping(&sin as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
     }
-    Ok(Address::Inet(a))
+    a
+}
+
+fn inet6(ip: [u8; 16], port: u16, scope_id: u32) -> InetAddr {
+    let mut a = InetAddr { bytes: [0; 28], len: core::mem::size_of::<libc::sockaddr_in6>() };
+    // SAFETY: as in inet4 (28 <= 28).
+    unsafe {
+        let mut sin6: libc::sockaddr_in6 = core::mem::zeroed();
+        sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        sin6.sin6_port = port.to_be();
+        sin6.sin6_addr.s6_addr = ip;
+        sin6.sin6_scope_id = scope_id;
+        core::ptr::copy_nonoverlapping(&sin6 as *const _ as *const u8, a.bytes.as_mut_ptr(), a.len);
+    }
+    a
 }
 
 /// Unix names longer than `sun_path` cannot be bound: they match nothing.
@@ -202,10 +243,14 @@ fn with_nul_prefix(n: &[u8], f: impl FnOnce(&[u8]) -> Result<bool>) -> Result<bo
 
 /// The activated socket of `type_` (0: any) bound to `address`
 /// ([`Address::parse`] syntax): its fd; `ENOENT` if none is, `ESRCH` if the
-/// process was not socket-activated, `EINVAL` for a malformed address, or
-/// the activation's own error.
+/// process was not socket-activated, `EINVAL` for a malformed address or a
+/// negative `type_`, or the activation's own error.
 pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     let addr = Address::parse(address)?;
+    // As sd_is_socket*: a negative type is EINVAL, not "no such socket".
+    if type_ < 0 {
+        return Err(Errno::EINVAL);
+    }
     let snap = snapshot()?;
     if snap.is_empty() {
         return Err(Errno::ESRCH);
@@ -264,15 +309,41 @@ mod tests {
         assert!(matches!(Address::parse(b"127.0.0.1:80"), Ok(Address::Inet(a)) if a.len == 16));
         assert!(matches!(Address::parse(b"[::1]:80"), Ok(Address::Inet(a)) if a.len == 28));
         assert!(matches!(Address::parse(b"[::ffff:127.0.0.1]:80"), Ok(Address::Inet(_))));
-        for bad in [&b""[..], b"@", b"0", b"65536", b"x", b"1.2.3:80", b"127.0.0.1:", b"127.0.0.1:0", b"[::1]", b"[::1]80",
-                    b"[::1:80", b"localhost:80", b"::1:80", b"-1", b"+80", b" 80", b"123456"] {
+        // The syntax itself is tested with the parser (src/address.rs).
+        assert_eq!(Address::parse(b"+0x50"), Ok(Address::Port(80)));
+        for bad in [
+            &b""[..],
+            b"@",
+            b"0",
+            b"65536",
+            b"x",
+            b"1.2.3:80",
+            b"127.0.0.1:",
+            b"127.0.0.1:0",
+            b"[::1]",
+            b"[::1]80",
+            b"[::1:80",
+            b"localhost:80",
+            b"::1:80",
+            b"-1",
+            b" 80",
+            b"123456",
+        ] {
             assert_eq!(Address::parse(bad), Err(Errno::EINVAL), "{:?}", core::str::from_utf8(bad));
         }
     }
 
     #[test]
     fn filters_environment() {
-        let vars = [c"PATH=/bin", c"LISTEN_PID=1", c"LISTEN_FDS=2", c"HOME=/", c"NOTIFY_SOCKET=/x", c"LISTEN_FDSX=1", c"WATCHDOG_USEC=5"];
+        let vars = [
+            c"PATH=/bin",
+            c"LISTEN_PID=1",
+            c"LISTEN_FDS=2",
+            c"HOME=/",
+            c"NOTIFY_SOCKET=/x",
+            c"LISTEN_FDSX=1",
+            c"WATCHDOG_USEC=5",
+        ];
         let mut envp: std::vec::Vec<*const c_char> = vars.iter().map(|c| c.as_ptr()).collect();
         envp.push(core::ptr::null());
         unsafe {

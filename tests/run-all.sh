@@ -87,19 +87,24 @@ run_suite pkg-npm     ./tests/packaging/npm.sh
 run_suite c-diff      ./tests/c/difftest.sh
 run_suite c-activation python3 ./tests/c/activation.py
 run_suite c-dropin    ./tests/c/dropin.sh
+run_suite c-seccomp   ./tests/c/seccomp.sh
+run_suite c-fork      ./tests/c/fork.sh
 run_suite c-byname    python3 ./tests/c/byname.py
 run_suite macos-check ./tests/macos/check.sh
 run_suite c-real-daemon ./tests/c/real-daemon.sh
 run_suite c-musl-static ./tests/c/musl-static.sh
 run_suite python      ./python/run-tests.sh
-run_suite python-native env SDFD_PY_NATIVE=1 SDFD_PY_VENV=build/python-venv-native ./python/run-tests.sh
+run_suite python-native env SDFD_PY_NATIVE=1 SDFD_PY_VENV="$ROOT/build/python-venv-native" ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh
+run_suite containers  ./tests/containers/run.sh
+run_suite manager     ./tests/manager/run.sh
 run_suite handoff     python3 ./tests/handoff/run.py
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
 run_suite aarch64     ./tests/aarch64/run.sh
+run_suite docs        ./tests/docs/run.sh
 
 echo
 echo "=== summary"

@@ -411,16 +411,24 @@ def find_socket(address: str, type: int = 0) -> Optional[int]:
     address: bind it yourself. The activation state is read once per process
     (libsdfd's thread-safe snapshot) and the environment is never modified,
     so any thread may call this any number of times. A malformed address
-    raises ``ValueError``; any other failure ``OSError``.
+    raises ``ValueError``; any other failure ``OSError``. Arguments are
+    checked as python-systemd checks its own: a NUL in ``address`` raises
+    ``ValueError``, a ``type`` outside C ``int`` ``OverflowError``, a negative
+    one ``OSError`` (``EINVAL``).
     """
-    if not isinstance(address, str):
-        raise TypeError(f"address must be str, not {type_name(address)}")
-    if not isinstance(type, int) or isinstance(type, bool):
-        raise TypeError(f"type must be int, not {type_name(type)}")
+    # Checked as python-systemd checks the same kinds of argument (its
+    # "s" and "i" converters; a negative type is EINVAL, as for is_socket).
+    # (Imported here: importing sdfd does not load the library.)
+    from .daemon import _c_int, _c_str
+
+    addr = _c_str(address, "find_socket", 1)
+    typ = _c_int(type)
+    if typ < 0:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
     lib = _lib.load()
     if lib.sdfd_find_socket is None:
         raise OSError(errno.ENOSYS, f"{lib.path} does not export sdfd_find_socket")
-    r = int(lib.sdfd_find_socket(address.encode(), type))
+    r = int(lib.sdfd_find_socket(addr, typ))
     if r in (-errno.ENOENT, -errno.ESRCH):
         return None
     if r == -errno.EINVAL:
@@ -428,7 +436,3 @@ def find_socket(address: str, type: int = 0) -> Optional[int]:
     if r < 0:
         raise OSError(-r, os.strerror(-r))
     return r
-
-
-def type_name(v: object) -> str:
-    return v.__class__.__name__

@@ -266,11 +266,15 @@ def booted() -> bool:
     return bool(r)
 
 
+#: The default of notify()'s ``fds``: none given.
+_NO_FDS: "_Any" = object()
+
+
 def notify(
     status: str,
     unset_environment: object = False,
     pid: int = 0,
-    fds: "_Optional[_Any]" = None,
+    fds: "_Any" = _NO_FDS,
 ) -> bool:
     """Send a state change (``"READY=1"``, ``"STATUS=..."``, ...) to the service manager.
 
@@ -286,7 +290,8 @@ def notify(
     pid_value = _c_int(pid)
     if pid_value < 0:
         raise OverflowError("Bad pid_t")
-    arr = _fd_array(fds) if fds is not None else None
+    # Not given: no fds. None is not a sequence: TypeError, as in python-systemd.
+    arr = _fd_array(fds) if fds is not _NO_FDS else None
 
     if pid_value == 0 and arr is None:
         if _LIB.sd_notify is None:

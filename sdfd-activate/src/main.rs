@@ -6,45 +6,59 @@
 //! replacement on SIGHUP, a `NOTIFY_SOCKET` receiver with an fd store, and
 //! the duties of PID 1 in a container (reaping, passing signals on).
 //!
-//! Layout: `opts` and `addr` are portable; everything that creates sockets
-//! and processes is in the platform module (`unix`). A Windows backend
-//! (the systemfd protocol) goes beside it as `windows`.
+//! Layout: `opts` is portable (addresses are parsed by the library's
+//! `sdfd::SocketAddress`, shared with `sdfd_find_socket`); everything that creates sockets
+//! and processes is in the platform module: `unix`, or `windows` (the
+//! sockets handed over by the systemfd protocol, with names).
 
-mod addr;
+/// One line on stderr, prefixed "sdfd-activate: ". A failed write (the
+/// reader of the log went away) is ignored: a supervisor must outlive its
+/// log pipe.
+#[macro_export]
+macro_rules! say {
+    ($($a:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "sdfd-activate: {}", format_args!($($a)*));
+    }};
+}
+
 mod opts;
 #[cfg(unix)]
 mod unix;
+#[cfg(windows)]
+mod windows;
 
 fn main() {
-    let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
-        Ok(a) => a,
-        Err(a) => {
-            eprintln!("sdfd-activate: argument is not valid UTF-8: {}", a.to_string_lossy());
-            std::process::exit(2);
-        }
-    };
+    use std::io::Write as _;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let o = match opts::parse(&args) {
         Ok(opts::Parsed::Help) => {
-            print!("{}", opts::HELP);
+            let _ = std::io::stdout().write_all(opts::HELP.as_bytes());
             return;
         }
         Ok(opts::Parsed::Version) => {
-            println!("sdfd-activate {} (systemd-socket-activate 252 options)", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(
+                std::io::stdout(),
+                "sdfd-activate {} (systemd-socket-activate 252 options)",
+                env!("CARGO_PKG_VERSION")
+            );
             return;
         }
         Ok(opts::Parsed::Run(o)) => o,
         Err(opts::Usage(msg)) => {
-            eprintln!("sdfd-activate: {msg}");
-            eprintln!("Try 'sdfd-activate --help' for more information.");
+            say!("{msg}");
+            let _ = writeln!(std::io::stderr(), "Try 'sdfd-activate --help' for more information.");
             std::process::exit(2);
         }
     };
     #[cfg(unix)]
     std::process::exit(unix::run(o));
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    std::process::exit(windows::run(o));
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = o;
-        eprintln!("sdfd-activate: this platform is not supported yet (the Windows systemfd backend is separate work)");
+        say!("this platform is not supported");
         std::process::exit(1);
     }
 }

@@ -54,7 +54,6 @@ pub(crate) const SOCKETS_VAR: &CStr = c"SDFD_LAUNCHD_SOCKETS";
 /// Used when `SDFD_LAUNCHD_SOCKETS` is not set (Apple's own convention).
 pub(crate) const DEFAULT_NAME: &CStr = c"Listeners";
 
-
 enum Cache {
     /// Not a launchd job, or none of the names is configured.
     Nothing,
@@ -74,7 +73,6 @@ pub(crate) struct Launchd {
     cache: Once<Cache>,
     taken: Taken,
 }
-
 
 impl Launchd {
     pub(crate) const fn new(activate: ActivateFn, names_var: &'static CStr, start: RawFd) -> Launchd {

@@ -3,8 +3,8 @@
 
 use core::ffi::CStr;
 
-use crate::env;
 use crate::byname::{sockets_named, Sockets, Taken};
+use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;
@@ -103,7 +103,11 @@ pub(crate) fn own_pidfd_id() -> Option<u64> {
             return None;
         }
         let mut sfs: libc::statfs = core::mem::zeroed();
-        let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC { crate::sys::fstat(fd).ok() } else { None };
+        let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC {
+            crate::sys::fstat(fd).ok()
+        } else {
+            None
+        };
         libc::close(fd);
         // (ino_t is u32 on some 32-bit targets)
         #[allow(clippy::unnecessary_cast)]

@@ -23,18 +23,20 @@
 use core::mem::{size_of, zeroed};
 use core::ptr;
 
-use windows_sys::Wdk::Storage::FileSystem::{FileReplaceCompletionInformation, NtSetInformationFile, FILE_COMPLETION_INFORMATION};
+use windows_sys::Wdk::Storage::FileSystem::{
+    FileReplaceCompletionInformation, NtSetInformationFile, FILE_COMPLETION_INFORMATION,
+};
 use windows_sys::Win32::Networking::WinSock as ws;
-use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 use windows_sys::Win32::System::SystemInformation::GetTickCount64;
 use windows_sys::Win32::System::Threading::GetCurrentProcessId;
+use windows_sys::Win32::System::IO::IO_STATUS_BLOCK;
 
+use super::systemfd_protocol::{next_record, parse_secret, parse_server, request, Server, MAX_HOST, RECORD};
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawSocket;
 use crate::names::Names;
 use crate::once::Once;
-use super::systemfd_protocol::{next_record, parse_secret, parse_server, request, Server, MAX_HOST, RECORD};
 use crate::sys::windows as wsa;
 
 // The record is a WSAPROTOCOL_INFOW.
@@ -42,7 +44,6 @@ const _: () = assert!(size_of::<ws::WSAPROTOCOL_INFOW>() == RECORD);
 
 /// Bound on the whole exchange with the launcher (connect + request + reply).
 pub(crate) const TIMEOUT_MS: u32 = 5000;
-
 
 /// The once-per-process result.
 struct Activation {
@@ -413,9 +414,8 @@ fn from_protocol_info(rec: &[u8; RECORD]) -> Result<RawSocket> {
     // SAFETY: WSAPROTOCOL_INFOW is plain old data of exactly RECORD bytes.
     let info: ws::WSAPROTOCOL_INFOW = unsafe { ptr::read_unaligned(rec.as_ptr() as *const ws::WSAPROTOCOL_INFOW) };
     let fpi = ws::FROM_PROTOCOL_INFO;
-    let mut s = unsafe {
-        ws::WSASocketW(fpi, fpi, fpi, &info, 0, ws::WSA_FLAG_OVERLAPPED | ws::WSA_FLAG_NO_HANDLE_INHERIT)
-    };
+    let mut s =
+        unsafe { ws::WSASocketW(fpi, fpi, fpi, &info, 0, ws::WSA_FLAG_OVERLAPPED | ws::WSA_FLAG_NO_HANDLE_INHERIT) };
     if s == ws::INVALID_SOCKET && unsafe { ws::WSAGetLastError() } == ws::WSAEINVAL {
         // Before Windows 7 SP1 the no-inherit flag is unknown.
         // SAFETY: as above.
@@ -455,7 +455,6 @@ fn from_protocol_info(rec: &[u8; RECORD]) -> Result<RawSocket> {
     }
     Ok(s)
 }
-
 
 /// Which names [`activate_socket`] has handed out.
 static TAKEN: crate::byname::Taken = crate::byname::Taken::new();

@@ -6,8 +6,8 @@
 //! every libc function that the shared library calls for the first time
 //! costs a dynamic-linker symbol lookup (lazy binding, ~900 instructions
 //! each; see bench/RESULTS.md). The kernel does the same thing either way:
-//! glibc's and musl's `getpid`, `fcntl(F_GETFD/F_SETFD)` and `poll` are
-//! single system calls with the arguments passed through.
+//! glibc's and musl's `getpid` and `fcntl(F_GETFD/F_SETFD)` are single
+//! system calls with the arguments passed through.
 //!
 //! The calls after `environ` are not on `sd_listen_fds`' path. They are raw
 //! system calls because glibc has newer symbol versions for them
@@ -76,22 +76,6 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     // SAFETY: F_SETFD on any number only changes that descriptor's flags.
     check(unsafe { syscall4(libc::SYS_fcntl, fd as usize, libc::F_SETFD as usize, flags as c_uint as usize, 0) })
         .map(drop)
-}
-
-/// `poll(fds, fds.len(), 0)`: how many entries have `revents` set.
-pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> Result<c_int> {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds.
-    return check(unsafe { syscall4(libc::SYS_poll, fds.as_mut_ptr() as usize, fds.len(), 0, 0) }).map(|v| v as c_int);
-    // aarch64 has no poll system call; glibc and musl use ppoll, and so do we
-    // (a zero timeout and no signal mask: exactly poll(.., 0)).
-    #[cfg(target_arch = "aarch64")]
-    {
-        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: as above; `zero` outlives the call; no signal mask.
-        check(unsafe { syscall4(libc::SYS_ppoll, fds.as_mut_ptr() as usize, fds.len(), &zero as *const _ as usize, 0) })
-            .map(|v| v as c_int)
-    }
 }
 
 /// `close_range(first, last, flags)` (Linux 5.9+).

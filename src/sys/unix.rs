@@ -43,13 +43,6 @@ pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
-/// `poll(fds, fds.len(), 0)`: how many entries have `revents` set.
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
-pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> Result<c_int> {
-    // SAFETY: `fds` is a valid, writable array of `fds.len()` pollfds.
-    check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) })
-}
-
 /// `close_range(first, last, flags)` (Linux 5.9+).
 #[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, flags: core::ffi::c_uint) -> Result<()> {
@@ -183,7 +176,7 @@ pub(crate) fn barrier_pipe() -> Result<(PipeEnd, PipeEnd)> {
 pub(crate) fn wait_hangup(rd: &PipeEnd, timeout_usec: u64) -> Result<bool> {
     let mut pfd = libc::pollfd { fd: rd.0[0], events: 0, revents: 0 };
     let deadline = (timeout_usec != u64::MAX).then(|| libc::timespec {
-        tv_sec: (timeout_usec / 1_000_000) as libc::time_t,
+        tv_sec: (timeout_usec / 1_000_000) as _,
         tv_nsec: ((timeout_usec % 1_000_000) * 1000) as _,
     });
     let r = super::ppoll_one(&mut pfd, deadline)?;

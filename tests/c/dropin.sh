@@ -5,7 +5,8 @@
 #   * python3-systemd's C extension (systemd._daemon) passes python-systemd's
 #     own test_daemon.py, with the same results as on the real libsystemd;
 #   * Debian's prebuilt fcgiwrap, socket-activated, serves a FastCGI request;
-#   * a binary needing more of libsystemd is refused at load time, loudly.
+#   * a binary needing more of libsystemd is refused at start-up, loudly,
+#     even when it binds lazily and calls that function only late.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,11 +59,31 @@ case "$reply" in
   *) bad "prebuilt fcgiwrap on the shim" "$reply"$'\n'"$(cat "$t/fcgi.log")";;
 esac
 
-# 3. A program needing more than sd-daemon is refused at load time.
-err=$(LD_LIBRARY_PATH=$SHIM $py -c 'import systemd.id128' 2>&1)
-case "$err" in
-  *"LIBSYSTEMD_"*"not found"*|*"undefined symbol"*) ok "a module needing sd_id128 fails to load, clearly (${err##*: })";;
-  *) bad "systemd.id128 on the shim should fail to load" "$err";;
+# 3. A program needing more than sd-daemon is refused at start-up, before
+#    any of its code runs, naming what it lacks -- also when it binds lazily
+#    and would reach the missing function only late (compat/refuse.c).
+for v in LATE_JOURNAL ID128; do
+  if ! out=$(cc -O1 -D$v -Wl,-z,lazy -o "$t/needs-$v" tests/c/shim-needs-more.c $(pkg-config --cflags --libs libsystemd) 2>&1); then
+    bad "build tests/c/shim-needs-more.c -D$v" "$out"; continue; fi
+  case $v in LATE_JOURNAL) sym=sd_journal_print_with_location;; ID128) sym=sd_id128_get_machine;; esac
+  real=$("$t/needs-$v" 2>&1); rc_real=$?
+  [ $rc_real -eq 0 ] && [[ "$real" == *"${sym%_with_location}="* ]] \
+    && ok "$v program runs to its late ${sym%_with_location} call on libsystemd" || bad "$v on libsystemd" "$real"
+  for how in LD_LIBRARY_PATH LD_PRELOAD; do
+    if [ $how = LD_LIBRARY_PATH ]; then out=$(LD_LIBRARY_PATH=$SHIM "$t/needs-$v" 2>"$t/err"); rc=$?
+    else out=$(LD_PRELOAD=$SHIM/libsystemd.so.0 "$t/needs-$v" 2>"$t/err"); rc=$?; fi
+    err=$(cat "$t/err")
+    if [ $rc -eq 127 ] && [ -z "$out" ] && [[ "$err" == *"needs $sym@LIBSYSTEMD_209, which it does not provide"* ]]; then
+      ok "$v program refused at start-up on the shim ($how): rc 127, none of its code run"
+    else bad "$v program on the shim ($how) should be refused at start-up" "rc=$rc stdout=$out"$'\n'"$err"; fi
+  done
+done
+echo "     e.g. $(LD_LIBRARY_PATH=$SHIM "$t/needs-ID128" 2>&1)"
+# A module dlopen()ed with RTLD_NOW (Python's default) fails in dlopen itself.
+err=$(LD_LIBRARY_PATH=$SHIM $py -c 'import systemd.id128' 2>&1); rc=$?
+case "$rc:$err" in
+  1:*"ImportError"*"undefined symbol: sd_id128_"*) ok "a Python module needing sd_id128 fails to import on the shim, clearly (${err##*: })";;
+  *) bad "systemd.id128 on the shim should fail to import" "rc=$rc $err";;
 esac
 
 finish

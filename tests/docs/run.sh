@@ -46,6 +46,11 @@ for src in "$w"/blocks/*.c; do
   step "C block $name compiles with -Wall -Werror" sh -c "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror '$src' $link \$(pkg-config --cflags sdfd)"
 done
 
+# The documentation speaks of the project only: not of where it was made.
+words='this machine|on this host|the seed|performance issue|packaging issue|layout issue|no Mac here|run here|(measured|tested|compiled) here'
+hits=$(grep -nEi "$words" README.md docs/*.md HACKING.md python/README.md node/README.md man/* 2>/dev/null || true)
+[ -z "$hits" ] && ok "README, docs and man pages speak of the project only" || bad "README/docs speak of where they were written" "$hits"
+
 if [ -f tests/docs/quickstart.py ]; then
   counted quickstart python3 tests/docs/quickstart.py
 fi

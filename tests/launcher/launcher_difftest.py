@@ -66,7 +66,7 @@ def run(tool, sc, port):
         s.bind(("127.0.0.1", int(sub(a))))
         s.listen(8)
         pre_socks.append(s)
-    junk = os.open("/dev/null", os.O_RDONLY) if sc.get("junk") else None
+    junk = os.open("/dev/null", os.O_RDONLY) if sc.get("junk") or sc.get("junk_at") else None
 
     def pre():
         if sc.get("ignore_usr2"):
@@ -74,15 +74,21 @@ def run(tool, sc, port):
 
     # Inherited sockets go to 3, 4 ... and the stray descriptor to 9, by the
     # shell, which then execs the launcher with LISTEN_PID=its own pid.
-    argv = [tool] + opts + ([] if sc.get("bare") else [PROBE, report, "3"])
+    argv = [tool] + opts + ([] if sc.get("bare") else [PROBE, report, "3"] + sc.get("args", []))
     keep = [s.fileno() for s in pre_socks] + ([junk] if junk is not None else [])
     if keep:
         moves = " ".join(f"{3 + i}<&{s.fileno()}" for i, s in enumerate(pre_socks))
-        if junk is not None:
+        if sc.get("junk"):
             moves += f" 9<&{junk}"
-        closes = " ".join(f"{fd}<&-" for fd in keep if fd not in range(3, 3 + len(pre_socks)) and fd != 9)
-        lp = f"LISTEN_PID=$$ LISTEN_FDS={len(pre_socks)} LISTEN_FDNAMES=inh1:inh2 " if pre_socks else ""
-        argv = ["/bin/sh", "-c", f'exec {moves}; exec {closes} ; {lp}exec "$@"', "sh"] + argv
+        for n in sc.get("junk_at", []):
+            moves += f" {n}<&{junk}"
+        placed = set(range(3, 3 + len(pre_socks))) | {9} | set(sc.get("junk_at", []))
+        closes = " ".join(f"{fd}<&-" for fd in keep if fd not in placed)
+        lp = (f"LISTEN_PID={sc.get('lpid', '$$')} LISTEN_FDS={sc.get('lfds', len(pre_socks))} "
+              f"LISTEN_FDNAMES={sc.get('lnames', 'inh1:inh2')} ") if pre_socks else ""
+        # (dash takes single-digit fds only: bash when there are more)
+        shell = "/bin/bash" if len(pre_socks) > 6 else "/bin/sh"
+        argv = [shell, "-c", f'exec {moves}; exec {closes} ; {lp}exec "$@"', "sh"] + argv
     p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          preexec_fn=pre, pass_fds=keep)
     for s in pre_socks:
@@ -115,7 +121,7 @@ def run(tool, sc, port):
         _, err = p.communicate()
     if conn is not None:
         conn.close()
-    text = open(report).read() if os.path.exists(report) else None
+    text = open(report, errors="surrogateescape").read() if os.path.exists(report) else None
     if text is not None and not sc.get("accept"):
         text = "\n".join("pdeathsig=(known difference)" if l.startswith(KNOWN) else l for l in text.splitlines())
     code = None if sc.get("accept") else p.returncode
@@ -146,6 +152,36 @@ SCENARIOS = [
     dict(name="inherited LISTEN_FDS + -l", opts=["-l", "127.0.0.1:{P}", "--fdname=i1:i2:new"], trigger=L4,
          inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
     dict(name="inherited LISTEN_FDS only", opts=[], trigger=("tcp4", "{P2}"), inherit=[("tcp4", "{P2}")]),
+    # Inherited descriptors follow sd_listen_fds: systemd's number syntax
+    # (a leading 0 is octal, 0x hex), LISTEN_PID must be the launcher's, bad
+    # values are errors; names are not used.
+    dict(name="inherited LISTEN_FDS=010 (octal: 8; strays at 11, 12)", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="010",
+         junk_at=[11, 12],
+         inherit=[("tcp4", "{P2}")] * 1 + [("tcp4", "{I%d}" % i) for i in range(7)]),
+    dict(name="inherited LISTEN_FDS=0x2", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="0x2",
+         inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
+    dict(name="inherited LISTEN_FDS=+1 of 2, names ignored", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="+1", lnames="a:b:c",
+         inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
+    dict(name="inherited, foreign LISTEN_PID=1: not ours, closed", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lpid="1",
+         inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
+    dict(name="inherited only, stray fd 9 (nothing closed without -l)", opts=[], trigger=("tcp4", "{P2}"), inherit=[("tcp4", "{P2}")],
+         junk=True),
+    dict(name="inherited LISTEN_FDS=junk: error", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="2x", fails=True,
+         inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
+    dict(name="inherited LISTEN_FDS=0: error", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="0", fails=True,
+         inherit=[("tcp4", "{P2}")]),
+    dict(name="inherited LISTEN_FDS=3 of 2 open: error", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lfds="3", fails=True,
+         inherit=[("tcp4", "{P2}"), ("tcp4", "{P3}")]),
+    dict(name="inherited LISTEN_PID=junk: error", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lpid="12ab", fails=True,
+         inherit=[("tcp4", "{P2}")]),
+    dict(name="inherited LISTEN_PID=-5: error", opts=["-l", "127.0.0.1:{P}"], trigger=L4, lpid="-5", fails=True,
+         inherit=[("tcp4", "{P2}")]),
+    # Bytes pass through: arguments, -E from the environment, HOME.
+    dict(name="non-UTF-8 argument, HOME, -E NAME, control characters in -E", trigger=L4,
+         opts=["-l", "127.0.0.1:{P}", "-E", "FOO", "-E", "B=a\x01\x1bb"], args=["x\udcffy"],
+         env={"HOME": "/h\udcff", "FOO": "f\udcfe\x01"}),
+    dict(name="empty --fdname fields dropped (a::b, :c:)", opts=["-l", "127.0.0.1:{P}", "-l", "{D}/b", "-l", "{D}/c",
+                                                                  "--fdname=a::b", "--fdname=:c:"], trigger=L4),
     dict(name="accept tcp4", opts=["-a", "-l", "127.0.0.1:{P}"], trigger=L4, accept=True),
     dict(name="accept unix + fdname", opts=["--accept", "-l", "{D}/acc", "--fdname=conn"], trigger=("unix", "{D}/acc"), accept=True),
     dict(name="accept ignored SIGUSR2 reset", opts=["-a", "-l", "127.0.0.1:{P}"], trigger=L4, accept=True, ignore_usr2=True),
@@ -167,19 +203,30 @@ ERRORS = [
     ["-l", "/" + "x" * 120], ["-l", "@" + "y" * 120], ["-E", "1X=y", "-l", "127.0.0.1:{P}"], ["-E", "A-B", "-l", "127.0.0.1:{P}"],
     [],  # no socket at all
     ["-l", "192.0.2.1:{P}"], ["-l", "/proc/version/x.sock"], ["-l", "127.0.0.1:{BUSY}"],
+    ["-E", "A=x\udcffy", "-l", "127.0.0.1:{P}"],  # an inline -E value must be UTF-8
 ]
 
 
 def main():
     for sc in SCENARIOS:
         port, p2, p3 = free_port(), free_port(), free_port()
+        extra = [free_port() for _ in range(7)]
         sc = dict(sc)
-        fix = lambda s: s.replace("{P2}", str(p2)).replace("{P3}", str(p3))
+
+        def fix(s):
+            for i, e in enumerate(extra):
+                s = s.replace("{I%d}" % i, str(e))
+            return s.replace("{P2}", str(p2)).replace("{P3}", str(p3))
         sc["opts"] = [fix(o) for o in sc["opts"]]
         sc["trigger"] = (sc["trigger"][0], fix(sc["trigger"][1]))
         sc["inherit"] = [(k, fix(a)) for k, a in sc.get("inherit", [])]
         a = run(SYSTEMD, sc, port)
         b = run(SDFD, sc, port)
+        if sc.get("fails"):
+            first = lambda e: (e.strip().splitlines() or [""])[-1]
+            check(f"both fail: {sc['name']} (exit {a[1]} / {b[1]}): {first(b[2])}",
+                  a[0] is None and b[0] is None and a[1] == b[1] and a[1] not in (0, None), f"systemd: {a}\nsdfd: {b}")
+            continue
         if a[0] is None:
             check(sc["name"], False, f"systemd-socket-activate did not run the probe: {a[2]}")
             continue

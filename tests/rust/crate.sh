@@ -108,7 +108,7 @@ done
 if out=$(cargo package --quiet --allow-dirty --no-verify --list 2>&1); then
   # Only what belongs to the crate (a new top-level directory fails this
   # until it is excluded in Cargo.toml or listed here).
-  stray=$(grep -vE '^(\.cargo_vcs_info\.json|Cargo\.toml(\.orig)?|Cargo\.lock|README\.md|build\.rs|sdfd\.map|cbindgen\.toml|src/.*\.(rs|c)|include/.*\.h|examples/(std|tokio)_server\.rs|tests/(api|listen_socket)\.rs)$' <<<"$out" || true)
+  stray=$(grep -vE '^(\.cargo_vcs_info\.json|Cargo\.toml(\.orig)?|Cargo\.lock|README\.md|CHANGELOG\.md|LICENSE-(MIT|APACHE)|build\.rs|sdfd\.map|cbindgen\.toml|src/.*\.(rs|c)|include/.*\.h|examples/(std|tokio)_server\.rs|tests/(api|listen_socket)\.rs)$' <<<"$out" || true)
   [ -z "$stray" ] && ok "cargo package: $(wc -l <<<"$out") files, only the library, its header, examples and Rust tests (no node/ python/ bench/ ...)" \
     || bad "cargo package lists files it must not" "$stray"
 else bad "cargo package --list" "$out"; fi

@@ -188,4 +188,176 @@ else:
     rc, kv, text, _ = run(["systemfd.exe", "-q", "--", "child-dll.exe"])
     expect("systemfd without -s: 0 sockets (empty reply)", kv, text, listen_fds=0, socket_past_end="-ENXIO")
 
+# 7. sdfd-activate.exe: the systemfd protocol server, with names.
+A = "sdfd-activate.exe"
+
+
+def port_free(port):
+    """Nothing listens on the port (SO_REUSEADDR: connections the child
+    closed, in TIME_WAIT, do not count)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def wait_port_free(port, secs=15):
+    end = time.time() + secs
+    while time.time() < end:
+        if port_free(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+rc, kv, text, _ = run([A, "--version"])
+check("sdfd-activate.exe --version", rc == 0 and "sdfd-activate " in text, text)
+rc, kv, text, _ = run([A, "--help"])
+check("sdfd-activate.exe --help", rc == 0 and "--fdname" in text, text)
+for args, what in [(["--accept"], "--accept"), (["--inetd"], "--inetd"), (["--notify"], "--notify"),
+                   (["--wait-ready"], "--notify"), (["--seqpacket"], "--seqpacket")]:
+    rc, kv, text, _ = run([A, "-l", str(free_port())] + args + ["probe.exe", "exit", "0"])
+    check(f"{' '.join(args)}: exit 2, '{what} is not supported on Windows'",
+          rc == 2 and f"{what} is not supported on Windows" in text, f"rc={rc}\n{text}")
+for addr in ["/tmp/sdfd-test.sock", "@abstract"]:
+    rc, kv, text, _ = run([A, "-l", addr, "probe.exe", "exit", "0"])
+    check(f"-l {addr}: exit 2, unix sockets not supported on Windows",
+          rc == 2 and "unix sockets cannot be passed" in text, f"rc={rc}\n{text}")
+rc, kv, text, _ = run([A, "-l", "127.0.0.1:99999", "probe.exe", "exit", "0"])
+check("-l with a bad port: exit 1 with the address named", rc == 1 and "127.0.0.1:99999" in text, f"rc={rc}\n{text}")
+busy = socket.socket()
+busy.bind(("127.0.0.1", 0))
+busy.listen()
+rc, kv, text, _ = run([A, "-l", f"127.0.0.1:{busy.getsockname()[1]}", "probe.exe", "exit", "0"])
+busy.close()
+check("-l on a port in use: exit 1, 'failed to bind'", rc == 1 and "failed to bind" in text, f"rc={rc}\n{text}")
+
+# (a) the C child takes its socket by name; started on the first connection.
+t1, t2 = free_port(), free_port()
+rc, kv, text, reply = run([A, "-l", f"127.0.0.1:{t1}", "-l", f"127.0.0.1:{t2}", "--fdname=web:admin",
+                           "probe.exe", "byname", "admin"], serve_port=t2)
+check("sdfd-activate -> C child (sdfd.dll): socket 'admin' by name serves the request on the second port",
+      reply == "pong admin names=web,admin got=ping" and rc == 0, f"rc={rc} reply={reply!r}\n{text}")
+expect("sdfd-activate -> C child: sd_listen_fds_with_names gives the --fdname names", kv, text,
+       with_names=2, names="web,admin", byname=0, count=1)
+for child in CHILDREN:
+    rc, kv, text, reply = run([A, "--now", "-l", f"127.0.0.1:{t1}", "--fdname=web", child, "serve"], serve_port=t1)
+    check(f"sdfd-activate --now -> {child}: served a request", reply == "pong n=1 got=ping", f"reply={reply!r}\n{text}")
+    expect(f"sdfd-activate --now -> {child}: one socket named web", kv, text, listen_fds=1, names="web", socket0_port=t1)
+    check(f"sdfd-activate --now -> {child}: the child's exit status 0 is the launcher's", rc == 0, f"rc={rc}")
+u = free_port(socket.SOCK_DGRAM)
+rc, kv, text, _ = run([A, "--now", "-d", "-l", f"127.0.0.1:{u}", "child-dll.exe"])
+line0 = next((l for l in text.splitlines() if l.startswith("socket0=")), "")
+check("sdfd-activate -d: a UDP socket (sd_is_socket*: datagram, inet)",
+      kv.get("listen_fds") == "1" and "udp=1 inet_any=1" in line0 and kv.get("names") == "unknown", text)
+rc, kv, text, reply = run([A, "--now", "-l", str(t1), "-E", "GREETING=hi", "child-dll.exe", "serve"],
+                          serve_port=t1)
+check("sdfd-activate -l PORT (IPv6 wildcard, IPv4 too): served over 127.0.0.1", reply == "pong n=1 got=ping",
+      f"reply={reply!r}\n{text}")
+
+# (b) a Rust child using crates.io's listenfd, unmodified.
+if not os.path.exists(os.path.join(W, "listenfd-child.exe")):
+    log = open(os.path.join(W, "listenfd-build.log"), errors="replace").read()[-2000:]
+    check("listenfd child built for x86_64-pc-windows-gnu", False, log)
+else:
+    rc, kv, text, reply = run([A, "-l", f"127.0.0.1:{t1}", "--fdname=web", "listenfd-child.exe"], serve_port=t1)
+    check("sdfd-activate -> listenfd (crates.io) child: served a request", reply == "pong listenfd" and rc == 0,
+          f"rc={rc} reply={reply!r}\n{text}")
+    expect("sdfd-activate -> listenfd child: 1 socket", kv, text, listenfd_len=1, serve="ok")
+    if os.path.exists(os.path.join(W, "systemfd.exe")):
+        rc, kv, text, reply = run(["systemfd.exe", "-q", "-s", f"tcp::127.0.0.1:{t1}", "--", "listenfd-child.exe"],
+                                  serve_port=t1)
+        check("systemfd -> the same listenfd child: served a request (same behaviour)",
+              reply == "pong listenfd", f"reply={reply!r}\n{text}")
+
+# (c) the same C child under the real systemfd (names from LISTEN_FDNAMES, which systemfd passes on).
+if os.path.exists(os.path.join(W, "systemfd.exe")):
+    rc, kv, text, reply = run(["systemfd.exe", "-q", "-s", f"tcp::127.0.0.1:{t1}", "--", "probe.exe", "byname", "web"],
+                              env={"LISTEN_FDNAMES": "web"}, serve_port=t1)
+    check("systemfd -> C child by name (LISTEN_FDNAMES in the environment): served", reply == "pong web names=web got=ping",
+          f"reply={reply!r}\n{text}")
+
+# The protocol server's checks.
+rc, kv, text, _ = run([A, "--now", "-l", f"127.0.0.1:{t1}", "-l", f"127.0.0.1:{t2}", "probe.exe", "request", "good"])
+expect("request with the secret and own pid: two 628-byte records", kv, text, reply_bytes=1256)
+rc, kv, text, _ = run([A, "--now", "-l", f"127.0.0.1:{t1}", "probe.exe", "request", "badsecret"])
+expect("wrong secret: closed without a byte", kv, text, reply_bytes=0)
+check("wrong secret: logged", "refused a socket request: wrong secret" in text, text)
+rc, kv, text, _ = run([A, "--now", "-l", f"127.0.0.1:{t1}", "probe.exe", "request", "badpid"])
+check("pid of a process outside the launcher's job (the launcher's own): refused",
+      kv.get("reply_bytes") == "0" and kv.get("pid_sent", "0") != "0" and "is not the launcher's child" in text, text)
+rc, kv, text, _ = run([A, "--now", "-l", f"127.0.0.1:{t1}", "probe.exe", "request", "stall"])
+check("a connection that sends nothing does not hold up the next request",
+      kv.get("reply_bytes") == "628" and kv.get("stall_open") == "1" and int(kv.get("request_ms", "99999")) < 3000, text)
+
+# A child that exits at once: its status is the launcher's.
+rc, kv, text, _ = run([A, "--now", "-l", f"127.0.0.1:{t1}", "probe.exe", "exit", "7"])
+check("child exits at once with 7: launcher exits 7", rc == 7, f"rc={rc}\n{text}")
+rc, kv, text, _ = run([A, "--now", "-l", f"127.0.0.1:{t1}", "no-such-program.exe"])
+check("command not found: exit 1, 'failed to execute'", rc == 1 and "failed to execute" in text, f"rc={rc}\n{text}")
+
+
+def start(argv):
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("SYSTEMFD_", "LISTEN_"))}
+    return subprocess.Popen(["wine"] + argv, cwd=W, env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(p):
+    p.kill()
+    try:
+        out, _ = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        out = b""
+    return out.decode(errors="replace").replace("\r", "")
+
+
+# Restart after a crash: the first child ends as a crashed process does; the
+# pending connection waits in the launcher's socket for the restarted one.
+mark = os.path.join(W, "crash.mark")
+if os.path.exists(mark):
+    os.remove(mark)
+p = start([A, "--restart", "--restart-delay=0.2", "-l", f"127.0.0.1:{t1}", "--fdname=web",
+           "probe.exe", "crash-once", "crash.mark", "web"])
+out = []
+request(t1, out)
+second = []
+request(t1, second)
+time.sleep(1)
+alive = p.poll() is None
+text = finish(p)
+check("restart after a crash: the restarted child serves the pending request",
+      out == ["pong web names=web got=ping"] and "exited with status 0xc0000005, restarting" in text, f"{out}\n{text}")
+check("--restart: a child that exited 0 is restarted too and serves the next request",
+      second == ["pong web names=web got=ping"] and alive, f"{second} alive={alive}\n{text}")
+# The third child holds a duplicate of the socket, waiting in accept: when
+# the launcher is killed, the job object ends it and the port is free.
+freed = wait_port_free(t1)
+time.sleep(1)
+ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+check("launcher killed: its child (holding the socket) ends with it (job object)",
+      freed and "probe.exe crash-once" not in ps, [l for l in ps.splitlines() if "probe" in l] + [text])
+
+# A child that never asks for its sockets: the launcher keeps serving the port
+# (connections queue) and the child ends with the launcher.
+p = start([A, "--now", "-l", f"127.0.0.1:{t1}", "probe.exe", "sleep"])
+time.sleep(3)
+try:
+    socket.create_connection(("127.0.0.1", t1), timeout=5).close()
+    queued = True
+except OSError:
+    queued = False
+alive = p.poll() is None
+text = finish(p)
+check("child that never connects: launcher keeps running, port accepts connections", queued and alive and "sleeping" in text,
+      f"queued={queued} alive={alive}\n{text}")
+time.sleep(2)
+ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+check("child that never connects: gone after the launcher was killed", "probe.exe sleep" not in ps,
+      [l for l in ps.splitlines() if "probe" in l])
+
 sys.exit(summary())

@@ -1,70 +1,77 @@
-//! The `NOTIFY_SOCKET` receiver: a datagram unix socket (an abstract name on
-//! Linux, a path in the temporary directory elsewhere) that children send
-//! `sd_notify()` messages to. On Linux the sender's pid comes with each
-//! message (`SO_PASSCRED`); fds come as `SCM_RIGHTS` and are received
-//! close-on-exec.
+//! The `NOTIFY_SOCKET` receiver: a datagram unix socket at a path inside a
+//! private directory (mode 0700, made with `mkdtemp`), so no other user can
+//! reach it; the directory is removed when the receiver is dropped. On Linux
+//! `SO_PASSCRED` is set before the socket is bound, so every message comes
+//! with the sender's pid (checked against `--notify-access` by the
+//! supervisor); fds come as `SCM_RIGHTS` and are received close-on-exec.
 
 use super::{errno, RawFd};
+use socket2::{Domain, Socket, Type};
+use std::ffi::CString;
 use std::mem::{size_of, zeroed};
+use std::os::fd::IntoRawFd;
+use std::os::unix::ffi::OsStrExt;
 
 pub struct Notify {
     pub fd: RawFd,
-    /// The value for `NOTIFY_SOCKET`.
+    /// The value for `NOTIFY_SOCKET` (an absolute path).
     pub address: String,
-    path: Option<std::ffi::CString>,
+    path: CString,
+    dir: CString,
 }
 
 pub struct Message {
+    /// The sender's pid from `SCM_CREDENTIALS` (Linux); `None` without credentials.
     pub pid: Option<libc::pid_t>,
     pub text: String,
     pub fds: Vec<RawFd>,
 }
 
+/// Directory for the private socket directory: `$TMPDIR` if it is an
+/// absolute path (in UTF-8, as `NOTIFY_SOCKET` is text), else /tmp.
+fn base_dir() -> Vec<u8> {
+    match std::env::var_os("TMPDIR") {
+        Some(t) if t.as_bytes().starts_with(b"/") && t.to_str().is_some() => t.as_bytes().to_vec(),
+        _ => b"/tmp".to_vec(),
+    }
+}
+
 impl Notify {
     pub fn open() -> Result<Notify, String> {
-        let fd = super::sock::socket(libc::AF_UNIX, libc::SOCK_DGRAM).map_err(|e| format!("notify socket: {}", super::errno_str(e)))?;
-        let guard = super::FdGuard(fd);
-        // SAFETY: valid fd.
-        unsafe {
-            let fl = libc::fcntl(fd, libc::F_GETFL);
-            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+        let mut template = base_dir();
+        while template.len() > 1 && template.ends_with(b"/") {
+            template.pop();
         }
-        // SAFETY: getpid cannot fail.
-        let pid = unsafe { libc::getpid() };
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let (name, abstract_, path) = {
-            let n = format!("sdfd-activate/{pid}/{nanos:08x}");
-            (n.clone().into_bytes(), true, None)
-        };
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let (name, abstract_, path) = {
-            let p = std::env::temp_dir().join(format!("sdfd-activate.{pid}.{nanos:08x}.sock"));
-            let b = p.to_string_lossy().into_owned().into_bytes();
-            (b.clone(), false, std::ffi::CString::new(b).ok())
-        };
-        if name.len() + 1 >= crate::addr::SUN_PATH_MAX {
+        template.extend_from_slice(b"/sdfd-activate.XXXXXX\0");
+        if template.len() + b"/notify".len() >= sdfd::address::sun_path_max() {
             return Err("notify socket path too long (set TMPDIR to a shorter directory)".into());
         }
-        let sa = super::sock::SockAddr::unix(&name, abstract_);
-        // SAFETY: valid fd and address.
-        if unsafe { libc::bind(fd, sa.ptr(), sa.len) } < 0 {
-            return Err(format!("bind notify socket: {}", super::errno_str(errno())));
+        // SAFETY: template is NUL-terminated and writable; mkdtemp creates the
+        // directory with mode 0700 and fills in the X's.
+        if unsafe { libc::mkdtemp(template.as_mut_ptr() as *mut libc::c_char) }.is_null() {
+            return Err(format!("notify socket directory: {}", super::errno_str(errno())));
         }
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let one: libc::c_int = 1;
-            // SAFETY: valid fd and option.
-            unsafe {
-                libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, &one as *const _ as *const libc::c_void, size_of::<libc::c_int>() as libc::socklen_t);
-            }
-        }
-        let address = if abstract_ {
-            format!("@{}", String::from_utf8_lossy(&name))
-        } else {
-            String::from_utf8_lossy(&name).into_owned()
+        template.pop();
+        let dir = CString::new(template.clone()).map_err(|_| "notify socket directory: NUL byte".to_string())?;
+        let mut name = template;
+        name.extend_from_slice(b"/notify");
+        let path = CString::new(name.clone()).map_err(|_| "notify socket path: NUL byte".to_string())?;
+        // (UTF-8: the directory is, see base_dir.)
+        let address = String::from_utf8_lossy(&name).into_owned();
+        // From here on, Drop removes the socket node and the directory.
+        let mut n = Notify { fd: -1, address, path, dir };
+        let fail = |what: &str, e: std::io::Error| {
+            format!("{what}: {}", super::errno_str(e.raw_os_error().unwrap_or(libc::EIO)))
         };
-        Ok(Notify { fd: guard.take(), address, path })
+        let s = Socket::new(Domain::UNIX, Type::DGRAM, None).map_err(|e| fail("notify socket", e))?;
+        s.set_nonblocking(true).map_err(|e| fail("notify socket", e))?;
+        // Set before bind, so no message can arrive without credentials.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        s.set_passcred(true).map_err(|e| fail("notify socket: SO_PASSCRED", e))?;
+        let sa = super::sock::unix_addr(n.address.as_bytes()).map_err(|e| fail("notify socket address", e))?;
+        s.bind(&sa).map_err(|e| fail("bind notify socket", e))?;
+        n.fd = s.into_raw_fd();
+        Ok(n)
     }
 
     /// The next message, or `None` when there is none waiting.
@@ -92,7 +99,8 @@ impl Notify {
                     _ => return None,
                 }
             }
-            let mut msg = Message { pid: None, text: String::from_utf8_lossy(&data[..n as usize]).into_owned(), fds: Vec::new() };
+            let mut msg =
+                Message { pid: None, text: String::from_utf8_lossy(&data[..n as usize]).into_owned(), fds: Vec::new() };
             // SAFETY: walking the control buffer the kernel filled in.
             unsafe {
                 let mut c = libc::CMSG_FIRSTHDR(&mh);
@@ -109,12 +117,23 @@ impl Notify {
                         }
                     }
                     #[cfg(any(target_os = "linux", target_os = "android"))]
-                    if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_CREDENTIALS && plen >= size_of::<libc::ucred>() {
+                    if h.cmsg_level == libc::SOL_SOCKET
+                        && h.cmsg_type == libc::SCM_CREDENTIALS
+                        && plen >= size_of::<libc::ucred>()
+                    {
                         let cred: libc::ucred = std::ptr::read_unaligned(payload as *const libc::ucred);
                         msg.pid = Some(cred.pid);
                     }
                     c = libc::CMSG_NXTHDR(&mh, c);
                 }
+            }
+            if mh.msg_flags & libc::MSG_CTRUNC != 0 {
+                // Some fds were lost: the message is incomplete, drop it.
+                for fd in msg.fds.drain(..) {
+                    super::close(fd);
+                }
+                msg.pid = None;
+                msg.text = String::from("(truncated control data)");
             }
             return Some(msg);
         }
@@ -123,10 +142,13 @@ impl Notify {
 
 impl Drop for Notify {
     fn drop(&mut self) {
-        super::close(self.fd);
-        if let Some(p) = &self.path {
-            // SAFETY: p is NUL-terminated.
-            unsafe { libc::unlink(p.as_ptr()) };
+        if self.fd >= 0 {
+            super::close(self.fd);
+        }
+        // SAFETY: NUL-terminated paths; failures (already gone) do not matter.
+        unsafe {
+            libc::unlink(self.path.as_ptr());
+            libc::rmdir(self.dir.as_ptr());
         }
     }
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make bench-launcher: sdfd-activate against systemd-socket-activate and
+# tcpserver (ucspi-tcp) in one run (bench/launcher.py), written into its own
+# section of bench/RESULTS.md. Installs what it needs. Not a test: it fails
+# only if something cannot be built or measured.
+#   ROUNDS=3 SECONDS_PER_RUN=3 bench/launcher.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out/launcher
+./tests/apt-need.sh build-essential musl-tools ucspi-tcp systemd python3
+mkdir -p "$OUT"
+cargo build -q --release -p sdfd-activate
+musl-gcc -static -O2 -o "$OUT/ok-inetd" bench/ok-inetd.c
+musl-gcc -static -O2 -o "$OUT/ok-daemon" bench/ok-daemon.c
+cc -O2 -pthread -o "$OUT/connload" bench/connload.c
+cc -O2 -o "$OUT/spin" bench/spin.c
+ROUNDS=${ROUNDS:-3} SECS=${SECONDS_PER_RUN:-3}
+python3 bench/launcher.py "$ROOT/target/release/sdfd-activate" "$OUT" "$ROUNDS" "$SECS" > "$OUT/table.md"
+cat "$OUT/table.md"
+# Replace the section between the markers (or append it).
+python3 - "$OUT/table.md" "$ROUNDS" "$SECS" <<'PY'
+import platform, re, subprocess, sys
+table, rounds, secs = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+ncpu = sum(1 for l in open("/proc/cpuinfo") if l.startswith("processor"))
+ver = lambda c: subprocess.run(c, capture_output=True, text=True).stdout.strip().splitlines()[0]
+osr = dict(l.rstrip().split("=", 1) for l in open("/etc/os-release") if "=" in l)
+rust = ver(["rustc", "--version"])
+ssa = ver(["systemctl", "--version"])
+ucspi = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "ucspi-tcp"], capture_output=True, text=True).stdout
+begin, end = "<!-- launcher-bench begin -->", "<!-- launcher-bench end -->"
+section = f"""{begin}
+## Launcher: sdfd-activate vs systemd-socket-activate vs tcpserver
+
+`make bench-launcher` (bench/launcher.sh, bench/launcher.py). Per-connection
+mode (`--inetd -a`; tcpserver's own mode), the same static responder
+(bench/ok-inetd.c: writes "ok" and exits) and the same load generator
+(bench/connload.c: N threads connect, read to EOF, close) for every
+launcher; CPU contention is three busy loops started by the benchmark. Each
+figure is the median of {rounds} runs of {secs} s, launchers interleaved in
+rotated order. The launcher's CPU time is its own (schedstat), not its
+children's. Measured on {ncpu}-core x86_64 VM ({cpu}), {osr.get("PRETTY_NAME", "").strip('"')},
+Linux {platform.release()}, {rust}; systemd-socket-activate from {ssa};
+tcpserver from ucspi-tcp {ucspi}. The VM was shared with other workloads
+while measuring: wall-clock figures are noisy, CPU per connection less so.
+
+{table}
+Reading the figures. sdfd-activate starts each child with
+`clone(CLONE_VM | CLONE_VFORK)`: no page tables are copied, so its own CPU
+time per connection is about half tcpserver's (fork) and a fifth of
+systemd-socket-activate's, and without contention it serves more
+connections per second than both. The price is that the launcher waits
+until the child has reached `execve` ("waiting for a child to exec" above);
+tcpserver's parent goes back to `accept` at once. Under CPU contention the
+child waits for a CPU before it can exec, and the launcher waits with it:
+that wait, not the launcher's own CPU time, is the floor of sdfd-activate's
+rate there, and it is what makes the contended rows vary from run to run
+(one child in flight at a time, against tcpserver's several). The contended
+rows are therefore the noisiest of the table; the CPU per connection is
+the stable comparison.
+{end}
+"""
+p = "bench/RESULTS.md"
+s = open(p).read()
+if begin in s:
+    s = re.sub(re.escape(begin) + ".*?" + re.escape(end) + "\n?", lambda m: section, s, flags=re.S)
+else:
+    s = s.rstrip("\n") + "\n\n" + section
+open(p, "w").write(s)
+PY
+echo "bench-launcher: bench/RESULTS.md updated"

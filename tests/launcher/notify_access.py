@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""sdfd-activate's notify socket: only the processes --notify-access names
+may use it (systemd's NotifyAccess=), and no other user can reach it.
+
+A foreign uid (nobody, by setpriv, sending on a socket the test connected
+for it) and a foreign root process (this test) send FDSTORE=1 (with an fd),
+READY=1, FDSTOREREMOVE=1, STOPPING=1 and WATCHDOG=1: all refused, one log
+line each, also while a SIGHUP replacement waits for READY=1; the children's
+own messages are accepted. The socket is a path in a private 0700
+directory that nobody cannot even connect to, removed when the launcher
+exits. --notify-access=exec/all/none with a grandchild sender.
+
+    notify_access.py SDFD_ACTIVATE
+Ends with "N passed, N failed"."""
+import array, os, re, shutil, signal, socket, stat, subprocess, sys, tempfile, time
+
+ACT = sys.argv[1]
+TMP = tempfile.mkdtemp(prefix="sdfd-act-notify.")
+os.chmod(TMP, 0o755)
+passed = failed = 0
+procs = []
+
+# The child: reports its environment to DIR/child.PID, sends the messages
+# in DIR/on-start (blank-line separated; "FD " first line: with an fd of
+# /etc/hostname; "GRANDCHILD " first line: sent by a child of the child),
+# and again those in DIR/on-usr2 on SIGUSR2. SIGTERM ends it.
+CHILD = r'''
+import array, os, signal, socket, subprocess, sys, time
+d = sys.argv[1]
+def send(msgs):
+    for m in [x for x in msgs.split("\n\n") if x.strip()]:
+        if m.startswith("GRANDCHILD "):
+            subprocess.run([sys.executable, "-c", "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(%r.encode(), os.environ['NOTIFY_SOCKET'])" % m[11:]])
+            continue
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        anc = []
+        if m.startswith("FD "):
+            m = m[3:]
+            f = os.open("/etc/hostname", os.O_RDONLY)
+            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f]))]
+        s.sendmsg([m.encode()], anc, 0, os.environ["NOTIFY_SOCKET"])
+        s.close()
+def load(name):
+    try:
+        return open(os.path.join(d, name)).read()
+    except OSError:
+        return ""
+signal.signal(signal.SIGUSR2, lambda *a: send(load("on-usr2")))
+env = {k: v for k, v in os.environ.items() if k.startswith(("LISTEN_", "NOTIFY_"))}
+with open(os.path.join(d, "child.%d.tmp" % os.getpid()), "w") as f:
+    f.write(repr(env))
+os.rename(os.path.join(d, "child.%d.tmp" % os.getpid()), os.path.join(d, "child.%d" % os.getpid()))
+send(load("on-start"))
+while True:
+    time.sleep(1)
+'''
+
+# Sends each message on the connected socket fd argv[1] (an fd of /etc/hostname
+# with the FDSTORE one); run as nobody.
+SENDER = r'''
+import array, os, socket, sys
+s = socket.socket(fileno=int(sys.argv[1]))
+for m in sys.argv[2:]:
+    f = os.open("/etc/hostname", os.O_RDONLY)
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f]))] if m.startswith("FDSTORE=1") else []
+    s.sendmsg([m.encode()], anc)
+'''
+
+FOREIGN = ["FDSTORE=1\nFDNAME=evil", "READY=1", "FDSTOREREMOVE=1\nFDNAME=own", "STOPPING=1", "WATCHDOG=1"]
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name}\n     {detail}")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Launcher:
+    def __init__(self, name, opts):
+        self.dir = os.path.join(TMP, name)
+        os.mkdir(self.dir)
+        open(os.path.join(self.dir, "child.py"), "w").write(CHILD)
+        self.log = os.path.join(self.dir, "log")
+        self.port = free_port()
+        with open(self.log, "w") as logf:
+            self.p = subprocess.Popen([ACT, "--now", "-l", f"127.0.0.1:{self.port}"] + opts +
+                                      [sys.executable, os.path.join(self.dir, "child.py"), self.dir],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf)
+        procs.append(self.p)
+        self.seen = set()
+
+    def set(self, name, text):
+        open(os.path.join(self.dir, name), "w").write(text)
+
+    def next_child(self, timeout=5):
+        """(pid, env) of the next child that reports."""
+        end = time.time() + timeout
+        while time.time() < end:
+            for f in sorted(os.listdir(self.dir)):
+                m = re.fullmatch(r"child\.(\d+)", f)
+                if m and f not in self.seen:
+                    self.seen.add(f)
+                    return int(m.group(1)), eval(open(os.path.join(self.dir, f)).read())
+            time.sleep(0.02)
+        raise TimeoutError("no child reported")
+
+    def text(self):
+        return open(self.log).read()
+
+    def wait_log(self, pattern, timeout=3):
+        end = time.time() + timeout
+        while time.time() < end:
+            if re.search(pattern, self.text(), re.M):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            return self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait()
+
+
+def send_as_nobody(path, msgs):
+    """Connect to path (as root), then send msgs from a process of uid nobody."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.connect(path)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", SENDER,
+                        str(s.fileno())] + msgs, pass_fds=[s.fileno()], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    s.close()
+    return r
+
+
+def send_as_root(path, msg):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    f = os.open("/etc/hostname", os.O_RDONLY)
+    s.sendmsg([msg.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f]))] if "FDSTORE" in msg else [], 0, path)
+    os.close(f)
+    s.close()
+
+
+def alive(pid):
+    try:
+        st = open(f"/proc/{pid}/stat").read()
+        return st[st.rindex(")") + 2] != "Z"
+    except OSError:
+        return False
+
+
+def main_access():
+    L = Launcher("main", ["--wait-ready"])
+    c1, env1 = L.next_child()
+    ns = env1.get("NOTIFY_SOCKET", "")
+    check(f"NOTIFY_SOCKET is a path, not an abstract name ({ns!r})", ns.startswith("/"), env1)
+    d = os.path.dirname(ns)
+    st = os.stat(d) if ns.startswith("/") else None
+    check("its directory is private (mode 0700, owned by the launcher's user)",
+          st is not None and stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid(), st)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                        "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', sys.argv[1])", ns],
+                       capture_output=True, text=True)
+    check("another user cannot send to it (EACCES)", r.returncode != 0 and "PermissionError" in r.stderr, r.stderr[-300:])
+    abstract = [l for l in open("/proc/net/unix") if "sdfd-activate" in l and " @" in l]
+    check("nothing of the launcher's in /proc/net/unix as an abstract name", not abstract, abstract)
+
+    # A foreign uid, on a socket someone connected for it.
+    r = send_as_nobody(ns, FOREIGN)
+    check("nobody's sender ran", r.returncode == 0, r.stderr)
+    ok = L.wait_log(r"(?s)(refused.*){5}")
+    refused = re.findall(r'^sdfd-activate: notify message from pid (\d+) refused \((.*)\): (".*)$', L.text(), re.M)
+    for i, m in enumerate(FOREIGN):
+        first = m.split("\n")[0]
+        hit = [x for x in refused if x[2].startswith(repr(first).replace("'", '"'))]
+        check(f"uid nobody's {first} refused with one log line", len(hit) == 1 and ("fd(s) closed" in hit[0][2]) == (i == 0),
+              refused)
+    send_as_root(ns, "FDSTORE=1\nFDNAME=rootevil")
+    check("a root process that is not a child: FDSTORE=1 refused, its fd closed",
+          L.wait_log(r'(?s)(refused[^\n]*"FDSTORE=1" \.\.\., 1 fd\(s\) closed.*){2}'), L.text()[-800:])
+    check("no foreign fd kept in the store", "keeping fd" not in L.text(), L.text()[-800:])
+    check("the child is still the one running (foreign STOPPING/READY did nothing)", alive(c1), L.text()[-500:])
+
+    # A SIGHUP hand-over: the new child waits for READY=1.
+    L.p.send_signal(signal.SIGHUP)
+    c2, env2 = L.next_child()
+    n_before = len(re.findall("refused", L.text()))
+    r = send_as_nobody(ns, FOREIGN)
+    send_as_root(ns, "READY=1")
+    ok = L.wait_log(r"(?s)(refused.*){%d}" % (n_before + 6))
+    time.sleep(0.3)
+    check("during the hand-over: the foreign READY=1, FDSTORE=1 ... all refused (6 lines)", ok, L.text()[-1500:])
+    check("during the hand-over: the old child still runs, the new one is still pending", alive(c1) and alive(c2) and
+          "is ready" not in L.text(), L.text()[-600:])
+    # The pending child's own messages are accepted.
+    L.set("on-usr2", "FD FDSTORE=1\nFDNAME=own\n\nREADY=1")
+    os.kill(c2, signal.SIGUSR2)
+    ok = L.wait_log(rf"pid {c2} is ready")
+    check("the pending child's own FDSTORE=1 and READY=1 are accepted", ok and f"keeping fd named own (from pid {c2})" in L.text(),
+          L.text()[-800:])
+    end = time.time() + 3
+    while time.time() < end and alive(c1):
+        time.sleep(0.05)
+    check("after its READY=1 the old child is stopped", not alive(c1), L.text()[-500:])
+    L.set("on-usr2", "STOPPING=1\n\nWATCHDOG=1\n\nSTATUS=fine")
+    os.kill(c2, signal.SIGUSR2)
+    check("the main child's own STOPPING=1, WATCHDOG=1, STATUS= are accepted",
+          L.wait_log(rf"pid {c2} is stopping") and L.wait_log("status: fine") and
+          not re.search(rf"pid {c2} refused", L.text()), L.text()[-500:])
+    # The next child gets the stored fd, and only that one.
+    L.set("on-start", "READY=1")
+    L.p.send_signal(signal.SIGHUP)
+    c3, env3 = L.next_child()
+    check(f"the next child gets the child's stored fd only ({env3.get('LISTEN_FDS')}, {env3.get('LISTEN_FDNAMES')})",
+          env3.get("LISTEN_FDS") == "2" and env3.get("LISTEN_FDNAMES") == "unknown:own", env3)
+    L.wait_log(rf"pid {c3} is ready")
+    rc = L.stop()
+    check(f"launcher stops (rc={rc}); the notify directory is removed", rc is not None and not os.path.exists(d), os.path.exists(d))
+
+
+def access_modes():
+    """A grandchild (the child's own subprocess) sends READY=1."""
+    for mode, want in (("main", False), ("exec", False), ("all", True)):
+        L = Launcher("mode-" + mode, [f"--notify-access={mode}"])
+        L.set("on-start", "GRANDCHILD READY=1\n\nREADY=1")
+        c1, env = L.next_child()
+        own = L.wait_log(rf"pid {c1} is ready")
+        L.wait_log("refused|is ready.*\n(?s:.*)is ready", 2)
+        time.sleep(0.2)
+        t = L.text()
+        gc_ok = len(re.findall(r"is ready", t)) == 2
+        gc_refused = re.search(r"refused \(not (the main child|a child of the launcher)", t) is not None
+        check(f"--notify-access={mode}: the child's READY=1 accepted, a grandchild's {'accepted' if want else 'refused'}",
+              own and (gc_ok if want else (gc_refused and not gc_ok)), t[-600:])
+        L.stop()
+    L = Launcher("none", ["--notify", "--notify-access=none"])
+    c1, env = L.next_child()
+    check("--notify-access=none: no NOTIFY_SOCKET", "NOTIFY_SOCKET" not in env, env)
+    L.stop()
+    r = subprocess.run([ACT, "--notify-access=some", "-l", "1", "true"], capture_output=True, text=True)
+    check(f"--notify-access=some: usage error (rc={r.returncode})", r.returncode == 2 and "--notify-access" in r.stderr, r.stderr)
+
+
+try:
+    for t in (main_access, access_modes):
+        try:
+            t()
+        except Exception as e:
+            check(f"{t.__name__} raised", False, repr(e))
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    shutil.rmtree(TMP, ignore_errors=True)
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
