@@ -46,8 +46,7 @@ static int opt_bytes(PyObject *o, const char **out) {
 
 static PyObject *n_listen_fds(PyObject *self, PyObject *args) {
     int unset;
-    if (!PyArg_ParseTuple(args, "i", &unset))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "i", &unset)) return NULL;
     return PyLong_FromLong(sd_listen_fds(unset));
 }
 
@@ -57,8 +56,7 @@ static PyObject *n_listen_fds_with_names(PyObject *self, PyObject *args) {
     int unset, r, i;
     char **names = NULL;
     PyObject *list = NULL, *result = NULL;
-    if (!PyArg_ParseTuple(args, "i", &unset))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "i", &unset)) return NULL;
     r = sd_listen_fds_with_names(unset, &names);
     if (r > 0 && names) {
         list = PyList_New(0);
@@ -71,15 +69,13 @@ static PyObject *n_listen_fds_with_names(PyObject *self, PyObject *args) {
             }
             Py_DECREF(b);
         }
-        if (list)
-            result = Py_BuildValue("(iO)", r, list);
+        if (list) result = Py_BuildValue("(iO)", r, list);
         Py_XDECREF(list);
     } else {
         result = Py_BuildValue("(iO)", r, Py_None);
     }
     if (names) {
-        for (i = 0; names[i]; i++)
-            free(names[i]);
+        for (i = 0; names[i]; i++) free(names[i]);
         free(names);
     }
     return result;
@@ -89,8 +85,7 @@ static PyObject *n_is_path(PyObject *args, int (*f)(int, const char *)) {
     int fd;
     PyObject *po;
     const char *path;
-    if (!PyArg_ParseTuple(args, "iO", &fd, &po) || !opt_bytes(po, &path))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iO", &fd, &po) || !opt_bytes(po, &path)) return NULL;
     return PyLong_FromLong(f(fd, path));
 }
 
@@ -100,15 +95,13 @@ static PyObject *n_is_mq(PyObject *self, PyObject *args) { return n_is_path(args
 
 static PyObject *n_is_socket(PyObject *self, PyObject *args) {
     int fd, family, type, listening;
-    if (!PyArg_ParseTuple(args, "iiii", &fd, &family, &type, &listening))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iiii", &fd, &family, &type, &listening)) return NULL;
     return PyLong_FromLong(sd_is_socket(fd, family, type, listening));
 }
 
 static PyObject *n_is_socket_inet(PyObject *self, PyObject *args) {
     int fd, family, type, listening, port;
-    if (!PyArg_ParseTuple(args, "iiiii", &fd, &family, &type, &listening, &port))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iiiii", &fd, &family, &type, &listening, &port)) return NULL;
     return PyLong_FromLong(sd_is_socket_inet(fd, family, type, listening, (uint16_t)port));
 }
 
@@ -117,8 +110,7 @@ static PyObject *n_is_socket_sockaddr(PyObject *self, PyObject *args) {
     unsigned len;
     PyObject *po;
     const char *addr;
-    if (!PyArg_ParseTuple(args, "iiOIi", &fd, &type, &po, &len, &listening) || !opt_bytes(po, &addr))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iiOIi", &fd, &type, &po, &len, &listening) || !opt_bytes(po, &addr)) return NULL;
     return PyLong_FromLong(sd_is_socket_sockaddr(fd, type, addr, len, listening));
 }
 
@@ -127,8 +119,7 @@ static PyObject *n_is_socket_unix(PyObject *self, PyObject *args) {
     Py_ssize_t len;
     PyObject *po;
     const char *path;
-    if (!PyArg_ParseTuple(args, "iiiOn", &fd, &type, &listening, &po, &len) || !opt_bytes(po, &path))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iiiOn", &fd, &type, &listening, &po, &len) || !opt_bytes(po, &path)) return NULL;
     return PyLong_FromLong(sd_is_socket_unix(fd, type, listening, path, (size_t)len));
 }
 
@@ -136,8 +127,7 @@ static PyObject *n_notify(PyObject *self, PyObject *args) {
     int unset;
     PyObject *po;
     const char *msg;
-    if (!PyArg_ParseTuple(args, "iO", &unset, &po) || !opt_bytes(po, &msg))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iO", &unset, &po) || !opt_bytes(po, &msg)) return NULL;
     return PyLong_FromLong(sd_notify(unset, msg));
 }
 
@@ -148,16 +138,14 @@ static PyObject *n_pid_notify_with_fds(PyObject *self, PyObject *args) {
     PyObject *po, *fdlist;
     const char *msg;
     int *fds = NULL;
-    if (!PyArg_ParseTuple(args, "iiOOI", &pid, &unset, &po, &fdlist, &n) || !opt_bytes(po, &msg))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "iiOOI", &pid, &unset, &po, &fdlist, &n) || !opt_bytes(po, &msg)) return NULL;
     if (fdlist != Py_None) {
         if (!PyList_Check(fdlist) || (Py_ssize_t)n != PyList_Size(fdlist)) {
             PyErr_SetString(PyExc_TypeError, "fds must be a list of n ints");
             return NULL;
         }
         fds = PyMem_Malloc(sizeof(int) * (n ? n : 1));
-        if (!fds)
-            return PyErr_NoMemory();
+        if (!fds) return PyErr_NoMemory();
         for (i = 0; i < n; i++) {
             long v = PyLong_AsLong(PyList_GetItem(fdlist, i));
             if (v == -1 && PyErr_Occurred()) {
@@ -177,8 +165,7 @@ static PyObject *n_booted(PyObject *self, PyObject *args) { return PyLong_FromLo
 static PyObject *n_watchdog_enabled(PyObject *self, PyObject *args) {
     int unset, r;
     uint64_t usec = 0;
-    if (!PyArg_ParseTuple(args, "i", &unset))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "i", &unset)) return NULL;
     r = sd_watchdog_enabled(unset, &usec);
     return Py_BuildValue("(iK)", r, (unsigned long long)usec);
 }
@@ -186,53 +173,56 @@ static PyObject *n_watchdog_enabled(PyObject *self, PyObject *args) {
 /* libc getenv(): the C-level environment, which os.environ only copies. */
 static PyObject *n_getenv(PyObject *self, PyObject *args) {
     const char *name, *value;
-    if (!PyArg_ParseTuple(args, "y", &name))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "y", &name)) return NULL;
     value = getenv(name);
-    if (!value)
-        Py_RETURN_NONE;
+    if (!value) Py_RETURN_NONE;
     return PyBytes_FromString(value);
 }
 
 /* The sequence protocol exactly as python-systemd's C code uses it. */
 static PyObject *n_seq_size(PyObject *self, PyObject *o) {
     Py_ssize_t n = PySequence_Size(o);
-    if (n < 0)
-        return NULL;
+    if (n < 0) return NULL;
     return PyLong_FromSsize_t(n);
 }
 
 static PyObject *n_seq_item(PyObject *self, PyObject *args) {
     PyObject *o;
     Py_ssize_t i;
-    if (!PyArg_ParseTuple(args, "On", &o, &i))
-        return NULL;
+    if (!PyArg_ParseTuple(args, "On", &o, &i)) return NULL;
     return PySequence_GetItem(o, i);
 }
 
 static PyMethodDef methods[] = {
-    {"sd_listen_fds", n_listen_fds, METH_VARARGS, NULL},
-    {"listen_fds_with_names", n_listen_fds_with_names, METH_VARARGS, NULL},
-    {"sd_is_fifo", n_is_fifo, METH_VARARGS, NULL},
-    {"sd_is_special", n_is_special, METH_VARARGS, NULL},
-    {"sd_is_mq", n_is_mq, METH_VARARGS, NULL},
-    {"sd_is_socket", n_is_socket, METH_VARARGS, NULL},
-    {"sd_is_socket_inet", n_is_socket_inet, METH_VARARGS, NULL},
-    {"sd_is_socket_sockaddr", n_is_socket_sockaddr, METH_VARARGS, NULL},
-    {"sd_is_socket_unix", n_is_socket_unix, METH_VARARGS, NULL},
-    {"sd_notify", n_notify, METH_VARARGS, NULL},
-    {"sd_pid_notify_with_fds", n_pid_notify_with_fds, METH_VARARGS, NULL},
-    {"sd_booted", n_booted, METH_NOARGS, NULL},
-    {"watchdog_enabled", n_watchdog_enabled, METH_VARARGS, NULL},
-    {"getenv", n_getenv, METH_VARARGS, NULL},
-    {"seq_size", n_seq_size, METH_O, NULL},
-    {"seq_item", n_seq_item, METH_VARARGS, NULL},
-    {NULL, NULL, 0, NULL},
+    { "sd_listen_fds", n_listen_fds, METH_VARARGS, NULL },
+    { "listen_fds_with_names", n_listen_fds_with_names, METH_VARARGS, NULL },
+    { "sd_is_fifo", n_is_fifo, METH_VARARGS, NULL },
+    { "sd_is_special", n_is_special, METH_VARARGS, NULL },
+    { "sd_is_mq", n_is_mq, METH_VARARGS, NULL },
+    { "sd_is_socket", n_is_socket, METH_VARARGS, NULL },
+    { "sd_is_socket_inet", n_is_socket_inet, METH_VARARGS, NULL },
+    { "sd_is_socket_sockaddr", n_is_socket_sockaddr, METH_VARARGS, NULL },
+    { "sd_is_socket_unix", n_is_socket_unix, METH_VARARGS, NULL },
+    { "sd_notify", n_notify, METH_VARARGS, NULL },
+    { "sd_pid_notify_with_fds", n_pid_notify_with_fds, METH_VARARGS, NULL },
+    { "sd_booted", n_booted, METH_NOARGS, NULL },
+    { "watchdog_enabled", n_watchdog_enabled, METH_VARARGS, NULL },
+    { "getenv", n_getenv, METH_VARARGS, NULL },
+    { "seq_size", n_seq_size, METH_O, NULL },
+    { "seq_item", n_seq_item, METH_VARARGS, NULL },
+    { NULL, NULL, 0, NULL },
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "sdfd._native", "libsdfd's sd-daemon calls for sdfd.daemon (no ctypes).", -1, methods,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "sdfd._native",
+    "libsdfd's sd-daemon calls for sdfd.daemon (no ctypes).",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
