@@ -97,7 +97,9 @@ def main():
           f"{RUNS} interleaved runs of each command.\n")
     print(f"Python: one venv made from /usr/bin/python3 with `--system-site-packages`, so that Debian's "
           f"python3-systemd (the yardstick) and sdfd's manylinux wheel run under the same interpreter and the "
-          f"same site set-up. sdfd loads the wheel's own library ({os.path.relpath(bundled, os.path.dirname(os.path.dirname(vpy)))}).\n")
+          f"same site set-up. sdfd uses the wheel's own library ({os.path.relpath(bundled, os.path.dirname(os.path.dirname(vpy)))}): "
+          "through the wheel's extension module `sdfd/_native.abi3.so` by default, through ctypes when "
+          "`SDFD_LIBRARY` names it.\n")
     env_nolib = dict(base_env)
     py = table("Python", [
         ("(p1)", [vpy, "-c", "from systemd import daemon; daemon.listen_fds()"], base_env, "/"),
@@ -107,15 +109,18 @@ def main():
         ("(p5)", [vpy, "-c", "import socket"], base_env, "/"),
         ("(p0)", [vpy, "-c", "pass"], base_env, "/"),
     ], 0, (1, 1.0))
-    print("(p1) python3-systemd 235 (C extension, libsystemd.so.0); (p2) sdfd with its bundled library; "
-          "(p3) the same named by SDFD_LIBRARY; (p4) the two standard modules sdfd.daemon cannot do without, "
-          "nothing else: `socket` (its `AF_UNSPEC` is python-systemd's default argument, an `AddressFamily`) "
-          "and `ctypes`, the floor of any ctypes binding with python-systemd's signatures; (p5) `socket` "
-          "alone, which python-systemd imports too; (p0) the interpreter alone. Ratios against (p1).\n")
-    print(f"sdfd.daemon costs (p2) − (p4) = {py[1] - py[3]:,} instructions above the floor (p4), and the floor "
-          f"is already {py[3] / py[0]:.3f}× python-systemd: `ctypes` alone costs (p4) − (p5) = {py[3] - py[4]:,}, "
-          f"python-systemd's whole C module with libsystemd (p1) − (p5) = {py[0] - py[4]:,}. No subprocess is "
-          "started in (p2) or (p3) (one process each).\n")
+    print("(p1) python3-systemd 235 (C extension, libsystemd.so.0); (p2) sdfd from the manylinux wheel, as "
+          "installed: its extension module `sdfd._native` (CPython limited API) linked against the bundled "
+          "library, no ctypes; (p3) the same wheel with `SDFD_LIBRARY` naming the same library, which takes "
+          "the ctypes path; (p4) `socket` and `ctypes` and nothing else, the floor of any ctypes binding with "
+          "python-systemd's signatures; (p5) `socket` alone (its `AF_UNSPEC` is python-systemd's default "
+          "argument, an `AddressFamily`; python-systemd imports it too), the floor of either binding; (p0) the "
+          "interpreter alone. Ratios against (p1).\n")
+    print(f"Above the common floor (p5), python-systemd's C module with libsystemd costs (p1) − (p5) = "
+          f"{py[0] - py[4]:,} instructions, sdfd on its extension (p2) − (p5) = {py[1] - py[4]:,}. Through "
+          f"ctypes (p3), sdfd costs (p3) − (p4) = {py[2] - py[3]:,} above the ctypes floor (p4), which alone is "
+          f"{py[3] / py[0]:.3f}× python-systemd: `ctypes` costs (p4) − (p5) = {py[3] - py[4]:,}. No subprocess "
+          "is started in (p2) or (p3) (one process each).\n")
     nd = table("Node", [
         ("(n1)", [node, "-e", "0"], base_env, proj),
         ("(n2)", [node, "-e", "require('sdfd').listenFds()"], base_env, proj),

@@ -2,12 +2,15 @@
 # packaging/wheel.sh OUTDIR GLIBC_LIB MUSL_LIB: the Python wheels that carry libsdfd
 # (called by `make wheel`, which builds both libraries first).
 #
-#   sdfd-V-py3-none-manylinux_2_17_x86_64.whl   GLIBC_LIB as sdfd/_lib/libsdfd.so.0
-#   sdfd-V-py3-none-musllinux_1_2_x86_64.whl    MUSL_LIB  as sdfd/_lib/libsdfd.so.0
+#   sdfd-V-cp38-abi3-manylinux_2_17_x86_64.whl  GLIBC_LIB as sdfd/_lib/libsdfd.so.0
+#   sdfd-V-cp38-abi3-musllinux_1_2_x86_64.whl   MUSL_LIB  as sdfd/_lib/libsdfd.so.0
 #   sdfd-V.tar.gz                               the sdist (pure Python: it needs an
 #                                               installed libsdfd, and says so when built)
 #
-# The bindings use ctypes, so one wheel serves every Python 3 ("py3-none").
+# Each wheel also carries sdfd/_native.abi3.so (python/src/_native.c), built
+# here with gcc or musl-gcc against CPython's limited API and linked against
+# the bundled library: sdfd.daemon calls it instead of going through ctypes.
+# One wheel serves every CPython >= 3.8 ("cp38-abi3").
 # setuptools builds a linux_x86_64 wheel; `auditwheel repair` checks that the
 # library needs nothing outside the manylinux policy and gives it its tag. For
 # musllinux, whose policy auditwheel can only apply on a musl system, the
@@ -52,13 +55,22 @@ for libc in glibc musl; do
   src "$s"
   mkdir "$s/sdfd/_lib"
   install -m 755 "$lib" "$s/sdfd/_lib/libsdfd.so.0"
-  "$VPY" -m build -q --no-isolation --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
-  raw=$(ls "$work/raw-$libc"/sdfd-"$version"-py3-none-linux_x86_64.whl)
+  cc=gcc; [ "$libc" = musl ] && cc=musl-gcc
+  CC=$cc LDSHARED="$cc -shared" "$VPY" -m build -q --no-isolation --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
+  raw=$(ls "$work/raw-$libc"/sdfd-"$version"-cp38-abi3-linux_x86_64.whl)
+  # The extension: the bundled library and libc, nothing else.
+  rm -rf "$work/x-$libc"; mkdir "$work/x-$libc"
+  (cd "$work/x-$libc" && "$VPY" -m zipfile -e "$raw" .)
+  ext=$work/x-$libc/sdfd/_native.abi3.so
+  needed=$(readelf -d "$ext" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+  want="libc.so.6 libsdfd.so.0 "; [ "$libc" = musl ] && want="libc.so libsdfd.so.0 "
+  [ "$needed" = "$want" ] || { echo "wheel.sh: $ext needs '$needed', expected '$want'" >&2; exit 1; }
+  readelf -d "$ext" | grep -q 'RUNPATH.*\[\$ORIGIN/_lib\]' || { echo "wheel.sh: $ext has no RUNPATH \$ORIGIN/_lib" >&2; exit 1; }
   if [ "$libc" = glibc ]; then
     "$VPY" -m auditwheel repair --plat manylinux_2_17_x86_64 --only-plat -w "$out" "$raw" >/dev/null
   else
     "$VPY" -m wheel tags --remove --platform-tag musllinux_1_2_x86_64 "$raw" >/dev/null
-    mv "$work/raw-$libc"/sdfd-"$version"-py3-none-musllinux_1_2_x86_64.whl "$out/"
+    mv "$work/raw-$libc"/sdfd-"$version"-cp38-abi3-musllinux_1_2_x86_64.whl "$out/"
   fi
 done
 ls "$out"/sdfd-"$version"*

@@ -7,6 +7,13 @@
 #   SDFD_LIBRARY=/prefix/lib/libsdfd.so.0 PKG_CONFIG_PATH=/prefix/lib/pkgconfig python/run-tests.sh
 #
 # tests/run-all.sh exports both after `make install` into a staging prefix.
+#
+# Two paths are tested. By default the package is installed as the sdist
+# installs it (pure Python: sdfd.daemon goes through ctypes, SDFD_LIBRARY set).
+# With SDFD_PY_NATIVE=1 it is installed as the binary wheels are built: the
+# library copied into sdfd/_lib/ and the extension sdfd._native compiled
+# against it (needs python3-dev), and SDFD_LIBRARY is unset for pytest, so
+# sdfd.daemon runs on the extension (test_pythonic checks which path is used).
 # Without them this script stages the library itself. pytest runs last and its
 # summary line ends the output; a set-up failure prints "0 passed, 1 failed".
 set -uo pipefail
@@ -36,6 +43,12 @@ if ! command -v systemd-socket-activate >/dev/null; then
   command -v systemd-socket-activate >/dev/null || fail "systemd-socket-activate (package systemd) is needed"
 fi
 command -v pkg-config >/dev/null || as_root_apt pkg-config || fail "pkg-config is needed"
+NATIVE=${SDFD_PY_NATIVE:-0}
+if [ "$NATIVE" = 1 ] && ! "$PY" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  as_root_apt python3-dev || true
+  "$PY" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    || fail "SDFD_PY_NATIVE=1 needs Python.h (python3-dev)"
+fi
 
 # The library under test.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-python-tests.XXXXXX")
@@ -69,11 +82,23 @@ VPY=$VENV/bin/python
 mkdir "$WORK/src"
 (cd "$HERE" && tar -h --exclude=./build --exclude=./dist --exclude='*.egg-info' --exclude=__pycache__ \
    --exclude=./sdfd/_lib -cf - .) | tar -xf - -C "$WORK/src"
+if [ "$NATIVE" = 1 ]; then
+  mkdir "$WORK/src/sdfd/_lib"
+  install -m 755 "$(readlink -f "$SDFD_LIBRARY")" "$WORK/src/sdfd/_lib/libsdfd.so.0"
+fi
 "$VPY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WORK/src" \
   || fail "pip install of python/ failed"
 
-echo "run-tests: $("$VPY" --version) in $VENV; oracle $("$SYSTEM_PYTHON" --version) with python-systemd;" \
-     "SDFD_LIBRARY=$SDFD_LIBRARY"
+if [ "$NATIVE" = 1 ]; then
+  "$VPY" -c 'import sdfd._native' || fail "the extension sdfd._native was not built"
+  path="sdfd._native with the library in sdfd/_lib/ (SDFD_LIBRARY unset)"
+  unset SDFD_LIBRARY
+  export SDFD_PY_EXPECT=native
+else
+  path="ctypes, SDFD_LIBRARY=$SDFD_LIBRARY"
+  export SDFD_PY_EXPECT=ctypes
+fi
+echo "run-tests: $("$VPY" --version) in $VENV; oracle $("$SYSTEM_PYTHON" --version) with python-systemd; $path"
 cd "$HERE/tests" || fail "no tests directory"
 # pytest's tmp_path directories live in $WORK, removed on exit.
 "$VPY" -m pytest -p no:cacheprovider --basetemp="$WORK/pytest" -rfE .

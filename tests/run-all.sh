@@ -94,6 +94,7 @@ run_suite macos-check ./tests/macos/check.sh
 run_suite c-real-daemon ./tests/c/real-daemon.sh
 run_suite c-musl-static ./tests/c/musl-static.sh
 run_suite python      ./python/run-tests.sh
+run_suite python-native env SDFD_PY_NATIVE=1 SDFD_PY_VENV="$ROOT/build/python-venv-native" ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
 run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh

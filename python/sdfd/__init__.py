@@ -21,11 +21,7 @@ Each activated descriptor is handed out once per process (see
 :func:`library_path`); importing this module never fails for lack of it.
 """
 
-from __future__ import annotations
-
-from ._version import __version__
-
-# Everything else is imported on first use (PEP 562), so that
+# Everything, __version__ included, is imported on first use (PEP 562), so that
 # `import sdfd.daemon` (which runs this file first) loads neither
 # sdfd._activation (socketserver, threading, typing) nor anything it does not need.
 TYPE_CHECKING = False
@@ -44,6 +40,7 @@ if TYPE_CHECKING:
         take_fds,
     )
     from ._lib import LibraryNotFoundError, library_path
+    from ._version import __version__
 
 __all__ = [
     "LibraryNotFoundError",
@@ -63,6 +60,7 @@ __all__ = [
 ]
 
 _FROM = {
+    "__version__": "._version",
     "LibraryNotFoundError": "._lib",
     "library_path": "._lib",
     "daemon": ".daemon",

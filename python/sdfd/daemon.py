@@ -25,23 +25,25 @@ library removed are also removed from :data:`os.environ` (python-systemd only
 changes the C-level environment and leaves ``os.environ`` stale).
 
 Importing this module loads libsdfd; if it cannot be found the import fails
-with :class:`sdfd.LibraryNotFoundError` (an :class:`ImportError`).
+with :class:`sdfd.LibraryNotFoundError` (an :class:`ImportError`). A binary
+wheel carries a small extension module, ``sdfd._native``, linked against the
+wheel's own libsdfd: it is used when it is there and ``$SDFD_LIBRARY`` is not
+set, and spares the start-up the cost of :mod:`ctypes`. Otherwise the library
+is found and called through :mod:`ctypes` (``sdfd._lib``). Both give the same
+results and exceptions.
 """
 
-from __future__ import annotations
-
-import ctypes as _ctypes
 import errno as _errno
 import operator as _operator
 import os as _os
 import socket as _socket
-import struct as _struct
 from socket import AF_UNSPEC as _AF_UNSPEC
 
 # typing is imported only by type checkers: `import sdfd.daemon` stays as
 # light as python-systemd's C module (bench/RESULTS.md, Python start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._version import __version__ as __version__
     from typing import Any as _Any
     from typing import Dict as _Dict
     from typing import List as _List
@@ -51,8 +53,6 @@ if TYPE_CHECKING:
     from typing import Tuple as _Tuple
     from typing import Union as _Union
 
-from . import _lib
-from ._version import __version__  # noqa: F401 - as systemd.daemon.__version__
 
 __all__ = [
     "LISTEN_FDS_START",
@@ -71,7 +71,37 @@ __all__ = [
 #: The first passed file descriptor (``SD_LISTEN_FDS_START``).
 LISTEN_FDS_START: int = 3
 
-_LIB = _lib.load()
+_LIB: "_Any" = None
+if not _os.environ.get("SDFD_LIBRARY"):
+    try:
+        from . import _native as _LIB  # type: ignore[attr-defined,no-redef]
+    except ImportError:
+        _LIB = None
+if _LIB is not None:  # the extension module of a binary wheel
+    _NATIVE = True
+    # Linked against the wheel's libsdfd: the same path sdfd.library_path() reports.
+    _LIB.path = _os.path.realpath(_os.path.join(_os.path.dirname(_LIB.__file__), "_lib", "libsdfd.so.0"))
+    _getenv = _LIB.getenv
+    _seq_size = _LIB.seq_size
+    _seq_item = _LIB.seq_item
+else:  # ctypes
+    import ctypes as _ctypes
+
+    from . import _lib
+
+    _NATIVE = False
+    _LIB = _lib.load()
+    _getenv = _lib.libc.getenv
+    try:  # CPython: the sequence protocol exactly as the C extension uses it
+        _seq_size = _ctypes.pythonapi.PySequence_Size
+        _seq_size.argtypes = [_ctypes.py_object]
+        _seq_size.restype = _ctypes.c_ssize_t
+        _seq_item = _ctypes.pythonapi.PySequence_GetItem
+        _seq_item.argtypes = [_ctypes.py_object, _ctypes.c_ssize_t]
+        _seq_item.restype = _ctypes.py_object
+    except (AttributeError, OSError):  # pragma: no cover - other interpreters
+        _seq_size = len
+        _seq_item = _operator.getitem
 
 _LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID")
 _NOTIFY_VARS = ("NOTIFY_SOCKET",)
@@ -90,7 +120,13 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    # The type aliases FileObj and PathArg, built (with typing) on first use only.
+    # __version__ (as systemd.daemon.__version__) and the type aliases FileObj and
+    # PathArg (built with typing) on first use only.
+    if name == "__version__":
+        from ._version import __version__
+
+        globals()["__version__"] = __version__
+        return __version__
     if name in ("FileObj", "PathArg"):
         import typing
 
@@ -109,8 +145,11 @@ def __getattr__(name: str) -> object:
 # ---------------------------------------------------------------------------
 # Argument conversion, as CPython's PyArg_Parse* converters do it.
 
-_INT_BITS = 8 * _ctypes.sizeof(_ctypes.c_int)
-_LONG_BITS = 8 * _ctypes.sizeof(_ctypes.c_long)
+if _NATIVE:
+    _INT_BITS, _LONG_BITS = _LIB.INT_BITS, _LIB.LONG_BITS
+else:
+    _INT_BITS = 8 * _ctypes.sizeof(_ctypes.c_int)
+    _LONG_BITS = 8 * _ctypes.sizeof(_ctypes.c_long)
 _INT_MIN, _INT_MAX = -(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1
 _LONG_MIN, _LONG_MAX = -(1 << (_LONG_BITS - 1)), (1 << (_LONG_BITS - 1)) - 1
 _ULONG_MAX = (1 << _LONG_BITS) - 1
@@ -155,7 +194,7 @@ def _c_str(value: object, func: str, argno: int) -> bytes:
     return data
 
 
-def _c_path(value: object) -> _Optional[bytes]:
+def _c_path(value: object) -> "_Optional[bytes]":
     """None, or a file-system path as bytes (``PyUnicode_FSConverter``)."""
     if value is None:
         return None
@@ -173,30 +212,28 @@ def _fd_of(fileobj: object) -> object:
         return fileobj
 
 
-try:  # CPython: the sequence protocol exactly as the C extension uses it
-    _seq_size = _ctypes.pythonapi.PySequence_Size
-    _seq_size.argtypes = [_ctypes.py_object]
-    _seq_size.restype = _ctypes.c_ssize_t
-    _seq_item = _ctypes.pythonapi.PySequence_GetItem
-    _seq_item.argtypes = [_ctypes.py_object, _ctypes.c_ssize_t]
-    _seq_item.restype = _ctypes.py_object
-except (AttributeError, OSError):  # pragma: no cover - other interpreters
-    _seq_size = len  # type: ignore[assignment]
-    _seq_item = _operator.getitem  # type: ignore[assignment]
-
-
-def _fd_array(fds: object) -> "_ctypes.Array[_ctypes.c_int]":
+def _fd_array(fds: object) -> "_Any":
+    """The descriptors as C ints: a list for ``_native``, a ctypes array otherwise."""
     n: int = _seq_size(fds)
-    arr = (_ctypes.c_int * n)()
+    vals: "_List[int]" = []
     for i in range(n):
         v = _c_long(_seq_item(fds, i))
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("Value to large for an integer")
-        arr[i] = v
-    return arr
+        vals.append(v)
+    if _NATIVE:
+        return vals
+    return (_ctypes.c_int * n)(*vals)
 
 
-def _raise(r: int, path: _Optional[bytes] = None, invalid_message: _Optional[str] = None) -> _NoReturn:
+def _sync_environ(names: "_Tuple[str, ...]") -> None:
+    """Make ``os.environ`` forget variables the C library has unset (see ``sdfd._lib.sync_environ``)."""
+    for name in names:
+        if name in _os.environ and _getenv(name.encode()) is None:
+            _os.environ.pop(name, None)
+
+
+def _raise(r: int, path: "_Optional[bytes]" = None, invalid_message: "_Optional[str]" = None) -> "_NoReturn":
     """Turn a negative errno from the library into python-systemd's exception."""
     code = -r
     if code == _errno.EINVAL and invalid_message is not None:
@@ -208,7 +245,7 @@ def _raise(r: int, path: _Optional[bytes] = None, invalid_message: _Optional[str
     raise OSError(code, _os.strerror(code), _os.fsdecode(path))
 
 
-def _missing(name: str) -> _NoReturn:
+def _missing(name: str) -> "_NoReturn":
     raise OSError(_errno.ENOSYS, f"{_os.strerror(_errno.ENOSYS)}: {_LIB.path} does not export {name}")
 
 
@@ -230,14 +267,14 @@ def booted() -> bool:
 
 
 #: The default of notify()'s ``fds``: none given.
-_NO_FDS: _Any = object()
+_NO_FDS: "_Any" = object()
 
 
 def notify(
     status: str,
     unset_environment: object = False,
     pid: int = 0,
-    fds: _Any = _NO_FDS,
+    fds: "_Any" = _NO_FDS,
 ) -> bool:
     """Send a state change (``"READY=1"``, ``"STATUS=..."``, ...) to the service manager.
 
@@ -266,7 +303,7 @@ def notify(
         n = len(arr) if arr is not None else 0
         r = _LIB.sd_pid_notify_with_fds(pid_value, int(unset), msg, arr, n)
     if unset:
-        _lib.sync_environ(_NOTIFY_VARS)
+        _sync_environ(_NOTIFY_VARS)
     if r < 0:
         _raise(r)
     return bool(r)
@@ -277,13 +314,13 @@ def _listen_fds(unset_environment: object = True) -> int:
     unset = bool(unset_environment)
     r: int = _LIB.sd_listen_fds(int(unset))
     if unset:
-        _lib.sync_environ(_LISTEN_VARS)
+        _sync_environ(_LISTEN_VARS)
     if r < 0:
         _raise(r)
     return r
 
 
-def _listen_fds_with_names(unset_environment: object = False) -> _Tuple[_Any, ...]:
+def _listen_fds_with_names(unset_environment: object = False) -> "_Tuple[_Any, ...]":
     """Return ``(n, name1, ..., name_n)`` (``sd_listen_fds_with_names(3)``).
 
     Note the default: ``False`` here, as in python-systemd's C function (the
@@ -298,22 +335,33 @@ def _listen_fds_with_names(unset_environment: object = False) -> _Tuple[_Any, ..
     return (len(raw),) + tuple(b.decode("utf-8") for b in raw)
 
 
-def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
+def _names_from_library(unset: bool) -> "_Optional[_List[bytes]]":
     """Call sd_listen_fds_with_names; return the names as bytes (None for 0 fds).
 
     Frees the malloc'ed array and strings with libc ``free()``.
     """
+    if _NATIVE:
+        r, got = _LIB.listen_fds_with_names(int(unset))
+        if unset:
+            _sync_environ(_LISTEN_VARS)
+        if r < 0:
+            _raise(r)
+        if r == 0:
+            return None
+        if got is None:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
+            return [b"unknown"] * r
+        return got
     names = _ctypes.POINTER(_ctypes.c_void_p)()
     r = _LIB.sd_listen_fds_with_names(int(unset), _ctypes.byref(names))
     if unset:
-        _lib.sync_environ(_LISTEN_VARS)
+        _sync_environ(_LISTEN_VARS)
     if r < 0:
         _raise(r)
     if r == 0:
         return None
     if not names:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
         return [b"unknown"] * r
-    out: _List[bytes] = []
+    out: "_List[bytes]" = []
     try:
         for i in range(r):
             p = names[i]
@@ -329,7 +377,7 @@ def _names_from_library(unset: bool) -> _Optional[_List[bytes]]:
     return out
 
 
-def _is_fifo(fd: object, path: PathArg = None, /) -> bool:
+def _is_fifo(fd: object, path: "PathArg" = None, /) -> bool:
     """Return True iff the descriptor is a FIFO or pipe (at ``path``) (``sd_is_fifo(3)``)."""
     fdv = _c_int(fd)
     p = _c_path(path)
@@ -339,7 +387,7 @@ def _is_fifo(fd: object, path: PathArg = None, /) -> bool:
     return bool(r)
 
 
-def _is_mq(fd: object, path: PathArg = None, /) -> bool:
+def _is_mq(fd: object, path: "PathArg" = None, /) -> bool:
     """Return True iff the descriptor is a POSIX message queue (``sd_is_mq(3)``)."""
     fdv = _c_int(fd)
     p = _c_path(path)
@@ -393,14 +441,14 @@ def _is_socket_sockaddr(
         if family != _socket.AF_INET6:
             raise ValueError("flowinfo is only applicable to IPv6 addresses")
     sa = _sockaddr(family, port, packed, flow & 0xFFFFFFFF, scope)
-    buf = _ctypes.create_string_buffer(sa, len(sa))
+    buf = sa if _NATIVE else _ctypes.create_string_buffer(sa, len(sa))
     r = _LIB.sd_is_socket_sockaddr(fdv, typ, buf, len(sa), lst)
     if r < 0:
         _raise(r)
     return bool(r)
 
 
-def _is_socket_unix(fd: object, type: object = 0, listening: object = -1, path: PathArg = None, /) -> bool:
+def _is_socket_unix(fd: object, type: object = 0, listening: object = -1, path: "PathArg" = None, /) -> bool:
     """Return True iff the descriptor is an AF_UNIX socket (bound to ``path``) (``sd_is_socket_unix(3)``)."""
     fdv, typ, lst = _c_int(fd), _c_int(type), _c_int(listening)
     p = _c_path(path)
@@ -417,7 +465,7 @@ _C_SPACE = b" \t\n\v\f\r"
 _IF_NAMESIZE = 16
 
 
-def _strtoul(s: bytes) -> _Tuple[int, int, int]:
+def _strtoul(s: bytes) -> "_Tuple[int, int, int]":
     """C ``strtoul(s, &end, 0)`` in the C locale: ``(value, end, errno)``."""
     n, i = len(s), 0
     while i < n and s[i] in _C_SPACE:
@@ -468,14 +516,14 @@ def _safe_atou(s: bytes) -> int:
     return value
 
 
-def _pton(family: int, text: bytes) -> _Optional[bytes]:
+def _pton(family: int, text: bytes) -> "_Optional[bytes]":
     try:
         return _socket.inet_pton(family, text.decode("ascii"))
     except (OSError, ValueError):
         return None
 
 
-def _assign(host: bytes, port: int) -> _Union[int, _Tuple[int, int, bytes, int]]:
+def _assign(host: bytes, port: int) -> "_Union[int, _Tuple[int, int, bytes, int]]":
     packed = _pton(_socket.AF_INET, host)
     if packed is not None:
         return (_socket.AF_INET, port, packed, 0)
@@ -490,7 +538,7 @@ def _assign(host: bytes, port: int) -> _Union[int, _Tuple[int, int, bytes, int]]
     return (_socket.AF_INET6, port, bytes(16), index)
 
 
-def _parse_sockaddr(s: bytes) -> _Union[int, _Tuple[int, int, bytes, int]]:
+def _parse_sockaddr(s: bytes) -> "_Union[int, _Tuple[int, int, bytes, int]]":
     """``(family, port, packed address, scope id)`` or a negative errno."""
     if s[:1] == b"[":
         close = s.find(b"]", 1)
@@ -529,6 +577,8 @@ def _parse_sockaddr(s: bytes) -> _Union[int, _Tuple[int, int, bytes, int]]:
 
 def _sockaddr(family: int, port: int, packed: bytes, flowinfo: int, scope: int) -> bytes:
     """A ``struct sockaddr_in``/``sockaddr_in6`` (native family, network-order port)."""
+    import struct as _struct  # only here: `import sdfd.daemon` stays light
+
     head = _struct.pack("=H", family) + _struct.pack("!H", port)
     if family == _socket.AF_INET:
         return head + packed + bytes(8)
@@ -539,7 +589,7 @@ def _sockaddr(family: int, port: int, packed: bytes, flowinfo: int, scope: int) 
 # The public API (python-systemd's ``systemd/daemon.py``).
 
 
-def is_fifo(fileobj: FileObj, path: PathArg = None) -> bool:
+def is_fifo(fileobj: "FileObj", path: "PathArg" = None) -> bool:
     """Return True iff ``fileobj`` (a descriptor or object with ``fileno()``) is a FIFO.
 
     With ``path``, it must also be the FIFO at that path. Wraps ``sd_is_fifo(3)``.
@@ -547,7 +597,7 @@ def is_fifo(fileobj: FileObj, path: PathArg = None) -> bool:
     return _is_fifo(_fd_of(fileobj), path)
 
 
-def is_socket(fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listening: int = -1) -> bool:
+def is_socket(fileobj: "FileObj", family: int = _AF_UNSPEC, type: int = 0, listening: int = -1) -> bool:
     """Return True iff ``fileobj`` is a socket of ``family`` (0: any), ``type`` (0: any)
     and listening state (-1: any). Wraps ``sd_is_socket(3)``.
     """
@@ -555,7 +605,7 @@ def is_socket(fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listeni
 
 
 def is_socket_inet(
-    fileobj: FileObj, family: int = _AF_UNSPEC, type: int = 0, listening: int = -1, port: int = 0
+    fileobj: "FileObj", family: int = _AF_UNSPEC, type: int = 0, listening: int = -1, port: int = 0
 ) -> bool:
     """Return True iff ``fileobj`` is an IPv4/IPv6 socket of ``family`` (0: either),
     ``type``, listening state and ``port`` (0: any). Wraps ``sd_is_socket_inet(3)``.
@@ -564,7 +614,7 @@ def is_socket_inet(
 
 
 def is_socket_sockaddr(
-    fileobj: FileObj, address: str, type: int = 0, flowinfo: int = 0, listening: int = -1
+    fileobj: "FileObj", address: str, type: int = 0, flowinfo: int = 0, listening: int = -1
 ) -> bool:
     """Check socket type, address and/or port, flowinfo, listening state.
 
@@ -575,14 +625,14 @@ def is_socket_sockaddr(
     return _is_socket_sockaddr(_fd_of(fileobj), address, type, flowinfo, listening)
 
 
-def is_socket_unix(fileobj: FileObj, type: int = 0, listening: int = -1, path: PathArg = None) -> bool:
+def is_socket_unix(fileobj: "FileObj", type: int = 0, listening: int = -1, path: "PathArg" = None) -> bool:
     """Return True iff ``fileobj`` is an AF_UNIX socket of ``type`` and listening state,
     bound to ``path`` if given (``""``: an unnamed socket). Wraps ``sd_is_socket_unix(3)``.
     """
     return _is_socket_unix(_fd_of(fileobj), type, listening, path)
 
 
-def is_mq(fileobj: FileObj, path: PathArg = None) -> bool:
+def is_mq(fileobj: "FileObj", path: "PathArg" = None) -> bool:
     """Return True iff ``fileobj`` is a POSIX message queue (named ``path``, e.g. ``"/q"``).
 
     Wraps ``sd_is_mq(3)``.
@@ -590,7 +640,7 @@ def is_mq(fileobj: FileObj, path: PathArg = None) -> bool:
     return _is_mq(_fd_of(fileobj), path)
 
 
-def listen_fds(unset_environment: bool = True) -> _List[int]:
+def listen_fds(unset_environment: bool = True) -> "_List[int]":
     """Return the socket-activated descriptors as a list: ``[3, 4, ...]``.
 
     Wraps ``sd_listen_fds(3)``. With ``unset_environment`` (the default) the
@@ -605,7 +655,7 @@ def listen_fds(unset_environment: bool = True) -> _List[int]:
     return list(range(LISTEN_FDS_START, LISTEN_FDS_START + n))
 
 
-def listen_fds_with_names(unset_environment: bool = True) -> _Dict[int, str]:
+def listen_fds_with_names(unset_environment: bool = True) -> "_Dict[int, str]":
     """Return the socket-activated descriptors and their names: ``{3: "web", 4: "admin"}``.
 
     Wraps ``sd_listen_fds_with_names(3)``. Names come from

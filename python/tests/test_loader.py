@@ -85,22 +85,33 @@ def test_a_library_without_sd_listen_fds_is_rejected() -> None:
     assert "does not export sd_listen_fds" in out["error"][2]
 
 
-def test_pkg_config() -> None:
+def without_bundle(tmp_path: Path) -> Optional[Path]:
+    """For the system-search cases: when the installed package bundles the library (the
+    extension-module run of python/run-tests.sh), a copy of it without _lib/ and sdfd._native."""
+    installed = Path(sdfd.__file__).parent
+    if not (installed / "_lib").exists():
+        return None
+    shutil.copytree(installed, tmp_path / "site" / "sdfd",
+                    ignore=shutil.ignore_patterns("__pycache__", "_lib", "_native*"))
+    return tmp_path / "site"
+
+
+def test_pkg_config(tmp_path: Path) -> None:
     pc = os.environ.get("PKG_CONFIG_PATH", "")
     assert pc, "the runner exports PKG_CONFIG_PATH for the staged sdfd.pc"
     libdir = subprocess.run(["pkg-config", "--variable=libdir", "sdfd"], capture_output=True, text=True,
                             env=dict(os.environ), check=True).stdout.strip()
     assert libdir
-    out = run({"PKG_CONFIG_PATH": pc})
+    out = run({"PKG_CONFIG_PATH": pc}, pythonpath=without_bundle(tmp_path))
     assert out["source"] == "pkg-config"
     assert Path(out["path"]) == Path(os.path.realpath(Path(libdir) / "libsdfd.so.0"))
     sources = [s for s, _ in out["candidates"]]
     assert sources.index("pkg-config") < sources.index("soname")
 
 
-def test_standard_names_through_the_dynamic_loader(empty_pkgconfig: Dict[str, str]) -> None:
+def test_standard_names_through_the_dynamic_loader(tmp_path: Path, empty_pkgconfig: Dict[str, str]) -> None:
     lib = installed_library()
-    out = run(dict(empty_pkgconfig, LD_LIBRARY_PATH=str(lib.parent)))
+    out = run(dict(empty_pkgconfig, LD_LIBRARY_PATH=str(lib.parent)), pythonpath=without_bundle(tmp_path))
     assert out["source"] in ("find_library", "soname")
     assert out["path"] == str(lib)
     assert "pkg-config" not in [s for s, _ in out["candidates"]]
@@ -137,10 +148,11 @@ def test_wheel_bundling_the_library(tmp_path: Path, empty_pkgconfig: Dict[str, s
                    check=True, capture_output=True, timeout=600)
     wheels = list(dist.glob("sdfd-*.whl"))
     assert len(wheels) == 1
-    # a native library inside: tagged for the platform, not "any"
-    assert wheels[0].name == f"sdfd-{sdfd.__version__}-py3-none-linux_{os.uname().machine}.whl"
+    # a native library and the abi3 extension inside: tagged for the platform, not "any"
+    assert wheels[0].name == f"sdfd-{sdfd.__version__}-cp38-abi3-linux_{os.uname().machine}.whl"
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert "sdfd/_lib/libsdfd.so.0" in names and "sdfd/daemon.py" in names and "sdfd/py.typed" in names
+    assert "sdfd/_native.abi3.so" in names
     target = tmp_path / "target"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                     str(wheels[0])], check=True, capture_output=True, timeout=600)

@@ -426,3 +426,18 @@ def test_the_installed_package_is_under_test() -> None:
     source = (HERE.parent / "sdfd").resolve()
     assert Path(sdfd.__file__).resolve().parent != source
     assert "site-packages" in Path(sdfd.__file__).resolve().parts
+
+
+def test_the_path_under_test() -> None:
+    """python/run-tests.sh runs this suite twice: on the wheel's extension module
+    sdfd._native (SDFD_PY_NATIVE=1) and through ctypes. Make sure each run is on
+    the path it claims, and that the extension path never imports ctypes."""
+    expect = os.environ.get("SDFD_PY_EXPECT")
+    assert expect in ("native", "ctypes"), "python/run-tests.sh sets SDFD_PY_EXPECT"
+    code = ("import sys, sdfd.daemon as d; d.listen_fds(); "
+            "print(d._NATIVE, 'ctypes' in sys.modules, type(d._LIB).__name__)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                         check=True).stdout.split()
+    assert out == (["True", "False", "module"] if expect == "native" else ["False", "True", "Library"])
+    assert sdfd.daemon._NATIVE == (expect == "native")

@@ -26,8 +26,8 @@ if ! nice -n 5 make -s wheel B="$t/build" >"$t/make.log" 2>&1; then
   die "make wheel" "$(grep -v '^ *|\|warning\|= note' "$t/make.log" | tail -20)"
 fi
 W=$t/build/wheel
-many=$(ls "$W"/sdfd-"$v"-py3-none-*manylinux_2_17_x86_64.whl 2>/dev/null)
-musl=$(ls "$W"/sdfd-"$v"-py3-none-musllinux_1_2_x86_64.whl 2>/dev/null)
+many=$(ls "$W"/sdfd-"$v"-cp38-abi3-*manylinux_2_17_x86_64.whl 2>/dev/null)
+musl=$(ls "$W"/sdfd-"$v"-cp38-abi3-musllinux_1_2_x86_64.whl 2>/dev/null)
 sdist=$(ls "$W"/sdfd-"$v".tar.gz 2>/dev/null)
 [ -n "$many" ] && [ -n "$musl" ] && [ -n "$sdist" ] && ok "make wheel: $(cd "$W" && ls sdfd-* | tr '\n' ' ')" \
   || bad "make wheel outputs" "$(ls "$W")"
@@ -51,6 +51,16 @@ s2=$(readelf -d "$t/x-musl/sdfd/_lib/libsdfd.so.0" 2>&1 | sed -n 's/.*Library so
   && ok "manylinux wheel: sdfd/_lib/libsdfd.so.0 needs libc.so.6; musllinux wheel: needs musl's libc.so (soname $s2)" \
   || bad "bundled libraries" "manylinux needs: $n1; musllinux needs: $n2 soname $s2"
 
+# 2b. Both carry the extension sdfd/_native.abi3.so: the bundled library (through
+#     RUNPATH $ORIGIN/_lib) and libc, nothing else; built by gcc / musl-gcc.
+x1=$(readelf -d "$t/x-many/sdfd/_native.abi3.so" 2>&1 | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+x2=$(readelf -d "$t/x-musl/sdfd/_native.abi3.so" 2>&1 | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+r1=$(readelf -d "$t/x-many/sdfd/_native.abi3.so" 2>&1 | sed -n 's/.*Library runpath: \[\(.*\)\]/\1/p')
+r2=$(readelf -d "$t/x-musl/sdfd/_native.abi3.so" 2>&1 | sed -n 's/.*Library runpath: \[\(.*\)\]/\1/p')
+[ "$x1" = "libc.so.6 libsdfd.so.0 " ] && [ "$x2" = "libc.so libsdfd.so.0 " ] && [ "$r1" = '$ORIGIN/_lib' ] && [ "$r2" = '$ORIGIN/_lib' ] \
+  && ok "both wheels: sdfd/_native.abi3.so needs libsdfd.so.0 (runpath \$ORIGIN/_lib) and its libc only" \
+  || bad "extension module" "manylinux: $x1 runpath $r1; musllinux: $x2 runpath $r2"
+
 # 3. Licence metadata, PEP 639: License-Expression and License-File, files in .dist-info/licenses/.
 meta=$(cat "$t/x-many"/sdfd-"$v".dist-info/METADATA)
 if grep -qx 'License-Expression: MIT OR Apache-2.0' <<<"$meta" && grep -qx 'License-File: LICENSE-MIT' <<<"$meta" \
@@ -68,6 +78,15 @@ site=$("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 out=$(cd "$t" && "$VPY" -c 'from sdfd import daemon; import sdfd, sdfd._lib as L; print(daemon.listen_fds(), L.load().source, sdfd.library_path())' 2>&1)
 [ "$out" = "[] bundled $site/sdfd/_lib/libsdfd.so.0" ] && ok "clean venv: from sdfd import daemon; daemon.listen_fds() -> [], library: the wheel's copy" \
   || bad "clean venv import" "$out"
+
+# 4b. The wheel's daemon runs on its extension module, without ctypes; with
+#     SDFD_LIBRARY set it goes through ctypes and that library, as before.
+code='import sys, sdfd.daemon as d; d.listen_fds(); print(d._NATIVE, "ctypes" in sys.modules, d._LIB.path)'
+o1=$(cd "$t" && env -u SDFD_LIBRARY "$VPY" -c "$code" 2>&1)
+o2=$(cd "$t" && SDFD_LIBRARY="$site/sdfd/_lib/libsdfd.so.0" "$VPY" -c "$code" 2>&1)
+[ "$o1" = "True False $site/sdfd/_lib/libsdfd.so.0" ] && [ "$o2" = "False True $site/sdfd/_lib/libsdfd.so.0" ] \
+  && ok "clean venv: sdfd.daemon uses sdfd._native (ctypes not imported); with SDFD_LIBRARY, ctypes" \
+  || bad "extension or ctypes path" "without SDFD_LIBRARY: $o1; with: $o2"
 
 # 5. No process is started at import: execve calls of the whole run (the
 #    interpreter's own is the one allowed), with the bundled and with a named library.
