@@ -79,6 +79,18 @@ echo "bench: hand-off (bench/handoff.py)"
 { echo; SDFD_ACTIVATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/sdfd-activate" python3 handoff.py 30; } >> RESULTS.md.new
 echo "bench: measuring the Python and Node bindings (bench/bindings.sh)"
 { echo; "$ROOT/bench/bindings.sh"; } >> RESULTS.md.new
+# The launcher's section is measured by `make bench-launcher` (its own,
+# longer run): keep it as it is.
+python3 - RESULTS.md RESULTS.md.new <<'PY'
+import sys
+old, new = sys.argv[1], sys.argv[2]
+begin, end = "<!-- launcher-bench begin -->", "<!-- launcher-bench end -->"
+text = open(old).read() if __import__("os").path.exists(old) else ""
+if begin in text and end in text:
+    section = text[text.index(begin):text.index(end) + len(end)]
+    with open(new, "a") as f:
+        f.write("\n" + section + "\n")
+PY
 mv RESULTS.md.new RESULTS.md
 echo "bench: wrote bench/RESULTS.md"
 # The Rust crate's cold build next to listenfd and sd-notify (its own section).
