@@ -49,10 +49,10 @@ awk 'BEGIN{inb=0; done=0} /^```c$/ && !done {inb=1; next} /^```$/ && inb {inb=0;
 if cc -Wall -Werror -o "$t/readme-example" "$t/readme.c" $(pkg-config --cflags --libs sdfd) 2>"$t/cc-readme.log"; then
   runpath=$(readelf -d "$t/readme-example" | grep -E 'RPATH|RUNPATH')
   resolved=$(ldd "$t/readme-example" | awk '/libsdfd/ {print $3}')
-  ACTIVATED_OUT=$t/readme.out activated_reply "$t/readme-example" >/dev/null
-  [ -z "$runpath" ] && [ "$(readlink -f "$resolved")" = "$(readlink -f "$libdir/libsdfd.so.0")" ] && grep -qx 'listening socket 3 named unknown' "$t/readme.out" \
-    && ok "README's C example: cc \$(pkg-config --cflags --libs sdfd), no rpath, uses $resolved, under systemd-socket-activate prints '$(grep -x 'listening socket.*' "$t/readme.out")'" \
-    || bad "README example" "runpath: $runpath; libsdfd: $resolved; output: $(cat "$t/readme.out")"
+  reply=$(ACTIVATED_SEND=$'GET / HTTP/1.0\r\n\r\n' ACTIVATED_OUT=$t/readme.out activated_reply "$t/readme-example")
+  [ -z "$runpath" ] && [ "$(readlink -f "$resolved")" = "$(readlink -f "$libdir/libsdfd.so.0")" ] && grep -q '^hello$' <<<"$reply" \
+    && ok "README's C example: cc \$(pkg-config --cflags --libs sdfd), no rpath, uses $resolved, answers under systemd-socket-activate ($(head -n1 <<<"$reply" | tr -d '\r'))" \
+    || bad "README example" "runpath: $runpath; libsdfd: $resolved; reply: $reply; output: $(cat "$t/readme.out")"
 else bad "README's C example does not compile against the package" "$(head -20 "$t/cc-readme.log")"; fi
 
 # 4. examples/hello-daemon.c: an HTTP answer through the activated socket.

@@ -144,6 +144,6 @@ if ! grep -q '\.so' <<<"$list" && grep -q "sdfd-$v/LICENSE-MIT" <<<"$list" \
    && "$t/venv/bin/python" -m pip wheel -v --disable-pip-version-check --no-deps -w "$t/sdist-wheel" "$sdist" >"$t/sdist.log" 2>&1 \
    && ls "$t/sdist-wheel"/sdfd-"$v"-py3-none-any.whl >/dev/null 2>&1 && grep -q 'pure-Python build that uses the libsdfd installed on the system' "$t/sdist.log"; then
   ok "sdist: no library inside; builds a py3-none-any wheel and says it needs the system's libsdfd"
-else bad "sdist" "$(tail -5 "$t/sdist.log" 2>/dev/null)"; fi
+else bad "sdist" "files: $(grep -c . <<<"$list"); $(grep -E "\\.so|LICENSE" <<<"$list" | head -5); $(tail -8 "$t/sdist.log" 2>/dev/null)"; fi
 
 finish
