@@ -4,6 +4,10 @@
 # CC: gcc (glibc, the default) or musl-gcc. Node-API headers: the system's
 # (/usr/include/node/node_api.h), else the npm package node-api-headers
 # (headers only, no toolchain download), fetched into a temporary directory.
+# Linked dynamically, not against libsdfd.a: the koffi calls (notifyBarrier,
+# hand-off) then use the same library instance, and a static addon was not
+# cheaper to load (callgrind, require + sd_listen_fds, best of 5: 87.5 M
+# instructions dynamic, 92.0 M static; x86_64 2-core VM, Debian 12, node 20).
 set -euo pipefail
 dir=$(cd "${1:?DIR}" && pwd) cc=${2:-gcc}
 HERE=$(cd "$(dirname "$0")" && pwd)
