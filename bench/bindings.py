@@ -121,25 +121,36 @@ def main():
           f"ctypes (p3), sdfd costs (p3) − (p4) = {py[2] - py[3]:,} above the ctypes floor (p4), which alone is "
           f"{py[3] / py[0]:.3f}× python-systemd: `ctypes` costs (p4) − (p5) = {py[3] - py[4]:,}. No subprocess "
           "is started in (p2) or (p3) (one process each).\n")
+    libdir = os.path.join(proj, "node_modules", "sdfd", "lib", "linux-x64-gnu")
     nd = table("Node", [
         ("(n1)", [node, "-e", "0"], base_env, proj),
         ("(n2)", [node, "-e", "require('sdfd').listenFds()"], base_env, proj),
-        ("(n3)", [node, "-e", "require('koffi')"], base_env, proj),
+        ("(n3)", [node, "-e", "require('sdfd').listenFds()"],
+         dict(base_env, SDFD_LIBRARY=os.path.join(libdir, "libsdfd.so.0")), proj),
+        ("(n4)", [node, "-e", "require('koffi')"], base_env, proj),
+        ("(n5)", [node, "-e", "require('sdfd-floor')"], base_env, proj),
+        ("(n6)", [node, "-e", "require('./empty.js')"], base_env, proj),
     ], 0, (1, 1.12))
-    print("(n1) node alone; (n2) sdfd from the npm tarball (`npm install ./sdfd-V.tgz`) with its bundled "
-          "linux-x64-gnu library; (n3) koffi alone, the FFI sdfd is built on. Ratios against (n1).\n")
-    print(f"sdfd costs (n2) − (n3) = {nd[1] - nd[2]:,} instructions above koffi alone; koffi by itself is "
-          f"{nd[2] / nd[0]:.3f}× `node -e 0`. Node's own count varies by a few million instructions between "
-          "runs under callgrind (its helper threads).\n")
+    print("(n1) node alone; (n2) sdfd from the npm tarball (`npm install ./sdfd-V.tgz`) through its Node-API "
+          "addon (lib/linux-x64-gnu/sdfd.node with the bundled libsdfd.so.0; koffi is not loaded); (n3) the "
+          "same package with SDFD_LIBRARY naming that library: the koffi path; (n4) koffi alone; (n5) the floor "
+          "of any package: an empty index.js in a package `sdfd-floor` whose package.json is sdfd's (its "
+          "\"exports\" map included); (n6) an empty file required by path. Ratios against (n1).\n")
+    print(f"The addon path costs (n2) − (n5) = {nd[1] - nd[4]:,} instructions above the floor (n5), which is "
+          f"itself {nd[4] / nd[0]:.3f}× `node -e 0`: node's CommonJS loader on its first file costs (n6) − (n1) = "
+          f"{nd[5] - nd[0]:,}, resolving a package name through package.json and its \"exports\" "
+          f"(n5) − (n6) = {nd[4] - nd[5]:,}. The koffi path costs (n3) − (n2) = {nd[2] - nd[1]:,} more than the "
+          f"addon path; koffi by itself is {nd[3] / nd[0]:.3f}× `node -e 0`. Node's own count varies by a few "
+          "million instructions between runs under callgrind (its helper threads).\n")
     certs = "/etc/ssl/certs/ca-certificates.crt"
     if os.path.exists(certs):
         env_ca = dict(base_env, NODE_EXTRA_CA_CERTS=certs)
         table("Node, with NODE_EXTRA_CA_CERTS set", [
-            ("(n4)", [node, "-e", "0"], env_ca, proj),
-            ("(n5)", [node, "-e", "require('sdfd').listenFds()"], env_ca, proj),
-            ("(n6)", [node, "-e", "require('koffi')"], env_ca, proj),
+            ("(n7)", [node, "-e", "0"], env_ca, proj),
+            ("(n8)", [node, "-e", "require('sdfd').listenFds()"], env_ca, proj),
+            ("(n9)", [node, "-e", "require('koffi')"], env_ca, proj),
         ], 0, (1, 1.12))
-        print(f"The same three with `NODE_EXTRA_CA_CERTS={certs}` in the environment (common where a proxy's "
+        print(f"(n7)–(n9): (n1), (n2) and (n4) with `NODE_EXTRA_CA_CERTS={certs}` in the environment (common where a proxy's "
               "CA must be trusted): node then reads every certificate at start-up, which makes `node -e 0` "
               "several times dearer and the same absolute cost of koffi and sdfd a smaller ratio. The first "
               "table is the fair one.")

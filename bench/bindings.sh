@@ -18,4 +18,8 @@ make -s wheel npm B="$OUT/build" >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log
 mkdir "$OUT/proj"
 (cd "$OUT/proj" && npm init -y >/dev/null && cp "$OUT"/build/npm/sdfd-*.tgz . &&
    npm install --loglevel=error --no-audit --no-fund ./sdfd-*.tgz >&2)
+# The floor rows: an empty package with sdfd's package.json, an empty file.
+mkdir "$OUT/proj/node_modules/sdfd-floor"
+sed 's/"name": "sdfd"/"name": "sdfd-floor"/' node/package.json >"$OUT/proj/node_modules/sdfd-floor/package.json"
+: >"$OUT/proj/node_modules/sdfd-floor/index.js"; : >"$OUT/proj/empty.js"
 env -u SDFD_LIBRARY -u PKG_CONFIG_PATH python3 bench/bindings.py "$OUT/venv/bin/python" "$OUT/proj"

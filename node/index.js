@@ -1,6 +1,8 @@
 'use strict';
 // sdfd for Node.js: systemd socket activation (sd_listen_fds and friends)
-// and readiness notification through libsdfd, called with koffi.
+// and readiness notification through libsdfd, called through the bundled
+// Node-API addon (lib/<platform>/sdfd.node) when there is one and
+// SDFD_LIBRARY is not set, else with koffi.
 //
 // Everything here is synchronous except listen() (which waits for the
 // server's 'listening' event) and notifyBarrier() (which runs the blocking C
@@ -15,7 +17,10 @@ let netModule = null;
 const net = () => netModule || (netModule = require('node:net'));
 const { URL, fileURLToPath } = require('node:url');
 
-const koffi = require('koffi');
+// koffi: loaded on first use (the addon path needs it only for the
+// asynchronous and hand-off calls).
+let koffiModule = null;
+const koffiLazy = () => koffiModule || (koffiModule = require('koffi'));
 
 /** First passed descriptor (`SD_LISTEN_FDS_START`). */
 const LISTEN_FDS_START = 3;
@@ -241,6 +246,10 @@ function check(fn, rc) {
 
 let lib = null;
 let libPath = null;
+// The Node-API addon (lib/<platform>/sdfd.node, linked against the
+// libsdfd.so.0 beside it) when loaded; its functions take the same
+// arguments as the koffi ones.
+let native = null;
 let libc = null;
 const fns = Object.create(null);
 
@@ -285,14 +294,32 @@ function bundledLibrary() {
   return fs.existsSync(candidate) ? candidate : null;
 }
 
+/** The addon beside the bundled library, or null (absent or not loadable:
+ *  then koffi loads the library). */
+function loadNative(bundled) {
+  const addon = path.join(path.dirname(bundled), 'sdfd.node');
+  if (!fs.existsSync(addon)) return null;
+  try {
+    return require(addon);
+  } catch {
+    return null;
+  }
+}
+
+/** libsdfd for the calls the addon does not make, via koffi: after the
+ *  addon loaded the bundled copy, the same file (one library instance). */
 function loadLibrary() {
   if (lib) return lib;
+  if (native) {
+    lib = koffiLazy().load(libPath);
+    return lib;
+  }
   const tried = [];
   const explicit = process.env.SDFD_LIBRARY;
   if (explicit) {
     // Named explicitly: no silent fallback to another copy.
     try {
-      lib = koffi.load(explicit);
+      lib = koffiLazy().load(explicit);
       libPath = explicit;
     } catch (e) {
       throw notFound(`cannot load libsdfd from SDFD_LIBRARY=${explicit}: ${e.message}`, []);
@@ -305,7 +332,7 @@ function loadLibrary() {
   const bundled = bundledLibrary();
   if (bundled) {
     try {
-      lib = koffi.load(bundled);
+      lib = koffiLazy().load(bundled);
       libPath = bundled;
       return lib;
     } catch (e) {
@@ -323,7 +350,7 @@ function loadLibrary() {
       continue;
     }
     try {
-      lib = koffi.load(candidate);
+      lib = koffiLazy().load(candidate);
       libPath = candidate;
       return lib;
     } catch (e) {
@@ -356,6 +383,31 @@ const PROTOTYPES = {
 function fn(name) {
   let f = fns[name];
   if (f) return f;
+  if (useNative() && typeof native[name] === 'function') return (fns[name] = native[name]);
+  return koffiFn(name);
+}
+
+/** Whether the addon makes the calls: loads it on first use (bundled copy
+ *  present, SDFD_LIBRARY not set). */
+let nativeTried = false;
+function useNative() {
+  if (!nativeTried && !lib) {
+    nativeTried = true;
+    const bundled = process.env.SDFD_LIBRARY ? null : bundledLibrary();
+    if (bundled) {
+      native = loadNative(bundled);
+      if (native) libPath = bundled;
+    }
+  }
+  return native !== null;
+}
+
+/** The koffi-bound C function `name` (for .async and the hand-off calls). */
+function koffiFn(name) {
+  const key = `koffi:${name}`;
+  let f = fns[key];
+  if (f) return f;
+  useNative();
   loadLibrary();
   try {
     f = lib.func(PROTOTYPES[name]);
@@ -366,7 +418,7 @@ function fn(name) {
     err.syscall = name;
     throw err;
   }
-  fns[name] = f;
+  fns[key] = f;
   return f;
 }
 
@@ -374,9 +426,9 @@ let libcLib = null;
 function libcHandle() {
   if (!libcLib) {
     try {
-      libcLib = koffi.load('libc.so.6');
+      libcLib = koffiLazy().load('libc.so.6');
     } catch {
-      libcLib = koffi.load(null); // e.g. musl: the process's own libc
+      libcLib = koffiLazy().load(null); // e.g. musl: the process's own libc
     }
   }
   return libcLib;
@@ -430,6 +482,15 @@ function listenFds(options) {
  *  the manager gave none): [{ fd: 3, name: 'web' }, ...]. */
 function listenFdsWithNames(options) {
   const unset = unsetFlag(checkOptions(options, ['unsetEnvironment']));
+  if (useNative()) {
+    const got = native.listen_fds_names(unset);
+    if (unset) forget(LISTEN_VARS);
+    if (typeof got === 'number') check('sd_listen_fds_with_names', got);
+    const result = got.map((name, i) => ({ fd: LISTEN_FDS_START + i, name }));
+    if (unset && result.length > 0) consumed = result.map((e) => ({ ...e }));
+    return result;
+  }
+  const koffi = koffiLazy();
   const out = Buffer.alloc(koffi.sizeof('void *')); // char **names = NULL
   const rc = fn('sd_listen_fds_with_names')(unset, out);
   if (unset) forget(LISTEN_VARS);
@@ -768,7 +829,7 @@ function notifyBarrier(options) {
       if (!(o.timeout >= 0) || !Number.isFinite(o.timeout)) throw rangeError('"options.timeout" property', '>= 0 (or Infinity)', o.timeout);
       usec = BigInt(Math.round(o.timeout * 1000));
     }
-    fn('sd_notify_barrier').async(unset, usec, (err, rc) => {
+    koffiFn('sd_notify_barrier').async(unset, usec, (err, rc) => {
       if (unset) forget(NOTIFY_VARS);
       if (err) reject(err);
       else if (rc < 0) reject(errnoError('sd_notify_barrier', rc));
@@ -815,7 +876,7 @@ function findSocket(address, options) {
 
 /** The path libsdfd was loaded from (loads it if needed). */
 function libraryPath() {
-  loadLibrary();
+  if (!useNative()) loadLibrary();
   return libPath;
 }
 

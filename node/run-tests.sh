@@ -5,9 +5,20 @@
 # The library under test: SDFD_LIBRARY (path to libsdfd.so.0), else what
 # pkg-config finds (PKG_CONFIG_PATH); if neither, it is built and staged
 # under a temporary prefix first.
+#
+# ./run-tests.sh --addon: the same tests through the Node-API addon. A copy
+# of the package is staged as the npm tarball lays it out (that library
+# and sdfd.node, built by build-addon.sh, in lib/linux-<arch>-gnu/), and the
+# tests run there with SDFD_LIBRARY unset (PKG_CONFIG_PATH names the staged
+# copy, for the tests that look the library up themselves).
 set -uo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
+ADDON=0
+[ "${1:-}" = --addon ] && ADDON=1
+STAGE=
+cleanup() { [ -z "$STAGE" ] || rm -rf "$STAGE"; }
+trap cleanup EXIT
 
 fail() { echo "node: $*" >&2; printf '# pass 0\n# fail 1\n'; exit 1; }
 
@@ -19,7 +30,6 @@ done
 
 if [ -z "${SDFD_LIBRARY:-}" ] && ! pkg-config --exists sdfd 2>/dev/null; then
   STAGE=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-node-stage.XXXXXX")
-  trap 'rm -rf "$STAGE"' EXIT
   echo "node: no SDFD_LIBRARY and no sdfd.pc: building libsdfd into $STAGE"
   ( cd .. && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$STAGE/target} B=$STAGE/build \
       make -s install PREFIX="$STAGE/prefix" ) >"$STAGE/build.log" 2>&1 \
@@ -34,6 +44,25 @@ else
   npm install --no-audit --no-fund --loglevel=error >npm-install.log 2>&1 || { cat npm-install.log; rm -f npm-install.log; fail "npm install failed"; }
 fi
 rm -f npm-install.log
+
+if [ "$ADDON" = 1 ]; then
+  lib=${SDFD_LIBRARY:-$(pkg-config --variable=libdir sdfd)/libsdfd.so.0}
+  [ -n "$STAGE" ] || STAGE=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-node-stage.XXXXXX")
+  pkg=$STAGE/package
+  plat=$pkg/lib/linux-$(node -p process.arch)-gnu
+  mkdir -p "$plat" "$STAGE/pc"
+  cp index.js index.mjs index.d.ts index.d.mts package.json README.md "$pkg/" || fail "staging the package failed"
+  cp -r test "$pkg/test" && ln -s "$HERE/node_modules" "$pkg/node_modules" || fail "staging the tests failed"
+  ln -s "$HERE/../src" "$STAGE/src"   # read by activation-vars.test.js
+  cp -L "$lib" "$plat/libsdfd.so.0" || fail "no library at $lib"
+  ./build-addon.sh "$plat" gcc || fail "building the addon failed"
+  printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: sdfd\nDescription: staged\nVersion: 0.0.0\nLibs: -L${libdir} -lsdfd\nCflags:\n' \
+    "$STAGE" "$plat" "$STAGE" >"$STAGE/pc/sdfd.pc"
+  unset SDFD_LIBRARY PKG_CONFIG_LIBDIR
+  export PKG_CONFIG_PATH=$STAGE/pc
+  cd "$pkg" || fail "no staged package"
+  echo "node: through the addon $plat/sdfd.node"
+fi
 node -e "require('koffi')" || fail "koffi does not load"
 
 # Test files: *.test.js and *.test.mjs under test/ (fixtures are not tests).

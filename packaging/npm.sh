@@ -5,6 +5,10 @@
 # One package with a directory per platform, chosen at run time by index.js:
 #   lib/linux-x64-gnu/libsdfd.so.0    GLIBC_LIB
 #   lib/linux-x64-musl/libsdfd.so.0   MUSL_LIB
+#   lib/linux-x64-*/sdfd.node         the Node-API addon (node/src/sdfd_native.c,
+#                                     built with gcc / musl-gcc against the
+#                                     library beside it): index.js calls
+#                                     through it, so require() needs no koffi
 # koffi (the only dependency) ships its own prebuilt binaries for both, so
 # `npm install ./sdfd-V.tgz` needs no compiler, no libsdfd and no pkg-config.
 set -euo pipefail
@@ -22,6 +26,9 @@ done
 cp "$ROOT/node/package.json" "$pkg/"
 install -m 755 "$glibc" "$pkg/lib/linux-x64-gnu/libsdfd.so.0"
 install -m 755 "$musl" "$pkg/lib/linux-x64-musl/libsdfd.so.0"
+command -v musl-gcc >/dev/null || "$ROOT/tests/apt-need.sh" musl-tools >&2
+"$ROOT/node/build-addon.sh" "$pkg/lib/linux-x64-gnu" gcc
+"$ROOT/node/build-addon.sh" "$pkg/lib/linux-x64-musl" musl-gcc
 version=$(node -p 'require(process.argv[1]).version' "$pkg/package.json")
 rm -f "$out/sdfd-$version.tgz"
 (cd "$pkg" && npm pack --silent --pack-destination "$out" >/dev/null)

@@ -96,6 +96,7 @@ run_suite c-musl-static ./tests/c/musl-static.sh
 run_suite python      ./python/run-tests.sh
 run_suite python-native env SDFD_PY_NATIVE=1 SDFD_PY_VENV="$ROOT/build/python-venv-native" ./python/run-tests.sh
 run_suite node        ./node/run-tests.sh
+run_suite node-addon  ./node/run-tests.sh --addon
 run_suite windows     ./tests/windows/run.sh
 run_suite launcher    ./tests/launcher/run.sh
 run_suite containers  ./tests/containers/run.sh

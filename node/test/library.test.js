@@ -10,6 +10,12 @@ const { libraryUnderTest, tmpDir } = require('./helpers.js');
 
 const LIB = libraryUnderTest();
 const LIBDIR = path.dirname(LIB);
+// The package as the npm tarball lays it out (./run-tests.sh --addon): the
+// library and the Node-API addon in lib/linux-<arch>-gnu/, which come before
+// pkg-config and the dynamic loader.
+const BUNDLED_DIR = path.join(path.dirname(require.resolve('sdfd')), 'lib', `linux-${process.arch}-gnu`);
+const ADDON = fs.existsSync(path.join(BUNDLED_DIR, 'sdfd.node'));
+const BUNDLED = path.join(BUNDLED_DIR, 'libsdfd.so.0');
 
 /** Run a snippet in a fresh node with exactly these locating variables. */
 function probe(env, code = 'process.stdout.write(JSON.stringify({ path: sdfd.libraryPath(), fds: sdfd.listenFds() }))') {
@@ -50,17 +56,24 @@ test('then pkg-config --variable=libdir sdfd', (t) => {
 
 test('then the standard name libsdfd.so.0 through the dynamic loader', (t) => {
   const empty = tmpDir(t);
+  // With the bundled copy and addon, they come first (and nothing is looked up).
+  const want = ADDON ? BUNDLED : 'libsdfd.so.0';
   // pkg-config knows no sdfd at all...
-  assert.deepEqual(probe({ PKG_CONFIG_LIBDIR: empty, LD_LIBRARY_PATH: LIBDIR }), { path: 'libsdfd.so.0', fds: [] });
+  assert.deepEqual(probe({ PKG_CONFIG_LIBDIR: empty, LD_LIBRARY_PATH: LIBDIR }), { path: want, fds: [] });
   // ...or points at a directory without the library.
   assert.deepEqual(probe({ PKG_CONFIG_PATH: pcDir(t, empty), PKG_CONFIG_LIBDIR: empty, LD_LIBRARY_PATH: LIBDIR }),
-    { path: 'libsdfd.so.0', fds: [] });
+    { path: want, fds: [] });
 });
 
 test('nothing found: a clear error listing what was tried', (t) => {
   const empty = tmpDir(t);
   const r = probe({ PKG_CONFIG_PATH: pcDir(t, empty), PKG_CONFIG_LIBDIR: empty, LD_LIBRARY_PATH: empty },
     `process.stdout.write(JSON.stringify({ path: sdfd.libraryPath() }))`);
+  if (ADDON) {
+    // The package carries its own copy: found without any other place.
+    assert.deepEqual(r, { path: BUNDLED });
+    return;
+  }
   if (r.path === 'libsdfd.so.0') {
     // Installed system-wide: the loader found it by its standard name, as it should.
     assert.equal(r.error, undefined);
@@ -81,4 +94,14 @@ test('a library without a function: ENOSYS naming it', () => {
 test('the library is loaded on first use, not at require time', () => {
   const r = probe({ SDFD_LIBRARY: '/nonexistent/libsdfd.so.0' }, `process.stdout.write(JSON.stringify({ loaded: typeof sdfd.listenFds, start: sdfd.LISTEN_FDS_START }))`);
   assert.deepEqual(r, { loaded: 'function', start: 3 });
+});
+
+test('the addon makes the calls when bundled and SDFD_LIBRARY is not set; koffi otherwise', (t) => {
+  const code = `const fds = sdfd.listenFds(); const names = sdfd.listenFdsWithNames(); sdfd.isSocket(0); sdfd.booted();
+    process.stdout.write(JSON.stringify({ fds, names, koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')) }))`;
+  const empty = tmpDir(t);
+  // No SDFD_LIBRARY: through the addon (when bundled), koffi never loaded.
+  assert.deepEqual(probe({ PKG_CONFIG_PATH: pcDir(t, LIBDIR) }, code), { fds: [], names: [], koffi: !ADDON });
+  // SDFD_LIBRARY set (even to the bundled copy): koffi, as without the addon.
+  assert.deepEqual(probe({ SDFD_LIBRARY: ADDON ? BUNDLED : LIB, PKG_CONFIG_LIBDIR: empty }, code), { fds: [], names: [], koffi: true });
 });

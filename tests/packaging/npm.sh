@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The npm tarball of `make npm`, used as a user would on a machine without
-# libsdfd: its contents (libsdfd.so.0 for linux-x64 glibc and musl), `npm
+# libsdfd: its contents (libsdfd.so.0 and the Node-API addon sdfd.node for
+# linux-x64 glibc and musl), `npm
 # install ./sdfd-V.tgz` into a fresh project, the first call starting no
 # process (the bundled library; then SDFD_LIBRARY), a service serving under
 # systemd-socket-activate, and an install from the source directory with
@@ -29,7 +30,8 @@ tgz=$t/build/npm/sdfd-$v.tgz
 list=$(tar tzf "$tgz" | sort)
 missing=""
 for f in package/package.json package/index.js package/index.mjs package/index.d.ts package/LICENSE-MIT package/LICENSE-APACHE \
-         package/lib/linux-x64-gnu/libsdfd.so.0 package/lib/linux-x64-musl/libsdfd.so.0; do
+         package/lib/linux-x64-gnu/libsdfd.so.0 package/lib/linux-x64-musl/libsdfd.so.0 \
+         package/lib/linux-x64-gnu/sdfd.node package/lib/linux-x64-musl/sdfd.node; do
   grep -qx "$f" <<<"$list" || missing+="$f "
 done
 mkdir "$t/x"; tar xzf "$tgz" -C "$t/x"
@@ -38,6 +40,12 @@ n2=$(readelf -d "$t/x/package/lib/linux-x64-musl/libsdfd.so.0" | sed -n 's/.*Sha
 [ -z "$missing" ] && [ "$n1" = "libc.so.6 " ] && [ "$n2" = "libc.so " ] \
   && ok "make npm: sdfd-$v.tgz ($(wc -l <<<"$list") files) with lib/linux-x64-gnu (needs libc.so.6) and lib/linux-x64-musl (needs libc.so)" \
   || bad "tarball contents" "missing: $missing; gnu needs: $n1; musl needs: $n2"$'\n'"$list"
+# The addons: linked against the library beside them (DT_NEEDED libsdfd.so.0, RUNPATH $ORIGIN).
+a1=$(readelf -d "$t/x/package/lib/linux-x64-gnu/sdfd.node" 2>&1 | sed -n 's/.*\(Shared library\|runpath\): \[\(.*\)\]/\2/p' | tr '\n' ' ')
+a2=$(readelf -d "$t/x/package/lib/linux-x64-musl/sdfd.node" 2>&1 | sed -n 's/.*\(Shared library\|runpath\): \[\(.*\)\]/\2/p' | tr '\n' ' ')
+[ "$a1" = 'libsdfd.so.0 libc.so.6 $ORIGIN ' ] && [ "$a2" = 'libsdfd.so.0 libc.so $ORIGIN ' ] \
+  && ok "sdfd.node for gnu ($a1) and musl ($a2) load the library beside them" \
+  || bad "addon linkage" "gnu: $a1; musl: $a2"
 
 # 1. npm install ./sdfd-V.tgz into a fresh project.
 mkdir "$t/proj"; cp "$tgz" "$t/proj/"
@@ -45,8 +53,10 @@ if (cd "$t/proj" && npm init -y >/dev/null && npm install --loglevel=error "./sd
   ok "npm install ./sdfd-$v.tgz into a fresh project"
 else bad "npm install of the tarball" "$(tail -10 "$t/install.log")"; finish; fi
 P=$t/proj
-out=$(cd "$P" && node -e 'const s = require("sdfd"); console.log(JSON.stringify(s.listenFds()), s.libraryPath())' 2>&1)
-[ "$out" = "[] $P/node_modules/sdfd/lib/linux-x64-gnu/libsdfd.so.0" ] && ok "require('sdfd').listenFds() -> [], with the package's own linux-x64-gnu library" \
+out=$(cd "$P" && node -e 'const s = require("sdfd"); console.log(JSON.stringify(s.listenFds()), s.libraryPath(),
+  Object.keys(require.cache).filter((f) => /[/]koffi[/]|sdfd[.]node$/.test(f)).map((f) => f.replace(/.*node_modules[/]/, "")).join(","))' 2>&1)
+[ "$out" = "[] $P/node_modules/sdfd/lib/linux-x64-gnu/libsdfd.so.0 sdfd/lib/linux-x64-gnu/sdfd.node" ] \
+  && ok "require('sdfd').listenFds() -> [], with the package's own linux-x64-gnu library through its addon (koffi not loaded)" \
   || bad "first call" "$out"
 out=$(cd "$P" && node --input-type=module -e 'import { listenFds } from "sdfd"; console.log(JSON.stringify(listenFds()))' 2>&1)
 [ "$out" = "[]" ] && ok "ESM import of the installed package" || bad "ESM import" "$out"
