@@ -16,7 +16,7 @@ medians reported, since the machine may be shared.
 import os, signal, socket, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "lib"))
-from sdfdtest import free_port  # noqa: E402
+from sdfdtest import free_port, recv_all  # noqa: E402
 
 ACT, BIN, ROUNDS, SECS = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 RESP, DAEMON, LOAD, SPIN = (os.path.join(BIN, n) for n in ("ok-inetd", "ok-daemon", "connload", "spin"))
@@ -102,12 +102,7 @@ def first_connection(name):
         time.sleep(0.05)
         t0 = time.perf_counter()
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        data = b""
-        while True:
-            b = s.recv(16)
-            if not b:
-                break
-            data += b
+        data = recv_all(s, 16)
         dt = time.perf_counter() - t0
         s.close()
         assert data == b"ok\n", data

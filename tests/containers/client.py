@@ -8,18 +8,16 @@
                                 for SECONDS; prints one JSON object:
                                 {"ok": N, "failed": N, "errors": [...], "pids": [...]}
 A first connection refused (no listener yet) is retried for up to 10 s."""
-import json, re, socket, sys, threading, time
+import json, os, re, socket, sys, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sdfdtest import recv_all  # noqa: E402
 
 
 def get(port, timeout=10):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(b"GET / HTTP/1.0\r\nHost: container\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            data += b
+        data = recv_all(s)
     head, _, body = data.decode(errors="replace").partition("\r\n\r\n")
     return head.split("\r\n")[0], body.strip()
 

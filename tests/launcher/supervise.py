@@ -10,7 +10,7 @@ Ends with "N passed, N failed"."""
 import os, re, signal, socket, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import check, free_port, run_groups, tmpdir  # noqa: E402
+from sdfdtest import check, free_port, recv_all, run_groups, tmpdir  # noqa: E402
 
 ACT, HELLO, ACTIVATED = sys.argv[1:4]
 TMP = tmpdir("act-sup")
@@ -57,12 +57,7 @@ def http_get(port, timeout=5):
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     with s:
         s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        data = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            data += b
+        data = recv_all(s)
     return data.decode(errors="replace")
 
 

@@ -108,6 +108,16 @@ def alive(pid):
         return False
 
 
+def recv_all(sock, size=4096):
+    """Everything the peer sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(size)
+        if not chunk:
+            return data
+        data += chunk
+
+
 _tmpdirs = []
 
 
