@@ -170,13 +170,7 @@ def exchange(spec: Dict[str, Any], tmp: Path, payload: str) -> socket.socket:
 
 def read_reply(c: socket.socket) -> str:
     with c:
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = c.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        return data.decode().strip()
+        return sdfdtest.recv_line(c).decode().strip()
 
 
 @pytest.fixture

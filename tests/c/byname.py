@@ -20,7 +20,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from sdfdtest import ACTIVATE, Activated, check, free_port, run_scenarios  # noqa: E402
+from sdfdtest import ACTIVATE, Activated, check, free_port, recv_line, run_scenarios  # noqa: E402
 from sdfdtest import build as build_program  # noqa: E402
 from sdfdtest import expect_line as line  # noqa: E402
 
@@ -33,13 +33,7 @@ def ask(family, addr):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(5)
         s.connect(addr)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(256)
-            if not chunk:
-                break
-            data += chunk
-        return data.decode()
+        return recv_line(s, 256).decode()
 
 
 def run_plain(exe, args, env_drop=("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"), extra=None):

@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-from sdfdtest import alive, check, free_port, summary  # noqa: E402
+from sdfdtest import alive, check, free_port, recv_line, summary  # noqa: E402
 
 ROUNDS = int(os.environ.get("HANDOFF_ROUNDS", "50"))
 NOBODY = 65534
@@ -50,12 +50,7 @@ class Load:
     def one(self, port):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
             c.sendall(b"hello\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = c.recv(256)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_line(c, 256)
         parts = data.split()
         if len(parts) != 3:
             raise OSError("bad reply %r" % data)

@@ -118,6 +118,18 @@ def recv_all(sock, size=4096):
         data += chunk
 
 
+def recv_line(sock, size=4096):
+    """What the peer sends up to and including its first newline (or until
+    it closes the connection)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(size)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 _tmpdirs = []
 
 
