@@ -341,26 +341,22 @@ def _names_from_library(unset: bool) -> "_Optional[_List[bytes]]":
     Frees the malloc'ed array and strings with libc ``free()``.
     """
     if _NATIVE:
-        r, got = _LIB.listen_fds_with_names(int(unset))
-        if unset:
-            _sync_environ(_LISTEN_VARS)
-        if r < 0:
-            _raise(r)
-        if r == 0:
-            return None
-        if got is None:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
-            return [b"unknown"] * r
-        return got
-    names = _ctypes.POINTER(_ctypes.c_void_p)()
-    r = _LIB.sd_listen_fds_with_names(int(unset), _ctypes.byref(names))
+        r, names = _LIB.listen_fds_with_names(int(unset))
+    else:
+        names = _ctypes.POINTER(_ctypes.c_void_p)()
+        r = _LIB.sd_listen_fds_with_names(int(unset), _ctypes.byref(names))
     if unset:
         _sync_environ(_LISTEN_VARS)
     if r < 0:
         _raise(r)
     if r == 0:
         return None
-    if not names:  # not expected from libsdfd; "unknown" is what an unnamed fd is called
+    # No array (NULL, or None from the extension): not expected from libsdfd;
+    # "unknown" is what an unnamed fd is called.
+    if (names is None) if _NATIVE else (not names):
         return [b"unknown"] * r
+    if _NATIVE:  # the extension has already copied and freed the strings
+        return names
     out: "_List[bytes]" = []
     try:
         for i in range(r):
