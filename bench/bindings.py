@@ -22,9 +22,17 @@ import tempfile
 import time
 
 RUNS = int(os.environ.get("BINDINGS_RUNS", "300"))
+# Node's instruction count depends on V8's random hash and random seeds (by
+# up to 10% between runs of `node -e 0`); with both fixed it repeats to a few
+# thousand instructions. Node rows are measured once per seed, every row
+# with the same seeds, and the median is shown.
+NODE_SEEDS = [1, 2, 3, 4, 5]
 
 
-def instructions(cmd, env, cwd):
+def instructions(cmd, env, cwd, seeds=None):
+    if seeds:
+        runs = [instructions([cmd[0], f"--hash-seed={k}", f"--random-seed={k}"] + cmd[1:], env, cwd) for k in seeds]
+        return statistics.median(r[0] for r in runs), runs[0][1], [r[0] for r in runs]
     d = tempfile.mkdtemp(prefix="sdfd-cg.")
     try:
         p = subprocess.run(
@@ -59,22 +67,29 @@ def walltimes(cmds):
     return out
 
 
-def table(title, rows, base, target):
-    """rows: (label, cmd, env, cwd); base: index of the yardstick; target: (index, limit)."""
-    measured = [instructions(cmd, env, cwd) for _, cmd, env, cwd in rows]
+def table(title, rows, base, target, seeds=None):
+    """rows: (label, cmd, env, cwd); base: index of the yardstick; target: (index, limit);
+    seeds: V8 seeds to measure each row's instructions with (median shown)."""
+    measured = [instructions(cmd, env, cwd, seeds) for _, cmd, env, cwd in rows]
     walls = walltimes([(cmd, env, cwd) for _, cmd, env, cwd in rows])
     print(f"### {title}\n")
     print("| | command | processes | instructions | × yardstick | wall µs (p10–p90) | × yardstick |")
     print("|---|---|---:|---:|---:|---:|---:|")
     bi, bw = measured[base][0], walls[base][0]
-    for k, ((label, cmd, _, _), (ins, procs), (med, lo, hi)) in enumerate(zip(rows, measured, walls)):
+    for k, ((label, cmd, _, _), m, (med, lo, hi)) in enumerate(zip(rows, measured, walls)):
+        ins, procs = m[0], m[1]
         mark = ""
         if k == target[0]:
             ok_i, ok_w = ins / bi <= target[1], med / bw <= target[1]
             mark = f" (target ≤ {target[1]:.2f}×: instructions {'✓' if ok_i else '✗'}, wall {'✓' if ok_w else '✗'})"
         shown = " ".join(cmd[1:]) if len(cmd) > 1 else cmd[0]
-        print(f"| {label} | `{shown}`{mark} | {procs} | {ins:,} | {ins / bi:.3f}× | {med:.0f} ({lo:.0f}–{hi:.0f}) | {med / bw:.3f}× |")
+        print(f"| {label} | `{shown}`{mark} | {procs} | {ins:,.0f} | {ins / bi:.3f}× | {med:.0f} ({lo:.0f}–{hi:.0f}) | {med / bw:.3f}× |")
     print()
+    if seeds:
+        k = target[0]
+        per_seed = [a / b for a, b in zip(measured[k][2], measured[base][2])]
+        print(f"Instructions per seed ({', '.join(str(x) for x in seeds)}), {rows[k][0]} ÷ {rows[base][0]}: "
+              f"{', '.join(f'{r:.3f}×' for r in per_seed)}.\n")
     return [m[0] for m in measured]
 
 
@@ -130,30 +145,22 @@ def main():
         ("(n4)", [node, "-e", "require('koffi')"], base_env, proj),
         ("(n5)", [node, "-e", "require('sdfd-floor')"], base_env, proj),
         ("(n6)", [node, "-e", "require('./empty.js')"], base_env, proj),
-    ], 0, (1, 1.12))
+        ("(n7)", [node, "-e", "require('sdfd-floor-exports')"], base_env, proj),
+    ], 0, (1, 1.12), seeds=NODE_SEEDS)
     print("(n1) node alone; (n2) sdfd from the npm tarball (`npm install ./sdfd-V.tgz`) through its Node-API "
-          "addon (lib/linux-x64-gnu/sdfd.node with the bundled libsdfd.so.0; koffi is not loaded); (n3) the "
-          "same package with SDFD_LIBRARY naming that library: the koffi path; (n4) koffi alone; (n5) the floor "
-          "of any package: an empty index.js in a package `sdfd-floor` whose package.json is sdfd's (its "
-          "\"exports\" map included); (n6) an empty file required by path. Ratios against (n1).\n")
-    print(f"The addon path costs (n2) − (n5) = {nd[1] - nd[4]:,} instructions above the floor (n5), which is "
+          "addon (lib/linux-x64/sdfd.node, which opens the bundled lib/linux-x64-gnu/libsdfd.so.0; neither "
+          "koffi nor the package's impl.js is loaded); (n3) the same package with SDFD_LIBRARY naming that "
+          "library: the koffi path; (n4) koffi alone; (n5) the floor of any package: an empty index.js in a "
+          "package `sdfd-floor` whose package.json is sdfd's; (n6) an empty file required by path; (n7) as "
+          "(n5) with the \"exports\" map sdfd's package.json had before (import and require conditions). "
+          "Ratios against (n1). Instructions: the median over V8 seeds "
+          f"{', '.join(str(x) for x in NODE_SEEDS)} (`--hash-seed=K --random-seed=K`, the same for every row).\n")
+    print(f"The addon path costs (n2) − (n5) = {nd[1] - nd[4]:,.0f} instructions above the floor (n5), which is "
           f"itself {nd[4] / nd[0]:.3f}× `node -e 0`: node's CommonJS loader on its first file costs (n6) − (n1) = "
-          f"{nd[5] - nd[0]:,}, resolving a package name through package.json and its \"exports\" "
-          f"(n5) − (n6) = {nd[4] - nd[5]:,}. The koffi path costs (n3) − (n2) = {nd[2] - nd[1]:,} more than the "
-          f"addon path; koffi by itself is {nd[3] / nd[0]:.3f}× `node -e 0`. Node's own count varies by a few "
-          "million instructions between runs under callgrind (its helper threads).\n")
-    certs = "/etc/ssl/certs/ca-certificates.crt"
-    if os.path.exists(certs):
-        env_ca = dict(base_env, NODE_EXTRA_CA_CERTS=certs)
-        table("Node, with NODE_EXTRA_CA_CERTS set", [
-            ("(n7)", [node, "-e", "0"], env_ca, proj),
-            ("(n8)", [node, "-e", "require('sdfd').listenFds()"], env_ca, proj),
-            ("(n9)", [node, "-e", "require('koffi')"], env_ca, proj),
-        ], 0, (1, 1.12))
-        print(f"(n7)–(n9): (n1), (n2) and (n4) with `NODE_EXTRA_CA_CERTS={certs}` in the environment (common where a proxy's "
-              "CA must be trusted): node then reads every certificate at start-up, which makes `node -e 0` "
-              "several times dearer and the same absolute cost of koffi and sdfd a smaller ratio. The first "
-              "table is the fair one.")
-
+          f"{nd[5] - nd[0]:,.0f}, resolving a package name through its package.json (n5) − (n6) = "
+          f"{nd[4] - nd[5]:,.0f}. An \"exports\" map in package.json would cost (n7) − (n5) = {nd[6] - nd[4]:,.0f} "
+          "more (node 20 loads its ES module resolver to read one), which is why sdfd's package.json has "
+          "none. The koffi path costs (n3) − (n2) = "
+          f"{nd[2] - nd[1]:,.0f} more than the addon path; koffi by itself is {nd[3] / nd[0]:.3f}× `node -e 0`.\n")
 
 main()

@@ -18,8 +18,14 @@ make -s wheel npm B="$OUT/build" >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log
 mkdir "$OUT/proj"
 (cd "$OUT/proj" && npm init -y >/dev/null && cp "$OUT"/build/npm/sdfd-*.tgz . &&
    npm install --loglevel=error --no-audit --no-fund ./sdfd-*.tgz >&2)
-# The floor rows: an empty package with sdfd's package.json, an empty file.
-mkdir "$OUT/proj/node_modules/sdfd-floor"
+# The floor rows: an empty package with sdfd's package.json, the same with
+# an "exports" map (what sdfd's package.json had: import/require conditions),
+# an empty file.
+mkdir "$OUT/proj/node_modules/sdfd-floor" "$OUT/proj/node_modules/sdfd-floor-exports"
 sed 's/"name": "sdfd"/"name": "sdfd-floor"/' node/package.json >"$OUT/proj/node_modules/sdfd-floor/package.json"
-: >"$OUT/proj/node_modules/sdfd-floor/index.js"; : >"$OUT/proj/empty.js"
+node -e 'const p = JSON.parse(require("fs").readFileSync(0, "utf8")); p.name = "sdfd-floor-exports";
+  p.exports = { ".": { import: { types: "./index.d.ts", default: "./index.js" }, require: { types: "./index.d.ts", default: "./index.js" } },
+    "./package.json": "./package.json" };
+  process.stdout.write(JSON.stringify(p, null, 2))' <node/package.json >"$OUT/proj/node_modules/sdfd-floor-exports/package.json"
+: >"$OUT/proj/node_modules/sdfd-floor/index.js"; : >"$OUT/proj/node_modules/sdfd-floor-exports/index.js"; : >"$OUT/proj/empty.js"
 env -u SDFD_LIBRARY -u PKG_CONFIG_PATH python3 bench/bindings.py "$OUT/venv/bin/python" "$OUT/proj"

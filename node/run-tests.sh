@@ -7,10 +7,14 @@
 # under a temporary prefix first.
 #
 # ./run-tests.sh --addon: the same tests through the Node-API addon. A copy
-# of the package is staged as the npm tarball lays it out (that library
-# and sdfd.node, built by build-addon.sh, in lib/linux-<arch>-gnu/), and the
-# tests run there with SDFD_LIBRARY unset (PKG_CONFIG_PATH names the staged
-# copy, for the tests that look the library up themselves).
+# of the package is staged as the npm tarball lays it out (sdfd.node, built
+# by build-addon.sh, in lib/linux-<arch>/, that library in
+# lib/linux-<arch>-gnu/), and the tests run there with SDFD_LIBRARY unset
+# (PKG_CONFIG_PATH names the staged copy, for the tests that look the library
+# up themselves).
+#
+# The tests load the package by name (require('sdfd'), import 'sdfd'), as a
+# user does: node_modules/sdfd is a link to the package under test.
 set -uo pipefail
 cd "$(dirname "$0")"
 HERE=$PWD
@@ -44,24 +48,30 @@ else
   npm install --no-audit --no-fund --loglevel=error >npm-install.log 2>&1 || { cat npm-install.log; rm -f npm-install.log; fail "npm install failed"; }
 fi
 rm -f npm-install.log
+ln -sfn .. node_modules/sdfd || fail "linking node_modules/sdfd"
 
 if [ "$ADDON" = 1 ]; then
   lib=${SDFD_LIBRARY:-$(pkg-config --variable=libdir sdfd)/libsdfd.so.0}
   [ -n "$STAGE" ] || STAGE=$(mktemp -d "${TMPDIR:-/tmp}/sdfd-node-stage.XXXXXX")
   pkg=$STAGE/package
-  plat=$pkg/lib/linux-$(node -p process.arch)-gnu
-  mkdir -p "$plat" "$STAGE/pc"
-  cp index.js index.mjs index.d.ts index.d.mts package.json README.md "$pkg/" || fail "staging the package failed"
-  cp -r test "$pkg/test" && ln -s "$HERE/node_modules" "$pkg/node_modules" || fail "staging the tests failed"
+  arch=$(node -p process.arch)
+  plat=$pkg/lib/linux-$arch-gnu
+  mkdir -p "$plat" "$STAGE/pc" "$pkg/node_modules"
+  cp index.js impl.js index.d.ts package.json README.md "$pkg/" || fail "staging the package failed"
+  cp -r test "$pkg/test" || fail "staging the tests failed"
+  for m in node_modules/* node_modules/.bin; do
+    [ "$m" = node_modules/sdfd ] || ln -s "$HERE/$m" "$pkg/$m" || fail "staging node_modules failed"
+  done
+  ln -s .. "$pkg/node_modules/sdfd"
   ln -s "$HERE/../src" "$STAGE/src"   # read by activation-vars.test.js
   cp -L "$lib" "$plat/libsdfd.so.0" || fail "no library at $lib"
-  ./build-addon.sh "$plat" gcc || fail "building the addon failed"
+  ./build-addon.sh "$pkg/lib/linux-$arch" || fail "building the addon failed"
   printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: sdfd\nDescription: staged\nVersion: 0.0.0\nLibs: -L${libdir} -lsdfd\nCflags:\n' \
     "$STAGE" "$plat" "$STAGE" >"$STAGE/pc/sdfd.pc"
   unset SDFD_LIBRARY PKG_CONFIG_LIBDIR
   export PKG_CONFIG_PATH=$STAGE/pc
   cd "$pkg" || fail "no staged package"
-  echo "node: through the addon $plat/sdfd.node"
+  echo "node: through the addon $pkg/lib/linux-$arch/sdfd.node"
 fi
 node -e "require('koffi')" || fail "koffi does not load"
 

@@ -1,23 +1,55 @@
 /* sdfd_native.c: Node-API (ABI-stable, Node >= 18) binding of the libsdfd
  * calls index.js makes synchronously, so that require('sdfd') need not load
- * koffi. Each function takes the arguments the koffi prototype in index.js
+ * koffi. Each function takes the arguments the koffi prototype in impl.js
  * takes (numbers, a Buffer/TypedArray or null for pointers) and returns the
- * C result; index.js checks arguments before calling. Linked against the
- * libsdfd.so.0 in the same directory (rpath $ORIGIN), the copy koffi loads
- * for the remaining calls, so both share one library instance. */
+ * C result; the JavaScript side checks arguments before calling.
+ *
+ * One file for every C library of its architecture: it is linked against
+ * no libc (no DT_NEEDED at all; dlopen, dlsym, dl_iterate_phdr, malloc and
+ * free bind to those of the process, glibc or musl, which agree on them).
+ * `libc` tells which C library the running program uses, read from its ELF
+ * interpreter (PT_INTERP) in memory; index.js then calls open() with the
+ * libsdfd.so.0 built for it, and this file calls that library through
+ * dlsym()ed pointers. koffi, for the remaining calls, loads the same path:
+ * one library instance. */
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #define NAPI_VERSION 8
+#include <dlfcn.h>
+#include <link.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
-int sdfd_find_socket(const char *address, int type);
+/* libsdfd's functions (see include/sdfd.h), set by open(). */
+#define SDFD_FUNCTIONS(X)                                                                \
+  X(int, sd_listen_fds, (int))                                                           \
+  X(int, sd_listen_fds_with_names, (int, char ***))                                      \
+  X(int, sd_is_fifo, (int, const char *))                                                \
+  X(int, sd_is_special, (int, const char *))                                             \
+  X(int, sd_is_mq, (int, const char *))                                                  \
+  X(int, sd_is_socket, (int, int, int, int))                                             \
+  X(int, sd_is_socket_inet, (int, int, int, int, uint16_t))                              \
+  X(int, sd_is_socket_sockaddr, (int, int, const void *, unsigned, int))                 \
+  X(int, sd_is_socket_unix, (int, int, int, const char *, size_t))                       \
+  X(int, sd_notify, (int, const char *))                                                 \
+  X(int, sd_pid_notify_with_fds, (int, int, const char *, const int *, unsigned))       \
+  X(int, sd_booted, (void))                                                              \
+  X(int, sd_watchdog_enabled, (int, uint64_t *))                                         \
+  X(int, sdfd_find_socket, (const char *, int))
+#define DECLARE(ret, name, params) static ret(*name) params;
+SDFD_FUNCTIONS(DECLARE)
+#undef DECLARE
+static int opened;
 
 #define MAXARGS 5
 
 static int args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = MAXARGS;
+  if (!opened) {
+    napi_throw_error(env, NULL, "libsdfd is not open (call open(path) first)");
+    return -1;
+  }
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
   if (argc < want) {
     napi_throw_type_error(env, NULL, "too few arguments");
@@ -172,7 +204,8 @@ static napi_value pid_notify_with_fds(napi_env env, napi_callback_info info) {
 }
 
 static napi_value booted(napi_env env, napi_callback_info info) {
-  (void)info;
+  napi_value a[MAXARGS];
+  if (args(env, info, 0, a)) return NULL;
   return num(env, sd_booted());
 }
 
@@ -210,6 +243,50 @@ static napi_value find_socket(napi_env env, napi_callback_info info) {
   return num(env, rc);
 }
 
+/* (path) -> undefined: dlopen()s libsdfd at `path` and resolves every
+ * function; throws with dlerror()'s text if it cannot. Once per process:
+ * later calls (worker threads) change nothing. */
+static napi_value open_library(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  size_t argc = 1, n;
+  char path[4096];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_string_utf8(env, a[0], path, sizeof path, &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a path");
+    return NULL;
+  }
+  if (n >= sizeof path - 1) {
+    napi_throw_range_error(env, NULL, "path too long");
+    return NULL;
+  }
+  if (opened) return NULL; /* a worker thread's copy of index.js: same file, same library */
+  void *h = dlopen(path, RTLD_NOW);
+  if (!h) {
+    const char *e = dlerror();
+    napi_throw_error(env, NULL, e ? e : "dlopen failed");
+    return NULL;
+  }
+#define RESOLVE(ret, name, params)                                        \
+  if (!(*(void **)&name = dlsym(h, #name))) {                             \
+    napi_throw_error(env, NULL, "libsdfd does not export " #name);       \
+    return NULL;                                                          \
+  }
+  SDFD_FUNCTIONS(RESOLVE)
+#undef RESOLVE
+  opened = 1;
+  return NULL;
+}
+
+/* The running program's ELF interpreter: the first object dl_iterate_phdr
+ * reports is the program itself. */
+static int find_interp(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_INTERP)
+      *(const char **)data = (const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+  return 1;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -230,6 +307,15 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sd_watchdog_enabled", watchdog_enabled},
       {"sdfd_find_socket", find_socket},
   };
+  const char *interp = NULL;
+  napi_value v;
+  dl_iterate_phdr(find_interp, &interp);
+  if (napi_create_string_utf8(env, interp && strstr(interp, "/ld-musl-") ? "musl" : "gnu", NAPI_AUTO_LENGTH, &v) !=
+          napi_ok ||
+      napi_set_named_property(env, exports, "libc", v) != napi_ok ||
+      napi_create_function(env, "open", NAPI_AUTO_LENGTH, open_library, NULL, &v) != napi_ok ||
+      napi_set_named_property(env, exports, "open", v) != napi_ok)
+    return NULL;
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &f) != napi_ok ||

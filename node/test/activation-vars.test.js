@@ -12,7 +12,7 @@ const koffi = require('koffi');
 const { libraryUnderTest } = require('./helpers.js');
 
 const ENV_RS = path.join(__dirname, '..', '..', 'src', 'env.rs');
-const INDEX_JS = path.join(__dirname, '..', 'index.js');
+const IMPL_JS = path.join(__dirname, '..', 'impl.js');
 
 /** The strings of the `&CStr` array constant `name` in src/env.rs. */
 function rustList(name) {
@@ -23,11 +23,11 @@ function rustList(name) {
   return m[1].split(',').map((s) => s.trim()).filter(Boolean).map((n) => consts[n]);
 }
 
-/** The string array constant `name` of index.js. */
+/** The string array constant `name` of impl.js. */
 function jsList(name) {
-  const src = fs.readFileSync(INDEX_JS, 'utf8');
+  const src = fs.readFileSync(IMPL_JS, 'utf8');
   const m = src.match(new RegExp(`const ${name} = \\[([^\\]]*)\\];`));
-  assert.ok(m, `${name} not found in ${INDEX_JS}`);
+  assert.ok(m, `${name} not found in ${IMPL_JS}`);
   return m[1].split(',').map((s) => s.trim().replace(/^'|'$/g, '')).filter(Boolean);
 }
 

@@ -11,11 +11,11 @@ const { libraryUnderTest, tmpDir } = require('./helpers.js');
 const LIB = libraryUnderTest();
 const LIBDIR = path.dirname(LIB);
 // The package as the npm tarball lays it out (./run-tests.sh --addon): the
-// library and the Node-API addon in lib/linux-<arch>-gnu/, which come before
-// pkg-config and the dynamic loader.
-const BUNDLED_DIR = path.join(path.dirname(require.resolve('sdfd')), 'lib', `linux-${process.arch}-gnu`);
-const ADDON = fs.existsSync(path.join(BUNDLED_DIR, 'sdfd.node'));
-const BUNDLED = path.join(BUNDLED_DIR, 'libsdfd.so.0');
+// Node-API addon in lib/linux-<arch>/, the glibc library in
+// lib/linux-<arch>-gnu/; they come before pkg-config and the dynamic loader.
+const PKG_LIB = path.join(path.dirname(require.resolve('sdfd')), 'lib');
+const ADDON = fs.existsSync(path.join(PKG_LIB, `linux-${process.arch}`, 'sdfd.node'));
+const BUNDLED = path.join(PKG_LIB, `linux-${process.arch}-gnu`, 'libsdfd.so.0');
 
 /** Run a snippet in a fresh node with exactly these locating variables. */
 function probe(env, code = 'process.stdout.write(JSON.stringify({ path: sdfd.libraryPath(), fds: sdfd.listenFds() }))') {
@@ -94,6 +94,21 @@ test('a library without a function: ENOSYS naming it', () => {
 test('the library is loaded on first use, not at require time', () => {
   const r = probe({ SDFD_LIBRARY: '/nonexistent/libsdfd.so.0' }, `process.stdout.write(JSON.stringify({ loaded: typeof sdfd.listenFds, start: sdfd.LISTEN_FDS_START }))`);
   assert.deepEqual(r, { loaded: 'function', start: 3 });
+});
+
+test('require() compiles only index.js; listenFds() and friends without options need nothing more with the addon', (t) => {
+  // The start-up path a service takes (bench/RESULTS.md): neither impl.js nor koffi is loaded.
+  const code = `const fds = sdfd.listenFds(); const names = sdfd.listenFdsWithNames(); delete process.env.NOTIFY_SOCKET; const sent = sdfd.notify('READY=1');
+    const loaded = Object.keys(require.cache).map((f) => path.basename(f));
+    process.stdout.write(JSON.stringify({ fds, names, sent, impl: loaded.includes('impl.js'), koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')),
+      addon: require('fs').readFileSync('/proc/self/maps', 'utf8').includes('/sdfd.node') }))`;
+  const pc = { PKG_CONFIG_PATH: pcDir(t, LIBDIR) };
+  const r = probe(pc, `const path = require('path'); ${code}`);
+  assert.deepEqual(r, { fds: [], names: [], sent: false, impl: !ADDON, koffi: !ADDON, addon: ADDON });
+  // Options, or another function: impl.js, still without koffi on the addon path.
+  const r2 = probe(pc, `sdfd.listenFds({ unsetEnvironment: false }); sdfd.isSocket(0);
+    process.stdout.write(JSON.stringify({ impl: Object.keys(require.cache).some((f) => f.endsWith('/impl.js')), koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')) }))`);
+  assert.deepEqual(r2, { impl: true, koffi: !ADDON });
 });
 
 test('the addon makes the calls when bundled and SDFD_LIBRARY is not set; koffi otherwise', (t) => {

@@ -15,9 +15,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
 const require = createRequire(import.meta.url);
 
-test('import and require resolve to the two entry points of this package', () => {
-  assert.equal(fileURLToPath(import.meta.resolve('sdfd')), path.join(root, 'index.mjs'));
-  assert.equal(require.resolve('sdfd'), path.join(root, 'index.js'));
+test('import and require resolve to the one entry point, index.js (package.json has no "exports" map)', () => {
+  assert.equal(fileURLToPath(import.meta.resolve('sdfd')), path.join(fs.realpathSync(root), 'index.js'));
+  assert.equal(require.resolve('sdfd'), path.join(fs.realpathSync(root), 'index.js'));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).exports, undefined);
 });
 
 test('ESM named exports are the CommonJS module\'s functions', () => {

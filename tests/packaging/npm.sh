@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The npm tarball of `make npm`, used as a user would on a machine without
-# libsdfd: its contents (libsdfd.so.0 and the Node-API addon sdfd.node for
-# linux-x64 glibc and musl), `npm
-# install ./sdfd-V.tgz` into a fresh project, the first call starting no
-# process (the bundled library; then SDFD_LIBRARY), a service serving under
-# systemd-socket-activate, and an install from the source directory with
-# --install-links (what node/README.md says). No musl node runs here: the musl
-# library itself is exercised by tests/packaging/wheel.sh (same build).
+# libsdfd: its contents (libsdfd.so.0 for linux-x64 glibc and musl, and the
+# Node-API addon sdfd.node that serves both), the addon choosing and calling
+# the right library in a glibc and in a musl process (tests/packaging/
+# napi_host.c: no musl node runs here), `npm install ./sdfd-V.tgz` into a
+# fresh project, the first call starting no process (the bundled library;
+# then SDFD_LIBRARY), a service serving under systemd-socket-activate, and
+# an install from the source directory with --install-links (what
+# node/README.md says).
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,9 +30,8 @@ fi
 tgz=$t/build/npm/sdfd-$v.tgz
 list=$(tar tzf "$tgz" | sort)
 missing=""
-for f in package/package.json package/index.js package/index.mjs package/index.d.ts package/LICENSE-MIT package/LICENSE-APACHE \
-         package/lib/linux-x64-gnu/libsdfd.so.0 package/lib/linux-x64-musl/libsdfd.so.0 \
-         package/lib/linux-x64-gnu/sdfd.node package/lib/linux-x64-musl/sdfd.node; do
+for f in package/package.json package/index.js package/impl.js package/index.d.ts package/LICENSE-MIT package/LICENSE-APACHE \
+         package/lib/linux-x64-gnu/libsdfd.so.0 package/lib/linux-x64-musl/libsdfd.so.0 package/lib/linux-x64/sdfd.node; do
   grep -qx "$f" <<<"$list" || missing+="$f "
 done
 mkdir "$t/x"; tar xzf "$tgz" -C "$t/x"
@@ -40,12 +40,32 @@ n2=$(readelf -d "$t/x/package/lib/linux-x64-musl/libsdfd.so.0" | sed -n 's/.*Sha
 [ -z "$missing" ] && [ "$n1" = "libc.so.6 " ] && [ "$n2" = "libc.so " ] \
   && ok "make npm: sdfd-$v.tgz ($(wc -l <<<"$list") files) with lib/linux-x64-gnu (needs libc.so.6) and lib/linux-x64-musl (needs libc.so)" \
   || bad "tarball contents" "missing: $missing; gnu needs: $n1; musl needs: $n2"$'\n'"$list"
-# The addons: linked against the library beside them (DT_NEEDED libsdfd.so.0, RUNPATH $ORIGIN).
-a1=$(readelf -d "$t/x/package/lib/linux-x64-gnu/sdfd.node" 2>&1 | sed -n 's/.*\(Shared library\|runpath\): \[\(.*\)\]/\2/p' | tr '\n' ' ')
-a2=$(readelf -d "$t/x/package/lib/linux-x64-musl/sdfd.node" 2>&1 | sed -n 's/.*\(Shared library\|runpath\): \[\(.*\)\]/\2/p' | tr '\n' ' ')
-[ "$a1" = 'libsdfd.so.0 libc.so.6 $ORIGIN ' ] && [ "$a2" = 'libsdfd.so.0 libc.so $ORIGIN ' ] \
-  && ok "sdfd.node for gnu ($a1) and musl ($a2) load the library beside them" \
-  || bad "addon linkage" "gnu: $a1; musl: $a2"
+# The addon: one file for both C libraries, so it needs none (no DT_NEEDED, no RUNPATH).
+a=$(readelf -d "$t/x/package/lib/linux-x64/sdfd.node" 2>&1 | sed -n 's/.*\(Shared library\|runpath\): \[\(.*\)\]/\2/p' | tr '\n' ' ')
+[ -z "$a" ] && readelf -h "$t/x/package/lib/linux-x64/sdfd.node" >/dev/null 2>&1 \
+  && ok "lib/linux-x64/sdfd.node needs no library (one addon for glibc and musl)" || bad "addon linkage" "needs: $a"
+# ...and in a glibc and a musl process it picks the library built for that
+# C library and calls it (a passed, named socket).
+if [ -e /usr/include/node/node_api.h ] \
+   && gcc -O1 -Wall -Wextra -Werror -rdynamic -I/usr/include/node -o "$t/host-gnu" tests/packaging/napi_host.c 2>"$t/cc.log" \
+   && musl-gcc -O1 -Wall -Wextra -Werror -rdynamic -I/usr/include/node -o "$t/host-musl" tests/packaging/napi_host.c 2>>"$t/cc.log"; then
+  for libc in gnu musl; do
+    interp=$(readelf -l "$t/host-$libc" | sed -n 's/.*program interpreter: \(.*\)\]/\1/p')
+    # Started by systemd-socket-activate on a first connection, with one socket named "web".
+    port=$(free_port)
+    timeout 20 systemd-socket-activate -l "127.0.0.1:$port" --fdname=web "$t/host-$libc" "$t/x/package/lib" >"$t/host.out" 2>"$t/host.err" &
+    pid=$!
+    python3 -c 'import socket, sys, time
+for _ in range(100):
+    try: socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close(); break
+    except OSError: time.sleep(0.05)' "$port"
+    wait "$pid"
+    reply=$(cat "$t/host.out")
+    [ "$reply" = "libc=$libc fds=1 names=web" ] \
+      && ok "sdfd.node in a $libc process ($interp): opens lib/linux-x64-$libc/libsdfd.so.0 and calls it ($reply)" \
+      || bad "sdfd.node in a $libc process ($interp)" "$reply"
+  done
+else bad "building tests/packaging/napi_host.c (gcc and musl-gcc, /usr/include/node/node_api.h)" "$(cat "$t/cc.log" 2>/dev/null)"; fi
 
 # 1. npm install ./sdfd-V.tgz into a fresh project.
 mkdir "$t/proj"; cp "$tgz" "$t/proj/"
@@ -54,8 +74,9 @@ if (cd "$t/proj" && npm init -y >/dev/null && npm install --loglevel=error "./sd
 else bad "npm install of the tarball" "$(tail -10 "$t/install.log")"; finish; fi
 P=$t/proj
 out=$(cd "$P" && node -e 'const s = require("sdfd"); console.log(JSON.stringify(s.listenFds()), s.libraryPath(),
-  Object.keys(require.cache).filter((f) => /[/]koffi[/]|sdfd[.]node$/.test(f)).map((f) => f.replace(/.*node_modules[/]/, "")).join(","))' 2>&1)
-[ "$out" = "[] $P/node_modules/sdfd/lib/linux-x64-gnu/libsdfd.so.0 sdfd/lib/linux-x64-gnu/sdfd.node" ] \
+  Object.keys(require.cache).some((f) => /[/]koffi[/]/.test(f)) ? "koffi" : "no-koffi",
+  require("fs").readFileSync("/proc/self/maps", "utf8").match(/[^ ]*sdfd[.]node$/m)[0].replace(/.*node_modules[/]/, ""))' 2>&1)
+[ "$out" = "[] $P/node_modules/sdfd/lib/linux-x64-gnu/libsdfd.so.0 no-koffi sdfd/lib/linux-x64/sdfd.node" ] \
   && ok "require('sdfd').listenFds() -> [], with the package's own linux-x64-gnu library through its addon (koffi not loaded)" \
   || bad "first call" "$out"
 out=$(cd "$P" && node --input-type=module -e 'import { listenFds } from "sdfd"; console.log(JSON.stringify(listenFds()))' 2>&1)
