@@ -47,7 +47,10 @@ def ports_in(text):
 
 
 def port_free(port):
+    """Nobody listens on it. SO_REUSEADDR as the launchers set it: the previous
+    run's connections in TIME_WAIT do not make it busy."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
