@@ -197,12 +197,7 @@ impl NotifyState<'_> {
 fn monotonic_usec() -> u64 {
     #[cfg(unix)]
     {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: ts is a valid, writable timespec.
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } == 0 {
-            return (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000);
-        }
-        0
+        crate::sys::monotonic_usec()
     }
     #[cfg(not(unix))]
     {

@@ -139,10 +139,7 @@ fn last() -> Errno {
 }
 
 fn now_usec() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is writable; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000)
+    crate::sys::monotonic_usec()
 }
 
 /// An absolute deadline (monotonic µs), or none.
@@ -572,14 +569,7 @@ pub fn offer(
 fn accept(l: c_int) -> Result<Fd> {
     #[cfg(sdfd_linux)]
     {
-        // SAFETY: NULL address pointers are allowed.
-        let c = unsafe {
-            libc::accept4(l, core::ptr::null_mut(), core::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-        };
-        if c < 0 {
-            return Err(last());
-        }
-        Ok(Fd(c))
+        crate::sys::accept_cloexec_nonblock(l).map(Fd)
     }
     #[cfg(not(sdfd_linux))]
     {
@@ -1022,19 +1012,7 @@ pub unsafe fn spawn(
     *env.add(k.wrapping_add(3)) = core::ptr::null();
 
     // The child reports an exec failure's errno through this pipe.
-    let mut p = [-1 as c_int; 2];
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-    if libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
-        return Err(last());
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-    {
-        if libc::pipe(p.as_mut_ptr()) < 0 {
-            return Err(last());
-        }
-        libc::fcntl(p[0], libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(p[1], libc::F_SETFD, libc::FD_CLOEXEC);
-    }
+    let p = crate::sys::pipe_cloexec()?;
     let (rd, wr) = (Fd(p[0]), Fd(p[1]));
     let pid = libc::fork();
     if pid < 0 {

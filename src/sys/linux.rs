@@ -12,7 +12,8 @@
 //! The calls after `environ` are not on `sd_listen_fds`' path. They are raw
 //! system calls because glibc has newer symbol versions for them
 //! (`stat`/`fstat` GLIBC_2.33, `mq_getattr` GLIBC_2.34, `pipe2` 2.9, `ppoll`
-//! and `faccessat` 2.4): each version the library needs is checked by the
+//! and `faccessat` 2.4, `accept4` 2.10, `clock_gettime` 2.17): each version
+//! the library needs is checked by the
 //! dynamic linker at every program start (~250 instructions each), whether
 //! the function is ever called or not. With these, libsdfd.so needs only
 //! GLIBC_2.2.5. Each does what the glibc 2.36 wrapper does.
@@ -157,6 +158,27 @@ pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
     // SAFETY: `p` is a writable int[2].
     check(unsafe { syscall4(libc::SYS_pipe2, p.as_mut_ptr() as usize, libc::O_CLOEXEC as usize, 0, 0) })?;
     Ok(p)
+}
+
+/// `accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)`.
+pub(crate) fn accept_cloexec_nonblock(l: RawFd) -> Result<c_int> {
+    let flags = (libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as usize;
+    // SAFETY: NULL address pointers are allowed.
+    check(unsafe { syscall4(libc::SYS_accept4, l as usize, 0, 0, flags) }).map(|v| v as c_int)
+}
+
+/// `CLOCK_MONOTONIC` in µs; 0 if the clock cannot be read. (The system
+/// call, not the vDSO: called per wait, not per packet.)
+pub(crate) fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a writable timespec.
+    let r = check(unsafe {
+        syscall4(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC as usize, &mut ts as *mut _ as usize, 0, 0)
+    });
+    if r.is_err() {
+        return 0;
+    }
+    (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000)
 }
 
 /// `ppoll(pfd, 1, ts, NULL)`; `ts` NULL waits forever. (glibc passes a

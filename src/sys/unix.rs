@@ -124,6 +124,26 @@ pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
     Ok(p)
 }
 
+/// `accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)`.
+#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+pub(crate) fn accept_cloexec_nonblock(l: RawFd) -> Result<c_int> {
+    // SAFETY: NULL address pointers are allowed.
+    check(unsafe {
+        libc::accept4(l, core::ptr::null_mut(), core::ptr::null_mut(), libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+    })
+}
+
+/// `CLOCK_MONOTONIC` in µs; 0 if the clock cannot be read.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a writable timespec.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000)
+}
+
 /// `ppoll(pfd, 1, ts, NULL)`; `ts` NULL waits forever.
 #[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {

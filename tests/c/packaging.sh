@@ -85,6 +85,11 @@ soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 [ "$soname" = "libsdfd.so.0" ] && ok "soname is libsdfd.so.0" || bad "soname is '$soname'"
 needed=$(readelf -d "$so" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
 [ "$needed" = "libc.so.6 " ] && ok "libsdfd.so needs only libc.so.6" || bad "libsdfd.so needs: $needed"
+# Every symbol version a library needs is checked by the dynamic linker at
+# each program start (~200 instructions each, bench/RESULTS.md): one.
+versions=$(readelf -V "$so" | sed -n '/Version needs/,$s/.*Name: \([^ ]*\).*/\1/p' | tr '\n' ' ')
+[ "$versions" = "GLIBC_2.2.5 " ] && ok "libsdfd.so needs one libc symbol version, GLIBC_2.2.5" \
+  || bad "libsdfd.so needs the versions: $versions" "$(readelf --dyn-syms -W "$so" | grep -v 'GLIBC_2.2.5' | grep '@GLIBC')"
 [ -L "$LIBDIR/libsdfd.so.0" ] && [ -L "$LIBDIR/libsdfd.so" ] && ok "libsdfd.so -> libsdfd.so.0 -> real file" || bad "library symlinks"
 
 # 5. Static link with just `pkg-config --static --libs sdfd`, fully static too.
