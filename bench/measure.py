@@ -193,6 +193,8 @@ def main():
     add_all = stripped_size(os.path.join(B, "all-sdfd-static")) - stripped_size(os.path.join(B, "all-sdfd-shared"))
     musl_start, musl_plain = stripped_size(os.path.join(B, "e-musl-sdfd-static")), stripped_size(os.path.join(B, "f-musl-plain"))
     musl_all = stripped_size(os.path.join(B, "all-musl-sdfd-static"))
+    gc = lambda n: stripped_size(os.path.join(B, "gc-" + n))
+    gc_start, gc_all = gc("start-static") - gc("start-shared"), gc("all-static") - gc("all-shared")
     ldd = sh("ldd", os.path.join(B, "all-libsystemd")).stdout
     libs = {}
     for line in ldd.splitlines():
@@ -207,13 +209,18 @@ def main():
     w("| `libsdfd.so.0`, stripped (all 19 functions; needs only libc.so.6) | %s | < 64 KiB %s |" % (k(so_size), "✓" if so_size < 65536 else "✗"))
     w("| added to a C program by linking `libsdfd.a`, `sd_listen_fds` only (stripped static − stripped shared link of bench/start.c) | %s | < 64 KiB %s |" % (k(add_start), "✓" if add_start < 65536 else "✗"))
     w("| added to a C program by linking `libsdfd.a`, every function (bench/allfuncs.c) | %s | < 64 KiB %s |" % (k(add_all), "✓" if add_all < 65536 else "✗"))
+    w("| the same two, linked with `-Wl,--gc-sections`: `sd_listen_fds` only / every function | %s / %s | |" % (k(gc_start), k(gc_all)))
     w("| fully static musl program calling `sd_listen_fds` (whole binary, libc included) | %s | |" % k(musl_start))
     w("| fully static musl program calling every function (whole binary) | %s | |" % k(musl_all))
     w("| fully static musl `return 0` (for comparison) | %s | |" % k(musl_plain))
+    w("| the same three with `-Wl,--gc-sections` | %s / %s / %s | |" % (k(gc("musl-start")), k(gc("musl-all")), k(gc("musl-plain"))))
     w("| libsystemd.so.0 and the libraries it loads, libc and ld.so not counted (%s) | %s | |" % (
         ", ".join("%s %s" % (n, format(v, ",")) for n, v in sorted(libs.items()) if n not in common), k(closure)))
     w("| the same with %s | %s | |" % (" and ".join(sorted(common)), k(closure + sum(common.values()))))
     w("\nlibsystemd's closure is %.0f× libsdfd.so." % (closure / so_size))
+    w("\nlibsdfd.a holds the whole library in few objects (Rust compiles a crate as a unit), so a static "
+      "link without `--gc-sections` takes in every function, called or not; with it (each function is its own "
+      "section) the linker keeps what the program reaches: %s for a program that calls only `sd_listen_fds`." % k(gc_start))
 
 
 main()

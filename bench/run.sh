@@ -62,6 +62,18 @@ cc "${CFLAGS[@]}" -o "$B/all-sdfd-static" allfuncs.c $(pkg-config --cflags sdfd)
    -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic
 cc "${CFLAGS[@]}" -o "$B/all-libsystemd" allfuncs.c $(pkg-config --cflags --libs libsystemd)
 musl-gcc -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$B/all-musl-sdfd-static" allfuncs.c "$OUT/build/musl/libsdfd.a"
+# The same static links with -Wl,--gc-sections (sizes only): the linker then
+# keeps what the program calls, not every function of libsdfd.a's objects.
+GC=-Wl,--gc-sections
+cc "${CFLAGS[@]}" $GC -o "$B/gc-start-shared" start.c $(pkg-config --cflags --libs sdfd)
+cc "${CFLAGS[@]}" $GC -o "$B/gc-start-static" start.c $(pkg-config --cflags sdfd) \
+   -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic
+cc "${CFLAGS[@]}" $GC -o "$B/gc-all-shared" allfuncs.c $(pkg-config --cflags --libs sdfd)
+cc "${CFLAGS[@]}" $GC -o "$B/gc-all-static" allfuncs.c $(pkg-config --cflags sdfd) \
+   -Wl,-Bstatic $(pkg-config --static --libs sdfd) -Wl,-Bdynamic
+musl-gcc -static "${CFLAGS[@]}" $GC -I"$ROOT/include" -o "$B/gc-musl-start" start.c "$OUT/build/musl/libsdfd.a"
+musl-gcc -static "${CFLAGS[@]}" $GC -I"$ROOT/include" -o "$B/gc-musl-all" allfuncs.c "$OUT/build/musl/libsdfd.a"
+musl-gcc -static "${CFLAGS[@]}" $GC -o "$B/gc-musl-plain" plain.c
 
 # Syscall programs and the timing harness.
 cc "${CFLAGS[@]}" -o "$B/sys-libsystemd" syscalls.c $(pkg-config --cflags --libs libsystemd)
