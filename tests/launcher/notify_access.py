@@ -22,10 +22,11 @@ TMP = tmpdir("act-notify")
 os.chmod(TMP, 0o755)
 procs = []
 
-# The child: reports its environment to DIR/child.PID, sends the messages
-# in DIR/on-start (blank-line separated; "FD " first line: with an fd of
-# /etc/hostname; "GRANDCHILD " first line: sent by a child of the child),
-# and again those in DIR/on-usr2 on SIGUSR2. SIGTERM ends it.
+# The child: reports its environment to DIR/child.PID, waits DIR/delay
+# seconds if that exists, sends the messages in DIR/on-start (blank-line
+# separated; "FD " first line: with an fd of /etc/hostname; "GRANDCHILD "
+# first line: sent by a child of the child), exits 0 if DIR/exit exists,
+# and sends those in DIR/on-usr2 on SIGUSR2. SIGTERM ends it.
 CHILD = r'''
 import array, os, signal, socket, subprocess, sys, time
 d = sys.argv[1]
@@ -52,7 +53,10 @@ env = {k: v for k, v in os.environ.items() if k.startswith(("LISTEN_", "NOTIFY_"
 with open(os.path.join(d, "child.%d.tmp" % os.getpid()), "w") as f:
     f.write(repr(env))
 os.rename(os.path.join(d, "child.%d.tmp" % os.getpid()), os.path.join(d, "child.%d" % os.getpid()))
+time.sleep(float(load("delay") or 0))
 send(load("on-start"))
+if load("exit"):
+    sys.exit(0)
 while True:
     time.sleep(1)
 '''
@@ -72,10 +76,12 @@ FOREIGN = ["FDSTORE=1\nFDNAME=evil", "READY=1", "FDSTOREREMOVE=1\nFDNAME=own", "
 
 
 class Launcher:
-    def __init__(self, name, opts):
+    def __init__(self, name, opts, files=None):
         self.dir = os.path.join(TMP, name)
         os.mkdir(self.dir)
         open(os.path.join(self.dir, "child.py"), "w").write(CHILD)
+        for f, text in (files or {}).items():
+            self.set(f, text)
         self.log = os.path.join(self.dir, "log")
         self.port = free_port()
         with open(self.log, "w") as logf:
@@ -230,4 +236,30 @@ def access_modes():
     check(f"--notify-access=some: usage error (rc={r.returncode})", r.returncode == 2 and "--notify-access" in r.stderr, r.stderr)
 
 
-sys.exit(run_groups((main_access, access_modes), procs))
+def last_words():
+    """A child's FDSTORE=1 sent just before it exits is kept, even when the
+    launcher sees the message and the SIGCHLD at the same wake-up (forced
+    here: the launcher is stopped meanwhile). systemd reads notify messages
+    before SIGCHLD for this; judging the message after reaping the child
+    refused it as not from the main child, and the fd was lost."""
+    L = Launcher("last-words", ["--notify", "--restart", "--restart-delay=0.05"],
+                 {"on-start": "FD FDSTORE=1\nFDNAME=last", "delay": "0.3", "exit": "1"})
+    c1, _ = L.next_child()
+    os.kill(L.p.pid, signal.SIGSTOP)
+    time.sleep(0.2)
+    end = time.time() + 5
+    while alive(c1) and time.time() < end:   # it sends, then exits
+        time.sleep(0.02)
+    gone = not alive(c1)
+    os.unlink(os.path.join(L.dir, "exit"))   # the next child stays
+    os.kill(L.p.pid, signal.SIGCONT)
+    c2, env = L.next_child()
+    t = L.text()
+    check(f"FDSTORE=1 from a child that exits right after: kept for its successor (LISTEN_FDS={env.get('LISTEN_FDS')}, "
+          f"LISTEN_FDNAMES={env.get('LISTEN_FDNAMES')})",
+          gone and env.get("LISTEN_FDS") == "2" and env.get("LISTEN_FDNAMES", "").endswith(":last") and "refused" not in t,
+          f"first child exited: {gone}; env {env}\n{t[-800:]}")
+    L.stop()
+
+
+sys.exit(run_groups((main_access, access_modes, last_words), procs))

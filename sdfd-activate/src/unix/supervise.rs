@@ -594,6 +594,14 @@ impl Supervisor {
                 self.err(&format!("poll: {}", errno_str(errno())));
                 return 1;
             }
+            // Notify messages before signals, as systemd orders them: a
+            // child's last message (FDSTORE=1, then exit) is queued before its
+            // SIGCHLD, and must be judged while it is still the main child.
+            if self.notify.is_some() && (pfds[1].revents != 0 || pfds[0].revents != 0) {
+                while let Some(m) = self.notify.as_ref().and_then(|n| n.recv()) {
+                    self.on_notify(m);
+                }
+            }
             if pfds[0].revents != 0 {
                 let mut buf = [0u8; 64];
                 loop {
@@ -605,11 +613,6 @@ impl Supervisor {
                     for &s in &buf[..n as usize] {
                         self.handle_signal(s as libc::c_int);
                     }
-                }
-            }
-            if self.notify.is_some() && pfds[1].revents != 0 {
-                while let Some(m) = self.notify.as_ref().and_then(|n| n.recv()) {
-                    self.on_notify(m);
                 }
             }
             if watch && !self.stopping {
