@@ -25,7 +25,6 @@ with its process group.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -46,18 +45,6 @@ def ports_in(text):
     return sorted({int(p) for p in re.findall(r"127\.0\.0\.1:(\d{4,5})", text)})
 
 
-def port_free(port):
-    """Nobody listens on it. SO_REUSEADDR as the launchers set it: the previous
-    run's connections in TIME_WAIT do not make it busy."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 def main():
     if os.geteuid() != 0:
         t.setup_failed("the quick starts install into /usr/local: run as root")
@@ -67,7 +54,7 @@ def main():
         t.setup_failed("no <!-- quickstart: ... --> block in README.md")
     if os.path.exists("/usr/local/lib/libsdfd.so.0"):
         t.setup_failed("/usr/local/lib/libsdfd.so.0 exists before the run: cannot tell the README's install from it")
-    busy = [p for p in ports_in(text) if not port_free(p)]
+    busy = [p for p in ports_in(text) if not t.port_free(p)]
     if busy:
         t.setup_failed("ports the README uses are busy: %s" % busy)
 

@@ -97,6 +97,18 @@ def free_port(family=socket.AF_INET, host=None, kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+def port_free(port, host="127.0.0.1"):
+    """Nothing listens on `port`. Bound with SO_REUSEADDR, as the launchers
+    bind: connections of an earlier run, in TIME_WAIT, do not make it busy."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
 def alive(pid):
     """Whether process `pid` exists and is not a zombie (its state in
     /proc/PID/stat, read after the last ")" so a command name cannot fool it)."""

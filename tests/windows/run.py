@@ -11,7 +11,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import check, summary  # noqa: E402
+from sdfdtest import check, port_free, summary  # noqa: E402
 from sdfdtest import free_port as _free_port  # noqa: E402
 
 W = sys.argv[1]
@@ -190,20 +190,6 @@ else:
 
 # 7. sdfd-activate.exe: the systemfd protocol server, with names.
 A = "sdfd-activate.exe"
-
-
-def port_free(port):
-    """Nothing listens on the port (SO_REUSEADDR: connections the child
-    closed, in TIME_WAIT, do not count)."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def wait_port_free(port, secs=15):
