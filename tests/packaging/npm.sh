@@ -52,15 +52,8 @@ if [ -e /usr/include/node/node_api.h ] \
   for libc in gnu musl; do
     interp=$(readelf -l "$t/host-$libc" | sed -n 's/.*program interpreter: \(.*\)\]/\1/p')
     # Started by systemd-socket-activate on a first connection, with one socket named "web".
-    port=$(free_port)
-    timeout 20 systemd-socket-activate -l "127.0.0.1:$port" --fdname=web "$t/host-$libc" "$t/x/package/lib" >"$t/host.out" 2>"$t/host.err" &
-    pid=$!
-    python3 -c 'import socket, sys, time
-for _ in range(100):
-    try: socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close(); break
-    except OSError: time.sleep(0.05)' "$port"
-    wait "$pid"
-    reply=$(cat "$t/host.out")
+    ACTIVATED_OUT=$t/host.out activated_reply --fdname=web "$t/host-$libc" "$t/x/package/lib" >/dev/null
+    reply=$(grep '^libc=\|^error=' "$t/host.out")
     [ "$reply" = "libc=$libc fds=1 names=web" ] \
       && ok "sdfd.node in a $libc process ($interp): opens lib/linux-x64-$libc/libsdfd.so.0 and calls it ($reply)" \
       || bad "sdfd.node in a $libc process ($interp)" "$reply"
