@@ -573,7 +573,7 @@ fn accept(l: c_int) -> Result<Fd> {
     }
     #[cfg(not(sdfd_linux))]
     {
-        // SAFETY: as above.
+        // SAFETY: NULL address pointers are allowed.
         let c = Fd(unsafe { libc::accept(l, core::ptr::null_mut(), core::ptr::null_mut()) });
         if c.0 < 0 {
             return Err(last());

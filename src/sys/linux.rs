@@ -178,7 +178,7 @@ pub(crate) fn monotonic_usec() -> u64 {
     if r.is_err() {
         return 0;
     }
-    (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000)
+    super::timespec_usec(&ts)
 }
 
 /// `ppoll(pfd, 1, ts, NULL)`; `ts` NULL waits forever. (glibc passes a

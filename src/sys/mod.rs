@@ -34,6 +34,12 @@ use windows as imp;
 
 pub(crate) use imp::*;
 
+/// A `CLOCK_MONOTONIC` reading in µs (`monotonic_usec`, either module).
+#[cfg(unix)]
+fn timespec_usec(ts: &libc::timespec) -> u64 {
+    (ts.tv_sec as u64).wrapping_mul(1_000_000).wrapping_add(ts.tv_nsec as u64 / 1000)
+}
+
 /// A file's type as `fstat`/`stat` report it (`st_mode & S_IFMT`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileKind {
