@@ -972,13 +972,11 @@ function handoffSpawn(file, args, fds, options) {
 
 const handoff = { offer: handoffOffer, receive: handoffReceive, spawn: handoffSpawn };
 
+// What index.js calls (the package's exports are index.js's).
 module.exports = {
   attach(h) { hot = h; },
   check,
   handoff,
-  LISTEN_FDS_START,
-  AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6,
-  SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET,
   listenFds,
   listenFdsWithNames,
   collect,
