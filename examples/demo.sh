@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-./tests/apt-need.sh build-essential pkg-config systemd curl
+./tests/deps.sh demo   # the Debian packages it needs (build-essential pkg-config systemd curl python3)
 
 echo "==> building and installing sdfd into build/demo"
 make -s install PREFIX="$ROOT/build/demo" >/dev/null
@@ -22,10 +22,10 @@ echo "==> systemd-socket-activate -l 127.0.0.1:$port --fdname=http build/demo/he
 systemd-socket-activate -l "127.0.0.1:$port" --fdname=http build/demo/hello-daemon 2 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-sleep 0.3
 for i in 1 2; do
   echo "==> curl http://127.0.0.1:$port/ (request $i)"
-  curl -sS --max-time 5 "http://127.0.0.1:$port/" | sed 's/^/    /'
+  # --retry-connrefused: the launcher binds in the background
+  curl -sS --max-time 5 --retry 5 --retry-connrefused "http://127.0.0.1:$port/" | sed 's/^/    /'
 done
 wait $pid
 echo "==> done: the daemon got its socket from sdfd's sd_listen_fds_with_names and served 2 requests"

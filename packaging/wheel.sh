@@ -55,8 +55,28 @@ for libc in glibc musl; do
   src "$s"
   mkdir "$s/sdfd/_lib"
   install -m 755 "$lib" "$s/sdfd/_lib/libsdfd.so.0"
-  cc=gcc; [ "$libc" = musl ] && cc=musl-gcc
-  CC=$cc LDSHARED="$cc -shared" "$VPY" -m build -q --no-isolation --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
+  cc=gcc cflags=${CFLAGS:-}
+  if [ "$libc" = musl ]; then
+    cc=musl-gcc
+    # Debian's pyconfig.h only includes <MULTIARCH/python3.X/pyconfig.h>,
+    # under /usr/include, which musl-gcc does not search: that one directory
+    # is given to it alone (not the rest of glibc's headers).
+    read -r inc multi < <("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["include"], sysconfig.get_config_var("MULTIARCH") or "-")')
+    pyver=$(basename "$inc")
+    if [ "$multi" != - ] && grep -q "<$multi/$pyver/pyconfig.h>" "$inc/pyconfig.h" 2>/dev/null; then
+      mkdir -p "$work/pyinc/$multi"
+      ln -sfn "/usr/include/$multi/$pyver" "$work/pyinc/$multi/$pyver"
+      cflags="$cflags -I$work/pyinc"
+    fi
+    # setuptools adds -L$LIBDIR of a Debian python (/usr/lib/MULTIARCH, glibc's
+    # libc.so) after LDSHARED: musl's own library directory goes first.
+    musl_lib=$(dirname "$(sed -n 's/.*-specs "\([^"]*\)".*/\1/p' "$(command -v musl-gcc)")")
+    [ -e "$musl_lib/libc.so" ] || { echo "wheel.sh: cannot find musl's libc.so (musl-gcc: $(command -v musl-gcc))" >&2; exit 1; }
+    ldshared="musl-gcc -shared -L$musl_lib"
+  else
+    ldshared="gcc -shared"
+  fi
+  CC=$cc LDSHARED=$ldshared CFLAGS=$cflags "$VPY" -m build -q --no-isolation --wheel --outdir "$work/raw-$libc" "$s" >/dev/null
   raw=$(ls "$work/raw-$libc"/sdfd-"$version"-cp38-abi3-linux_x86_64.whl)
   # The extension: the bundled library and libc, nothing else.
   rm -rf "$work/x-$libc"; mkdir "$work/x-$libc"

@@ -25,29 +25,13 @@ VENV=${SDFD_PY_VENV:-$ROOT/build/python-venv}
 SYSTEM_PYTHON=/usr/bin/python3
 
 fail() { echo "python/run-tests.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
-as_root_apt() {  # as_root_apt PACKAGE...: install Debian packages if we may
-  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || return 1
-  echo "run-tests: installing $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 || {
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1; }
-}
-
-# The oracle and the launcher.
-if ! "$SYSTEM_PYTHON" -c 'import systemd.daemon' 2>/dev/null; then
-  as_root_apt python3-systemd || true
-  "$SYSTEM_PYTHON" -c 'import systemd.daemon' 2>/dev/null || fail "python3-systemd is needed under $SYSTEM_PYTHON"
-fi
-if ! command -v systemd-socket-activate >/dev/null; then
-  as_root_apt systemd || true
-  command -v systemd-socket-activate >/dev/null || fail "systemd-socket-activate (package systemd) is needed"
-fi
-command -v pkg-config >/dev/null || as_root_apt pkg-config || fail "pkg-config is needed"
+# The oracle and the launcher (Debian packages: tests/deps.sh installs them).
+"$SYSTEM_PYTHON" -c 'import systemd.daemon' 2>/dev/null || fail "python3-systemd is needed under $SYSTEM_PYTHON"
+command -v systemd-socket-activate >/dev/null || fail "systemd-socket-activate (package systemd) is needed"
+command -v pkg-config >/dev/null || fail "pkg-config is needed"
 NATIVE=${SDFD_PY_NATIVE:-0}
 if [ "$NATIVE" = 1 ] && ! "$PY" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
-  as_root_apt python3-dev || true
-  "$PY" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
-    || fail "SDFD_PY_NATIVE=1 needs Python.h (python3-dev)"
+  fail "SDFD_PY_NATIVE=1 needs Python.h (python3-dev)"
 fi
 
 # The library under test.
@@ -69,12 +53,8 @@ want=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || fail "no
 have=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
 if [ "$have" != "$want" ]; then
   rm -rf "$VENV"
-  if ! "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1; then
-    # Debian's python3 needs python3-venv for ensurepip.
-    as_root_apt "python${want}-venv" || as_root_apt python3-venv || true
-    rm -rf "$VENV"
-    "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1 || { cat "$WORK/venv.log"; fail "cannot create a venv with $PY"; }
-  fi
+  # (Debian's python3 needs python3-venv for ensurepip)
+  "$PY" -m venv "$VENV" >"$WORK/venv.log" 2>&1 || { cat "$WORK/venv.log"; fail "cannot create a venv with $PY"; }
 fi
 VPY=$VENV/bin/python
 "$VPY" -m pip install -q --disable-pip-version-check pytest uvicorn || fail "pip install pytest uvicorn failed"

@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/sdfdtest.sh
 tmpdir w check
-command -v clang-format >/dev/null || apt_need clang-format || die "apt-get install clang-format"
+./tests/deps.sh check >/dev/null || die "tests/deps.sh check (clang-format)"
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" >/dev/null 2>&1
 done

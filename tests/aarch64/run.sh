@@ -7,12 +7,11 @@
 #   2. the C differential suite: tests/c/probe.c built for aarch64 against
 #      the aarch64 libsdfd.so and against libsystemd 252 for arm64 (Debian
 #      multiarch, libsystemd-dev:arm64), both run under qemu-aarch64 by
-#      tests/c/difftest.py. If the arm64 package cannot be installed, the
-#      reference is the x86_64 probe on the x86_64 libsystemd (the same
-#      scenarios: the outputs do not depend on the architecture).
-# SDFD_AARCH64_ORACLE=x86_64 forces that second form. Installs what it needs
-# (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user, the rustup
-# target). Ends with "N passed, N failed".
+#      tests/c/difftest.py.
+# SDFD_AARCH64_ORACLE=x86_64 compares with the x86_64 probe on the x86_64
+# libsystemd instead (the same scenarios: the outputs do not depend on the
+# architecture). Adds the rustup target it needs; the Debian packages come
+# from tests/deps.sh. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -22,21 +21,14 @@ SYSROOT=/usr/aarch64-linux-gnu
 MULTIARCH_LIB=/usr/lib/aarch64-linux-gnu
 tmpdir w aarch64
 
-apt_need gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsystemd-dev || die "apt-get install (cross compiler, qemu-user)"
+need aarch64-linux-gnu-gcc qemu-aarch64
 rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET" >/dev/null 2>&1 \
   || die "rustup target add $TARGET"
 
-# The oracle: libsystemd for arm64 through multiarch when the mirror has it.
+# The oracle: libsystemd for arm64 through multiarch (tests/deps.sh installs it).
 oracle=${SDFD_AARCH64_ORACLE:-arm64}
-if [ "$oracle" = arm64 ]; then
-  added_arch=
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64 && added_arch=1; fi
-  if ! apt_need libsystemd-dev:arm64; then
-    echo "# libsystemd-dev:arm64 is not available: comparing with the x86_64 oracle instead"
-    oracle=x86_64
-    # leave the package system as it was
-    if [ -n "$added_arch" ]; then dpkg --remove-architecture arm64; fi
-  fi
+if [ "$oracle" = arm64 ] && ! dpkg-query -W -f='${Status}' libsystemd-dev:arm64 2>/dev/null | grep -q 'ok installed'; then
+  die "libsystemd-dev:arm64 is not installed (tests/deps.sh)"
 fi
 echo "# oracle: libsystemd 252 for $oracle"
 

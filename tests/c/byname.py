@@ -20,7 +20,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from sdfdtest import ACTIVATE, Activated, check, free_port, recv_line, run_scenarios  # noqa: E402
+from sdfdtest import ACTIVATE, Activated, check, free_port, recv_line, run_scenarios, wait_listening  # noqa: E402
 from sdfdtest import build as build_program  # noqa: E402
 from sdfdtest import expect_line as line  # noqa: E402
 
@@ -136,7 +136,7 @@ def scenario_example(exe, tmp):
     p4, p6 = free_port(), free_port(socket.AF_INET6, "::1")
     p = subprocess.Popen([ACTIVATE, "-l", "127.0.0.1:%d" % p4, "-l", "[::1]:%d" % p6, "--fdname=Listeners:Listeners", hello],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
+    wait_listening(p.pid, 2)
     try:
         r = [ask(socket.AF_INET, ("127.0.0.1", p4)), ask(socket.AF_INET6, ("::1", p6)), ask(socket.AF_INET, ("127.0.0.1", p4))]
     except OSError as e:

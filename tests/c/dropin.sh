@@ -14,7 +14,7 @@ ROOT=$PWD
 . tests/lib/sdfdtest.sh
 tmpdir t dropin
 
-apt_need python3-systemd python3-pytest fcgiwrap libfcgi-bin systemd || die "apt-get install"
+need fcgiwrap cgi-fcgi systemd-socket-activate pytest-3
 
 STAGE=${SDFD_STAGE:-$ROOT/build/stage}
 if ! out=$(make -s install-compat PREFIX="$STAGE" 2>&1); then die "make install-compat" "$out"; fi
@@ -52,7 +52,7 @@ CGI
 chmod +x "$t/hello.cgi"
 timeout 20 systemd-socket-activate -E LD_LIBRARY_PATH="$SHIM" -l "127.0.0.1:$port" "$bin" </dev/null >"$t/fcgi.log" 2>&1 &
 track $!
-sleep 0.3
+wait_listening $! 1
 reply=$(SCRIPT_FILENAME=$t/hello.cgi REQUEST_METHOD=GET QUERY_STRING= timeout 10 cgi-fcgi -bind -connect "127.0.0.1:$port" 2>&1)
 case "$reply" in
   *"hello from $SHIM/libsystemd.so.0"*) ok "prebuilt fcgiwrap on the shim served a FastCGI request";;

@@ -11,11 +11,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . tests/lib/sdfdtest.sh
 
-need=()
-command -v musl-gcc >/dev/null || need+=(musl-tools)
-command -v systemd-socket-activate >/dev/null || need+=(systemd)
-command -v python3 >/dev/null || need+=(python3)
-if [ ${#need[@]} -gt 0 ]; then apt_need "${need[@]}" || die "install ${need[*]}"; fi
+need musl-gcc systemd-socket-activate python3
 
 tmpdir W musl
 at_exit 'jobs -p | xargs -r kill 2>/dev/null'
@@ -94,7 +90,7 @@ P=$(free_port)
 NAME="sdfd-musl-$$"
 python3 tests/lib/sdfdtest.py receive-notify "@$NAME" 2 "$W/notify.out" 15 &
 N=$!
-sleep 0.3
+wait_listening $N 1
 timeout 20 systemd-socket-activate -l "127.0.0.1:$P" --fdname=web -E NOTIFY_SOCKET="@$NAME" chroot "$R" /daemon 1 \
   >"$W/c.log" 2>&1 &
 C=$!

@@ -21,8 +21,7 @@ LIBDIR=$(pkg-config --variable=libdir sdfd)
 INCDIR=$(pkg-config --variable=includedir sdfd)
 
 # --- dependencies (only what is missing) -----------------------------------
-need=(build-essential dpkg-dev pkg-config autoconf automake libfcgi-dev libfcgi-bin systemd)
-apt_need "${need[@]}" || die "apt-get install ${need[*]} failed"
+need cc dpkg-source dpkg-buildpackage pkg-config autoreconf cgi-fcgi systemd-socket-activate
 
 # --- fetch the source with a private deb-src list (system apt config untouched)
 cat >"$W/src.sources" <<EOF

@@ -27,8 +27,7 @@ DOC=$ROOT/docs/containers.md
 . tests/lib/sdfdtest.sh
 
 [ "$(id -u)" -eq 0 ] || die "needs root (rootful podman, unshare -n, nsenter)"
-apt_need podman runc catatonit musl-tools systemd iproute2 util-linux python3 binutils \
-  || die "install podman runc catatonit musl-tools systemd iproute2"
+need podman runc musl-gcc systemd-socket-activate ip unshare nsenter python3 readelf
 command -v rustup >/dev/null && { rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
   || rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1; }
 

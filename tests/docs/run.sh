@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/sdfdtest.sh
-command -v mandoc >/dev/null || apt_need mandoc || die "apt-get install mandoc"
+need mandoc groff
 tmpdir w docs
 
 for page in man/*.[0-9]; do

@@ -17,6 +17,7 @@ It also runs as a program for the bash suites (tests/lib/sdfdtest.sh):
 
     python3 sdfdtest.py free-port [tcp|udp|tcp6|udp6]
     python3 sdfdtest.py receive-notify ADDRESS COUNT OUTFILE [TIMEOUT]
+    python3 sdfdtest.py wait-listening PID COUNT [TIMEOUT]
 """
 import array
 import atexit
@@ -118,6 +119,51 @@ def alive(pid):
         return st[st.rindex(")") + 2] != "Z"
     except OSError:
         return False
+
+
+def ready_sockets(pid):
+    """How many of process `pid`'s sockets are ready for clients: TCP and
+    Unix stream/seqpacket sockets in the listening state, UDP and Unix
+    datagram sockets bound. Read from /proc (the sockets of this network
+    namespace), so nothing connects: a launcher is not triggered by asking."""
+    inodes = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return 0
+    ready = 0
+    for table in ("tcp", "tcp6", "udp", "udp6", "unix"):
+        try:
+            with open("/proc/net/" + table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        for r in rows:
+            if table == "unix":  # Num RefCount Protocol Flags Type St Inode [Path]
+                if len(r) >= 7 and r[6] in inodes and (int(r[3], 16) & 0x10000 or r[4] == "0002"):
+                    ready += 1
+            elif len(r) >= 10 and r[9] in inodes and (table.startswith("udp") or r[3] == "0A"):
+                ready += 1
+    return ready
+
+
+def wait_listening(pid, count, timeout=10):
+    """Wait until process `pid` has `count` sockets ready for clients
+    (ready_sockets); False if it exits or `timeout` s pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready_sockets(pid) >= count:
+            return True
+        if not alive(pid):
+            return False
+        time.sleep(0.005)
+    return False
 
 
 def recv_all(sock, size=4096):
@@ -233,7 +279,8 @@ class Activated:
         extra = requests if isinstance(requests, list) else [str(requests)]
         self.p = subprocess.Popen([ACTIVATE] + args + wrapper + [exe] + extra, stdin=subprocess.DEVNULL,
                                   stdout=self.log, stderr=self.log)
-        time.sleep(0.3)  # let it bind
+        # clients may connect once every -l address is listening
+        wait_listening(self.p.pid, sum(1 for a in args if a in ("-l", "--listen") or a.startswith("--listen=")))
 
     def output(self):
         self.log.seek(0)
@@ -320,6 +367,8 @@ def _main(argv):
             except socket.timeout:
                 out.write("timeout\n")
         return 0
+    if argv[:1] == ["wait-listening"] and len(argv) >= 3:
+        return 0 if wait_listening(int(argv[1]), int(argv[2]), float(argv[3]) if len(argv) > 3 else 10) else 1
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -27,7 +27,10 @@
 #   track PID                  kill PID on exit (if still running)
 #   at_exit COMMAND            run COMMAND (a string, eval'd) on exit
 #   free_port [tcp|udp|tcp6|udp6]   print a free loopback port
-#   apt_need PKG...            install missing Debian packages (tests/apt-need.sh)
+#   need COMMAND...            finish with a failure unless every COMMAND is on PATH
+#                              (tests/deps.sh installs them; a suite installs nothing)
+#   wait_listening PID COUNT   wait until PID has COUNT sockets ready for clients
+#                              (listening, or bound for datagrams); 10 s at most
 
 SDFDTEST_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SDFDTEST_ROOT=$(dirname "$(dirname "$SDFDTEST_LIB")")
@@ -105,7 +108,13 @@ at_exit() { T_AT_EXIT+=("$1"); }
 
 free_port() { python3 "$SDFDTEST_LIB/sdfdtest.py" free-port "${1:-tcp}"; }
 
-apt_need() { "$SDFDTEST_ROOT/tests/apt-need.sh" "$@"; }
+need() {
+  local c missing=()
+  for c in "$@"; do command -v "$c" >/dev/null || missing+=("$c"); done
+  [ ${#missing[@]} -eq 0 ] || die "not installed: ${missing[*]} (tests/deps.sh installs what the suites need)"
+}
+
+wait_listening() { python3 "$SDFDTEST_LIB/sdfdtest.py" wait-listening "$1" "$2"; }
 
 # build_both SRC OUTDIR [CFLAGS...]: SRC (a C program) built twice by $CC
 # through pkg-config, as OUTDIR/NAME-libsystemd and OUTDIR/NAME-sdfd (NAME:

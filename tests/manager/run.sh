@@ -10,9 +10,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . tests/lib/sdfdtest.sh
 [ "$(id -u)" -eq 0 ] || die "needs root: private namespaces and a cgroup2 directory for the manager"
-apt_need systemd python3-systemd fcgiwrap libfcgi-bin util-linux libsystemd-dev pkg-config \
-  || die "apt-get install systemd python3-systemd fcgiwrap libfcgi-bin util-linux libsystemd-dev pkg-config"
-command -v node >/dev/null || apt_need nodejs npm || die "apt-get install nodejs npm"
+need /lib/systemd/systemd fcgiwrap cgi-fcgi unshare nsenter script pkg-config node
+/usr/bin/python3 -c 'import systemd.daemon' 2>/dev/null || die "python3-systemd is not installed (tests/deps.sh)"
 [ -n "$(findmnt -n -t cgroup2 2>/dev/null)" ] || die "no cgroup2 hierarchy mounted: the manager cannot boot"
 
 tmpdir B manager-build

@@ -13,7 +13,7 @@ installed=0
 at_exit '[ $installed = 1 ] && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq sdfd >/dev/null 2>&1'
 . tests/packaging/activated.sh
 [ "$(id -u)" -eq 0 ] || { bad "installing a .deb needs root"; finish; }
-apt_need lintian systemd pkg-config dpkg-dev >/dev/null 2>&1 || { bad "apt-need lintian systemd pkg-config dpkg-dev"; finish; }
+need lintian systemd-socket-activate pkg-config dpkg-deb
 unset PKG_CONFIG_PATH SDFD_LIBRARY LD_LIBRARY_PATH
 if dpkg-query -W sdfd >/dev/null 2>&1 || ldconfig -p | grep -q libsdfd || pkg-config --exists sdfd; then
   bad "sdfd or a libsdfd is already installed on this machine; this test installs and removes its own"; finish

@@ -15,7 +15,7 @@ ROOT=$PWD
 . tests/lib/sdfdtest.sh
 tmpdir t npm-test
 . tests/packaging/activated.sh
-apt_need systemd strace musl-tools >/dev/null 2>&1 || { bad "apt-need systemd strace musl-tools"; finish; }
+need systemd-socket-activate strace musl-gcc node npm
 command -v npm >/dev/null && command -v node >/dev/null || { bad "node and npm are needed"; finish; }
 export npm_config_cache=$t/npm-cache npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 v=$(node -p 'require("./node/package.json").version')

@@ -12,7 +12,7 @@ ROOT=$PWD
 . tests/lib/sdfdtest.sh
 tmpdir t wheel-test
 . tests/packaging/activated.sh
-apt_need python3-venv systemd strace musl-tools unzip >/dev/null 2>&1 || die "apt-need python3-venv systemd strace musl-tools unzip"
+need systemd-socket-activate strace musl-gcc unzip
 SYSPY=/usr/bin/python3
 v=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' python/sdfd/_version.py)
 

@@ -12,7 +12,7 @@ W=$ROOT/build/windows-test
 . tests/lib/sdfdtest.sh
 setup_fail() { die "set-up: $1" "$([ -f "${2:-}" ] && tail -30 "$2")"; }
 
-apt_need gcc-mingw-w64-x86-64 wine wine64 || setup_fail "apt-get install gcc-mingw-w64-x86-64 wine wine64"
+need x86_64-w64-mingw32-gcc wine ps
 rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu \
   || rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1 || setup_fail "rustup target add x86_64-pc-windows-gnu"
 
