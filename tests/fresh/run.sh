@@ -4,7 +4,7 @@
 # A minimal Debian 12 root (debootstrap --variant=minbase bookworm) is made
 # once and kept under ${XDG_CACHE_HOME:-~/.cache}/sdfd/fresh (made anew when
 # older than a week). Each phase gets its own copy of it, entered with
-# pivot_root in private mount and pid namespaces (tests/fresh/enter.sh): a
+# pivot_root in private mount and pid namespaces (tests/fresh/enter.py): a
 # process inside sees that root as /, and a suite's `nsenter -m` lands in it,
 # not on the host. Inside: the host's rustup toolchain (an overlay, so what
 # rustup adds inside stays inside), the host's apt and certificate settings,
@@ -71,8 +71,8 @@ run_phase() {
   start=$SECONDS
   echo "# phase $name: copying the root into $run"
   cp -a "$IMAGE" "$run/root" || die "copying the cached root"
-  echo "# phase $name: entering it (tests/fresh/enter.sh)"
-  ./tests/fresh/enter.sh "$run" "$ROOT" "$ARCHIVES" bash /sdfd-fresh/phase.sh "$name" 2>&1 | tee "$log"
+  echo "# phase $name: entering it (tests/fresh/enter.py)"
+  python3 tests/fresh/enter.py "$run" "$ROOT" "$ARCHIVES" bash /sdfd-fresh/phase.sh "$name" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   local line p f
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -87,8 +87,8 @@ run_phase() {
   # The namespaces are gone with their last process: nothing may remain.
   local left procs
   left=$(mounts_under "$run")
-  procs=$(grep -l -s -- "$run" /proc/[0-9]*/root 2>/dev/null; for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/root" 2>/dev/null)" = "$run/root" ] && echo "${p#/proc/}"; done)
+  procs=$(for p in /proc/[0-9]*; do
+            case $(readlink "$p/root" 2>/dev/null) in "$run"/*) echo "${p#/proc/}" ;; esac; done)
   if [ -z "$left" ] && [ -z "$procs" ]; then ok "phase $name left no mount and no process on the host"
   else bad "phase $name left mounts or processes behind" "$left $procs"; umount -R -l "$run/root" 2>/dev/null; fi
   rm -rf --one-file-system "$run"
