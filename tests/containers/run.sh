@@ -115,9 +115,9 @@ check "/tmp is mode 1777" test "$(stat -c %a "$MNT/tmp")" = 1777
 echo "     /sdfd-activate $(stat -c %s "$MNT/sdfd-activate") bytes, /hello-daemon $(stat -c %s "$MNT/hello-daemon") bytes"
 for f in hello-daemon sdfd-activate; do
   check "/$f is static (no PT_INTERP, no DT_NEEDED)" \
-    bash -c "! readelf -lW '$MNT/$f' | grep -q INTERP && ! readelf -dW '$MNT/$f' | grep -q NEEDED"
+    eval "lacks INTERP readelf -lW '$MNT/$f' && lacks NEEDED readelf -dW '$MNT/$f'"
 done
-check "/hello-daemon uses sdfd, not libsystemd" bash -c "! strings '$MNT/hello-daemon' | grep -qE 'libsystemd|GLIBC_2'"
+check "/hello-daemon uses sdfd, not libsystemd" lacks 'libsystemd|GLIBC_2' strings "$MNT/hello-daemon"
 pm image unmount localhost/sdfd-hello >/dev/null
 check "entrypoint is /sdfd-activate" \
   test "$(pm image inspect --format '{{json .Config.Entrypoint}}' localhost/sdfd-hello)" = '["/sdfd-activate"]'

@@ -27,6 +27,9 @@
 #   track PID                  kill PID on exit (if still running)
 #   at_exit COMMAND            run COMMAND (a string, eval'd) on exit
 #   free_port [tcp|udp|tcp6|udp6]   print a free loopback port
+#   lacks REGEX COMMAND...     true if COMMAND succeeds and no line of its output
+#                              matches REGEX (grep -E); false if COMMAND fails, so a
+#                              missing tool never passes a "has no X" check
 #   need COMMAND...            finish with a failure unless every COMMAND is on PATH
 #                              (tests/deps.sh installs them; a suite installs nothing)
 #   wait_listening PID COUNT   wait until PID has COUNT sockets ready for clients
@@ -107,6 +110,12 @@ track() { T_PIDS+=("$@"); }
 at_exit() { T_AT_EXIT+=("$1"); }
 
 free_port() { python3 "$SDFDTEST_LIB/sdfdtest.py" free-port "${1:-tcp}"; }
+
+lacks() {
+  local re=$1 out; shift
+  out=$("$@" 2>&1) || return 1
+  ! grep -qE -- "$re" <<<"$out"
+}
 
 need() {
   local c missing=()
