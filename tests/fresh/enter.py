@@ -140,9 +140,11 @@ def main():
         os.chdir("/root")
         os.setsid()
         os.execvpe(cmd[0], cmd, env)
-    # pid 1: forward termination, reap every orphan until the command exits
+    # pid 1: forward termination to the command's process group (a shell
+    # waiting for a foreground job would act on it only afterwards), reap
+    # every orphan until the command exits
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, lambda sig, _f: os.kill(child, sig))
+        signal.signal(s, lambda sig, _f: os.killpg(child, sig))
     while True:
         try:
             pid, status = os.waitpid(-1, 0)

@@ -38,6 +38,9 @@ IMAGE=$CACHE/bookworm-minbase
 ARCHIVES=$CACHE/apt-archives            # downloaded .debs, reused across runs
 MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$CACHE" "$ARCHIVES/partial"
+# One fresh run at a time per cache (the root image and apt's archive lock are shared).
+exec 9>"$CACHE/lock"
+flock -w 3600 9 || die "another tests/fresh/run.sh holds $CACHE/lock"
 
 # --- the cached minimal root --------------------------------------------
 age_days() { echo $(( ($(date +%s) - $(stat -c %Y "$1")) / 86400 )); }
