@@ -11,7 +11,13 @@ adversarial campaign, each failing on the launcher before its fix:
    where systemd-socket-activate starts them);
 6. --fdname=a::b / a:b: / :a kept empty names (checked with
    systemd-socket-activate: sd_listen_fds_with_names must agree);
-7. the launcher aborted when the reader of its stderr went away.
+7. the launcher aborted when the reader of its stderr went away;
+9. a notify message longer than the launcher's 64 KiB buffer was cut and its
+   first part honoured; systemd 252's manager ignores a whole message over
+   4096 bytes (NOTIFY_BUFFER_MAX), with cut control data, or with a NUL byte;
+10. a full fd store logged one line per dropped fd, not per message;
+11. --accept spun on a persistent accept() error (EMFILE: a log line per
+   try, the connection neither served nor dropped).
 (5, bytes in arguments and environment, is in launcher_difftest.py.)
 
     defects.py SDFD_ACTIVATE ACTIVATED
@@ -225,6 +231,113 @@ def d7_closed_log():
     check(f"7: ... and SIGTERM ends it normally (rc={rc}, not 134)", rc in (0, 143), rc)
 
 
+
+# A child that sends the notify messages listed in the JSON file argv[1]
+# ([text, number of fds] each; the fds are pipes, each a distinct file), one
+# after another, after DIR/go exists when a message is "WAIT"; then sleeps.
+SENDER = r"""
+import array, json, os, socket, sys, time
+msgs = json.load(open(sys.argv[1]))
+for text, nfd in msgs:
+    if text == "WAIT":
+        while not os.path.exists(sys.argv[1] + ".go"):
+            time.sleep(0.02)
+        continue
+    fds = []
+    for _ in range(nfd):
+        r, w = os.pipe()
+        fds.append(r)
+        os.close(w)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    s.sendmsg([text.encode("latin-1")], anc, 0, os.environ["NOTIFY_SOCKET"])
+    s.close()
+    for f in fds:
+        os.close(f)
+while True:
+    time.sleep(1)
+"""
+
+
+def notify_child(name, msgs, opts):
+    import json
+    script = os.path.join(TMP, "sender.py")
+    if not os.path.exists(script):
+        open(script, "w").write(SENDER)
+    spec = os.path.join(TMP, name + ".json")
+    json.dump(msgs, open(spec, "w"))
+    P = free_port()
+    return launch(["--now", "--notify", "-l", f"127.0.0.1:{P}"] + opts + [sys.executable, script, spec]), spec
+
+
+def wait_err(p, pattern, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        if re.search(pattern, p.err(), re.M):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def n_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def d9_notify_size():
+    pad = lambda head, size: head + "\nPAD=" + "x" * (size - len(head) - 5)
+    msgs = [["STATUS=first\n" + "#" * 70000 + "\nREADY=1", 0],     # over 64 KiB: was cut, STATUS=first applied
+            [pad("STATUS=over", 4097), 0],                         # one byte over systemd's limit
+            [pad("STATUS=big-with-fds\nFDSTORE=1\nFDNAME=big", 5000), 3],
+            ["STATUS=nul\0inside\nREADY=1", 0],                    # embedded NUL byte
+            [pad("STATUS=at-limit", 4096), 0],                     # exactly 4096 bytes: taken
+            ["STATUS=trailing-nul\0", 0],                          # one trailing NUL: taken
+            ["WAIT", 0],
+            ["FDSTORE=1\nFDNAME=many\nSTATUS=ctrunc", 20],         # the launcher has room for fewer fds
+            ["STATUS=done", 0]]
+    assert len(msgs[1][0]) == 4097 and len(msgs[4][0]) == 4096
+    p, spec = notify_child("d9", msgs, [])
+    ok = wait_err(p, r"status: trailing-nul")
+    err = p.err()
+    before = n_fds(p.pid)
+    # Room for 3 more fds: the 20 sent are cut short by the kernel (MSG_CTRUNC).
+    subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={before + 3}:{before + 3}"], check=True)
+    open(spec + ".go", "w").close()
+    done = wait_err(p, r"status: done")
+    err = p.err()
+    after = n_fds(p.pid)
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+    ign = re.findall(r"^sdfd-activate: notify message from pid \d+ ignored \((.*)\): (\d+) bytes(.*)$", err, re.M)
+    check("9: a 70,000-byte message (over the old 64 KiB buffer) is ignored as a whole: its STATUS=first and READY=1 are not honoured",
+          ok and "status: first" not in err and "is ready" not in err and ("exceeded maximum size", "70021", "") in ign, err[-1500:])
+    check("9: 4,097 bytes (one over systemd's NOTIFY_BUFFER_MAX) ignored, 4,096 bytes taken",
+          ("exceeded maximum size", "4097", "") in ign and "status: over" not in err and "status: at-limit" in err, ign)
+    check("9: an oversized message's 3 fds are closed (one log line), its FDSTORE=1 not honoured",
+          ("exceeded maximum size", "5000", ", 3 fd(s) closed") in ign and "keeping fd" not in err, ign)
+    check("9: a NUL byte inside a message: ignored (one trailing NUL is allowed, as by systemd)",
+          ("embedded NUL bytes", "25", "") in ign and "status: nul" not in err and "status: trailing-nul" in err, ign)
+    ctr = [x for x in ign if x[0].startswith("truncated control data")]
+    check(f"9: control data cut short (20 fds, room for 3): ignored, the fds it got closed ({before} fds before, {after} after)",
+          done and len(ctr) == 1 and ctr[0][2] == ", 3 fd(s) closed" and "status: ctrunc" not in err and after == before,
+          err[-1000:])
+    check(f"9: one log line per ignored message ({len(ign)})", len(ign) == 5, ign)
+
+
+def d10_fdstore_full():
+    msgs = [["FDSTORE=1\nFDNAME=a", 10], ["FDSTORE=1\nFDNAME=b", 10], ["FDSTORE=1\nFDNAME=c", 10], ["STATUS=done", 0]]
+    p, spec = notify_child("d10", msgs, ["--fdstore-max=2"])
+    done = wait_err(p, r"status: done")
+    err = p.err()
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+    full = re.findall(r"fd store full.*", err)
+    kept = re.findall(r"keeping fd named (\w+)", err)
+    check(f"10: fd store full: one log line per message ({len(full)} for 3 messages of 10 fds, --fdstore-max=2)",
+          done and kept == ["a", "a"] and full == ["fd store full (2 fds): 8 fd(s) named a dropped",
+                                                   "fd store full (2 fds): 10 fd(s) named b dropped",
+                                                   "fd store full (2 fds): 10 fd(s) named c dropped"], err[-1500:])
+
 def kill_leftovers():
     """Children a defective launcher left behind (they ignore SIGTERM)."""
     for f in ("d2.pids", "d3.pids"):
@@ -238,5 +351,6 @@ def kill_leftovers():
             pass
 
 
-sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log), procs,
+sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log,
+                    d9_notify_size, d10_fdstore_full), procs,
                     kill_leftovers))

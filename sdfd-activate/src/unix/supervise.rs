@@ -463,6 +463,7 @@ impl Supervisor {
             } else if !fdname_is_valid(&name) || name.is_empty() {
                 self.err(&format!("FDSTORE=1 with an invalid FDNAME {:?}, ignored", name));
             } else {
+                let mut full = 0;
                 for fd in fds.drain(..) {
                     // SAFETY: zeroed stat is valid; fstat on a received fd.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -475,12 +476,19 @@ impl Supervisor {
                     if self.store.iter().any(|s| s.id == id) {
                         close(fd);
                     } else if self.store.len() >= self.opts.fdstore_max {
-                        self.err(&format!("fd store full ({} fds), fd named {name} dropped", self.opts.fdstore_max));
+                        full += 1;
                         close(fd);
                     } else {
                         self.log(&format!("fd store: keeping fd named {name} (from pid {})", who.unwrap_or(0)));
                         self.store.push(Stored { fd, name: name.clone(), id });
                     }
+                }
+                // One line per message, however many fds it carried.
+                if full > 0 {
+                    self.err(&format!(
+                        "fd store full ({} fds): {full} fd(s) named {name} dropped",
+                        self.opts.fdstore_max
+                    ));
                 }
             }
         }
@@ -599,7 +607,16 @@ impl Supervisor {
             // SIGCHLD, and must be judged while it is still the main child.
             if self.notify.is_some() && (pfds[1].revents != 0 || pfds[0].revents != 0) {
                 while let Some(m) = self.notify.as_ref().and_then(|n| n.recv()) {
-                    self.on_notify(m);
+                    match m {
+                        Ok(m) => self.on_notify(m),
+                        Err(d) => self.err(&format!(
+                            "notify message from pid {} ignored ({}): {} bytes{}",
+                            d.pid.map_or("unknown".to_string(), |p| p.to_string()),
+                            d.why,
+                            d.size,
+                            if d.fds == 0 { String::new() } else { format!(", {} fd(s) closed", d.fds) }
+                        )),
+                    }
                 }
             }
             if pfds[0].revents != 0 {
