@@ -1,9 +1,11 @@
 //! The `NOTIFY_SOCKET` receiver: a datagram unix socket at a path inside a
-//! private directory (mode 0700, made with `mkdtemp`), so no other user can
-//! reach it; the directory is removed when the receiver is dropped. On Linux
-//! `SO_PASSCRED` is set before the socket is bound, so every message comes
-//! with the sender's pid (checked against `--notify-access` by the
-//! supervisor); fds come as `SCM_RIGHTS` and are received close-on-exec.
+//! directory made with `mkdtemp` (mode 0700, so no other user can reach it;
+//! for a root launcher on Linux 0711 with the socket 0666, so that a child
+//! that drops privileges can, see `Notify::open`); the directory is removed
+//! when the receiver is dropped. On Linux `SO_PASSCRED` is set before the
+//! socket is bound, so every message comes with the sender's pid (checked
+//! against `--notify-access` by the supervisor); fds come as `SCM_RIGHTS`
+//! and are received close-on-exec.
 
 use super::{errno, RawFd};
 use socket2::{Domain, Socket, Type};
@@ -85,6 +87,24 @@ impl Notify {
         let sa = super::sock::unix_addr(n.address.as_bytes()).map_err(|e| fail("notify socket address", e))?;
         s.bind(&sa).map_err(|e| fail("bind notify socket", e))?;
         n.fd = s.into_raw_fd();
+        // A launcher running as root (Linux): let a child that drops its
+        // privileges after exec (setpriv, a daemon's own User=) reach the
+        // socket, as systemd's system manager lets User= services reach
+        // /run/systemd/notify: the socket 0666, its directory 0711 (not
+        // listable). The sender's kernel-checked pid (SCM_CREDENTIALS) is
+        // then the gate, checked for every message by the supervisor: an
+        // unprivileged process can only send its own pid. Not elsewhere:
+        // without credentials the private directory is the only gate.
+        // SAFETY: geteuid cannot fail.
+        if cfg!(any(target_os = "linux", target_os = "android")) && unsafe { libc::geteuid() } == 0 {
+            // The directory is still 0700 and ours: nobody can have put
+            // anything else at the socket's path.
+            // SAFETY: NUL-terminated paths.
+            if unsafe { libc::chmod(n.path.as_ptr(), 0o666) } != 0 || unsafe { libc::chmod(n.dir.as_ptr(), 0o711) } != 0
+            {
+                return Err(format!("notify socket permissions: {}", super::errno_str(errno())));
+            }
+        }
         Ok(n)
     }
 
