@@ -301,7 +301,7 @@ def d9_notify_size():
     err = p.err()
     before = n_fds(p.pid)
     # Room for 3 more fds: the 20 sent are cut short by the kernel (MSG_CTRUNC).
-    subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={before + 3}:{before + 3}"], check=True)
+    subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={before + 3}:"], check=True)
     open(spec + ".go", "w").close()
     done = wait_err(p, r"status: done")
     err = p.err()
@@ -338,6 +338,94 @@ def d10_fdstore_full():
                                                    "fd store full (2 fds): 10 fd(s) named b dropped",
                                                    "fd store full (2 fds): 10 fd(s) named c dropped"], err[-1500:])
 
+
+def cpu_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def d11_accept_emfile():
+    """--accept when accept() fails with EMFILE (prlimit on the running
+    launcher): sdfd-activate pauses accepting with a growing delay, logs
+    once, and serves the waiting connections when descriptors are back;
+    systemd-socket-activate 252 logs once and exits 1 (the waiting
+    connections are reset)."""
+    for name, tool in (("sdfd-activate", ACT), ("systemd-socket-activate", SYSTEMD)):
+        P = free_port()
+        p = launch([tool, "-a", "--inetd", "-l", f"127.0.0.1:{P}", "/bin/echo", "hi"], tool=tool)
+        s = connect_retry(P)
+        first = s.recv(100)
+        s.close()
+        n = n_fds(p.pid)
+        # The soft limit only: raising a hard limit again needs CAP_SYS_RESOURCE.
+        subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={n}:"], check=True)
+        cpu0 = cpu_seconds(p.pid)
+        clients = []
+        for _ in range(3):
+            c = socket.socket()
+            c.settimeout(10)
+            try:
+                c.connect(("127.0.0.1", P))
+            except OSError:
+                pass
+            clients.append(c)
+        time.sleep(2)  # the time the launcher would spin (measured, not waited for a condition)
+        running = p.poll() is None
+        cpu = cpu_seconds(p.pid) - cpu0 if running else 0.0
+        err = p.err()
+        lines = [l for l in err.splitlines() if "accept" in l.lower()]
+        if running:
+            subprocess.run(["prlimit", f"--pid={p.pid}", "--nofile=1024:"], check=True)
+        replies = []
+        for c in clients:
+            try:
+                replies.append(c.recv(100))
+            except OSError as e:
+                replies.append(type(e).__name__)
+            c.close()
+        if name == "sdfd-activate":
+            check(f"11: EMFILE on accept: sdfd-activate keeps running, {cpu:.2f}s CPU in 2s, {len(lines)} log line(s) "
+                  "(it spun: 81% CPU, ~380,000 lines)", first == b"hi\n" and running and cpu < 0.2 and len(lines) == 1 and
+                  "Too many open files: connections wait in the backlog" in lines[0], err[-800:])
+            err = p.err()
+            check(f"11: ... and serves the 3 waiting connections once descriptors are back ({replies})",
+                  replies == [b"hi\n"] * 3 and re.search(r"accept on fd 3 works again, after \d+ failed tries", err), err[-600:])
+            p.send_signal(signal.SIGTERM)
+            rc = finish(p)
+            check(f"11: SIGTERM ends it (rc={rc})", rc in (0, 143), p.err()[-300:])
+        else:
+            rc = finish(p, 5)
+            check(f"11: systemd-socket-activate 252 instead logs once and exits 1 (rc={rc}; connections: {replies})",
+                  rc == 1 and len(lines) == 1 and "Too many open files" in lines[0] and b"hi\n" not in replies, err[-500:])
+
+
+def d11_accept_fatal():
+    """An accept() error that will not go away (the listening socket shut
+    down under the launcher: EINVAL) ends the launcher with status 1 and one
+    log line, as systemd-socket-activate does; it looped on it."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    P = free_port()
+    p = launch(["-a", "--inetd", "-l", f"127.0.0.1:{P}", "/bin/echo", "hi"])
+    s = connect_retry(P)
+    s.recv(100)
+    s.close()
+    pidfd = os.pidfd_open(p.pid)
+    fd = libc.syscall(438, pidfd, 3, 0)  # pidfd_getfd: the launcher's listening socket
+    os.close(pidfd)
+    if fd < 0:
+        check("11: pidfd_getfd on the launcher's socket", False, os.strerror(ctypes.get_errno()))
+        return
+    lsock = socket.socket(fileno=fd)
+    lsock.shutdown(socket.SHUT_RDWR)
+    lsock.close()
+    rc = finish(p, 5)
+    err = p.err()
+    lines = [l for l in err.splitlines() if "accept on" in l]
+    check(f"11: a listening socket that cannot accept any more (EINVAL): exit 1 with one log line (rc={rc}, {len(lines)} line(s))",
+          rc == 1 and len(lines) == 1 and "Invalid argument: the socket cannot accept connections; stopping" in lines[0],
+          err[-500:])
+
 def kill_leftovers():
     """Children a defective launcher left behind (they ignore SIGTERM)."""
     for f in ("d2.pids", "d3.pids"):
@@ -352,5 +440,5 @@ def kill_leftovers():
 
 
 sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log,
-                    d9_notify_size, d10_fdstore_full), procs,
+                    d9_notify_size, d10_fdstore_full, d11_accept_emfile, d11_accept_fatal), procs,
                     kill_leftovers))

@@ -7,7 +7,61 @@ use super::signals::signame;
 use super::spawn::{Env, EnvEntry, Spawner};
 use super::{close, errno, errno_str, notify, sock, FdGuard, RawFd};
 use crate::opts::{fdname_is_valid, NotifyAccess, Opts};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// `--accept` after `accept()` failed for want of a resource (descriptors,
+/// memory): the listening sockets are not polled for a while, first
+/// `ACCEPT_PAUSE_MIN`, doubling up to `ACCEPT_PAUSE_MAX` while it goes on.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// What an `accept()` error means for the listening socket.
+enum AcceptError {
+    /// Nothing (more) to accept now.
+    Drained,
+    /// This one connection failed (aborted, or a network error Linux
+    /// reports on accept): take the next.
+    Connection,
+    /// Out of descriptors or memory: pause (`ACCEPT_PAUSE_*`), then retry.
+    Resource,
+    /// The socket itself cannot accept (EBADF, EINVAL, ENOTSOCK ...).
+    Fatal,
+}
+
+fn accept_error(e: i32) -> AcceptError {
+    match e {
+        libc::EAGAIN => AcceptError::Drained,
+        #[allow(unreachable_patterns)] // EWOULDBLOCK is EAGAIN on Linux
+        libc::EWOULDBLOCK => AcceptError::Drained,
+        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => AcceptError::Resource,
+        // accept(2): "Linux accept() passes already-pending network errors
+        // on the new socket as an error code"; EPERM: firewall rules.
+        libc::EINTR
+        | libc::ECONNABORTED
+        | libc::EPROTO
+        | libc::ECONNRESET
+        | libc::ENETDOWN
+        | libc::ENOPROTOOPT
+        | libc::EHOSTDOWN
+        | libc::EHOSTUNREACH
+        | libc::EOPNOTSUPP
+        | libc::ENETUNREACH
+        | libc::ETIMEDOUT
+        | libc::EPERM => AcceptError::Connection,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::ENONET => AcceptError::Connection,
+        _ => AcceptError::Fatal,
+    }
+}
+
+/// A run of resource errors on `accept()` (one log line when it starts,
+/// one when it ends).
+struct AcceptPause {
+    until: Instant,
+    delay: Duration,
+    since: Instant,
+    failures: u64,
+}
 
 /// Is `pid` a descendant of the launcher (its parent chain, read from
 /// /proc, reaches us)? Orphans are re-parented to the launcher (subreaper),
@@ -77,6 +131,8 @@ pub struct Supervisor {
     restart_at: Option<Instant>,
     /// The launcher is stopping: it exits once no child is left.
     stopping: bool,
+    /// `--accept`: accept() is failing for want of a resource.
+    accept_pause: Option<AcceptPause>,
     exit_code: Option<i32>,
 }
 
@@ -129,6 +185,7 @@ impl Supervisor {
             started: false,
             restart_at: None,
             stopping: false,
+            accept_pause: None,
             exit_code: None,
         }
     }
@@ -249,13 +306,28 @@ impl Supervisor {
             };
             if c < 0 {
                 let e = errno();
-                if !matches!(e, libc::EAGAIN | libc::EINTR | libc::ECONNABORTED | libc::EPROTO) {
-                    self.err(&format!("accept on fd {lfd}: {}", errno_str(e)));
+                match accept_error(e) {
+                    AcceptError::Drained => return,
+                    AcceptError::Connection => continue,
+                    AcceptError::Resource => return self.pause_accepting(lfd, e),
+                    AcceptError::Fatal => {
+                        // As systemd-socket-activate, which exits 1; the
+                        // children are stopped first.
+                        self.err(&format!(
+                            "accept on fd {lfd}: {}: the socket cannot accept connections; stopping",
+                            errno_str(e)
+                        ));
+                        self.exit_code.get_or_insert(1);
+                        return self.stop_all(libc::SIGTERM);
+                    }
                 }
-                if e != libc::ECONNABORTED && e != libc::EPROTO {
-                    return;
-                }
-                continue;
+            }
+            if let Some(p) = self.accept_pause.take() {
+                self.err(&format!(
+                    "accept on fd {lfd} works again, after {} failed tries in {:.1}s",
+                    p.failures,
+                    p.since.elapsed().as_secs_f64()
+                ));
             }
             let _g = FdGuard(c);
             if self.accept_env.is_none() {
@@ -280,6 +352,36 @@ impl Supervisor {
                     self.children.push(Child::new(pid));
                 }
                 Err(e) => self.err(&e),
+            }
+        }
+    }
+
+    /// `accept()` failed with `e`, a resource error: stop polling the
+    /// listening sockets for a while (growing while it lasts), so that the
+    /// launcher neither spins nor floods its log; the connections wait in
+    /// the backlog and are served when the resource is back. Logged once
+    /// per run of failures.
+    fn pause_accepting(&mut self, lfd: RawFd, e: i32) {
+        let now = Instant::now();
+        match &mut self.accept_pause {
+            Some(p) => {
+                p.failures += 1;
+                p.delay = (p.delay * 2).min(ACCEPT_PAUSE_MAX);
+                p.until = now + p.delay;
+            }
+            None => {
+                self.err(&format!(
+                    "accept on fd {lfd}: {}: connections wait in the backlog; retrying in {:?}, up to every {:?}",
+                    errno_str(e),
+                    ACCEPT_PAUSE_MIN,
+                    ACCEPT_PAUSE_MAX
+                ));
+                self.accept_pause = Some(AcceptPause {
+                    until: now + ACCEPT_PAUSE_MIN,
+                    delay: ACCEPT_PAUSE_MIN,
+                    since: now,
+                    failures: 1,
+                });
             }
         }
     }
@@ -574,6 +676,10 @@ impl Supervisor {
                 }
             };
             consider(self.restart_at);
+            let paused = self.accept_pause.as_ref().is_some_and(|p| now < p.until);
+            if paused {
+                consider(self.accept_pause.as_ref().map(|p| p.until));
+            }
             consider(self.pending.map(|p| p.1));
             for c in self.children.iter().filter(|c| !c.killed) {
                 consider(c.kill_at);
@@ -583,7 +689,7 @@ impl Supervisor {
                 pfds.push(libc::pollfd { fd: n.fd, events: libc::POLLIN, revents: 0 });
             }
             let first_listen = pfds.len();
-            let watch = !self.stopping && (self.opts.accept || !self.started);
+            let watch = !self.stopping && if self.opts.accept { !paused } else { !self.started };
             if watch {
                 for &fd in &self.fds {
                     pfds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
@@ -637,6 +743,9 @@ impl Supervisor {
                 if !ready.is_empty() {
                     if self.opts.accept && self.opts.sock_type != libc::SOCK_DGRAM {
                         for fd in ready {
+                            if self.stopping || self.accept_pause.as_ref().is_some_and(|p| Instant::now() < p.until) {
+                                break;
+                            }
                             self.accept_on(fd);
                         }
                     } else if !self.started {
