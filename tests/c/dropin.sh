@@ -103,6 +103,17 @@ for v in LATE_JOURNAL ID128 BUS221; do
   done
 done
 echo "     e.g. $(LD_LIBRARY_PATH=$SHIM "$t/needs-BUS221-now" 2>&1)"
+# A real Debian program linked with immediate binding: dbus-daemon (-z now,
+# needs sd_uid_get_seats, sd_journal_stream_fd ...; package from tests/deps.sh).
+dbd=/usr/bin/dbus-daemon
+if [ -x $dbd ]; then
+  out=$(LD_LIBRARY_PATH=$SHIM $dbd --version 2>"$t/err"); rc=$?; err=$(cat "$t/err")
+  flags=$(readelf -d $dbd | grep FLAGS | tr '\n' ' ')
+  if [[ "$flags" == *NOW* ]] && [ $rc -eq 127 ] && [ -z "$out" ] && [[ "$err" == *"$dbd needs sd_"*"which it does not provide"* ]] \
+     && [[ "$err" != *"symbol lookup error"* ]]; then
+    ok "Debian's dbus-daemon (-z now) refused on the shim with the shim's message, rc 127 ($(grep -o 'needs [^ ,]*' <<<"$err" | head -n 1) ...)"
+  else bad "Debian's dbus-daemon on the shim" "flags=$flags rc=$rc out=$out"$'\n'"$err"; fi
+else bad "dbus-daemon is not installed (tests/deps.sh)"; fi
 # A module dlopen()ed with RTLD_NOW (Python's default) fails in dlopen itself.
 err=$(LD_LIBRARY_PATH=$SHIM $py -c 'import systemd.id128' 2>&1); rc=$?
 case "$rc:$err" in
