@@ -284,6 +284,19 @@ def n_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def pipes(pid):
+    """The distinct pipes pid has open (the launcher's own: its signal self-pipe)."""
+    out = set()
+    for f in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            t = os.readlink(f"/proc/{pid}/fd/{f}")
+        except OSError:
+            continue
+        if t.startswith("pipe:"):
+            out.add(t)
+    return out
+
+
 def d9_notify_size():
     pad = lambda head, size: head + "\nPAD=" + "x" * (size - len(head) - 5)
     msgs = [["STATUS=first\n" + "#" * 70000 + "\nREADY=1", 0],     # over 64 KiB: was cut, STATUS=first applied
@@ -299,6 +312,9 @@ def d9_notify_size():
     p, spec = notify_child("d9", msgs, [])
     ok = wait_err(p, r"status: trailing-nul")
     err = p.err()
+    own = pipes(p.pid)
+    check(f"9: none of the fds of the ignored messages is left open in the launcher (its pipes: {len(own)}, the self-pipe)",
+          ok and len(own) == 1, own)
     before = n_fds(p.pid)
     # Room for 3 more fds: the 20 sent are cut short by the kernel (MSG_CTRUNC).
     subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={before + 3}:"], check=True)
