@@ -17,7 +17,8 @@ adversarial campaign, each failing on the launcher before its fix:
    4096 bytes (NOTIFY_BUFFER_MAX), with cut control data, or with a NUL byte;
 10. a full fd store logged one line per dropped fd, not per message;
 11. --accept spun on a persistent accept() error (EMFILE: a log line per
-   try, the connection neither served nor dropped).
+   try, the connection neither served nor dropped; EINVAL; EPERM from a
+   system-call filter).
 (5, bytes in arguments and environment, is in launcher_difftest.py.)
 
     defects.py SDFD_ACTIVATE ACTIVATED
@@ -442,6 +443,57 @@ def d11_accept_fatal():
           rc == 1 and len(lines) == 1 and "Invalid argument: the socket cannot accept connections; stopping" in lines[0],
           err[-500:])
 
+
+# Runs argv[1:] under a seccomp filter that fails accept4 with EPERM (x86_64),
+# as a system-call policy could: an error that looks per-connection but stays.
+DENY_ACCEPT = r"""
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def ins(code, jt, jf, k):
+    return struct.pack("HBBI", code, jt, jf, k)
+prog = b"".join([ins(0x20, 0, 0, 4),                # ld arch
+                 ins(0x15, 1, 0, 0xC000003E),       # jeq AUDIT_ARCH_X86_64
+                 ins(0x06, 0, 0, 0x7FFF0000),       # ret ALLOW (another arch: leave it alone)
+                 ins(0x20, 0, 0, 0),                # ld nr
+                 ins(0x15, 0, 1, 288),              # jeq accept4
+                 ins(0x06, 0, 0, 0x00050000 | 1),   # ret ERRNO(EPERM)
+                 ins(0x06, 0, 0, 0x7FFF0000)])      # ret ALLOW
+buf = ctypes.create_string_buffer(prog)
+fprog = struct.pack("HxxxxxxQ", len(prog) // 8, ctypes.addressof(buf))
+fbuf = ctypes.create_string_buffer(fprog)
+L = ctypes.c_ulong
+assert libc.prctl(38, L(1), L(0), L(0), L(0)) == 0                      # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, L(2), L(ctypes.addressof(fbuf)), L(0), L(0)) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def d11_accept_eperm():
+    """accept4 failing with EPERM every time (a seccomp filter): an error
+    that concerns one connection, but 16 in a row pause accepting as a
+    resource error does, instead of a silent spin."""
+    import platform
+    if platform.machine() != "x86_64":
+        check("11: the seccomp filter of this test is for x86_64", False, platform.machine())
+        return
+    script = os.path.join(TMP, "deny_accept.py")
+    open(script, "w").write(DENY_ACCEPT)
+    P = free_port()
+    p = launch([sys.executable, script, ACT, "-a", "--inetd", "-l", f"127.0.0.1:{P}", "/bin/echo", "hi"], tool="python")
+    c = connect_retry(P)
+    cpu0 = cpu_seconds(p.pid)
+    time.sleep(2)  # the time the launcher would spin (a measurement, not a wait for a condition)
+    running = p.poll() is None
+    cpu = cpu_seconds(p.pid) - cpu0 if running else 0.0
+    err = p.err()
+    lines = [l for l in err.splitlines() if "accept" in l]
+    check(f"11: accept4 failing with EPERM every time: {cpu:.2f}s CPU in 2s, {len(lines)} log line(s), still running",
+          running and cpu < 0.2 and len(lines) == 1 and "Operation not permitted: connections wait in the backlog" in lines[0],
+          err[-500:])
+    c.close()
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+
 def kill_leftovers():
     """Children a defective launcher left behind (they ignore SIGTERM)."""
     for f in ("d2.pids", "d3.pids"):
@@ -456,5 +508,6 @@ def kill_leftovers():
 
 
 sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log,
-                    d9_notify_size, d10_fdstore_full, d11_accept_emfile, d11_accept_fatal), procs,
+                    d9_notify_size, d10_fdstore_full, d11_accept_emfile, d11_accept_fatal,
+                    d11_accept_eperm), procs,
                     kill_leftovers))

@@ -289,6 +289,10 @@ impl Supervisor {
     /// `--accept`: start a child for each pending connection on `lfd` (a
     /// few per wake-up; the listening socket is non-blocking in this mode).
     fn accept_on(&mut self, lfd: RawFd) {
+        // Per-connection errors in a row: as many as one wake-up's tries
+        // means they are not per connection after all (a seccomp filter's
+        // EPERM ...): pause as for a resource error rather than spin.
+        let mut failed = 0;
         for _ in 0..16 {
             #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
             // SAFETY: valid listening fd; no address wanted.
@@ -308,7 +312,13 @@ impl Supervisor {
                 let e = errno();
                 match accept_error(e) {
                     AcceptError::Drained => return,
-                    AcceptError::Connection => continue,
+                    AcceptError::Connection => {
+                        failed += 1;
+                        if failed == 16 {
+                            return self.pause_accepting(lfd, e);
+                        }
+                        continue;
+                    }
                     AcceptError::Resource => return self.pause_accepting(lfd, e),
                     AcceptError::Fatal => {
                         // As systemd-socket-activate, which exits 1; the
