@@ -24,11 +24,14 @@
  * refused as above; objects dlopen()ed after the shim are bound by their own
  * dlopen flags.
  *
- * Nothing here may need the C library to be initialised or the shim to be
- * relocated (the resolver runs before both): no dlopen/dladdr, no
- * program_invocation_name; only system-call wrappers, string functions and
- * dl_iterate_phdr. The constructor runs the same check where no IFUNC is
- * resolved first (it then does nothing if the check already ran). */
+ * Nothing here may need the C library to be initialised (the resolver runs
+ * before its constructors) or a PLT slot of the shim (not set up yet): built
+ * with -fno-plt, the C library is called through GOT slots, which the
+ * linker's relocation order (GLOB_DAT before IRELATIVE, checked by
+ * tests/c/dropin.sh) fills in before the resolver runs. No dlopen/dladdr, no
+ * program_invocation_name (AT_EXECFN instead); only system-call wrappers,
+ * string functions and dl_iterate_phdr. The constructor runs the same check
+ * where the resolver did not (it does nothing if the check already ran). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <link.h>
