@@ -354,7 +354,8 @@ def private_dir():
     port = free_port()
     p = subprocess.Popen(NOBODY + [ACT, "--now", "--notify", "-l", f"127.0.0.1:{port}", "/bin/sh", "-c",
                                    f'echo "$NOTIFY_SOCKET" > {out}.tmp && mv {out}.tmp {out} && exec sleep 30'],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, TMPDIR=d))  # (a TMPDIR of the test's could be closed to nobody)
     procs.append(p)
     end = time.time() + 5
     while time.time() < end and not os.path.exists(out):
