@@ -97,14 +97,16 @@ $(B)/sdfd.pc: pkgconfig/sdfd.pc.in Cargo.toml Makefile
 # only sd-daemon functions: the same objects, linked with libsystemd's soname
 # and symbol versions (compat/libsystemd.sym). Installed into its own
 # directory, used through LD_LIBRARY_PATH or LD_PRELOAD. compat/refuse.c
-# refuses, at start-up, a program that needs any other libsystemd symbol.
+# refuses, at start-up, a program that needs any other libsystemd symbol;
+# it runs while the loader relocates the shim, so its C library calls must
+# go through GOT slots relocated before it (-fno-plt), not lazy PLT ones.
 COMPATDIR ?= $(LIBDIR)/sdfd/compat
 CC ?= cc
 compat: lib
 	@mkdir -p $(B)/compat
 	$(CC) -shared -o $(B)/compat/libsystemd.so.0 -Wl,-soname,libsystemd.so.0 \
 	    -Wl,--version-script=compat/libsystemd.sym -Wl,--gc-sections -Wl,-z,defs -Wl,-O1 \
-	    -O2 -fPIC compat/refuse.c \
+	    -O2 -fPIC -fno-plt compat/refuse.c \
 	    -Wl,--whole-archive $(B)/libsdfd.a -Wl,--no-whole-archive $(LIBS_PRIVATE) -ldl -lc
 	$(STRIP) --strip-unneeded $(B)/compat/libsystemd.so.0
 

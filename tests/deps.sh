@@ -30,8 +30,9 @@ pkgs=("${demo[@]}"
   musl-tools
   # packaging: the Debian package and lintian
   dpkg-dev lintian
-  # a real daemon from Debian (fcgiwrap) rebuilt from source, and the FastCGI client
-  fcgiwrap libfcgi-bin libfcgi-dev autoconf automake
+  # real daemons from Debian: fcgiwrap rebuilt from source with its FastCGI client;
+  # dbus-daemon (bound with -z now) refused by the libsystemd.so.0 shim
+  fcgiwrap libfcgi-bin libfcgi-dev autoconf automake dbus-daemon
   # documentation: man page lint
   mandoc groff-base
   # containers: rootful podman with runc

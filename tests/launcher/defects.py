@@ -11,7 +11,14 @@ adversarial campaign, each failing on the launcher before its fix:
    where systemd-socket-activate starts them);
 6. --fdname=a::b / a:b: / :a kept empty names (checked with
    systemd-socket-activate: sd_listen_fds_with_names must agree);
-7. the launcher aborted when the reader of its stderr went away.
+7. the launcher aborted when the reader of its stderr went away;
+9. a notify message longer than the launcher's 64 KiB buffer was cut and its
+   first part honoured; systemd 252's manager ignores a whole message over
+   4096 bytes (NOTIFY_BUFFER_MAX), with cut control data, or with a NUL byte;
+10. a full fd store logged one line per dropped fd, not per message;
+11. --accept spun on a persistent accept() error (EMFILE: a log line per
+   try, the connection neither served nor dropped; EINVAL; EPERM from a
+   system-call filter).
 (5, bytes in arguments and environment, is in launcher_difftest.py.)
 
     defects.py SDFD_ACTIVATE ACTIVATED
@@ -225,6 +232,268 @@ def d7_closed_log():
     check(f"7: ... and SIGTERM ends it normally (rc={rc}, not 134)", rc in (0, 143), rc)
 
 
+
+# A child that sends the notify messages listed in the JSON file argv[1]
+# ([text, number of fds] each; the fds are pipes, each a distinct file), one
+# after another, after DIR/go exists when a message is "WAIT"; then sleeps.
+SENDER = r"""
+import array, json, os, socket, sys, time
+msgs = json.load(open(sys.argv[1]))
+for text, nfd in msgs:
+    if text == "WAIT":
+        while not os.path.exists(sys.argv[1] + ".go"):
+            time.sleep(0.02)
+        continue
+    fds = []
+    for _ in range(nfd):
+        r, w = os.pipe()
+        fds.append(r)
+        os.close(w)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    s.sendmsg([text.encode("latin-1")], anc, 0, os.environ["NOTIFY_SOCKET"])
+    s.close()
+    for f in fds:
+        os.close(f)
+while True:
+    time.sleep(1)
+"""
+
+
+def notify_child(name, msgs, opts):
+    import json
+    script = os.path.join(TMP, "sender.py")
+    if not os.path.exists(script):
+        open(script, "w").write(SENDER)
+    spec = os.path.join(TMP, name + ".json")
+    json.dump(msgs, open(spec, "w"))
+    P = free_port()
+    return launch(["--now", "--notify", "-l", f"127.0.0.1:{P}"] + opts + [sys.executable, script, spec]), spec
+
+
+def wait_err(p, pattern, timeout=5):
+    end = time.time() + timeout
+    while time.time() < end:
+        if re.search(pattern, p.err(), re.M):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def n_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def pipes(pid):
+    """The distinct pipes pid has open (the launcher's own: its signal self-pipe)."""
+    out = set()
+    for f in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            t = os.readlink(f"/proc/{pid}/fd/{f}")
+        except OSError:
+            continue
+        if t.startswith("pipe:"):
+            out.add(t)
+    return out
+
+
+def d9_notify_size():
+    pad = lambda head, size: head + "\nPAD=" + "x" * (size - len(head) - 5)
+    msgs = [["STATUS=first\n" + "#" * 70000 + "\nREADY=1", 0],     # over 64 KiB: was cut, STATUS=first applied
+            [pad("STATUS=over", 4097), 0],                         # one byte over systemd's limit
+            [pad("STATUS=big-with-fds\nFDSTORE=1\nFDNAME=big", 5000), 3],
+            ["STATUS=nul\0inside\nREADY=1", 0],                    # embedded NUL byte
+            [pad("STATUS=at-limit", 4096), 0],                     # exactly 4096 bytes: taken
+            ["STATUS=trailing-nul\0", 0],                          # one trailing NUL: taken
+            ["WAIT", 0],
+            ["FDSTORE=1\nFDNAME=many\nSTATUS=ctrunc", 20],         # the launcher has room for fewer fds
+            ["STATUS=done", 0]]
+    assert len(msgs[1][0]) == 4097 and len(msgs[4][0]) == 4096
+    p, spec = notify_child("d9", msgs, [])
+    ok = wait_err(p, r"status: trailing-nul")
+    err = p.err()
+    own = pipes(p.pid)
+    check(f"9: none of the fds of the ignored messages is left open in the launcher (its pipes: {len(own)}, the self-pipe)",
+          ok and len(own) == 1, own)
+    before = n_fds(p.pid)
+    # Room for 3 more fds: the 20 sent are cut short by the kernel (MSG_CTRUNC).
+    subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={before + 3}:"], check=True)
+    open(spec + ".go", "w").close()
+    done = wait_err(p, r"status: done")
+    err = p.err()
+    after = n_fds(p.pid)
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+    ign = re.findall(r"^sdfd-activate: notify message from pid \d+ ignored \((.*)\): (\d+) bytes(.*)$", err, re.M)
+    check("9: a 70,000-byte message (over the old 64 KiB buffer) is ignored as a whole: its STATUS=first and READY=1 are not honoured",
+          ok and "status: first" not in err and "is ready" not in err and ("exceeded maximum size", "70021", "") in ign, err[-1500:])
+    check("9: 4,097 bytes (one over systemd's NOTIFY_BUFFER_MAX) ignored, 4,096 bytes taken",
+          ("exceeded maximum size", "4097", "") in ign and "status: over" not in err and "status: at-limit" in err, ign)
+    check("9: an oversized message's 3 fds are closed (one log line), its FDSTORE=1 not honoured",
+          ("exceeded maximum size", "5000", ", 3 fd(s) closed") in ign and "keeping fd" not in err, ign)
+    check("9: a NUL byte inside a message: ignored (one trailing NUL is allowed, as by systemd)",
+          ("embedded NUL bytes", "25", "") in ign and "status: nul" not in err and "status: trailing-nul" in err, ign)
+    ctr = [x for x in ign if x[0].startswith("truncated control data")]
+    check(f"9: control data cut short (20 fds, room for 3): ignored, the fds it got closed ({before} fds before, {after} after)",
+          done and len(ctr) == 1 and ctr[0][2] == ", 3 fd(s) closed" and "status: ctrunc" not in err and after == before,
+          err[-1000:])
+    check(f"9: one log line per ignored message ({len(ign)})", len(ign) == 5, ign)
+
+
+def d10_fdstore_full():
+    msgs = [["FDSTORE=1\nFDNAME=a", 10], ["FDSTORE=1\nFDNAME=b", 10], ["FDSTORE=1\nFDNAME=c", 10], ["STATUS=done", 0]]
+    p, spec = notify_child("d10", msgs, ["--fdstore-max=2"])
+    done = wait_err(p, r"status: done")
+    err = p.err()
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+    full = re.findall(r"fd store full.*", err)
+    kept = re.findall(r"keeping fd named (\w+)", err)
+    check(f"10: fd store full: one log line per message ({len(full)} for 3 messages of 10 fds, --fdstore-max=2)",
+          done and kept == ["a", "a"] and full == ["fd store full (2 fds): 8 fd(s) named a dropped",
+                                                   "fd store full (2 fds): 10 fd(s) named b dropped",
+                                                   "fd store full (2 fds): 10 fd(s) named c dropped"], err[-1500:])
+
+
+def cpu_seconds(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def d11_accept_emfile():
+    """--accept when accept() fails with EMFILE (prlimit on the running
+    launcher): sdfd-activate pauses accepting with a growing delay, logs
+    once, and serves the waiting connections when descriptors are back;
+    systemd-socket-activate 252 logs once and exits 1 (the waiting
+    connections are reset)."""
+    for name, tool in (("sdfd-activate", ACT), ("systemd-socket-activate", SYSTEMD)):
+        P = free_port()
+        p = launch([tool, "-a", "--inetd", "-l", f"127.0.0.1:{P}", "/bin/echo", "hi"], tool=tool)
+        s = connect_retry(P)
+        first = s.recv(100)
+        s.close()
+        n = n_fds(p.pid)
+        # The soft limit only: raising a hard limit again needs CAP_SYS_RESOURCE.
+        subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={n}:"], check=True)
+        cpu0 = cpu_seconds(p.pid)
+        clients = []
+        for _ in range(3):
+            c = socket.socket()
+            c.settimeout(10)
+            try:
+                c.connect(("127.0.0.1", P))
+            except OSError:
+                pass
+            clients.append(c)
+        time.sleep(2)  # the time the launcher would spin (measured, not waited for a condition)
+        running = p.poll() is None
+        cpu = cpu_seconds(p.pid) - cpu0 if running else 0.0
+        err = p.err()
+        lines = [l for l in err.splitlines() if "accept" in l.lower()]
+        if running:
+            subprocess.run(["prlimit", f"--pid={p.pid}", "--nofile=1024:"], check=True)
+        replies = []
+        for c in clients:
+            try:
+                replies.append(c.recv(100))
+            except OSError as e:
+                replies.append(type(e).__name__)
+            c.close()
+        if name == "sdfd-activate":
+            check(f"11: EMFILE on accept: sdfd-activate keeps running, {cpu:.2f}s CPU in 2s, {len(lines)} log line(s) "
+                  "(it spun: 81% CPU, ~380,000 lines)", first == b"hi\n" and running and cpu < 0.2 and len(lines) == 1 and
+                  "Too many open files: connections wait in the backlog" in lines[0], err[-800:])
+            err = p.err()
+            check(f"11: ... and serves the 3 waiting connections once descriptors are back ({replies})",
+                  replies == [b"hi\n"] * 3 and re.search(r"accept on fd 3 works again, after \d+ failed tries", err), err[-600:])
+            p.send_signal(signal.SIGTERM)
+            rc = finish(p)
+            check(f"11: SIGTERM ends it (rc={rc})", rc in (0, 143), p.err()[-300:])
+        else:
+            rc = finish(p, 5)
+            check(f"11: systemd-socket-activate 252 instead logs once and exits 1 (rc={rc}; connections: {replies})",
+                  rc == 1 and len(lines) == 1 and "Too many open files" in lines[0] and b"hi\n" not in replies, err[-500:])
+
+
+def d11_accept_fatal():
+    """An accept() error that will not go away (the listening socket shut
+    down under the launcher: EINVAL) ends the launcher with status 1 and one
+    log line, as systemd-socket-activate does; it looped on it."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    P = free_port()
+    p = launch(["-a", "--inetd", "-l", f"127.0.0.1:{P}", "/bin/echo", "hi"])
+    s = connect_retry(P)
+    s.recv(100)
+    s.close()
+    pidfd = os.pidfd_open(p.pid)
+    fd = libc.syscall(438, pidfd, 3, 0)  # pidfd_getfd: the launcher's listening socket
+    os.close(pidfd)
+    if fd < 0:
+        check("11: pidfd_getfd on the launcher's socket", False, os.strerror(ctypes.get_errno()))
+        return
+    lsock = socket.socket(fileno=fd)
+    lsock.shutdown(socket.SHUT_RDWR)
+    lsock.close()
+    rc = finish(p, 5)
+    err = p.err()
+    lines = [l for l in err.splitlines() if "accept on" in l]
+    check(f"11: a listening socket that cannot accept any more (EINVAL): exit 1 with one log line (rc={rc}, {len(lines)} line(s))",
+          rc == 1 and len(lines) == 1 and "Invalid argument: the socket cannot accept connections; stopping" in lines[0],
+          err[-500:])
+
+
+# Runs argv[1:] under a seccomp filter that fails accept4 with EPERM (x86_64),
+# as a system-call policy could: an error that looks per-connection but stays.
+DENY_ACCEPT = r"""
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def ins(code, jt, jf, k):
+    return struct.pack("HBBI", code, jt, jf, k)
+prog = b"".join([ins(0x20, 0, 0, 4),                # ld arch
+                 ins(0x15, 1, 0, 0xC000003E),       # jeq AUDIT_ARCH_X86_64
+                 ins(0x06, 0, 0, 0x7FFF0000),       # ret ALLOW (another arch: leave it alone)
+                 ins(0x20, 0, 0, 0),                # ld nr
+                 ins(0x15, 0, 1, 288),              # jeq accept4
+                 ins(0x06, 0, 0, 0x00050000 | 1),   # ret ERRNO(EPERM)
+                 ins(0x06, 0, 0, 0x7FFF0000)])      # ret ALLOW
+buf = ctypes.create_string_buffer(prog)
+fprog = struct.pack("HxxxxxxQ", len(prog) // 8, ctypes.addressof(buf))
+fbuf = ctypes.create_string_buffer(fprog)
+L = ctypes.c_ulong
+assert libc.prctl(38, L(1), L(0), L(0), L(0)) == 0                      # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, L(2), L(ctypes.addressof(fbuf)), L(0), L(0)) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def d11_accept_eperm():
+    """accept4 failing with EPERM every time (a seccomp filter): an error
+    that concerns one connection, but 16 in a row pause accepting as a
+    resource error does, instead of a silent spin."""
+    import platform
+    if platform.machine() != "x86_64":
+        check("11: the seccomp filter of this test is for x86_64", False, platform.machine())
+        return
+    script = os.path.join(TMP, "deny_accept.py")
+    open(script, "w").write(DENY_ACCEPT)
+    P = free_port()
+    p = launch([sys.executable, script, ACT, "-a", "--inetd", "-l", f"127.0.0.1:{P}", "/bin/echo", "hi"], tool="python")
+    c = connect_retry(P)
+    cpu0 = cpu_seconds(p.pid)
+    time.sleep(2)  # the time the launcher would spin (a measurement, not a wait for a condition)
+    running = p.poll() is None
+    cpu = cpu_seconds(p.pid) - cpu0 if running else 0.0
+    err = p.err()
+    lines = [l for l in err.splitlines() if "accept" in l]
+    check(f"11: accept4 failing with EPERM every time: {cpu:.2f}s CPU in 2s, {len(lines)} log line(s), still running",
+          running and cpu < 0.2 and len(lines) == 1 and "Operation not permitted: connections wait in the backlog" in lines[0],
+          err[-500:])
+    c.close()
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+
 def kill_leftovers():
     """Children a defective launcher left behind (they ignore SIGTERM)."""
     for f in ("d2.pids", "d3.pids"):
@@ -238,5 +507,7 @@ def kill_leftovers():
             pass
 
 
-sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log), procs,
+sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log,
+                    d9_notify_size, d10_fdstore_full, d11_accept_emfile, d11_accept_fatal,
+                    d11_accept_eperm), procs,
                     kill_leftovers))

@@ -5,9 +5,14 @@ may use it (systemd's NotifyAccess=), and no other user can reach it.
 A foreign uid (nobody, by setpriv, sending on a socket the test connected
 for it) and a foreign root process (this test) send FDSTORE=1 (with an fd),
 READY=1, FDSTOREREMOVE=1, STOPPING=1 and WATCHDOG=1: all refused, one log
-line each, also while a SIGHUP replacement waits for READY=1; the children's
-own messages are accepted. The socket is a path in a private 0700
-directory that nobody cannot even connect to, removed when the launcher
+line each, also while a SIGHUP replacement waits for READY=1, and a forged
+SCM_CREDENTIALS pid is refused by the kernel; the children's own messages
+are accepted. A root launcher's socket is reachable by every user (0666 in
+a 0711 directory, as systemd's /run/systemd/notify), so that a child that
+drops privileges (setpriv to nobody) notifies READY=1 and SIGHUP
+replacements with --wait-ready work, while another process of that same uid
+is refused; a launcher of another user keeps a private 0700 directory that
+nobody cannot even connect to. The directory is removed when the launcher
 exits. --notify-access=exec/all/none with a grandchild sender.
 
     notify_access.py SDFD_ACTIVATE
@@ -76,16 +81,17 @@ FOREIGN = ["FDSTORE=1\nFDNAME=evil", "READY=1", "FDSTOREREMOVE=1\nFDNAME=own", "
 
 
 class Launcher:
-    def __init__(self, name, opts, files=None):
+    def __init__(self, name, opts, files=None, prefix=()):
         self.dir = os.path.join(TMP, name)
         os.mkdir(self.dir)
+        os.chmod(self.dir, 0o777)  # a child that drops privileges reports here too
         open(os.path.join(self.dir, "child.py"), "w").write(CHILD)
         for f, text in (files or {}).items():
             self.set(f, text)
         self.log = os.path.join(self.dir, "log")
         self.port = free_port()
         with open(self.log, "w") as logf:
-            self.p = subprocess.Popen([ACT, "--now", "-l", f"127.0.0.1:{self.port}"] + opts +
+            self.p = subprocess.Popen([ACT, "--now", "-l", f"127.0.0.1:{self.port}"] + opts + list(prefix) +
                                       [sys.executable, os.path.join(self.dir, "child.py"), self.dir],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=logf)
         procs.append(self.p)
@@ -136,6 +142,24 @@ def send_as_nobody(path, msgs):
     return r
 
 
+# Sends FDSTORE=1 with an fd and SCM_CREDENTIALS claiming pid argv[2]
+# (uid and gid its own): the kernel must refuse it for an unprivileged sender.
+FORGER = r'''
+import array, os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+f = os.open("/etc/hostname", os.O_RDONLY)
+anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f])),
+       (socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("3i", int(sys.argv[2]), os.getuid(), os.getgid()))]
+s.sendmsg([b"FDSTORE=1\nFDNAME=forged\nREADY=1"], anc, 0, sys.argv[1])
+print("sent")
+'''
+
+
+def forge_as_nobody(path, pid):
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", FORGER, path,
+                           str(pid)], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+
+
 def send_as_root(path, msg):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     f = os.open("/etc/hostname", os.O_RDONLY)
@@ -151,20 +175,26 @@ def main_access():
     check(f"NOTIFY_SOCKET is a path, not an abstract name ({ns!r})", ns.startswith("/"), env1)
     d = os.path.dirname(ns)
     st = os.stat(d) if ns.startswith("/") else None
-    check("its directory is private (mode 0700, owned by the launcher's user)",
-          st is not None and stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == os.getuid(), st)
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                        "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', sys.argv[1])", ns],
-                       capture_output=True, text=True)
-    check("another user cannot send to it (EACCES)", r.returncode != 0 and "PermissionError" in r.stderr, r.stderr[-300:])
+    sst = os.stat(ns) if ns.startswith("/") else None
+    # A root launcher: a child that drops privileges must reach the socket
+    # (as User= services reach systemd's /run/systemd/notify); the sender's
+    # pid is the gate (below). A launcher of another user: see private_dir().
+    check("root launcher: its directory is 0711 (not listable) and the socket 0666, both root's",
+          st is not None and stat.S_IMODE(st.st_mode) == 0o711 and st.st_uid == 0 and
+          stat.S_IMODE(sst.st_mode) == 0o666 and sst.st_uid == 0, (st, sst))
     abstract = [l for l in open("/proc/net/unix") if "sdfd-activate" in l and " @" in l]
     check("nothing of the launcher's in /proc/net/unix as an abstract name", not abstract, abstract)
 
-    # A foreign uid, on a socket someone connected for it.
+    # A foreign uid: directly, and on a socket someone connected for it.
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                        "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', sys.argv[1])", ns],
+                       capture_output=True, text=True)
+    check("another user's READY=1 is refused (its pid is no child's)", r.returncode == 0 and L.wait_log(r'refused \(not the main child[^\n]*"READY=1"'),
+          r.stderr[-300:] + L.text()[-300:])
     r = send_as_nobody(ns, FOREIGN)
     check("nobody's sender ran", r.returncode == 0, r.stderr)
-    ok = L.wait_log(r"(?s)(refused.*){5}")
-    refused = re.findall(r'^sdfd-activate: notify message from pid (\d+) refused \((.*)\): (".*)$', L.text(), re.M)
+    ok = L.wait_log(r"(?s)(refused.*){6}")
+    refused = re.findall(r'^sdfd-activate: notify message from pid (\d+) refused \((.*)\): (".*)$', L.text(), re.M)[1:]
     for i, m in enumerate(FOREIGN):
         first = m.split("\n")[0]
         hit = [x for x in refused if x[2].startswith(repr(first).replace("'", '"'))]
@@ -173,6 +203,9 @@ def main_access():
     send_as_root(ns, "FDSTORE=1\nFDNAME=rootevil")
     check("a root process that is not a child: FDSTORE=1 refused, its fd closed",
           L.wait_log(r'(?s)(refused[^\n]*"FDSTORE=1" \.\.\., 1 fd\(s\) closed.*){2}'), L.text()[-800:])
+    r = forge_as_nobody(ns, c1)
+    check(f"a foreign user cannot claim the main child's pid {c1} (the kernel refuses the forged credentials: EPERM)",
+          "PermissionError" in r.stderr and "sent" not in r.stdout, r.stdout + r.stderr[-300:])
     check("no foreign fd kept in the store", "keeping fd" not in L.text(), L.text()[-800:])
     check("the child is still the one running (foreign STOPPING/READY did nothing)", alive(c1), L.text()[-500:])
 
@@ -183,6 +216,8 @@ def main_access():
     r = send_as_nobody(ns, FOREIGN)
     send_as_root(ns, "READY=1")
     ok = L.wait_log(r"(?s)(refused.*){%d}" % (n_before + 6))
+    r2 = forge_as_nobody(ns, c2)
+    ok = ok and "PermissionError" in r2.stderr
     time.sleep(0.3)
     check("during the hand-over: the foreign READY=1, FDSTORE=1 ... all refused (6 lines)", ok, L.text()[-1500:])
     check("during the hand-over: the old child still runs, the new one is still pending", alive(c1) and alive(c2) and
@@ -262,4 +297,82 @@ def last_words():
     L.stop()
 
 
-sys.exit(run_groups((main_access, access_modes, last_words), procs))
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def dropped_privileges():
+    """The command drops privileges after exec (setpriv to nobody, as a
+    daemon's own User= switch would): it can still notify, and SIGHUP
+    replacements with --wait-ready work; another process of the same uid
+    is still refused (the pid is the gate)."""
+    L = Launcher("drop", ["--wait-ready", "--ready-timeout=5"], {"on-start": "FD FDSTORE=1\nFDNAME=own\n\nREADY=1"}, prefix=NOBODY)
+    c1, env1 = L.next_child()
+    try:
+        uid = os.stat(f"/proc/{c1}").st_uid
+    except OSError:
+        uid = None  # it died (EACCES on its notify socket)
+    ns = env1.get("NOTIFY_SOCKET", "")
+    check(f"a child running as uid {uid} (setpriv) sends FDSTORE=1 and READY=1: both accepted",
+          uid == 65534 and L.wait_log(rf"pid {c1} is ready") and f"keeping fd named own (from pid {c1})" in L.text(),
+          L.text()[-600:])
+    for i in (2, 3):
+        L.p.send_signal(signal.SIGHUP)
+        c, env = L.next_child()
+        ready = L.wait_log(rf"pid {c} is ready")
+        end = time.time() + 5
+        while time.time() < end and alive(c1):
+            time.sleep(0.05)
+        check(f"SIGHUP {i - 1} with --wait-ready: the replacement (uid nobody) is ready, the old child stopped",
+              ready and not alive(c1) and alive(c) and "not ready after" not in L.text(), L.text()[-800:])
+        c1 = c
+    n_before = len(re.findall("refused", L.text()))
+    r = send_as_nobody(ns, FOREIGN)
+    r2 = forge_as_nobody(ns, c1)
+    ok = L.wait_log(r"(?s)(refused.*){%d}" % (n_before + 5))
+    time.sleep(0.2)
+    t = L.text()
+    check("another process of uid nobody: FDSTORE=1, READY=1, FDSTOREREMOVE=1, STOPPING=1, WATCHDOG=1 refused, "
+          "a forged pid refused by the kernel", ok and len(re.findall("refused", t)) == n_before + 5 and
+          "PermissionError" in r2.stderr and "keeping fd named evil" not in t and "forged" not in t, t[-1000:])
+    L.set("on-start", "")
+    L.p.send_signal(signal.SIGHUP)
+    c, env = L.next_child()
+    check(f"the stored fd is the child's own only (LISTEN_FDNAMES={env.get('LISTEN_FDNAMES')})",
+          env.get("LISTEN_FDNAMES") == "unknown:own", env)
+    rc = L.stop()
+    check(f"launcher stops (rc={rc}); the notify directory is removed", rc is not None and not os.path.exists(os.path.dirname(ns)))
+
+
+def private_dir():
+    """A launcher that is not root keeps the socket in a 0700 directory:
+    its children cannot change uid, and no other user can connect."""
+    d = os.path.join(TMP, "user")
+    os.mkdir(d)
+    os.chmod(d, 0o777)
+    out = os.path.join(d, "ns")
+    port = free_port()
+    p = subprocess.Popen(NOBODY + [ACT, "--now", "--notify", "-l", f"127.0.0.1:{port}", "/bin/sh", "-c",
+                                   f'echo "$NOTIFY_SOCKET" > {out}.tmp && mv {out}.tmp {out} && exec sleep 30'],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, TMPDIR=d))  # (a TMPDIR of the test's could be closed to nobody)
+    procs.append(p)
+    end = time.time() + 5
+    while time.time() < end and not os.path.exists(out):
+        time.sleep(0.02)
+    ns = open(out).read().strip() if os.path.exists(out) else ""
+    st = os.stat(os.path.dirname(ns)) if ns.startswith("/") else None
+    check("launcher of uid nobody: its notify directory is 0700 and nobody's",
+          st is not None and stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == 65534, st)
+    r = subprocess.run(["setpriv", "--reuid=65533", "--regid=65533", "--clear-groups", sys.executable, "-c",
+                        "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'READY=1', sys.argv[1])", ns],
+                       capture_output=True, text=True)
+    check("another user (uid 65533) cannot send to it (EACCES)", r.returncode != 0 and "PermissionError" in r.stderr, r.stderr[-300:])
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+sys.exit(run_groups((main_access, access_modes, last_words, dropped_privileges, private_dir), procs))

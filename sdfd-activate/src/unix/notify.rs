@@ -1,9 +1,11 @@
 //! The `NOTIFY_SOCKET` receiver: a datagram unix socket at a path inside a
-//! private directory (mode 0700, made with `mkdtemp`), so no other user can
-//! reach it; the directory is removed when the receiver is dropped. On Linux
-//! `SO_PASSCRED` is set before the socket is bound, so every message comes
-//! with the sender's pid (checked against `--notify-access` by the
-//! supervisor); fds come as `SCM_RIGHTS` and are received close-on-exec.
+//! directory made with `mkdtemp` (mode 0700, so no other user can reach it;
+//! for a root launcher on Linux 0711 with the socket 0666, so that a child
+//! that drops privileges can, see `Notify::open`); the directory is removed
+//! when the receiver is dropped. On Linux `SO_PASSCRED` is set before the
+//! socket is bound, so every message comes with the sender's pid (checked
+//! against `--notify-access` by the supervisor); fds come as `SCM_RIGHTS`
+//! and are received close-on-exec.
 
 use super::{errno, RawFd};
 use socket2::{Domain, Socket, Type};
@@ -18,6 +20,20 @@ pub struct Notify {
     pub address: String,
     path: CString,
     dir: CString,
+}
+
+/// The longest notify message systemd 252's manager takes
+/// (`NOTIFY_BUFFER_MAX`, `PIPE_BUF`): a longer one is ignored as a whole.
+pub const MAX_MESSAGE: usize = 4096;
+
+/// A message dropped as a whole, with why; its fds were closed.
+pub struct Dropped {
+    pub pid: Option<libc::pid_t>,
+    pub why: &'static str,
+    /// Its length in bytes (on Linux the datagram's full length, even when cut).
+    pub size: usize,
+    /// How many fds it carried (closed).
+    pub fds: usize,
 }
 
 pub struct Message {
@@ -71,15 +87,38 @@ impl Notify {
         let sa = super::sock::unix_addr(n.address.as_bytes()).map_err(|e| fail("notify socket address", e))?;
         s.bind(&sa).map_err(|e| fail("bind notify socket", e))?;
         n.fd = s.into_raw_fd();
+        // A launcher running as root (Linux): let a child that drops its
+        // privileges after exec (setpriv, a daemon's own User=) reach the
+        // socket, as systemd's system manager lets User= services reach
+        // /run/systemd/notify: the socket 0666, its directory 0711 (not
+        // listable). The sender's kernel-checked pid (SCM_CREDENTIALS) is
+        // then the gate, checked for every message by the supervisor: an
+        // unprivileged process can only send its own pid. Not elsewhere:
+        // without credentials the private directory is the only gate.
+        // SAFETY: geteuid cannot fail.
+        if cfg!(any(target_os = "linux", target_os = "android")) && unsafe { libc::geteuid() } == 0 {
+            // The directory is still 0700 and ours: nobody can have put
+            // anything else at the socket's path.
+            // SAFETY: NUL-terminated paths.
+            if unsafe { libc::chmod(n.path.as_ptr(), 0o666) } != 0 || unsafe { libc::chmod(n.dir.as_ptr(), 0o711) } != 0
+            {
+                return Err(format!("notify socket permissions: {}", super::errno_str(errno())));
+            }
+        }
         Ok(n)
     }
 
-    /// The next message, or `None` when there is none waiting.
-    pub fn recv(&self) -> Option<Message> {
-        let mut data = vec![0u8; 64 * 1024];
-        // Room for 253 fds (systemd's limit per message) and credentials.
+    /// The next message, or `None` when there is none waiting. A message
+    /// systemd 252's manager would ignore as a whole (control data cut
+    /// short, text over [`MAX_MESSAGE`] bytes, a NUL byte inside) comes back
+    /// as `Err`, its fds already closed.
+    pub fn recv(&self) -> Option<Result<Message, Dropped>> {
+        // One byte more than a message may have, as systemd's buffer: with
+        // MSG_TRUNC (Linux) recvmsg returns a longer datagram's full length.
+        let mut data = vec![0u8; MAX_MESSAGE + 1];
+        // Room for 253 fds (SCM_MAX_FD, the kernel's limit per message) and credentials.
         let mut control = vec![0u64; 512];
-        let mut iov = libc::iovec { iov_base: data.as_mut_ptr() as *mut libc::c_void, iov_len: data.len() };
+        let mut iov = libc::iovec { iov_base: data.as_mut_ptr() as *mut libc::c_void, iov_len: MAX_MESSAGE };
         loop {
             // SAFETY: zeroed msghdr is valid; fields point at live buffers.
             let mut mh: libc::msghdr = unsafe { zeroed() };
@@ -87,7 +126,9 @@ impl Notify {
             mh.msg_iovlen = 1;
             mh.msg_control = control.as_mut_ptr() as *mut libc::c_void;
             mh.msg_controllen = (control.len() * 8) as _;
-            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+            #[cfg(target_os = "freebsd")]
             let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC;
             #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
             let flags = libc::MSG_DONTWAIT;
@@ -99,8 +140,9 @@ impl Notify {
                     _ => return None,
                 }
             }
-            let mut msg =
-                Message { pid: None, text: String::from_utf8_lossy(&data[..n as usize]).into_owned(), fds: Vec::new() };
+            let n = n as usize;
+            let mut pid = None;
+            let mut fds = Vec::new();
             // SAFETY: walking the control buffer the kernel filled in.
             unsafe {
                 let mut c = libc::CMSG_FIRSTHDR(&mh);
@@ -113,7 +155,7 @@ impl Notify {
                             let fd = std::ptr::read_unaligned((payload as *const RawFd).add(i));
                             #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
                             libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-                            msg.fds.push(fd);
+                            fds.push(fd);
                         }
                     }
                     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -122,20 +164,32 @@ impl Notify {
                         && plen >= size_of::<libc::ucred>()
                     {
                         let cred: libc::ucred = std::ptr::read_unaligned(payload as *const libc::ucred);
-                        msg.pid = Some(cred.pid);
+                        pid = Some(cred.pid);
                     }
                     c = libc::CMSG_NXTHDR(&mh, c);
                 }
             }
-            if mh.msg_flags & libc::MSG_CTRUNC != 0 {
-                // Some fds were lost: the message is incomplete, drop it.
-                for fd in msg.fds.drain(..) {
+            // systemd 252's order (manager_dispatch_notify_fd): control data
+            // cut short (fds lost: too many sent, or no room in our fd table),
+            // then the size, then NUL bytes (one trailing NUL is allowed).
+            let why = if mh.msg_flags & libc::MSG_CTRUNC != 0 {
+                Some("truncated control data (too many fds sent?)")
+            } else if n > MAX_MESSAGE || mh.msg_flags & libc::MSG_TRUNC != 0 {
+                Some("exceeded maximum size")
+            } else if n > 1 && data[..n - 1].contains(&0) {
+                Some("embedded NUL bytes")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let n_fds = fds.len();
+                for fd in fds {
                     super::close(fd);
                 }
-                msg.pid = None;
-                msg.text = String::from("(truncated control data)");
+                return Some(Err(Dropped { pid, why, size: n, fds: n_fds }));
             }
-            return Some(msg);
+            let len = if n > 0 && data[n - 1] == 0 { n - 1 } else { n };
+            return Some(Ok(Message { pid, text: String::from_utf8_lossy(&data[..len]).into_owned(), fds }));
         }
     }
 }

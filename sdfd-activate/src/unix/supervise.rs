@@ -7,7 +7,61 @@ use super::signals::signame;
 use super::spawn::{Env, EnvEntry, Spawner};
 use super::{close, errno, errno_str, notify, sock, FdGuard, RawFd};
 use crate::opts::{fdname_is_valid, NotifyAccess, Opts};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// `--accept` after `accept()` failed for want of a resource (descriptors,
+/// memory): the listening sockets are not polled for a while, first
+/// `ACCEPT_PAUSE_MIN`, doubling up to `ACCEPT_PAUSE_MAX` while it goes on.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// What an `accept()` error means for the listening socket.
+enum AcceptError {
+    /// Nothing (more) to accept now.
+    Drained,
+    /// This one connection failed (aborted, or a network error Linux
+    /// reports on accept): take the next.
+    Connection,
+    /// Out of descriptors or memory: pause (`ACCEPT_PAUSE_*`), then retry.
+    Resource,
+    /// The socket itself cannot accept (EBADF, EINVAL, ENOTSOCK ...).
+    Fatal,
+}
+
+fn accept_error(e: i32) -> AcceptError {
+    match e {
+        libc::EAGAIN => AcceptError::Drained,
+        #[allow(unreachable_patterns)] // EWOULDBLOCK is EAGAIN on Linux
+        libc::EWOULDBLOCK => AcceptError::Drained,
+        libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM => AcceptError::Resource,
+        // accept(2): "Linux accept() passes already-pending network errors
+        // on the new socket as an error code"; EPERM: firewall rules.
+        libc::EINTR
+        | libc::ECONNABORTED
+        | libc::EPROTO
+        | libc::ECONNRESET
+        | libc::ENETDOWN
+        | libc::ENOPROTOOPT
+        | libc::EHOSTDOWN
+        | libc::EHOSTUNREACH
+        | libc::EOPNOTSUPP
+        | libc::ENETUNREACH
+        | libc::ETIMEDOUT
+        | libc::EPERM => AcceptError::Connection,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::ENONET => AcceptError::Connection,
+        _ => AcceptError::Fatal,
+    }
+}
+
+/// A run of resource errors on `accept()` (one log line when it starts,
+/// one when it ends).
+struct AcceptPause {
+    until: Instant,
+    delay: Duration,
+    since: Instant,
+    failures: u64,
+}
 
 /// Is `pid` a descendant of the launcher (its parent chain, read from
 /// /proc, reaches us)? Orphans are re-parented to the launcher (subreaper),
@@ -77,6 +131,8 @@ pub struct Supervisor {
     restart_at: Option<Instant>,
     /// The launcher is stopping: it exits once no child is left.
     stopping: bool,
+    /// `--accept`: accept() is failing for want of a resource.
+    accept_pause: Option<AcceptPause>,
     exit_code: Option<i32>,
 }
 
@@ -129,6 +185,7 @@ impl Supervisor {
             started: false,
             restart_at: None,
             stopping: false,
+            accept_pause: None,
             exit_code: None,
         }
     }
@@ -232,6 +289,10 @@ impl Supervisor {
     /// `--accept`: start a child for each pending connection on `lfd` (a
     /// few per wake-up; the listening socket is non-blocking in this mode).
     fn accept_on(&mut self, lfd: RawFd) {
+        // Per-connection errors in a row: as many as one wake-up's tries
+        // means they are not per connection after all (a seccomp filter's
+        // EPERM ...): pause as for a resource error rather than spin.
+        let mut failed = 0;
         for _ in 0..16 {
             #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
             // SAFETY: valid listening fd; no address wanted.
@@ -249,13 +310,34 @@ impl Supervisor {
             };
             if c < 0 {
                 let e = errno();
-                if !matches!(e, libc::EAGAIN | libc::EINTR | libc::ECONNABORTED | libc::EPROTO) {
-                    self.err(&format!("accept on fd {lfd}: {}", errno_str(e)));
+                match accept_error(e) {
+                    AcceptError::Drained => return,
+                    AcceptError::Connection => {
+                        failed += 1;
+                        if failed == 16 {
+                            return self.pause_accepting(lfd, e);
+                        }
+                        continue;
+                    }
+                    AcceptError::Resource => return self.pause_accepting(lfd, e),
+                    AcceptError::Fatal => {
+                        // As systemd-socket-activate, which exits 1; the
+                        // children are stopped first.
+                        self.err(&format!(
+                            "accept on fd {lfd}: {}: the socket cannot accept connections; stopping",
+                            errno_str(e)
+                        ));
+                        self.exit_code.get_or_insert(1);
+                        return self.stop_all(libc::SIGTERM);
+                    }
                 }
-                if e != libc::ECONNABORTED && e != libc::EPROTO {
-                    return;
-                }
-                continue;
+            }
+            if let Some(p) = self.accept_pause.take() {
+                self.err(&format!(
+                    "accept on fd {lfd} works again, after {} failed tries in {:.1}s",
+                    p.failures,
+                    p.since.elapsed().as_secs_f64()
+                ));
             }
             let _g = FdGuard(c);
             if self.accept_env.is_none() {
@@ -280,6 +362,36 @@ impl Supervisor {
                     self.children.push(Child::new(pid));
                 }
                 Err(e) => self.err(&e),
+            }
+        }
+    }
+
+    /// `accept()` failed with `e`, a resource error: stop polling the
+    /// listening sockets for a while (growing while it lasts), so that the
+    /// launcher neither spins nor floods its log; the connections wait in
+    /// the backlog and are served when the resource is back. Logged once
+    /// per run of failures.
+    fn pause_accepting(&mut self, lfd: RawFd, e: i32) {
+        let now = Instant::now();
+        match &mut self.accept_pause {
+            Some(p) => {
+                p.failures += 1;
+                p.delay = (p.delay * 2).min(ACCEPT_PAUSE_MAX);
+                p.until = now + p.delay;
+            }
+            None => {
+                self.err(&format!(
+                    "accept on fd {lfd}: {}: connections wait in the backlog; retrying in {:?}, up to every {:?}",
+                    errno_str(e),
+                    ACCEPT_PAUSE_MIN,
+                    ACCEPT_PAUSE_MAX
+                ));
+                self.accept_pause = Some(AcceptPause {
+                    until: now + ACCEPT_PAUSE_MIN,
+                    delay: ACCEPT_PAUSE_MIN,
+                    since: now,
+                    failures: 1,
+                });
             }
         }
     }
@@ -463,6 +575,7 @@ impl Supervisor {
             } else if !fdname_is_valid(&name) || name.is_empty() {
                 self.err(&format!("FDSTORE=1 with an invalid FDNAME {:?}, ignored", name));
             } else {
+                let mut full = 0;
                 for fd in fds.drain(..) {
                     // SAFETY: zeroed stat is valid; fstat on a received fd.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -475,12 +588,19 @@ impl Supervisor {
                     if self.store.iter().any(|s| s.id == id) {
                         close(fd);
                     } else if self.store.len() >= self.opts.fdstore_max {
-                        self.err(&format!("fd store full ({} fds), fd named {name} dropped", self.opts.fdstore_max));
+                        full += 1;
                         close(fd);
                     } else {
                         self.log(&format!("fd store: keeping fd named {name} (from pid {})", who.unwrap_or(0)));
                         self.store.push(Stored { fd, name: name.clone(), id });
                     }
+                }
+                // One line per message, however many fds it carried.
+                if full > 0 {
+                    self.err(&format!(
+                        "fd store full ({} fds): {full} fd(s) named {name} dropped",
+                        self.opts.fdstore_max
+                    ));
                 }
             }
         }
@@ -566,6 +686,10 @@ impl Supervisor {
                 }
             };
             consider(self.restart_at);
+            let paused = self.accept_pause.as_ref().is_some_and(|p| now < p.until);
+            if paused {
+                consider(self.accept_pause.as_ref().map(|p| p.until));
+            }
             consider(self.pending.map(|p| p.1));
             for c in self.children.iter().filter(|c| !c.killed) {
                 consider(c.kill_at);
@@ -575,7 +699,7 @@ impl Supervisor {
                 pfds.push(libc::pollfd { fd: n.fd, events: libc::POLLIN, revents: 0 });
             }
             let first_listen = pfds.len();
-            let watch = !self.stopping && (self.opts.accept || !self.started);
+            let watch = !self.stopping && if self.opts.accept { !paused } else { !self.started };
             if watch {
                 for &fd in &self.fds {
                     pfds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
@@ -599,7 +723,16 @@ impl Supervisor {
             // SIGCHLD, and must be judged while it is still the main child.
             if self.notify.is_some() && (pfds[1].revents != 0 || pfds[0].revents != 0) {
                 while let Some(m) = self.notify.as_ref().and_then(|n| n.recv()) {
-                    self.on_notify(m);
+                    match m {
+                        Ok(m) => self.on_notify(m),
+                        Err(d) => self.err(&format!(
+                            "notify message from pid {} ignored ({}): {} bytes{}",
+                            d.pid.map_or("unknown".to_string(), |p| p.to_string()),
+                            d.why,
+                            d.size,
+                            if d.fds == 0 { String::new() } else { format!(", {} fd(s) closed", d.fds) }
+                        )),
+                    }
                 }
             }
             if pfds[0].revents != 0 {
@@ -620,6 +753,9 @@ impl Supervisor {
                 if !ready.is_empty() {
                     if self.opts.accept && self.opts.sock_type != libc::SOCK_DGRAM {
                         for fd in ready {
+                            if self.stopping || self.accept_pause.as_ref().is_some_and(|p| Instant::now() < p.until) {
+                                break;
+                            }
                             self.accept_on(fd);
                         }
                     } else if !self.started {
