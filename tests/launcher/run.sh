@@ -30,7 +30,7 @@ rm -f "$OUT/probe"
 step "probe builds" cc -O2 -Wall -Werror -o "$OUT/probe" tests/launcher/launcher_probe.c
 step "hello-daemon builds against sdfd (pkg-config)" sh -c "cc -O2 -Wall -o '$OUT/hello' examples/hello-daemon.c \$(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$LIBDIR'"
 step "activated.c builds against sdfd (pkg-config)" sh -c "cc -O2 -Wall -o '$OUT/activated' tests/c/activated.c \$(pkg-config --cflags --libs sdfd) -Wl,-rpath,'$LIBDIR'"
-step "daemons use libsdfd, not libsystemd" sh -c "ldd '$OUT/hello' | grep -q libsdfd && ! ldd '$OUT/hello' | grep -q libsystemd"
+step "daemons use libsdfd, not libsystemd" eval "ldd '$OUT/hello' | grep -q libsdfd && lacks libsystemd ldd '$OUT/hello'"
 
 counted difftest timeout 600 python3 tests/launcher/launcher_difftest.py "$ACT" "$OUT/probe"
 counted supervise timeout 600 python3 tests/launcher/supervise.py "$ACT" "$OUT/hello" "$OUT/activated"
@@ -40,7 +40,7 @@ counted defects timeout 300 python3 tests/launcher/defects.py "$ACT" "$OUT/activ
 # A single static binary for containers: no interpreter, no libc needed.
 step "musl static build (make activate-musl)" make -s activate-musl
 MUSL=$ROOT/build/sdfd-activate
-step "musl binary is static (no interpreter, no NEEDED)" sh -c "! readelf -l '$MUSL' | grep -q INTERP && ! readelf -d '$MUSL' | grep -q NEEDED"
+step "musl binary is static (no interpreter, no NEEDED)" eval "lacks INTERP readelf -l '$MUSL' && lacks NEEDED readelf -d '$MUSL'"
 step "musl binary runs in an empty root as a container entrypoint" sh -c "
   set -e; R=\$(mktemp -d); trap 'rm -rf \$R' EXIT
   mkdir -p \$R/bin; cp '$MUSL' \$R/bin/sdfd-activate

@@ -10,7 +10,7 @@ Ends with "N passed, N failed"."""
 import os, re, signal, socket, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import check, free_port, recv_all, run_groups, tmpdir  # noqa: E402
+from sdfdtest import check, free_port, recv_all, run_groups, tmpdir, wait_listening  # noqa: E402
 
 ACT, HELLO, ACTIVATED = sys.argv[1:4]
 TMP = tmpdir("act-sup")
@@ -204,6 +204,16 @@ def children_of(pid):
     return out
 
 
+def wait_child(pid, comm, timeout=10):
+    """Wait until process `pid` has a child that runs `comm` (it has exec'd)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(c[2] == comm for c in children_of(pid)):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def zombies():
     """Orphans of the daemon are re-parented to the launcher (subreaper, or
     PID 1 in a container) and reaped when they exit."""
@@ -240,24 +250,26 @@ def zombies():
 
 def signals():
     P = free_port()
+    ready = os.path.join(tmpdir("launcher-signals"), "trap-set")
     p = launch(["-q", "--now", "-l", f"127.0.0.1:{P}", ACTIVATED, "1000"])
-    time.sleep(0.3)
+    wait_child(p.pid, os.path.basename(ACTIVATED)[:15])
     p.send_signal(signal.SIGUSR1)
     rc, _, err = finish(p)
     check(f"SIGUSR1 passed to the child; launcher exits 128+10 (rc={rc})", rc == 138, err)
     p = launch(["-q", "--now", "-l", f"127.0.0.1:{P}", ACTIVATED, "1000"])
-    time.sleep(0.3)
+    wait_child(p.pid, os.path.basename(ACTIVATED)[:15])
     p.send_signal(signal.SIGTERM)
     rc, _, err = finish(p)
     check(f"SIGTERM passed to the child; launcher exits 128+15 (rc={rc})", rc == 143, err)
-    p = launch(["-q", "--stop-timeout=0.5", "--now", "-l", f"127.0.0.1:{P}", "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
-    time.sleep(0.3)
+    p = launch(["-q", "--stop-timeout=0.5", "--now", "-l", f"127.0.0.1:{P}", "/bin/sh", "-c", "trap '' TERM; touch " + ready + "; while :; do sleep 0.1; done"])
+    while not os.path.exists(ready) and p.poll() is None:  # the trap is set
+        time.sleep(0.01)
     t0 = time.time()
     p.send_signal(signal.SIGTERM)
     rc, _, err = finish(p)
     check(f"child ignoring SIGTERM is killed after --stop-timeout (rc={rc}, {time.time() - t0:.1f}s)", rc == 137 and time.time() - t0 < 3, err)
     p = launch(["-q", "-l", f"127.0.0.1:{P}", ACTIVATED, "1"])
-    time.sleep(0.2)
+    wait_listening(p.pid, 1)
     p.send_signal(signal.SIGTERM)
     rc, _, err = finish(p)
     check(f"SIGTERM before the first connection: exits 143 (rc={rc})", rc == 143, err)
