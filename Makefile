@@ -5,7 +5,11 @@
 #                             library, headers, sdfd.pc, sdfd-activate, man pages,
 #                             licences/README/CHANGELOG (BINDIR, MANDIR, DOCDIR, ...)
 #   make uninstall PREFIX=... DESTDIR=...
-#   make deb                  Debian package build/deb/sdfd_$(VERSION)_$(DEB_ARCH).deb
+#   make dist                 source tarball build/sdfd-$(VERSION).tar.gz (the files git knows)
+#   make deb                  Debian packages libsdfd0, libsdfd-dev, sdfd-activate in build/deb/
+#                             (debian/, dpkg-buildpackage -b from the make dist tarball)
+#   make rpm                  RPMs sdfd, sdfd-devel, sdfd-activate and the SRPM in build/rpm/
+#                             (packaging/sdfd.spec, rpmbuild -ba from the make dist tarball)
 #   make wheel                Python wheels with libsdfd inside (manylinux + musllinux) in build/wheel/
 #   make npm                  npm tarball with libsdfd for linux-x64 glibc and musl in build/npm/
 #   make abi-baseline         rewrite abi/ from the built library and header (after an API change)
@@ -69,7 +73,7 @@ SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
 .PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl image fuzz clean docs \
-        deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
+        dist deb rpm wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
 
@@ -185,9 +189,20 @@ pkglibs: lib musl-so
 	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-glibc.so $(B)/$(REALLIB)
 	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-musl.so $(MUSL_SO)
 
-# Debian package in $(B)/deb/ (packaging/deb.sh: make install DESTDIR=, dpkg-deb).
+# The source tarball of the packages (packaging/dist.sh).
+dist:
+	./packaging/dist.sh $(B)
+
+# Debian packages in $(B)/deb/ (packaging/deb.sh: debian/, dpkg-buildpackage
+# in an unpacked copy of the dist tarball; Rust crates offline from the cargo
+# registry cache).
 deb:
-	B=$(B) ./packaging/deb.sh $(B)/deb
+	./packaging/deb.sh $(B)/deb
+
+# RPMs in $(B)/rpm/ (packaging/rpm.sh: rpmbuild -ba packaging/sdfd.spec with
+# the dist tarball as Source0).
+rpm:
+	./packaging/rpm.sh $(B)/rpm
 
 wheel: pkglibs
 	./packaging/wheel.sh $(B)/wheel $(PKGLIBS)/libsdfd-glibc.so $(PKGLIBS)/libsdfd-musl.so
