@@ -289,13 +289,19 @@ abi-baseline: lib
 	./abi/dump.sh prototypes include > abi/sdfd.h.prototypes
 
 # One version: Cargo.toml's. `make set-version V=1.2.3` writes it into every
-# other manifest (tests/packaging/release.sh checks that they agree).
+# other manifest, packaging/sdfd.spec and a new debian/changelog entry
+# (tests/packaging/release.sh checks that they agree).
 set-version:
 	@test -n "$(V)" || { echo "usage: make set-version V=x.y.z" >&2; exit 2; }
 	sed -i '0,/^version = ".*"/s//version = "$(V)"/' Cargo.toml sdfd-activate/Cargo.toml
 	sed -i 's/^__version__ = ".*"/__version__ = "$(V)"/' python/sdfd/_version.py
 	V=$(V) node -e 'const fs = require("fs"), v = process.env.V; for (const f of ["node/package.json", "node/package-lock.json"]) { const j = JSON.parse(fs.readFileSync(f, "utf8")); j.version = v; if (j.packages && j.packages[""]) j.packages[""].version = v; fs.writeFileSync(f, JSON.stringify(j, null, 2) + "\n"); }'
 	$(CARGO) update -q --workspace 2>/dev/null || true
+	sed -i 's/^\(Version: *\).*/\1$(V)/' packaging/sdfd.spec
+	@if [ "$$(sed -n '1s/^sdfd (\(.*\)-[^-]*).*/\1/p' debian/changelog)" != "$(V)" ]; then \
+	  { printf 'sdfd (%s-1) unstable; urgency=medium\n\n  * New upstream version %s.\n\n -- %s  %s\n\n' \
+	      '$(V)' '$(V)' 'sdfd maintainers <sdfd@users.noreply.github.com>' "$$(date -R)"; cat debian/changelog; } > debian/changelog.new && \
+	  mv debian/changelog.new debian/changelog; fi
 
 print-cargoflags:
 	@echo '$(CARGOFLAGS)'
