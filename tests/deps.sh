@@ -4,7 +4,8 @@
 # missing.
 set -euo pipefail
 pkgs=(build-essential pkg-config libsystemd-dev systemd python3-systemd valgrind strace curl
-      musl-tools bindgen libclang-dev iproute2 util-linux binutils libc6-dev)
+      musl-tools bindgen libclang-dev iproute2 util-linux binutils libc6-dev
+      dpkg-dev debhelper lintian autopkgtest rpm rpmlint abigail-tools)
 "$(dirname "$0")/apt-need.sh" "${pkgs[@]}"
 command -v cargo >/dev/null || { echo "deps: cargo (rustup) is required" >&2; exit 1; }
 # POSIX message queues for the sd_is_mq path checks (needs root; optional).
