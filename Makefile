@@ -12,6 +12,7 @@
 #                             (packaging/sdfd.spec, rpmbuild -ba from the make dist tarball)
 #   make wheel                Python wheels with libsdfd inside (manylinux + musllinux) in build/wheel/
 #   make npm                  npm tarball with libsdfd for linux-x64 glibc and musl in build/npm/
+#   make abi-check            the library's ABI against abi/ (libabigail's abidiff)
 #   make abi-baseline         rewrite abi/ from the built library and header (after an API change)
 #   make set-version V=x.y.z  write a new version into every manifest (Cargo.toml is the source)
 #   make demo                 the main job: a socket-activated C daemon serving a request
@@ -73,7 +74,7 @@ SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
 .PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl image fuzz clean docs \
-        dist deb rpm wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
+        dist deb rpm wheel npm musl-so pkglibs abi-lib abi-baseline abi-check set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
 
@@ -282,11 +283,31 @@ windows:
 	$(CARGO) build --release -p sdfd-activate --target $(WINTARGET)
 	cp $(WINRELEASE)/sdfd-activate.exe $(WINDIR)/bin/sdfd-activate.exe
 
-# The exported ABI baseline (abi/README.md): after a deliberate API change,
-# rewrite it from the built library and the headers, review the diff, commit.
-abi-baseline: lib
-	./abi/dump.sh symbols $(B)/$(REALLIB) > abi/libsdfd.so.$(MAJOR).symbols
+# The exported ABI (abi/README.md), checked by libabigail: abidw reads the
+# debug information of the library, so `abi-lib` builds it with it
+# (CARGO_PROFILE_RELEASE_DEBUG, the same code otherwise) in its own cargo
+# target directory and $(ABI_B). `make abi-check` compares it with the
+# baseline abi/libsdfd.so.MAJOR.abi (abidiff: any change fails, an
+# incompatible one -- a symbol removed, a prototype changed -- and an
+# addition alike); after a deliberate API change `make abi-baseline`
+# rewrites the baseline and abi/sdfd.h.prototypes (the headers' declarations
+# and macros); review the diff, commit.
+ABI_B     ?= $(B)/abi
+ABI_FILE  := abi/libsdfd.so.$(MAJOR).abi
+ABIDW_OPTS = --no-corpus-path --no-show-locs --no-comp-dir-path
+abi-lib:
+	CARGO_PROFILE_RELEASE_DEBUG=true CARGO_TARGET_DIR=$(or $(CARGO_TARGET_DIR),target)/abi \
+	RUSTFLAGS="--remap-path-prefix=$${CARGO_HOME:-$$HOME/.cargo}=/cargo" \
+	    $(MAKE) --no-print-directory -s lib B=$(ABI_B)
+
+abi-baseline: abi-lib
+	abidw $(ABIDW_OPTS) --out-file $(ABI_FILE) $(ABI_B)/$(REALLIB)
 	./abi/dump.sh prototypes include > abi/sdfd.h.prototypes
+
+abi-check: abi-lib
+	@abidiff $(ABI_FILE) $(ABI_B)/$(REALLIB) || { rc=$$?; \
+	  echo "abi-check: $(ABI_B)/$(REALLIB) differs from $(ABI_FILE) (abidiff status $$rc$$( [ $$((rc & 8)) -ne 0 ] && echo ': INCOMPATIBLE, needs a new soname')); see abi/README.md" >&2; exit 1; }
+	@echo "abi-check: $(REALLIB) has the ABI of $(ABI_FILE)"
 
 # One version: Cargo.toml's. `make set-version V=1.2.3` writes it into every
 # other manifest, packaging/sdfd.spec and a new debian/changelog entry
