@@ -4,7 +4,8 @@
 # their -dbgsym .ddebs, the .changes and .buildinfo).
 #
 # A clean tree: the `make dist` tarball (packaging/dist.sh), unpacked into
-# OUTDIR/sdfd-VERSION and copied to OUTDIR/sdfd_VERSION.orig.tar.gz, then
+# OUTDIR/sdfd-VERSION and copied to OUTDIR/sdfd_VERSION.orig.tar.gz, with
+# the files git knows of debian/ added (the tarball has no debian/), then
 # `dpkg-buildpackage -us -uc -b` there with the build profile
 # pkg.sdfd.rustup (cargo and rustc from PATH: Debian 12's are older than the
 # crate's MSRV 1.77; debian/README.source). The Rust crates are resolved
@@ -31,6 +32,8 @@ tarball=$("$ROOT/packaging/dist.sh" "$out")
 cp "$tarball" "$out/sdfd_$version.orig.tar.gz"
 tar -xzf "$tarball" -C "$out"
 src=$out/sdfd-$version
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard debian) |
+  (cd "$ROOT" && xargs -0 cp --parents -t "$src")
 (cd "$src" && cargo fetch --locked -q)
 export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} RUSTUP_HOME=${RUSTUP_HOME:-$(rustup show home 2>/dev/null || echo "$HOME/.rustup")}
 # The build's own log next to the packages; dpkg-buildpackage's output otherwise.

@@ -54,6 +54,19 @@ infos=$(grep -E '^[IP]: ' "$t/lintian.log" | sed -E 's/^.: [^ ]+ ([^ ]+).*/\1/' 
   && ok "lintian --pedantic: no error, no warning (overridden with reasons: $overridden; info/pedantic left: ${infos:-none})" \
   || bad "lintian --pedantic reports errors or warnings (status $rc)" "$ew"
 
+# 2b. The source package: dpkg-source -b of the orig tarball (no debian/)
+#     with debian/ beside it, and lintian --pedantic on the .dsc.
+sp=$t/srcpkg
+mkdir -p "$sp" && cp "$dir/sdfd_$v.orig.tar.gz" "$sp/" && tar -xzf "$sp/sdfd_$v.orig.tar.gz" -C "$sp"
+if [ ! -e "$sp/sdfd-$v/debian" ] && git ls-files -z --cached --others --exclude-standard debian | xargs -0 cp --parents -t "$sp/sdfd-$v" \
+   && (cd "$sp" && dpkg-source -b "sdfd-$v") >"$t/dpkg-source.log" 2>&1; then
+  lintian --pedantic -I -E --tag-display-limit 0 "$sp/sdfd_$debver.dsc" >"$t/lintian-src.log" 2>&1; rc=$?
+  ew=$(grep -E '^[EW]: ' "$t/lintian-src.log")
+  [ $rc -eq 0 ] && [ -z "$ew" ] \
+    && ok "source package sdfd_$debver.dsc (orig tarball without debian/, $(basename "$sp"/sdfd_"$debver".debian.tar.*)): lintian --pedantic no error, no warning" \
+    || bad "lintian --pedantic on the source package (status $rc)" "$ew"
+else bad "dpkg-source -b (the orig tarball must not hold debian/)" "$(ls "$sp/sdfd-$v/debian" 2>&1 | head -3; tail -10 "$t/dpkg-source.log")"; fi
+
 # 3. The control fields: Multi-Arch, an exact -dev dependency, the symbols file.
 field() { dpkg-deb -f "$1" "$2"; }
 ma="$(field "${debs[0]}" Multi-Arch)/$(field "${debs[1]}" Multi-Arch)/$(field "${debs[2]}" Multi-Arch)"
