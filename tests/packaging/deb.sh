@@ -84,11 +84,12 @@ if [ -n "$exported" ] && [ "$exported" = "$listed" ] && head -n1 "$t/x/lib/DEBIA
 else bad "symbols file and exports differ" "$(diff <(echo "$exported") <(echo "$listed"))"; fi
 
 # 4. The packages hold what `make install` installs (PREFIX=/usr, the
-#    multiarch LIBDIR), documentation apart, each file in one package.
+#    multiarch LIBDIR), documentation and lintian overrides apart, each file
+#    in one package.
 make -s install B="$t/b" DESTDIR="$t/inst" PREFIX=/usr LIBDIR="/usr/lib/$multiarch" >"$t/install.log" 2>&1 \
   || die "make install" "$(tail -20 "$t/install.log")"
 (cd "$t/inst" && find . \( -type f -o -type l \) ! -path './usr/share/doc/*' | sed 's/^\.//' | sort) > "$t/make-install.list"
-for d in "${debs[@]}"; do dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}' | sed 's/^\.//; s/\.gz$//' | grep -v '^/usr/share/doc/' | sort > "$d.list"; done
+for d in "${debs[@]}"; do dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}' | sed 's/^\.//; s/\.gz$//' | grep -vE '^/usr/share/(doc|lintian/overrides)/' | sort > "$d.list"; done
 sort "${debs[@]/%/.list}" > "$t/debs.list"
 where=$(for d in "${debs[@]}"; do printf '%s: %s\n' "$(basename "${d%%_*}")" "$(grep -vc '^/usr/share/man/' "$d.list")"; done | tr '\n' ' ')
 if diff "$t/make-install.list" "$t/debs.list" >"$t/list.diff" && [ -z "$(uniq -d "$t/debs.list")" ] \
