@@ -5,9 +5,14 @@
 #                             library, headers, sdfd.pc, sdfd-activate, man pages,
 #                             licences/README/CHANGELOG (BINDIR, MANDIR, DOCDIR, ...)
 #   make uninstall PREFIX=... DESTDIR=...
-#   make deb                  Debian package build/deb/sdfd_$(VERSION)_$(DEB_ARCH).deb
+#   make dist                 source tarball build/sdfd-$(VERSION).tar.gz (the files git knows)
+#   make deb                  Debian packages libsdfd0, libsdfd-dev, sdfd-activate in build/deb/
+#                             (debian/, dpkg-buildpackage -b from the make dist tarball)
+#   make rpm                  RPMs sdfd, sdfd-devel, sdfd-activate and the SRPM in build/rpm/
+#                             (packaging/sdfd.spec, rpmbuild -ba from the make dist tarball)
 #   make wheel                Python wheels with libsdfd inside (manylinux + musllinux) in build/wheel/
 #   make npm                  npm tarball with libsdfd for linux-x64 glibc and musl in build/npm/
+#   make abi-check            the library's ABI against abi/ (libabigail's abidiff)
 #   make abi-baseline         rewrite abi/ from the built library and header (after an API change)
 #   make set-version V=x.y.z  write a new version into every manifest (Cargo.toml is the source)
 #   make demo                 the main job: a socket-activated C daemon serving a request
@@ -69,7 +74,7 @@ SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
 .PHONY: all lib header compat install install-compat uninstall demo test check bench bench-launcher musl windows activate activate-musl image fuzz clean docs \
-        deb wheel npm musl-so pkglibs abi-baseline set-version print-cargoflags
+        dist deb rpm wheel npm musl-so pkglibs abi-lib abi-baseline abi-check set-version print-cargoflags
 
 all: lib $(B)/sdfd.pc
 
@@ -187,9 +192,20 @@ pkglibs: lib musl-so
 	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-glibc.so $(B)/$(REALLIB)
 	$(STRIP) --strip-unneeded -o $(PKGLIBS)/libsdfd-musl.so $(MUSL_SO)
 
-# Debian package in $(B)/deb/ (packaging/deb.sh: make install DESTDIR=, dpkg-deb).
+# The source tarball of the packages (packaging/dist.sh).
+dist:
+	./packaging/dist.sh $(B)
+
+# Debian packages in $(B)/deb/ (packaging/deb.sh: debian/, dpkg-buildpackage
+# in an unpacked copy of the dist tarball; Rust crates offline from the cargo
+# registry cache).
 deb:
-	B=$(B) ./packaging/deb.sh $(B)/deb
+	./packaging/deb.sh $(B)/deb
+
+# RPMs in $(B)/rpm/ (packaging/rpm.sh: rpmbuild -ba packaging/sdfd.spec with
+# the dist tarball as Source0).
+rpm:
+	./packaging/rpm.sh $(B)/rpm
 
 wheel: pkglibs
 	./packaging/wheel.sh $(B)/wheel $(PKGLIBS)/libsdfd-glibc.so $(PKGLIBS)/libsdfd-musl.so
@@ -269,20 +285,46 @@ windows:
 	$(CARGO) build --release -p sdfd-activate --target $(WINTARGET)
 	cp $(WINRELEASE)/sdfd-activate.exe $(WINDIR)/bin/sdfd-activate.exe
 
-# The exported ABI baseline (abi/README.md): after a deliberate API change,
-# rewrite it from the built library and the headers, review the diff, commit.
-abi-baseline: lib
-	./abi/dump.sh symbols $(B)/$(REALLIB) > abi/libsdfd.so.$(MAJOR).symbols
+# The exported ABI (abi/README.md), checked by libabigail: abidw reads the
+# debug information of the library, so `abi-lib` builds it with it
+# (CARGO_PROFILE_RELEASE_DEBUG, the same code otherwise) in its own cargo
+# target directory and $(ABI_B). `make abi-check` compares it with the
+# baseline abi/libsdfd.so.MAJOR.abi (abidiff: any change fails, an
+# incompatible one -- a symbol removed, a prototype changed -- and an
+# addition alike); after a deliberate API change `make abi-baseline`
+# rewrites the baseline and abi/sdfd.h.prototypes (the headers' declarations
+# and macros); review the diff, commit.
+ABI_B     ?= $(B)/abi
+ABI_FILE  := abi/libsdfd.so.$(MAJOR).abi
+ABIDW_OPTS = --no-corpus-path --no-show-locs --no-comp-dir-path
+abi-lib:
+	CARGO_PROFILE_RELEASE_DEBUG=true CARGO_TARGET_DIR=$(or $(CARGO_TARGET_DIR),target)/abi \
+	RUSTFLAGS="--remap-path-prefix=$${CARGO_HOME:-$$HOME/.cargo}=/cargo" \
+	    $(MAKE) --no-print-directory -s lib B=$(ABI_B)
+
+abi-baseline: abi-lib
+	abidw $(ABIDW_OPTS) --out-file $(ABI_FILE) $(ABI_B)/$(REALLIB)
 	./abi/dump.sh prototypes include > abi/sdfd.h.prototypes
 
+abi-check: abi-lib
+	@abidiff $(ABI_FILE) $(ABI_B)/$(REALLIB) || { rc=$$?; \
+	  echo "abi-check: $(ABI_B)/$(REALLIB) differs from $(ABI_FILE) (abidiff status $$rc$$( [ $$((rc & 8)) -ne 0 ] && echo ': INCOMPATIBLE, needs a new soname')); see abi/README.md" >&2; exit 1; }
+	@echo "abi-check: $(REALLIB) has the ABI of $(ABI_FILE)"
+
 # One version: Cargo.toml's. `make set-version V=1.2.3` writes it into every
-# other manifest (tests/packaging/release.sh checks that they agree).
+# other manifest, packaging/sdfd.spec and a new debian/changelog entry
+# (tests/packaging/release.sh checks that they agree).
 set-version:
 	@test -n "$(V)" || { echo "usage: make set-version V=x.y.z" >&2; exit 2; }
 	sed -i '0,/^version = ".*"/s//version = "$(V)"/' Cargo.toml sdfd-activate/Cargo.toml
 	sed -i 's/^__version__ = ".*"/__version__ = "$(V)"/' python/sdfd/_version.py
 	V=$(V) node -e 'const fs = require("fs"), v = process.env.V; for (const f of ["node/package.json", "node/package-lock.json"]) { const j = JSON.parse(fs.readFileSync(f, "utf8")); j.version = v; if (j.packages && j.packages[""]) j.packages[""].version = v; fs.writeFileSync(f, JSON.stringify(j, null, 2) + "\n"); }'
 	$(CARGO) update -q --workspace 2>/dev/null || true
+	sed -i 's/^\(Version: *\).*/\1$(V)/' packaging/sdfd.spec
+	@if [ "$$(sed -n '1s/^sdfd (\(.*\)-[^-]*).*/\1/p' debian/changelog)" != "$(V)" ]; then \
+	  { printf 'sdfd (%s-1) unstable; urgency=medium\n\n  * New upstream version %s.\n\n -- %s  %s\n\n' \
+	      '$(V)' '$(V)' 'sdfd maintainers <sdfd@users.noreply.github.com>' "$$(date -R)"; cat debian/changelog; } > debian/changelog.new && \
+	  mv debian/changelog.new debian/changelog; fi
 
 print-cargoflags:
 	@echo '$(CARGOFLAGS)'

@@ -1,22 +1,15 @@
 #!/usr/bin/env bash
-# abi/dump.sh symbols LIBRARY    exported ABI of a built libsdfd.so: soname, then
-#                                one "name type" line per defined dynamic symbol
 # abi/dump.sh prototypes INCDIR  the C API of the headers in INCDIR (sdfd.h and
 #                                systemd/sd-daemon.h): every sd_*/sdfd_* declaration
 #                                after the preprocessor (Linux, C), one per line,
 #                                plus the SD_*/SDFD_* macros
 # Output is sorted and whitespace-normalised, so that two dumps compare with diff.
-# `make abi-baseline` writes abi/libsdfd.so.0.symbols and abi/sdfd.h.prototypes
-# with it; tests/packaging/release.sh compares the built library with them.
+# `make abi-baseline` writes abi/sdfd.h.prototypes with it;
+# tests/packaging/release.sh compares the installed headers with it. (The
+# library's own ABI is libabigail's: abi/libsdfd.so.0.abi, make abi-check.)
 set -euo pipefail
-what=${1:?symbols LIBRARY | prototypes INCDIR}
+what=${1:?prototypes INCDIR}
 case "$what" in
-symbols)
-  lib=${2:?library}
-  soname=$(readelf -d "$lib" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
-  echo "soname $soname"
-  nm -D --defined-only "$lib" | awk '{print $3, $2}' | sort
-  ;;
 prototypes)
   inc=${2:?include directory}
   for h in sdfd.h systemd/sd-daemon.h; do

@@ -28,8 +28,8 @@ pkgs=("${demo[@]}"
   nodejs npm openssl
   # musl: the static library, the musllinux wheel, the npm musl library, containers
   musl-tools
-  # packaging: the Debian package and lintian
-  dpkg-dev lintian
+  # packaging: the Debian source package (debhelper, lintian, autopkgtest), the RPM spec, the ABI (libabigail)
+  dpkg-dev debhelper lintian autopkgtest rpm rpmlint abigail-tools
   # real daemons from Debian: fcgiwrap rebuilt from source with its FastCGI client;
   # dbus-daemon (bound with -z now) refused by the libsystemd.so.0 shim
   fcgiwrap libfcgi-bin libfcgi-dev autoconf automake dbus-daemon

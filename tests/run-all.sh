@@ -82,6 +82,8 @@ run_suite rust-msrv   ./tests/rust/msrv.sh
 run_suite c-packaging ./tests/c/packaging.sh
 run_suite pkg-release ./tests/packaging/release.sh
 run_suite pkg-deb     ./tests/packaging/deb.sh
+run_suite pkg-rpm     ./tests/packaging/rpm.sh
+run_suite pkg-abi     ./tests/packaging/abi.sh
 run_suite pkg-wheel   ./tests/packaging/wheel.sh
 run_suite pkg-npm     ./tests/packaging/npm.sh
 run_suite c-diff      ./tests/c/difftest.sh

@@ -1,13 +1,14 @@
 # Sourced by the package tests (after tests/lib/sdfdtest.sh). activated_reply CMD...: runs CMD under
 # systemd-socket-activate on a free 127.0.0.1 port, connects once, prints
 # what the service answered, and stops the launcher. Status 1 on no answer.
+# ACTIVATED_LAUNCHER=PROGRAM runs PROGRAM instead (it takes -l ADDRESS too).
 # With ACTIVATED_SEND=TEXT, TEXT is sent first.
 # With ACTIVATED_OUT=FILE, the service's own stdout/stderr are kept there.
 activated_reply() {
   local port log pid reply
   port=$(free_port)
   log=$(mktemp "${TMPDIR:-/tmp}/sdfd-activated.XXXXXX")
-  systemd-socket-activate -l "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+  "${ACTIVATED_LAUNCHER:-systemd-socket-activate}" -l "127.0.0.1:$port" "$@" >"$log" 2>&1 &
   pid=$!
   reply=$(ACTIVATED_SEND=${ACTIVATED_SEND:-} python3 - "$port" <<'PY'
 import os, socket, sys, time
