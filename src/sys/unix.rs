@@ -91,7 +91,7 @@ pub(crate) fn exists_nofollow(path: &CStr) -> Result<()> {
 }
 
 /// `mq_getattr(fd)`.
-#[cfg(target_os = "android")]
+#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
 pub(crate) fn mq_getattr(fd: RawFd) -> Result<libc::mq_attr> {
     let mut attr = core::mem::MaybeUninit::<libc::mq_attr>::uninit();
     // SAFETY: `attr` is a writable mq_attr.
