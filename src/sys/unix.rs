@@ -63,22 +63,42 @@ pub(crate) fn environ() -> *const *const core::ffi::c_char {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(environ)) }
 }
 
+/// The `struct stat` that `fstat` and `stat_at` fill in. glibc on 32-bit
+/// Linux (i686, armhf): `stat64` through `fstat64`/`fstatat64`, as
+/// libsystemd (built with `_FILE_OFFSET_BITS=64`) calls them; the plain
+/// `stat` there has a 32-bit `off_t` and `ino_t`, and `fstat` of a file past
+/// 2 GiB (or with an inode number past 2^32) fails with `EOVERFLOW` where
+/// libsystemd succeeds (tests/c/difftest.py, fd kind "bigfile", on i686).
+/// Everywhere else `stat` is already the 64-bit one.
+#[cfg(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls)))]
+pub(crate) type Stat = libc::stat64;
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls))))]
+pub(crate) type Stat = libc::stat;
+
 /// `fstat(fd)`.
 #[cfg(not(sdfd_raw_syscalls))]
-pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `st` is a writable struct stat.
-    check(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+pub(crate) fn fstat(fd: RawFd) -> Result<Stat> {
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    use libc::fstat;
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    use libc::fstat64 as fstat;
+    let mut st = core::mem::MaybeUninit::<Stat>::uninit();
+    // SAFETY: `st` is a writable struct stat of the function's type.
+    check(unsafe { fstat(fd, st.as_mut_ptr()) })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
 }
 
 /// `fstatat(AT_FDCWD, path, flags)`: `stat(path)` with `flags == 0`.
 #[cfg(not(sdfd_raw_syscalls))]
-pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<libc::stat> {
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<Stat> {
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    use libc::fstatat;
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    use libc::fstatat64 as fstatat;
+    let mut st = core::mem::MaybeUninit::<Stat>::uninit();
     // SAFETY: `path` is NUL-terminated; `st` as in fstat.
-    check(unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), st.as_mut_ptr(), flags) })?;
+    check(unsafe { fstatat(libc::AT_FDCWD, path.as_ptr(), st.as_mut_ptr(), flags) })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
 }
@@ -222,7 +242,7 @@ pub(crate) fn socket_is_invalid(s: RawSocket) -> bool {
 
 // (mode_t, dev_t and ino_t are different types on different Unixes)
 #[allow(clippy::unnecessary_cast)]
-fn file_id(st: &libc::stat) -> FileId {
+fn file_id(st: &Stat) -> FileId {
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFIFO => FileKind::Fifo,
         libc::S_IFREG => FileKind::Regular,

@@ -130,7 +130,8 @@ else
 fi
 
 # 1. The Rust tests, run on ARCH.
-check "$ARCH: a $ARCH program runs ${QEMU[0]:+under $QEMU_BIN}${QEMU[0]:-natively}" bash -c \
+how=natively; [ ${#QEMU[@]} -eq 0 ] || how="under $QEMU_BIN"
+check "$ARCH: a $ARCH program runs $how" bash -c \
   "printf 'int main(void){return 7;}' | $GNU-gcc -x c -o '$w/seven' - && { ${QEMU[*]} '$w/seven'; [ \$? -eq 7 ]; }"
 skip=()
 # Under qemu-user, one test is left out: it re-executes its own test binary,

@@ -64,7 +64,7 @@ LAYOUTS = {
 CHECK_LAYOUTS = {
     "inet": ["tcp4l", "tcp4", "tcp4any", "tcp6l", "tcp6any", "tcp6mapped", "udp4", "udp6", "tcp4unbound"],
     "unix": ["unixl", "unixd", "unixq", "abstl", "abstd", "unixpair", "unixunbound", "unixlong", "netlink"],
-    "files": ["fifo", "file", "null", "dir", "pipe", "mq", "closed", "fifo+c"],
+    "files": ["fifo", "file", "null", "dir", "pipe", "mq", "closed", "fifo+c", "bigfile"],
 }
 
 

@@ -4,7 +4,8 @@
  *
  *   probe [FDSPEC...] -- OP [ARG] [OP [ARG]...]
  *
- * FDSPEC creates fd 3, 4, ... in order (see make_fd). Suffix "+c" sets
+ * FDSPEC creates fd 3, 4, ... in order (see make_fd; "bigfile" is a 3 GiB
+ * sparse file). Suffix "+c" sets
  * FD_CLOEXEC on it first. KIND*N repeats a spec N times. Environment values may contain {pid}, {pid+1},
  * {pidhex}, {pidoct}: replaced by this process's pid before any call.
  *
@@ -24,6 +25,9 @@
  * Output never contains anything
  * that differs between two runs (ports, pids, inode numbers). */
 #define _GNU_SOURCE
+/* 64-bit off_t and ino_t on 32-bit glibc too: the probe makes a 3 GiB
+ * (sparse) file, and libsystemd is built this way. */
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
@@ -217,6 +221,12 @@ static void make_fd(int i, const char *spec) {
     } else if (!strcmp(k, "file")) {
         unlink(paths[i]);
         fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
+    } else if (!strcmp(k, "bigfile")) {
+        /* Past 2 GiB: a 32-bit off_t cannot hold its size (fstat without
+         * large-file support fails with EOVERFLOW). Sparse: no disk space. */
+        unlink(paths[i]);
+        fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || ftruncate(fd, (off_t)3 << 30) < 0) die("bigfile");
     } else if (!strcmp(k, "null")) {
         fd = open("/dev/null", O_RDWR);
         snprintf(paths[i], sizeof paths[i], "/dev/null");
