@@ -180,6 +180,8 @@ pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> R
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
     let ms = match ts {
         None => -1,
+        // (timespec_store's "too far": ppoll's EINVAL)
+        Some(t) if t.tv_sec < 0 => return Err(Errno(libc::EINVAL)),
         Some(t) => (t.tv_sec as i64 * 1000 + (t.tv_nsec as i64 + 999_999) / 1_000_000).min(c_int::MAX as i64) as c_int,
     };
     // SAFETY: one valid pollfd.
@@ -211,14 +213,25 @@ pub(crate) fn barrier_pipe() -> Result<(PipeEnd, PipeEnd)> {
     Ok((PipeEnd([p[0]]), PipeEnd([p[1]])))
 }
 
+/// systemd's `timespec_store`: µs as a `timespec`; seconds that do not fit
+/// `time_t` (32-bit `time_t`: i686, armhf) give `{-1, -1}`, which `ppoll`
+/// refuses with `EINVAL`, as libsystemd's does. (Truncated instead, 2^32 s
+/// + 0.1 s waited 0.1 s on i686: tests/c/difftest.py, barrier t=4294967296100000.)
+// (time_t is i64 on 64-bit targets: the test never holds there)
+#[allow(clippy::unnecessary_cast)]
+fn timespec_store(usec: u64) -> libc::timespec {
+    let secs = usec / 1_000_000;
+    if secs >= libc::time_t::MAX as u64 {
+        return libc::timespec { tv_sec: -1, tv_nsec: -1 };
+    }
+    libc::timespec { tv_sec: secs as libc::time_t, tv_nsec: ((usec % 1_000_000) * 1000) as _ }
+}
+
 /// Wait (µs; `u64::MAX` = forever) for the peer to close its copy of the
 /// pipe (POLLHUP). Timeout: `ETIMEDOUT`.
 pub(crate) fn wait_hangup(rd: &PipeEnd, timeout_usec: u64) -> Result<bool> {
     let mut pfd = libc::pollfd { fd: rd.0[0], events: 0, revents: 0 };
-    let deadline = (timeout_usec != u64::MAX).then(|| libc::timespec {
-        tv_sec: (timeout_usec / 1_000_000) as _,
-        tv_nsec: ((timeout_usec % 1_000_000) * 1000) as _,
-    });
+    let deadline = (timeout_usec != u64::MAX).then(|| timespec_store(timeout_usec));
     let r = super::ppoll_one(&mut pfd, deadline)?;
     if r == 0 {
         return Err(Errno(libc::ETIMEDOUT));
