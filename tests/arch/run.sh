@@ -180,6 +180,26 @@ if grep -q 'libsdfd.so.0' <<<"$needed" && ! grep -q libsystemd <<<"$needed" \
   ok "$ARCH: probe-sdfd is a $MACHINE program that needs libsdfd.so.0, not libsystemd"
 else bad "$ARCH: probe-sdfd: not a $MACHINE program on libsdfd" "$needed"; fi
 
+# 3. The hand-off across architectures: tests/handoff/daemon.c for ARCH
+#    (on ARCH's libsdfd) and for x86_64 (on the x86_64 libsdfd, built the
+#    same way) hand their sockets to each other, ARCH -> x86_64 -> ARCH ->
+#    x86_64: the wire format between a big-endian (s390x) or 32-bit (i686,
+#    armhf) offerer and an x86_64 successor, both ways.
+if SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --features capi --lib --crate-type cdylib \
+     -- -C relro-level=partial >"$w/hostlib.log" 2>&1; then
+  mkdir -p "$w/hostlib"
+  cp "$CARGO_TARGET_DIR/release/libsdfd.so" "$w/hostlib/libsdfd.so.0" && ln -s libsdfd.so.0 "$w/hostlib/libsdfd.so"
+  step "$ARCH: tests/handoff/daemon.c builds for $ARCH and for x86_64" bash -c "
+    $GNU-gcc ${CFLAGS[*]} -I'$ROOT/include' -o '$w/daemon-$ARCH' tests/handoff/daemon.c -L'$w/lib' -lsdfd -Wl,-rpath,'$w/lib' &&
+    cc ${CFLAGS[*]} -I'$ROOT/include' -o '$w/daemon-x86_64' tests/handoff/daemon.c -L'$w/hostlib' -lsdfd -Wl,-rpath,'$w/hostlib'"
+  if [ -x "$w/daemon-$ARCH" ] && [ -x "$w/daemon-x86_64" ]; then
+    counted "hand-off between $ARCH and x86_64" \
+      python3 tests/arch/handoff.py "$ARCH" "${QEMU[*]} $w/daemon-$ARCH" "$w/daemon-x86_64"
+  fi
+else
+  bad "$ARCH: libsdfd.so for x86_64 (the hand-off's other side)" "$(tail -n 30 "$w/hostlib.log")"
+fi
+
 # wrap NAME BIN: $w/NAME runs BIN on ARCH.
 wrap() { printf '#!/bin/sh\nexec %s "%s" "$@"\n' "${QEMU[*]}" "$2" >"$w/$1"; chmod +x "$w/$1"; }
 if [ "$oracle" = "$DEB" ]; then
