@@ -110,8 +110,21 @@ pub(crate) fn exists_nofollow(path: &CStr) -> Result<()> {
     check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
+/// `mq_getattr(fd)`: the system call itself, as glibc makes it
+/// (`mq_getsetattr(fd, NULL, attr)`): bionic has no message queue functions.
+/// (The kernel's `struct mq_attr`: four `long`s and four reserved.)
+#[cfg(target_os = "android")]
+pub(crate) fn mq_getattr(fd: RawFd) -> Result<[libc::c_long; 8]> {
+    let mut attr = [0 as libc::c_long; 8];
+    // SAFETY: `attr` is a writable struct mq_attr; NULL: no new attributes.
+    match unsafe { libc::syscall(libc::SYS_mq_getsetattr, fd, core::ptr::null::<u8>(), attr.as_mut_ptr()) } {
+        r if r < 0 => Err(Errno::last()),
+        _ => Ok(attr),
+    }
+}
+
 /// `mq_getattr(fd)`.
-#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn mq_getattr(fd: RawFd) -> Result<libc::mq_attr> {
     let mut attr = core::mem::MaybeUninit::<libc::mq_attr>::uninit();
     // SAFETY: `attr` is a writable mq_attr.
@@ -340,6 +353,28 @@ pub(crate) fn sun_path_offset() -> usize {
     // SAFETY: only the field's address is taken, on a zeroed value.
     let un: libc::sockaddr_un = unsafe { zeroed() };
     (&un.sun_path as *const _ as usize) - (&un as *const _ as usize)
+}
+
+/// The peer's uid and gid of a Unix stream socket (`crate::handoff` off
+/// Linux): libc's `getpeereid` on macOS and the BSDs.
+#[cfg(not(any(sdfd_linux, target_os = "illumos", target_os = "solaris")))]
+pub(crate) use libc::getpeereid;
+
+/// illumos and Solaris have no `getpeereid`: `getpeerucred`, as their
+/// libc's own compatibility code does.
+///
+/// # Safety
+/// `uid` and `gid` must be writable.
+#[cfg(any(target_os = "illumos", target_os = "solaris"))]
+pub(crate) unsafe fn getpeereid(s: RawFd, uid: *mut libc::uid_t, gid: *mut libc::gid_t) -> c_int {
+    let mut uc: *mut libc::ucred_t = core::ptr::null_mut();
+    if libc::getpeerucred(s, &mut uc) < 0 {
+        return -1;
+    }
+    *uid = libc::ucred_geteuid(uc);
+    *gid = libc::ucred_getegid(uc);
+    libc::ucred_free(uc);
+    0
 }
 
 /// Is `fd` (open) a POSIX message queue? `mq_getattr`, `EBADF` meaning no.
