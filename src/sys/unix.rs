@@ -230,8 +230,10 @@ pub(crate) fn barrier_pipe() -> Result<(PipeEnd, PipeEnd)> {
 /// `time_t` (32-bit `time_t`: i686, armhf) give `{-1, -1}`, which `ppoll`
 /// refuses with `EINVAL`, as libsystemd's does. (Truncated instead, 2^32 s
 /// + 0.1 s waited 0.1 s on i686: tests/c/difftest.py, barrier t=4294967296100000.)
-// (time_t is i64 on 64-bit targets: the test never holds there)
-#[allow(clippy::unnecessary_cast)]
+// (time_t is i64 on 64-bit targets: the test never holds there; the libc
+// crate marks musl's time_t deprecated, as it will change it on 32-bit musl,
+// with its timespec: the two stay the same type)
+#[allow(clippy::unnecessary_cast, deprecated)]
 fn timespec_store(usec: u64) -> libc::timespec {
     let secs = usec / 1_000_000;
     if secs >= libc::time_t::MAX as u64 {

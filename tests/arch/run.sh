@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Linux on the other architectures Debian ships, one runner for all:
 #
-#   tests/arch/run.sh ARCH...     ARCH: i686 armhf s390x ppc64el aarch64
+#   tests/arch/run.sh ARCH...     ARCH: i686 armhf s390x ppc64el aarch64 aarch64-musl
 #
 # For each ARCH, sdfd cross-built for that architecture's Rust target and run
 # (i686 natively on the x86_64 kernel, the others under qemu-user):
@@ -31,7 +31,15 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . tests/lib/sdfdtest.sh
 
-[ $# -ge 1 ] || { echo "usage: tests/arch/run.sh ARCH... (i686 armhf s390x ppc64el aarch64)" >&2; die "no ARCH given"; }
+[ $# -ge 1 ] || { echo "usage: tests/arch/run.sh ARCH... (i686 armhf s390x ppc64el aarch64 aarch64-musl)" >&2; die "no ARCH given"; }
+
+# build_hostlib DIR TARGET_DIR: DIR/libsdfd.so{,.0} for x86_64, built as
+# for the other architectures (the hand-off's other side).
+build_hostlib() {
+  CARGO_TARGET_DIR=$2 SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --features capi --lib \
+    --crate-type cdylib -- -C relro-level=partial || return 1
+  mkdir -p "$1" && cp "$2/release/libsdfd.so" "$1/libsdfd.so.0" && ln -sf libsdfd.so.0 "$1/libsdfd.so"
+}
 
 # ---- Several architectures: one child per ARCH, in parallel ----
 if [ $# -gt 1 ]; then
@@ -42,6 +50,11 @@ if [ $# -gt 1 ]; then
     SDFD_ARCH_INSTALL_ONLY=1 "$0" "$a" >"$P/$a.install.log" 2>&1 \
       || { cat "$P/$a.install.log"; die "$a: installing what it needs"; }
   done
+  # The x86_64 side of the hand-offs, built once for all of them.
+  export SDFD_ARCH_HOSTLIB=$P/hostlib
+  if ! build_hostlib "$SDFD_ARCH_HOSTLIB" "$ROOT/target/arch/host" >"$P/hostlib.log" 2>&1; then
+    die "libsdfd.so for x86_64 (the hand-offs' other side)" "$(tail -n 30 "$P/hostlib.log")"
+  fi
   declare -A pid_of=() start_of=()
   run_one() { local a=$1; start_of[$a]=$SECONDS; "$0" "$a" >"$P/$a.log" 2>&1 & pid_of[$a]=$!; }
   report() {
@@ -69,15 +82,97 @@ if [ $# -gt 1 ]; then
   finish
 fi
 
+# ---- musl on aarch64: the static library and the launcher ----
+# libsdfd.a for aarch64-unknown-linux-musl, its C part (src/notifyf.c) and
+# a C daemon (tests/c/activated.c) compiled by aarch64-linux-gnu-gcc with
+# the specs of Debian's musl-dev:arm64 (multiarch; Debian has no musl cross
+# compiler), the daemon linked fully static; sdfd-activate for the same
+# target, linked by rustc with its self-contained musl (crt objects and
+# libc.a of the Rust target). Both run under qemu-aarch64: the daemon
+# activated by systemd-socket-activate, then by the aarch64 launcher.
+musl_aarch64() {
+  local TARGET=aarch64-unknown-linux-musl SPECS=/usr/lib/aarch64-linux-musl/musl-gcc.specs
+  apt_need gcc-aarch64-linux-gnu qemu-user systemd || die "apt-get install (cross compiler, qemu-user, systemd)"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64 || die "dpkg --add-architecture arm64"; fi
+  apt_need musl-dev:arm64 || die "apt-get install musl-dev:arm64"
+  rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET" >/dev/null 2>&1 \
+    || die "rustup target add $TARGET"
+  [ -z "${SDFD_ARCH_INSTALL_ONLY:-}" ] || { ok "aarch64-musl: cross compiler, musl-dev:arm64, qemu-user, rustup target installed"; finish; }
+  tmpdir w arch-aarch64-musl
+  at_exit 'jobs -p | xargs -r kill 2>/dev/null'
+  export CARGO_TARGET_DIR=$ROOT/target/arch/aarch64-musl
+  printf '#!/bin/sh\nexec aarch64-linux-gnu-gcc -specs %s "$@"\n' "$SPECS" >"$w/musl-cc"; chmod +x "$w/musl-cc"
+  export CC_aarch64_unknown_linux_musl=$w/musl-cc AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+  # 1. The static library, as `make musl` builds it for x86_64.
+  if cargo rustc -q --release --no-default-features --features capi --target "$TARGET" --lib --crate-type staticlib \
+       >"$w/lib.log" 2>&1; then ok "aarch64-musl: libsdfd.a for $TARGET (release, no_std)"
+  else die "aarch64-musl: libsdfd.a for $TARGET" "$(tail -n 30 "$w/lib.log")"; fi
+  local exe=$w/activated
+  step "aarch64-musl: tests/c/activated.c links fully static with musl for aarch64 against libsdfd.a" \
+    "$w/musl-cc" -static -Os -Wall -Werror -I"$ROOT/include" -o "$exe" tests/c/activated.c "$CARGO_TARGET_DIR/$TARGET/release/libsdfd.a"
+  [ -x "$exe" ] || finish
+  local hdr; hdr=$(aarch64-linux-gnu-readelf -hlW "$exe" 2>&1)
+  if grep -q 'Machine: *AArch64' <<<"$hdr" && ! grep -q INTERP <<<"$hdr" && ! aarch64-linux-gnu-readelf -dW "$exe" 2>/dev/null | grep -q NEEDED \
+     && ! grep -qaE 'libsystemd|GLIBC_2' "$exe"; then ok "aarch64-musl: the daemon is a static AArch64 program (no interpreter, no DT_NEEDED, no glibc)"
+  else bad "aarch64-musl: the daemon is not a static AArch64 program" "$hdr"; fi
+  # talk PORT LINE: one request once the port accepts; prints the answer.
+  talk() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+for _ in range(400):
+    try:
+        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    sys.exit("no listener")
+c.sendall(sys.argv[2].encode() + b"\n")
+print(c.makefile().readline().strip())
+PY
+  }
+  local P A rc r1 r2 exp="web inet4 stream listening sockaddr-match=1"
+  P=$(free_port)
+  timeout 60 systemd-socket-activate -l "127.0.0.1:$P" --fdname=web qemu-aarch64 "$exe" 2 >"$w/a.log" 2>&1 &
+  A=$!; track $A
+  r1=$(talk "$P" one) r2=$(talk "$P" two)
+  wait $A; rc=$?
+  if [ "$rc" -eq 0 ] && [ "$r1" = "$exp one" ] && [ "$r2" = "$exp two" ] && grep -qx "listen=1 env=unset" "$w/a.log"; then
+    ok "aarch64-musl: the static daemon, activated by systemd-socket-activate under qemu-aarch64, serves 2 requests on 'web'"
+  else bad "aarch64-musl: the static daemon under systemd-socket-activate (rc=$rc, '$r1', '$r2')" "$(cat "$w/a.log")"; fi
+  # 2. The launcher, self-contained static musl.
+  if cargo build -q --release --target "$TARGET" -p sdfd-activate >"$w/launcher.log" 2>&1; then
+    ok "aarch64-musl: sdfd-activate for $TARGET (Rust's self-contained musl)"
+  else die "aarch64-musl: sdfd-activate for $TARGET" "$(tail -n 30 "$w/launcher.log")"; fi
+  local launcher=$CARGO_TARGET_DIR/$TARGET/release/sdfd-activate
+  hdr=$(aarch64-linux-gnu-readelf -hlW "$launcher" 2>&1)
+  if grep -q 'Machine: *AArch64' <<<"$hdr" && ! grep -q INTERP <<<"$hdr"; then ok "aarch64-musl: sdfd-activate is a static AArch64 program"
+  else bad "aarch64-musl: sdfd-activate is not a static AArch64 program" "$hdr"; fi
+  # The aarch64 launcher (under qemu) binds the socket and starts the
+  # aarch64 daemon through qemu-aarch64 (an x86_64 program: qemu-user runs
+  # only the first one, execve starts the second natively).
+  P=$(free_port)
+  timeout 60 qemu-aarch64 "$launcher" -l "127.0.0.1:$P" --fdname=web qemu-aarch64 "$exe" 2 >"$w/l.log" 2>&1 &
+  A=$!; track $A
+  r1=$(talk "$P" three) r2=$(talk "$P" four)
+  wait $A; rc=$?
+  if [ "$rc" -eq 0 ] && [ "$r1" = "$exp three" ] && [ "$r2" = "$exp four" ] && grep -qx "listen=1 env=unset" "$w/l.log"; then
+    ok "aarch64-musl: the aarch64 sdfd-activate under qemu activates the static daemon: 2 requests on 'web', exit 0"
+  else bad "aarch64-musl: sdfd-activate under qemu-aarch64 (rc=$rc, '$r1', '$r2')" "$(cat "$w/l.log")"; fi
+  finish
+}
+
 # ---- One architecture ----
 ARCH=$1
+[ "$ARCH" != aarch64-musl ] || musl_aarch64
 case $ARCH in
   i686)    TARGET=i686-unknown-linux-gnu;        GNU=i686-linux-gnu;       DEB=i386;    QEMU_BIN=qemu-i386;    MACHINE='Intel 80386';;
   armhf)   TARGET=armv7-unknown-linux-gnueabihf; GNU=arm-linux-gnueabihf;  DEB=armhf;   QEMU_BIN=qemu-arm;     MACHINE='ARM';;
   s390x)   TARGET=s390x-unknown-linux-gnu;       GNU=s390x-linux-gnu;      DEB=s390x;   QEMU_BIN=qemu-s390x;   MACHINE='IBM S/390';;
   ppc64el) TARGET=powerpc64le-unknown-linux-gnu; GNU=powerpc64le-linux-gnu; DEB=ppc64el; QEMU_BIN=qemu-ppc64le; MACHINE='PowerPC64';;
   aarch64) TARGET=aarch64-unknown-linux-gnu;     GNU=aarch64-linux-gnu;    DEB=arm64;   QEMU_BIN=qemu-aarch64; MACHINE='AArch64';;
-  *) die "unknown ARCH '$ARCH' (i686 armhf s390x ppc64el aarch64)";;
+  *) die "unknown ARCH '$ARCH' (i686 armhf s390x ppc64el aarch64 aarch64-musl)";;
 esac
 SYSROOT=/usr/$GNU
 MULTIARCH=$(dpkg-architecture -a"$DEB" -qDEB_HOST_MULTIARCH 2>/dev/null) || MULTIARCH=$GNU
@@ -185,13 +280,11 @@ else bad "$ARCH: probe-sdfd: not a $MACHINE program on libsdfd" "$needed"; fi
 #    same way) hand their sockets to each other, ARCH -> x86_64 -> ARCH ->
 #    x86_64: the wire format between a big-endian (s390x) or 32-bit (i686,
 #    armhf) offerer and an x86_64 successor, both ways.
-if SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --features capi --lib --crate-type cdylib \
-     -- -C relro-level=partial >"$w/hostlib.log" 2>&1; then
-  mkdir -p "$w/hostlib"
-  cp "$CARGO_TARGET_DIR/release/libsdfd.so" "$w/hostlib/libsdfd.so.0" && ln -s libsdfd.so.0 "$w/hostlib/libsdfd.so"
+hostlib=${SDFD_ARCH_HOSTLIB:-$w/hostlib}
+if [ -f "$hostlib/libsdfd.so.0" ] || build_hostlib "$hostlib" "$CARGO_TARGET_DIR" >"$w/hostlib.log" 2>&1; then
   step "$ARCH: tests/handoff/daemon.c builds for $ARCH and for x86_64" bash -c "
     $GNU-gcc ${CFLAGS[*]} -I'$ROOT/include' -o '$w/daemon-$ARCH' tests/handoff/daemon.c -L'$w/lib' -lsdfd -Wl,-rpath,'$w/lib' &&
-    cc ${CFLAGS[*]} -I'$ROOT/include' -o '$w/daemon-x86_64' tests/handoff/daemon.c -L'$w/hostlib' -lsdfd -Wl,-rpath,'$w/hostlib'"
+    cc ${CFLAGS[*]} -I'$ROOT/include' -o '$w/daemon-x86_64' tests/handoff/daemon.c -L'$hostlib' -lsdfd -Wl,-rpath,'$hostlib'"
   if [ -x "$w/daemon-$ARCH" ] && [ -x "$w/daemon-x86_64" ]; then
     counted "hand-off between $ARCH and x86_64" \
       python3 tests/arch/handoff.py "$ARCH" "${QEMU[*]} $w/daemon-$ARCH" "$w/daemon-x86_64"
