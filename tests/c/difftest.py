@@ -9,7 +9,7 @@ system calls fail with a seccomp filter, and the LISTEN_PIDFDID mismatch,
 which needs pidfd_open (valgrind 3.19 lacks it, so the variable is ignored,
 as on a kernel without pidfs).
 --qemu leaves out the seccomp scenarios: qemu-user (7.2) does not implement
-the seccomp system call for the programs it runs (ENOSYS; tests/aarch64).
+the seccomp system call for the programs it runs (ENOSYS; tests/arch).
 --every N runs every Nth scenario only (a representative sample, used by
 tests/c/sanitize.sh under valgrind).
 
