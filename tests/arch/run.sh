@@ -56,7 +56,7 @@ if [ $# -gt 1 ]; then
     die "libsdfd.so for x86_64 (the hand-offs' other side)" "$(tail -n 30 "$P/hostlib.log")"
   fi
   declare -A pid_of=() start_of=()
-  run_one() { local a=$1; start_of[$a]=$SECONDS; "$0" "$a" >"$P/$a.log" 2>&1 & pid_of[$a]=$!; }
+  run_one() { local a=$1; start_of[$a]=$SECONDS; "$0" "$a" >"$P/$a.log" 2>&1 & pid_of[$a]=$!; track $!; }
   report() {
     local a=$1 rc
     wait "${pid_of[$a]}"; rc=$?
