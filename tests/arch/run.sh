@@ -256,16 +256,20 @@ if [ "$oracle" = "$DEB" ]; then
   else bad "$ARCH: fuzz corpus replay (cargo test --features capi --test fuzz_replay)" "$out"; fi
 fi
 
-# 2. The C library for ARCH, as `make` builds it for the host.
-if SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --features capi --target "$TARGET" --lib --crate-type cdylib --crate-type staticlib \
-     -- -C relro-level=partial >"$w/lib.log" 2>&1; then
+# 2. The C library for ARCH: `make lib` with the target in CARGOFLAGS, as a
+#    cross build makes it (libsdfd.so and the post-processed libsdfd.a).
+if make -s lib B="$w/build" CARGOFLAGS="$(make -s print-cargoflags) --target $TARGET" \
+     OBJCOPY="$GNU-objcopy" AR="$GNU-ar" >"$w/lib.log" 2>&1; then
   mkdir -p "$w/lib"
-  cp "$CARGO_TARGET_DIR/$TARGET/release/libsdfd.so" "$w/lib/libsdfd.so.0" && ln -s libsdfd.so.0 "$w/lib/libsdfd.so"
-  ok "$ARCH: libsdfd.so for $TARGET (release, no_std, as make builds it)"
+  cp -L "$w/build/libsdfd.so.0" "$w/lib/libsdfd.so.0" && ln -s libsdfd.so.0 "$w/lib/libsdfd.so"
+  ok "$ARCH: make lib for $TARGET (libsdfd.so, libsdfd.a)"
 else
-  die "$ARCH: libsdfd.so for $TARGET" "$(tail -n 30 "$w/lib.log")"
+  die "$ARCH: make lib for $TARGET" "$(tail -n 30 "$w/lib.log")"
 fi
 CFLAGS=(-O1 -pthread -Wall -Wextra -Werror)
+# A fully static C program on libsdfd.a (and ARCH's static glibc) links.
+step "$ARCH: probe.c links fully static against libsdfd.a" \
+  "$GNU-gcc" -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$w/probe-static.bin" tests/c/probe.c "$w/build/libsdfd.a" -lrt -lm
 step "$ARCH: probe.c builds for $ARCH against libsdfd" \
   "$GNU-gcc" "${CFLAGS[@]}" -I"$ROOT/include" -o "$w/probe-sdfd.bin" tests/c/probe.c \
   -L"$w/lib" -lsdfd -Wl,-rpath,"$w/lib"
@@ -323,6 +327,15 @@ if [ "$oracle" = "$DEB" ]; then
   ref=$(maps "$w/probe-libsystemd.bin")
   if grep -qE "libsystemd.so.0 => (/usr)?/lib/$MULTIARCH/libsystemd.so.0" <<<"$ref"; then ok "$ARCH: the reference probe loads the $DEB libsystemd.so.0"
   else bad "$ARCH: the reference probe does not load the $DEB libsystemd" "$ref"; fi
+fi
+# The static program gives the shared one's answers (every sd_is_* over
+# sockets and files).
+if [ -x "$w/probe-static.bin" ]; then
+  st_out=$(cd "$w" && PROBE_DIR=$w "${QEMU[@]}" "$w/probe-static.bin" tcp4l udp6 unixl fifo file -- checks 2>&1)
+  sh_out=$(cd "$w" && PROBE_DIR=$w "${QEMU[@]}" "$w/probe-sdfd.bin" tcp4l udp6 unixl fifo file -- checks 2>&1)
+  if [ -n "$st_out" ] && [ "$st_out" = "$sh_out" ] && grep -q '^checks' <<<"$st_out"; then
+    ok "$ARCH: the static probe answers the checks exactly as the shared one ($(wc -l <<<"$st_out") lines)"
+  else bad "$ARCH: static and shared probe differ" "$(diff <(echo "$sh_out") <(echo "$st_out") | head -20)"; fi
 fi
 sut=$(maps "$w/probe-sdfd.bin")
 if grep -q "libsdfd.so.0 => $w/lib/libsdfd.so.0" <<<"$sut" && ! grep -q libsystemd <<<"$sut"; then ok "$ARCH: the sdfd probe loads the $ARCH libsdfd.so.0"
