@@ -66,6 +66,13 @@ TARGETDIR  := $(TARGETROOT)/release
 # is by default): GNU ld refuses sdfd.map next to rustc's version script.
 HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
 LLD_FLAGS   = -C link-arg=-B$(shell rustc --print sysroot)/lib/rustlib/$(HOST_TRIPLE)/bin/gcc-ld -C link-arg=-fuse-ld=lld
+# 32-bit Arm: libsdfd.a bundles compiler-rt's division and memory helpers
+# (__aeabi_uidiv, __udivsi3 ...), written in assembly and so not weak like
+# the rest of compiler_builtins; a static C program that also pulls libgcc's
+# copies failed to link ("multiple definition of `__aeabi_uidiv'",
+# tests/arch/run.sh armhf). Weakened, the toolchain's own win.
+ARM_WEAKEN  = --wildcard --weaken-symbol='__aeabi_*' --weaken-symbol='__*divsi3' --weaken-symbol='__*modsi3' \
+              --weaken-symbol='__*divdi3' --weaken-symbol='__*moddi3'
 B          ?= build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
 LIBS_PRIVATE := -lm -lrt -lpthread
@@ -84,7 +91,8 @@ lib:
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
 	cp $(TARGETDIR)/libsdfd.a $(B)/libsdfd.a
-	$(if $(filter Linux,$(shell uname -s)),$(OBJCOPY) --redefine-sym memcpy=sdfd_memcpy --redefine-sym memset=sdfd_memset $(B)/libsdfd.a)
+	$(if $(filter Linux,$(shell uname -s)),$(OBJCOPY) --redefine-sym memcpy=sdfd_memcpy --redefine-sym memset=sdfd_memset \
+	    $(if $(filter arm%,$(TRIPLE)),$(ARM_WEAKEN)) $(B)/libsdfd.a)
 	ln -sf $(REALLIB) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libsdfd.so
 

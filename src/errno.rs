@@ -94,19 +94,25 @@ pub(crate) fn set_errno(v: i32) {
     unsafe { *errno_location() = v }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "emscripten"))]
+#[cfg(any(target_os = "linux", target_os = "emscripten"))]
 unsafe fn errno_location() -> *mut i32 {
     libc::__errno_location()
+}
+
+// (bionic's is `__errno`, as NetBSD's and OpenBSD's)
+#[cfg(any(target_os = "netbsd", target_os = "openbsd", target_os = "android"))]
+unsafe fn errno_location() -> *mut i32 {
+    libc::__errno()
+}
+
+#[cfg(any(target_os = "illumos", target_os = "solaris"))]
+unsafe fn errno_location() -> *mut i32 {
+    libc::___errno()
 }
 
 #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
 unsafe fn errno_location() -> *mut i32 {
     libc::__error()
-}
-
-#[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
-unsafe fn errno_location() -> *mut i32 {
-    libc::__errno()
 }
 
 #[cfg(windows)]

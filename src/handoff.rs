@@ -297,7 +297,7 @@ fn peer_uid(s: c_int) -> Result<libc::uid_t> {
     {
         let (mut uid, mut gid) = (0, 0);
         // SAFETY: both out-pointers are writable.
-        if unsafe { libc::getpeereid(s, &mut uid, &mut gid) } < 0 {
+        if unsafe { crate::sys::getpeereid(s, &mut uid, &mut gid) } < 0 {
             return Err(last());
         }
         Ok(uid)

@@ -120,6 +120,27 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     }
 }
 
+// 32-bit Arm (armhf): the prebuilt `core` is compiled with unwinding, and
+// its ARM EHABI unwind tables (`.ARM.exidx`) name `rust_eh_personality`,
+// which a `panic = "abort"` no_std library does not define: libsdfd.so was
+// left with that symbol undefined and no program could link it
+// (tests/arch/run.sh armhf: "undefined reference to `rust_eh_personality'").
+// Nothing unwinds through this library, so the personality routine is
+// never called: a hidden one that returns (`bx lr`), in assembly so that
+// the shared library does not export it (rustc exports every `#[no_mangle]`
+// function of a cdylib).
+#[cfg(all(feature = "capi", not(feature = "std"), not(test), target_arch = "arm"))]
+core::arch::global_asm!(
+    ".text",
+    ".p2align 2",
+    ".globl rust_eh_personality",
+    ".hidden rust_eh_personality",
+    ".type rust_eh_personality, %function",
+    "rust_eh_personality:",
+    "bx lr",
+    ".size rust_eh_personality, . - rust_eh_personality",
+);
+
 /// A deliberate panic path, compiled only into the canary build of
 /// tests/panic-check.sh, which must fail to link: it shows the check can
 /// fail. Exported with the Rust ABI so that cbindgen leaves it out of the

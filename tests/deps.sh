@@ -39,13 +39,18 @@ pkgs=("${demo[@]}"
   podman runc catatonit
   # Windows under wine (MinGW-w64)
   gcc-mingw-w64-x86-64 wine wine64
-  # aarch64 under qemu-user (release build and the aarch64 suite); libsystemd-dev:arm64 below
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user
+  # other architectures (tests/arch: i686 natively, the others under qemu-user)
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
+  gcc-i686-linux-gnu libc6-dev-i386-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross
+  gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   # the Rust crate's C shims (bindgen) and sanitizers
   bindgen libclang-dev
 )
-# Foreign-architecture packages (multiarch): the oracle for the cross suites.
-foreign=(libsystemd-dev:arm64)
+# Foreign-architecture packages (multiarch): libsystemd 252 of each architecture
+# is the oracle of tests/arch.
+# musl-dev:arm64 carries the musl specs and libc for the aarch64 musl build.
+foreign=(libsystemd-dev:arm64 libsystemd-dev:i386 libsystemd-dev:armhf libsystemd-dev:s390x
+         libsystemd-dev:ppc64el musl-dev:arm64)
 
 fresh=(debootstrap util-linux)
 check=(clang-format)

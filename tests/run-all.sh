@@ -106,7 +106,9 @@ run_suite manager     ./tests/manager/run.sh
 run_suite handoff     python3 ./tests/handoff/run.py
 run_suite panic-check ./tests/panic-check.sh
 run_suite c-sanitize  ./tests/c/sanitize.sh
-run_suite aarch64     ./tests/aarch64/run.sh
+run_suite aarch64     ./tests/arch/run.sh aarch64
+run_suite arch        ./tests/arch/run.sh ppc64el s390x armhf i686 aarch64-musl
+run_suite typecheck   ./tests/typecheck/run.sh
 run_suite docs        ./tests/docs/run.sh
 
 echo

@@ -63,22 +63,42 @@ pub(crate) fn environ() -> *const *const core::ffi::c_char {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(environ)) }
 }
 
+/// The `struct stat` that `fstat` and `stat_at` fill in. glibc on 32-bit
+/// Linux (i686, armhf): `stat64` through `fstat64`/`fstatat64`, as
+/// libsystemd (built with `_FILE_OFFSET_BITS=64`) calls them; the plain
+/// `stat` there has a 32-bit `off_t` and `ino_t`, and `fstat` of a file past
+/// 2 GiB (or with an inode number past 2^32) fails with `EOVERFLOW` where
+/// libsystemd succeeds (tests/c/difftest.py, fd kind "bigfile", on i686).
+/// Everywhere else `stat` is already the 64-bit one.
+#[cfg(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls)))]
+pub(crate) type Stat = libc::stat64;
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls))))]
+pub(crate) type Stat = libc::stat;
+
 /// `fstat(fd)`.
 #[cfg(not(sdfd_raw_syscalls))]
-pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `st` is a writable struct stat.
-    check(unsafe { libc::fstat(fd, st.as_mut_ptr()) })?;
+pub(crate) fn fstat(fd: RawFd) -> Result<Stat> {
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    use libc::fstat;
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    use libc::fstat64 as fstat;
+    let mut st = core::mem::MaybeUninit::<Stat>::uninit();
+    // SAFETY: `st` is a writable struct stat of the function's type.
+    check(unsafe { fstat(fd, st.as_mut_ptr()) })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
 }
 
 /// `fstatat(AT_FDCWD, path, flags)`: `stat(path)` with `flags == 0`.
 #[cfg(not(sdfd_raw_syscalls))]
-pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<libc::stat> {
-    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<Stat> {
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    use libc::fstatat;
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    use libc::fstatat64 as fstatat;
+    let mut st = core::mem::MaybeUninit::<Stat>::uninit();
     // SAFETY: `path` is NUL-terminated; `st` as in fstat.
-    check(unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), st.as_mut_ptr(), flags) })?;
+    check(unsafe { fstatat(libc::AT_FDCWD, path.as_ptr(), st.as_mut_ptr(), flags) })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
 }
@@ -90,8 +110,21 @@ pub(crate) fn exists_nofollow(path: &CStr) -> Result<()> {
     check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
-/// `mq_getattr(fd)`.
+/// `mq_getattr(fd)`: the system call itself, as glibc makes it
+/// (`mq_getsetattr(fd, NULL, attr)`): bionic has no message queue functions.
+/// (The kernel's `struct mq_attr`: four `long`s and four reserved.)
 #[cfg(target_os = "android")]
+pub(crate) fn mq_getattr(fd: RawFd) -> Result<[libc::c_long; 8]> {
+    let mut attr = [0 as libc::c_long; 8];
+    // SAFETY: `attr` is a writable struct mq_attr; NULL: no new attributes.
+    match unsafe { libc::syscall(libc::SYS_mq_getsetattr, fd, core::ptr::null::<u8>(), attr.as_mut_ptr()) } {
+        r if r < 0 => Err(Errno::last()),
+        _ => Ok(attr),
+    }
+}
+
+/// `mq_getattr(fd)`.
+#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
 pub(crate) fn mq_getattr(fd: RawFd) -> Result<libc::mq_attr> {
     let mut attr = core::mem::MaybeUninit::<libc::mq_attr>::uninit();
     // SAFETY: `attr` is a writable mq_attr.
@@ -160,6 +193,8 @@ pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> R
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
     let ms = match ts {
         None => -1,
+        // (timespec_store's "too far": ppoll's EINVAL)
+        Some(t) if t.tv_sec < 0 => return Err(Errno(libc::EINVAL)),
         Some(t) => (t.tv_sec as i64 * 1000 + (t.tv_nsec as i64 + 999_999) / 1_000_000).min(c_int::MAX as i64) as c_int,
     };
     // SAFETY: one valid pollfd.
@@ -191,14 +226,27 @@ pub(crate) fn barrier_pipe() -> Result<(PipeEnd, PipeEnd)> {
     Ok((PipeEnd([p[0]]), PipeEnd([p[1]])))
 }
 
+/// systemd's `timespec_store`: µs as a `timespec`; seconds that do not fit
+/// `time_t` (32-bit `time_t`: i686, armhf) give `{-1, -1}`, which `ppoll`
+/// refuses with `EINVAL`, as libsystemd's does. (Truncated instead, 2^32 s
+/// + 0.1 s waited 0.1 s on i686: tests/c/difftest.py, barrier t=4294967296100000.)
+// (time_t is i64 on 64-bit targets: the test never holds there; the libc
+// crate marks musl's time_t deprecated, as it will change it on 32-bit musl,
+// with its timespec: the two stay the same type)
+#[allow(clippy::unnecessary_cast, deprecated)]
+fn timespec_store(usec: u64) -> libc::timespec {
+    let secs = usec / 1_000_000;
+    if secs >= libc::time_t::MAX as u64 {
+        return libc::timespec { tv_sec: -1, tv_nsec: -1 };
+    }
+    libc::timespec { tv_sec: secs as libc::time_t, tv_nsec: ((usec % 1_000_000) * 1000) as _ }
+}
+
 /// Wait (µs; `u64::MAX` = forever) for the peer to close its copy of the
 /// pipe (POLLHUP). Timeout: `ETIMEDOUT`.
 pub(crate) fn wait_hangup(rd: &PipeEnd, timeout_usec: u64) -> Result<bool> {
     let mut pfd = libc::pollfd { fd: rd.0[0], events: 0, revents: 0 };
-    let deadline = (timeout_usec != u64::MAX).then(|| libc::timespec {
-        tv_sec: (timeout_usec / 1_000_000) as _,
-        tv_nsec: ((timeout_usec % 1_000_000) * 1000) as _,
-    });
+    let deadline = (timeout_usec != u64::MAX).then(|| timespec_store(timeout_usec));
     let r = super::ppoll_one(&mut pfd, deadline)?;
     if r == 0 {
         return Err(Errno(libc::ETIMEDOUT));
@@ -222,7 +270,7 @@ pub(crate) fn socket_is_invalid(s: RawSocket) -> bool {
 
 // (mode_t, dev_t and ino_t are different types on different Unixes)
 #[allow(clippy::unnecessary_cast)]
-fn file_id(st: &libc::stat) -> FileId {
+fn file_id(st: &Stat) -> FileId {
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFIFO => FileKind::Fifo,
         libc::S_IFREG => FileKind::Regular,
@@ -307,6 +355,28 @@ pub(crate) fn sun_path_offset() -> usize {
     // SAFETY: only the field's address is taken, on a zeroed value.
     let un: libc::sockaddr_un = unsafe { zeroed() };
     (&un.sun_path as *const _ as usize) - (&un as *const _ as usize)
+}
+
+/// The peer's uid and gid of a Unix stream socket (`crate::handoff` off
+/// Linux): libc's `getpeereid` on macOS and the BSDs.
+#[cfg(not(any(sdfd_linux, target_os = "illumos", target_os = "solaris")))]
+pub(crate) use libc::getpeereid;
+
+/// illumos and Solaris have no `getpeereid`: `getpeerucred`, as their
+/// libc's own compatibility code does.
+///
+/// # Safety
+/// `uid` and `gid` must be writable.
+#[cfg(any(target_os = "illumos", target_os = "solaris"))]
+pub(crate) unsafe fn getpeereid(s: RawFd, uid: *mut libc::uid_t, gid: *mut libc::gid_t) -> c_int {
+    let mut uc: *mut libc::ucred_t = core::ptr::null_mut();
+    if libc::getpeerucred(s, &mut uc) < 0 {
+        return -1;
+    }
+    *uid = libc::ucred_geteuid(uc);
+    *gid = libc::ucred_getegid(uc);
+    libc::ucred_free(uc);
+    0
 }
 
 /// Is `fd` (open) a POSIX message queue? `mq_getattr`, `EBADF` meaning no.

@@ -4,7 +4,8 @@
  *
  *   probe [FDSPEC...] -- OP [ARG] [OP [ARG]...]
  *
- * FDSPEC creates fd 3, 4, ... in order (see make_fd). Suffix "+c" sets
+ * FDSPEC creates fd 3, 4, ... in order (see make_fd; "bigfile" is a 3 GiB
+ * sparse file). Suffix "+c" sets
  * FD_CLOEXEC on it first. KIND*N repeats a spec N times. Environment values may contain {pid}, {pid+1},
  * {pidhex}, {pidoct}: replaced by this process's pid before any call.
  *
@@ -24,6 +25,9 @@
  * Output never contains anything
  * that differs between two runs (ports, pids, inode numbers). */
 #define _GNU_SOURCE
+/* 64-bit off_t and ino_t on 32-bit glibc too: the probe makes a 3 GiB
+ * (sparse) file, and libsystemd is built this way. */
+#define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
@@ -217,6 +221,12 @@ static void make_fd(int i, const char *spec) {
     } else if (!strcmp(k, "file")) {
         unlink(paths[i]);
         fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
+    } else if (!strcmp(k, "bigfile")) {
+        /* Past 2 GiB: a 32-bit off_t cannot hold its size (fstat without
+         * large-file support fails with EOVERFLOW). Sparse: no disk space. */
+        unlink(paths[i]);
+        fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || ftruncate(fd, (off_t)3 << 30) < 0) die("bigfile");
     } else if (!strcmp(k, "null")) {
         fd = open("/dev/null", O_RDWR);
         snprintf(paths[i], sizeof paths[i], "/dev/null");
@@ -610,8 +620,18 @@ static void install_seccomp(const char *spec) {
     f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 #if defined(__aarch64__)
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_AARCH64, 1, 0);
-#else
+#elif defined(__i386__)
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 1, 0);
+#elif defined(__arm__)
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_ARM, 1, 0);
+#elif defined(__s390x__)
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_S390X, 1, 0);
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_PPC64LE, 1, 0);
+#elif defined(__x86_64__)
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+#else
+#error "install_seccomp: no AUDIT_ARCH for this architecture"
 #endif
     f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
@@ -626,7 +646,7 @@ static void install_seccomp(const char *spec) {
         *colon = 0;
         const char *en = colon + 1;
         int err = !strcmp(en, "ENOSYS") ? ENOSYS : !strcmp(en, "EINVAL") ? EINVAL : !strcmp(en, "EPERM") ? EPERM : 0;
-        long nrs[2] = { -1, -1 };
+        long nrs[3] = { -1, -1, -1 };
         if (!strcmp(item, "close_range")) nrs[0] = 436; /* __NR_close_range, the same on every architecture */
         else if (!strcmp(item, "poll")) {
 #ifdef SYS_poll
@@ -635,12 +655,16 @@ static void install_seccomp(const char *spec) {
 #else /* aarch64 has ppoll only */
             nrs[0] = SYS_ppoll;
 #endif
+#ifdef SYS_ppoll_time64 /* 32-bit: glibc's ppoll tries ppoll_time64 first */
+            nrs[2] = SYS_ppoll_time64;
+#endif
         }
         if (!err || nrs[0] < 0) {
             fprintf(stderr, "probe: bad PROBE_SECCOMP %s\n", spec);
             exit(99);
         }
-        for (int k = 0; k < 2 && nrs[k] >= 0; k++) {
+        for (int k = 0; k < 3; k++) {
+            if (nrs[k] < 0) continue;
             f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[k], 0, 1);
             f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA));
         }

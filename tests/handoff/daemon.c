@@ -7,7 +7,10 @@
  *   (started by the re-exec helper: finds them through LISTEN_FDS)
  *
  * Sockets: "web" and "aux" (TCP listeners on 127.0.0.1) and "state" (a
- * memfd holding the generation number, incremented by each successor).
+ * memfd holding the generation number, incremented by each successor: 8
+ * bytes, little-endian, so that a successor of another byte order or word
+ * size reads it, as tests/arch/handoff.py hands over between s390x, i686
+ * and x86_64).
  * Every connection gets one line "GEN PID NAME\n".
  *
  * Signals: SIGUSR1 offers everything on CTLDIR/handoff.sock (timeout and
@@ -35,6 +38,21 @@
 static const char *ctldir;
 static int web = -1, aux = -1, state = -1;
 static unsigned long gen;
+
+static int store_gen(void) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)gen >> (8 * i));
+    return pwrite(state, b, sizeof b, 0) == sizeof b ? 0 : -1;
+}
+
+static int load_gen(void) {
+    unsigned char b[8];
+    uint64_t v = 0;
+    if (pread(state, b, sizeof b, 0) != sizeof b) return -1;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
+    gen = (unsigned long)v;
+    return 0;
+}
 static atomic_int stop;
 
 static void die(const char *what, int err) {
@@ -163,17 +181,17 @@ int main(int argc, char **argv) {
             if (r < 0 || k != 1) die("state", r < 0 ? -r : EINVAL);
             state = st[0];
             free(st);
-            if (pread(state, &gen, sizeof gen, 0) != sizeof gen) die("state", errno ? errno : EIO);
+            if (load_gen() < 0) die("state", errno ? errno : EIO);
             gen++;
         }
-        if (pwrite(state, &gen, sizeof gen, 0) != sizeof gen) die("state", errno);
+        if (store_gen() < 0) die("state", errno);
     } else {
         web = bind_tcp(port_web);
         aux = bind_tcp(port_aux);
         state = memfd_create("state", MFD_CLOEXEC);
         if (state < 0) die("memfd", errno);
         gen = 0;
-        if (pwrite(state, &gen, sizeof gen, 0) != sizeof gen) die("state", errno);
+        if (store_gen() < 0) die("state", errno);
     }
     printf("serving: gen %lu web %d=%d aux %d=%d state %d\n", gen, web, port_of(web), aux, port_of(aux), state);
     fflush(stdout);

@@ -82,8 +82,21 @@ impl Notify {
         let s = Socket::new(Domain::UNIX, Type::DGRAM, None).map_err(|e| fail("notify socket", e))?;
         s.set_nonblocking(true).map_err(|e| fail("notify socket", e))?;
         // Set before bind, so no message can arrive without credentials.
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(target_os = "linux")]
         s.set_passcred(true).map_err(|e| fail("notify socket: SO_PASSCRED", e))?;
+        // (socket2 has no set_passcred for Android)
+        #[cfg(target_os = "android")]
+        {
+            let one: libc::c_int = 1;
+            let fd = std::os::unix::io::AsRawFd::as_raw_fd(&s);
+            let len = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: `one` is a readable int of `len` bytes.
+            if unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_PASSCRED, &one as *const _ as *const _, len) }
+                < 0
+            {
+                return Err(fail("notify socket: SO_PASSCRED", std::io::Error::last_os_error()));
+            }
+        }
         let sa = super::sock::unix_addr(n.address.as_bytes()).map_err(|e| fail("notify socket address", e))?;
         s.bind(&sa).map_err(|e| fail("bind notify socket", e))?;
         n.fd = s.into_raw_fd();

@@ -20,13 +20,21 @@ extern "C" fn write_signal_to_pipe(sig: libc::c_int) {
 fn set_errno(e: i32) {
     // SAFETY: writing this thread's errno.
     unsafe {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(target_os = "linux")]
         {
             *libc::__errno_location() = e;
         }
         #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
         {
             *libc::__error() = e;
+        }
+        #[cfg(any(target_os = "netbsd", target_os = "openbsd", target_os = "android"))]
+        {
+            *libc::__errno() = e;
+        }
+        #[cfg(any(target_os = "illumos", target_os = "solaris"))]
+        {
+            *libc::___errno() = e;
         }
     }
 }

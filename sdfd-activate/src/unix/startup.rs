@@ -41,8 +41,9 @@ fn close_others(keep: usize) {
     let fds: Vec<RawFd> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
         Err(_) => {
-            // SAFETY: getdtablesize cannot fail.
-            let max = unsafe { libc::getdtablesize() }.min(65536);
+            // (sysconf rather than getdtablesize, which bionic lacks)
+            // SAFETY: sysconf takes a plain number; -1 (no limit known) gives none.
+            let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.min(65536) as RawFd;
             (3..max).collect()
         }
     };
