@@ -22,79 +22,99 @@ use libc::pid_t;
 #[allow(non_camel_case_types)]
 type pid_t = core::ffi::c_int;
 
-/// What C `strto*(start, &end, base)` reads from `s` (the bytes from
-/// `start` to the NUL), with systemd's checks applied in its order: no
-/// digits → `EINVAL`; a magnitude above `limit(negative)` → `ERANGE` (the
-/// converter's errno, checked first); anything after the digits → `EINVAL`.
-/// `Ok((negative, magnitude))` otherwise. Base 0 reads a `0x`/`0X` prefix as
-/// hex, a leading `0` as octal, else decimal; bases 2 and 8 (after
-/// systemd's `0b`/`0o`) read no prefix. C white space (`" \t\n\v\f\r"`) and
-/// one sign are skipped first, as the converters do.
-fn strto(s: &[u8], base: u64, limit: impl Fn(bool) -> u64) -> Result<(bool, u64)> {
-    let skip = s.iter().take_while(|&&c| c == b' ' || (b'\t'..=b'\r').contains(&c)).count();
-    let rest = s.get(skip..).unwrap_or_default();
-    let (negative, rest) = match rest {
-        [b'-', tail @ ..] => (true, tail),
-        [b'+', tail @ ..] => (false, tail),
-        _ => (false, rest),
-    };
-    let (digits, base) = match (base, rest) {
-        (0, [b'0', b'x' | b'X', tail @ ..]) => (tail, 16),
-        (0, [b'0', ..]) => (rest, 8),
-        (0, _) => (rest, 10),
-        _ => (rest, base),
-    };
-    let max = limit(negative);
-    // (checked arithmetic: no overflow, no panic path for tests/panic-check.sh)
-    let mut magnitude = Some(0u64);
-    let mut read = 0usize;
-    for &c in digits {
-        let d = match c {
-            b'0'..=b'9' => c.wrapping_sub(b'0'),
-            b'a'..=b'z' => c.wrapping_sub(b'a' - 10),
-            b'A'..=b'Z' => c.wrapping_sub(b'A' - 10),
-            _ => break,
-        };
-        if u64::from(d) >= base {
-            break;
+/// systemd's `safe_ato*` over C `strto*`, in one pass over the string:
+/// systemd skips `" \t\n\r"` and takes its own `0b`/`0o` prefix (base 2/8,
+/// else base 0); the converter then skips C white space (`" \t\n\v\f\r"`)
+/// and one sign, and in base 0 reads `0x`/`0X` as hex, a leading `0` as
+/// octal, else decimal. systemd's checks, in its order: no digits →
+/// `EINVAL`; a magnitude above `max_positive`/`max_negative` → `ERANGE`
+/// (the converter's errno, checked first); anything after the digits →
+/// `EINVAL`.
+///
+/// `Ok((value, minus))`: the C value modulo 2^64 (a negative number
+/// negated, as the converters do), and whether the byte the converter
+/// starts at is `-` (see [`unsigned`]). Pointer-walking and not generic:
+/// this is the code a static program calling `sd_listen_fds` gains
+/// (bench/RESULTS.md, "Footprint").
+#[inline(never)]
+fn safe_strto(s: &CStr, max_positive: u64, max_negative: u64) -> Result<(u64, bool)> {
+    let mut p = s.as_ptr().cast::<u8>();
+    // SAFETY: `p` walks the NUL-terminated string and never past its NUL:
+    // each step follows a test that the byte it skips is not NUL, and
+    // `p.add(1)` is read only after `*p` was a digit or a letter.
+    unsafe {
+        while matches!(*p, b' ' | b'\t' | b'\n' | b'\r') {
+            p = p.add(1);
         }
-        read = read.wrapping_add(1);
-        magnitude = magnitude.and_then(|m| m.checked_mul(base)?.checked_add(u64::from(d))).filter(|&m| m <= max);
+        let mut base = 0u64;
+        if *p == b'0' {
+            match *p.add(1) | 0x20 {
+                b'b' => base = 2,
+                b'o' => base = 8,
+                _ => {}
+            }
+            if base != 0 {
+                p = p.add(2);
+            }
+        }
+        let minus = *p == b'-';
+        while *p == b' ' || (b'\t'..=b'\r').contains(&*p) {
+            p = p.add(1);
+        }
+        let negative = *p == b'-';
+        if negative || *p == b'+' {
+            p = p.add(1);
+        }
+        if base == 0 {
+            base = 10;
+            if *p == b'0' {
+                base = 8;
+                if *p.add(1) | 0x20 == b'x' {
+                    base = 16;
+                    p = p.add(2);
+                }
+            }
+        }
+        let max = if negative { max_negative } else { max_positive };
+        let start = p;
+        let mut magnitude = 0u64;
+        let mut overflow = false;
+        loop {
+            let c = *p;
+            let d = match c {
+                b'0'..=b'9' => c.wrapping_sub(b'0'),
+                _ if (c | 0x20).is_ascii_lowercase() => (c | 0x20).wrapping_sub(b'a' - 10),
+                _ => break,
+            };
+            if u64::from(d) >= base {
+                break;
+            }
+            // (checked: no overflow, no panic path for tests/panic-check.sh)
+            match magnitude.checked_mul(base).and_then(|m| m.checked_add(u64::from(d))) {
+                Some(m) if m <= max => magnitude = m,
+                _ => overflow = true,
+            }
+            p = p.add(1);
+        }
+        if core::ptr::eq(p, start) {
+            return Err(Errno::EINVAL);
+        }
+        if overflow {
+            return Err(Errno::ERANGE);
+        }
+        if *p != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok((if negative { magnitude.wrapping_neg() } else { magnitude }, minus))
     }
-    if read == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let Some(magnitude) = magnitude else { return Err(Errno::ERANGE) };
-    if read != digits.len() {
-        return Err(Errno::EINVAL);
-    }
-    Ok((negative, magnitude))
 }
 
-/// systemd's `safe_ato*` front: its white space, then its own `0b`/`0o`
-/// prefixes (base 2/8) or base 0, through [`strto`]. Also whether the byte
-/// the converter starts at is `-` (the unsigned variants refuse a negative
-/// number there, see [`unsigned`]).
-fn safe_strto(s: &CStr, limit: impl Fn(bool) -> u64) -> Result<(bool, u64, bool)> {
-    let b = s.to_bytes();
-    let skip = b.iter().take_while(|c| b" \t\n\r".contains(c)).count();
-    let rest = b.get(skip..).unwrap_or_default();
-    let (digits, base) = match rest {
-        [b'0', b'b' | b'B', tail @ ..] => (tail, 2),
-        [b'0', b'o' | b'O', tail @ ..] => (tail, 8),
-        _ => (rest, 0),
-    };
-    let (negative, magnitude) = strto(digits, base, limit)?;
-    Ok((negative, magnitude, digits.first() == Some(&b'-')))
-}
-
-/// `strtoul`/`strtoull` with systemd's unsigned checks: a magnitude up to
-/// `max`, negated modulo 2^bits when negative (as the converters do), and
+/// `strtoul`/`strtoull` (values up to `max`) with systemd's unsigned check:
 /// `ERANGE` for a nonzero value whose text starts with `-` (systemd looks
 /// at that one byte only: `" \v-1"` passes as the maximum).
 fn unsigned(s: &CStr, max: u64) -> Result<u64> {
-    let (negative, magnitude, minus) = safe_strto(s, |_| max)?;
-    let v = if negative { magnitude.wrapping_neg() & max } else { magnitude };
+    let (v, minus) = safe_strto(s, max, max)?;
+    let v = v & max;
     if v != 0 && minus {
         return Err(Errno::ERANGE);
     }
@@ -105,10 +125,9 @@ fn unsigned(s: &CStr, max: u64) -> Result<u64> {
 #[cfg_attr(windows, allow(dead_code))] // unused by the Windows backend
 pub fn safe_atoi(s: &CStr) -> Result<i32> {
     let long_max = libc::c_long::MAX as u64;
-    let (negative, magnitude, _) = safe_strto(s, |negative| long_max.wrapping_add(u64::from(negative)))?;
-    // (magnitude <= 2^63: `as` then negation give the C value, 2^63 → i64::MIN)
-    let v = if negative { (magnitude as i64).wrapping_neg() } else { magnitude as i64 };
-    i32::try_from(v).map_err(|_| Errno::ERANGE)
+    let (v, _) = safe_strto(s, long_max, long_max.wrapping_add(1))?;
+    // (a C long's value, two's complement: the same as i64)
+    i32::try_from(v as i64).map_err(|_| Errno::ERANGE)
 }
 
 /// systemd `safe_atolu`: a C `unsigned long`.

@@ -16,11 +16,7 @@ use crate::parse::{parse_pid, safe_atoi, safe_atou64};
 /// `vars` says which are set (unsetting an absent one changes nothing).
 fn unset_all(unset_environment: bool, vars: &env::ListenVars) {
     if unset_environment {
-        for (var, name) in vars.values.iter().zip(env::LISTEN_VARS) {
-            if var.is_some() {
-                env::remove(name);
-            }
-        }
+        vars.unset();
     }
 }
 
@@ -92,31 +88,15 @@ fn pidfd_id_matches(pidfdid: Option<&CStr>) -> Result<bool> {
     Ok(own_pidfd_id().map_or(true, |id| id == want))
 }
 
-/// The inode number of a pidfd for this process, if pidfs provides one.
+/// The inode number of a pidfd for this process, if pidfs provides one
+/// (`crate::sys`: raw system calls where it makes them).
 #[cfg(sdfd_linux)]
-pub(crate) fn own_pidfd_id() -> Option<u64> {
-    const PID_FS_MAGIC: i64 = 0x5049_4446;
-    // SAFETY: plain syscalls on a descriptor we own and close.
-    unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) as libc::c_int;
-        if fd < 0 {
-            return None;
-        }
-        let mut sfs: libc::statfs = core::mem::zeroed();
-        let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC {
-            crate::sys::fstat(fd).ok()
-        } else {
-            None
-        };
-        libc::close(fd);
-        // (ino_t is u32 on some 32-bit targets)
-        #[allow(clippy::unnecessary_cast)]
-        st.map(|st| st.st_ino as u64)
-    }
+fn own_pidfd_id() -> Option<u64> {
+    crate::sys::own_pidfd_inode()
 }
 
 #[cfg(not(sdfd_linux))]
-pub(crate) fn own_pidfd_id() -> Option<u64> {
+fn own_pidfd_id() -> Option<u64> {
     None
 }
 
