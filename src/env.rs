@@ -63,23 +63,23 @@ pub(crate) struct ListenVars {
 
 #[cfg(unix)]
 impl ListenVars {
-    fn value(&self, i: usize) -> Option<&'static CStr> {
-        let p = *self.values.get(i)?;
-        // SAFETY: a value pointer points into the environment block (see
-        // `listen_vars`), valid until the environment is next modified.
-        (!p.is_null()).then(|| unsafe { cstr_at(p) })
+    /// Value `i` as a NUL-terminated string in the environment block
+    /// (valid until the environment is next modified), or `None`.
+    fn value(&self, i: usize) -> Option<*const u8> {
+        self.values.get(i).copied().filter(|p| !p.is_null())
     }
-    pub(crate) fn pid(&self) -> Option<&'static CStr> {
+    pub(crate) fn pid(&self) -> Option<*const u8> {
         self.value(0)
     }
-    pub(crate) fn pidfdid(&self) -> Option<&'static CStr> {
+    pub(crate) fn pidfdid(&self) -> Option<*const u8> {
         self.value(1)
     }
-    pub(crate) fn fds(&self) -> Option<&'static CStr> {
+    pub(crate) fn fds(&self) -> Option<*const u8> {
         self.value(2)
     }
     pub(crate) fn fdnames(&self) -> Option<&'static CStr> {
-        self.value(3)
+        // SAFETY: as `value` says.
+        self.value(3).map(|p| unsafe { cstr_at(p) })
     }
 
     /// Remove the variables that were set (`unsetenv` each: unsetting an
@@ -109,8 +109,10 @@ fn next_name(name: *const u8) -> *const u8 {
     let mut p = name;
     // SAFETY: `name` points at a name in LISTEN_NAMES; the walk stops at
     // its NUL and steps over it, at most to the end of the array.
+    // (volatile: LLVM would make the loop a call to libc's strlen, one more
+    // symbol for a program to bind)
     unsafe {
-        while *p != 0 {
+        while core::ptr::read_volatile(p) != 0 {
             p = p.add(1);
         }
         p.add(1)

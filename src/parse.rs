@@ -31,14 +31,20 @@ type pid_t = core::ffi::c_int;
 /// (the converter's errno, checked first); anything after the digits →
 /// `EINVAL`.
 ///
-/// `Ok((value, minus))`: the C value modulo 2^64 (a negative number
-/// negated, as the converters do), and whether the byte the converter
-/// starts at is `-` (see [`unsigned`]). Pointer-walking and not generic:
-/// this is the code a static program calling `sd_listen_fds` gains
+/// The C value modulo 2^64 (a negative number negated, as the converters
+/// do). `unsigned` (`strtoul`/`strtoull`, `max_positive == max_negative`
+/// the type's maximum): the value in that type, and systemd's unsigned
+/// check, `ERANGE` for a nonzero value whose text starts with `-` at the
+/// byte the converter starts at (systemd looks at that one byte only:
+/// `" \v-1"` passes as the maximum). Pointer-walking and not generic: this
+/// is the code a static program calling `sd_listen_fds` gains
 /// (bench/RESULTS.md, "Footprint").
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
 #[inline(never)]
-fn safe_strto(s: &CStr, max_positive: u64, max_negative: u64) -> Result<(u64, bool)> {
-    let mut p = s.as_ptr().cast::<u8>();
+unsafe fn safe_strto(s: *const u8, max_positive: u64, max_negative: u64, unsigned: bool) -> Result<u64> {
+    let mut p = s;
     // SAFETY: `p` walks the NUL-terminated string and never past its NUL:
     // each step follows a test that the byte it skips is not NUL, and
     // `p.add(1)` is read only after `*p` was a digit or a letter.
@@ -105,45 +111,81 @@ fn safe_strto(s: &CStr, max_positive: u64, max_negative: u64) -> Result<(u64, bo
         if *p != 0 {
             return Err(Errno::EINVAL);
         }
-        Ok((if negative { magnitude.wrapping_neg() } else { magnitude }, minus))
+        let v = if negative { magnitude.wrapping_neg() } else { magnitude };
+        if !unsigned {
+            return Ok(v);
+        }
+        let v = v & max_positive;
+        if v != 0 && minus {
+            return Err(Errno::ERANGE);
+        }
+        Ok(v)
     }
-}
-
-/// `strtoul`/`strtoull` (values up to `max`) with systemd's unsigned check:
-/// `ERANGE` for a nonzero value whose text starts with `-` (systemd looks
-/// at that one byte only: `" \v-1"` passes as the maximum).
-fn unsigned(s: &CStr, max: u64) -> Result<u64> {
-    let (v, minus) = safe_strto(s, max, max)?;
-    let v = v & max;
-    if v != 0 && minus {
-        return Err(Errno::ERANGE);
-    }
-    Ok(v)
 }
 
 /// systemd `safe_atoi`: `strtol` (a C `long`), then a C `int`.
-#[cfg_attr(windows, allow(dead_code))] // unused by the Windows backend
+#[cfg(test)]
 pub fn safe_atoi(s: &CStr) -> Result<i32> {
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { safe_atoi_at(s.as_ptr().cast()) }
+}
+
+/// [`safe_atoi`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+#[cfg_attr(windows, allow(dead_code))]
+pub(crate) unsafe fn safe_atoi_at(s: *const u8) -> Result<i32> {
     let long_max = libc::c_long::MAX as u64;
-    let (v, _) = safe_strto(s, long_max, long_max.wrapping_add(1))?;
+    let v = safe_strto(s, long_max, long_max.wrapping_add(1), false)?;
     // (a C long's value, two's complement: the same as i64)
     i32::try_from(v as i64).map_err(|_| Errno::ERANGE)
 }
 
 /// systemd `safe_atolu`: a C `unsigned long`.
+#[cfg(test)]
 pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { safe_atolu_at(s.as_ptr().cast()) }
+}
+
+/// [`safe_atolu`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+unsafe fn safe_atolu_at(s: *const u8) -> Result<libc::c_ulong> {
+    let max = libc::c_ulong::MAX as u64;
     // (c_ulong is u64 or u32: the value fits)
-    unsigned(s, libc::c_ulong::MAX as u64).map(|v| v as libc::c_ulong)
+    safe_strto(s, max, max, true).map(|v| v as libc::c_ulong)
 }
 
 /// systemd `safe_atou64`: an unsigned 64-bit value (`strtoull`).
 pub fn safe_atou64(s: &CStr) -> Result<u64> {
-    unsigned(s, u64::MAX)
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { safe_atou64_at(s.as_ptr().cast()) }
+}
+
+/// [`safe_atou64`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+pub(crate) unsafe fn safe_atou64_at(s: *const u8) -> Result<u64> {
+    safe_strto(s, u64::MAX, u64::MAX, true)
 }
 
 /// systemd `parse_pid`: an `unsigned long` that must be a positive `pid_t`.
 pub fn parse_pid(s: &CStr) -> Result<pid_t> {
-    let ul = safe_atolu(s)?;
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { parse_pid_at(s.as_ptr().cast()) }
+}
+
+/// [`parse_pid`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+#[inline]
+pub(crate) unsafe fn parse_pid_at(s: *const u8) -> Result<pid_t> {
+    let ul = safe_atolu_at(s)?;
     let pid = ul as pid_t;
     if pid as libc::c_ulong != ul || pid <= 0 {
         return Err(Errno::ERANGE);

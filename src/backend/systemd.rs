@@ -9,7 +9,7 @@ use crate::errno::{Errno, Result};
 use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;
 use crate::names::Names;
-use crate::parse::{parse_pid, safe_atoi, safe_atou64};
+use crate::parse::{parse_pid_at, safe_atoi_at, safe_atou64_at};
 
 /// libsystemd unsets the variables on every return path when asked to
 /// (`LISTEN_PIDFDID` too, as systemd 258 does; 252 never reads it).
@@ -32,7 +32,9 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
     let Some(pid) = vars.pid() else {
         return Ok(0);
     };
-    if parse_pid(pid)? != crate::sys::getpid() {
+    // SAFETY (here and below): the values are NUL-terminated strings in the
+    // environment block, which nothing modifies before they are parsed.
+    if unsafe { parse_pid_at(pid) }? != crate::sys::getpid() {
         return Ok(0);
     }
     if !pidfd_id_matches(vars.pidfdid())? {
@@ -41,7 +43,7 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
     let Some(fds) = vars.fds() else {
         return Ok(0);
     };
-    let n = safe_atoi(fds)?;
+    let n = unsafe { safe_atoi_at(fds) }?;
     if n <= 0 || n > i32::MAX - LISTEN_FDS_START {
         return Err(Errno::EINVAL);
     }
@@ -80,11 +82,12 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
 /// kernel gives pidfds an inode id (pidfs, Linux 6.9+) it must be ours —
 /// otherwise the fds are not for us (a recycled pid). Absent, or no pidfs:
 /// no check, exactly as libsystemd 252.
-fn pidfd_id_matches(pidfdid: Option<&CStr>) -> Result<bool> {
+fn pidfd_id_matches(pidfdid: Option<*const u8>) -> Result<bool> {
     let Some(v) = pidfdid else {
         return Ok(true);
     };
-    let want = safe_atou64(v)?;
+    // SAFETY: a NUL-terminated value in the environment block (as above).
+    let want = unsafe { safe_atou64_at(v) }?;
     Ok(own_pidfd_id().map_or(true, |id| id == want))
 }
 

@@ -75,11 +75,8 @@ pub(crate) fn own_pidfd_inode() -> Option<u64> {
             return None;
         }
         let mut sfs: libc::statfs = core::mem::zeroed();
-        let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC {
-            fstat(fd).ok()
-        } else {
-            None
-        };
+        let st =
+            if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC { fstat(fd).ok() } else { None };
         libc::close(fd);
         // (ino_t is u32 on some 32-bit targets)
         #[allow(clippy::unnecessary_cast)]
