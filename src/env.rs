@@ -86,13 +86,15 @@ impl ListenVars {
     /// absent one would change nothing).
     pub(crate) fn unset(&self) {
         let mut name = LISTEN_NAMES.as_ptr();
-        for p in self.values {
+        let mut i = 0;
+        while let Some(p) = self.values.get(i) {
             if !p.is_null() {
                 // SAFETY: `name` is one of the NUL-terminated names in
                 // LISTEN_NAMES, none with '='.
                 unsafe { libc::unsetenv(name.cast()) };
             }
             name = next_name(name);
+            i += 1;
         }
     }
 }
@@ -136,7 +138,7 @@ pub(crate) fn listen_vars() -> ListenVars {
         while !(*entry).is_null() {
             let e = (*entry).cast::<u8>();
             // (the shared "LISTEN_" first: one compare for most entries)
-            if after(e, b"LISTEN_").is_some() {
+            if after(e, LISTEN_NAMES.get(..7).unwrap_or_default()).is_some() {
                 let mut name = LISTEN_NAMES.as_ptr();
                 for slot in v.values.iter_mut() {
                     if let Some(value) = value_at(e, name) {

@@ -42,8 +42,23 @@ type pid_t = core::ffi::c_int;
 ///
 /// # Safety
 /// `s` points to a NUL-terminated string.
-#[inline(never)]
+#[inline]
 unsafe fn safe_strto(s: *const u8, max_positive: u64, max_negative: u64, unsigned: bool) -> Result<u64> {
+    let mut v = 0;
+    match strto_into(s, max_positive, max_negative, unsigned, &mut v) {
+        0 => Ok(v),
+        e => Err(Errno(e)),
+    }
+}
+
+/// [`safe_strto`] with the value stored in `out` and the error returned as
+/// a positive errno (0: none): a `Result<u64>` would go through memory at
+/// every call on `sd_listen_fds`' path.
+///
+/// # Safety
+/// As [`safe_strto`].
+#[inline(never)]
+unsafe fn strto_into(s: *const u8, max_positive: u64, max_negative: u64, unsigned: bool, out: &mut u64) -> i32 {
     let mut p = s;
     // SAFETY: `p` walks the NUL-terminated string and never past its NUL:
     // each step follows a test that the byte it skips is not NUL, and
@@ -103,23 +118,21 @@ unsafe fn safe_strto(s: *const u8, max_positive: u64, max_negative: u64, unsigne
             p = p.add(1);
         }
         if core::ptr::eq(p, start) {
-            return Err(Errno::EINVAL);
+            return Errno::EINVAL.0;
         }
         if overflow {
-            return Err(Errno::ERANGE);
+            return Errno::ERANGE.0;
         }
         if *p != 0 {
-            return Err(Errno::EINVAL);
+            return Errno::EINVAL.0;
         }
         let v = if negative { magnitude.wrapping_neg() } else { magnitude };
-        if !unsigned {
-            return Ok(v);
+        let v = if unsigned { v & max_positive } else { v };
+        if unsigned && v != 0 && minus {
+            return Errno::ERANGE.0;
         }
-        let v = v & max_positive;
-        if v != 0 && minus {
-            return Err(Errno::ERANGE);
-        }
-        Ok(v)
+        *out = v;
+        0
     }
 }
 

@@ -34,10 +34,11 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
     };
     // SAFETY (here and below): the values are NUL-terminated strings in the
     // environment block, which nothing modifies before they are parsed.
-    if unsafe { parse_pid_at(pid) }? != crate::sys::getpid() {
+    let own = crate::sys::getpid();
+    if unsafe { parse_pid_at(pid) }? != own {
         return Ok(0);
     }
-    if !pidfd_id_matches(vars.pidfdid())? {
+    if !pidfd_id_matches(vars.pidfdid(), own)? {
         return Ok(0);
     }
     let Some(fds) = vars.fds() else {
@@ -82,24 +83,24 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
 /// kernel gives pidfds an inode id (pidfs, Linux 6.9+) it must be ours —
 /// otherwise the fds are not for us (a recycled pid). Absent, or no pidfs:
 /// no check, exactly as libsystemd 252.
-fn pidfd_id_matches(pidfdid: Option<*const u8>) -> Result<bool> {
+fn pidfd_id_matches(pidfdid: Option<*const u8>, own: libc::pid_t) -> Result<bool> {
     let Some(v) = pidfdid else {
         return Ok(true);
     };
     // SAFETY: a NUL-terminated value in the environment block (as above).
     let want = unsafe { safe_atou64_at(v) }?;
-    Ok(own_pidfd_id().map_or(true, |id| id == want))
+    Ok(own_pidfd_id(own).map_or(true, |id| id == want))
 }
 
-/// The inode number of a pidfd for this process, if pidfs provides one
-/// (`crate::sys`: raw system calls where it makes them).
+/// The inode number of a pidfd for this process (`own`, its pid), if pidfs
+/// provides one (`crate::sys`: raw system calls where it makes them).
 #[cfg(sdfd_linux)]
-fn own_pidfd_id() -> Option<u64> {
-    crate::sys::own_pidfd_inode()
+fn own_pidfd_id(own: libc::pid_t) -> Option<u64> {
+    crate::sys::own_pidfd_inode(own)
 }
 
 #[cfg(not(sdfd_linux))]
-fn own_pidfd_id() -> Option<u64> {
+fn own_pidfd_id(_own: libc::pid_t) -> Option<u64> {
     None
 }
 

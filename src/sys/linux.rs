@@ -106,15 +106,15 @@ pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
-/// The inode number of a pidfd for this process when pidfs gives pidfds
+/// The inode number of a pidfd for process `pid` (this one) when pidfs gives pidfds
 /// one (Linux 6.9+: `fstatfs` says `PID_FS_MAGIC`), else `None`
 /// (`pidfd_open`, `fstatfs`, `fstat`, `close`: what `super::unix` calls
 /// through libc, whose `syscall`, `fstatfs` and `close` would otherwise come
 /// into every static program that calls `sd_listen_fds`).
-pub(crate) fn own_pidfd_inode() -> Option<u64> {
+pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
     const PID_FS_MAGIC: i64 = 0x5049_4446;
     // SAFETY: pidfd_open takes plain numbers.
-    let fd = check(unsafe { syscall4(libc::SYS_pidfd_open, getpid() as usize, 0, 0, 0) }).ok()? as RawFd;
+    let fd = check(unsafe { syscall4(libc::SYS_pidfd_open, pid as usize, 0, 0, 0) }).ok()? as RawFd;
     let mut sfs = core::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: `sfs` is a writable struct statfs, the kernel's layout on
     // these architectures; read only when the call succeeded.

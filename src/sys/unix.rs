@@ -63,14 +63,14 @@ pub(crate) fn environ() -> *const *const core::ffi::c_char {
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(environ)) }
 }
 
-/// The inode number of a pidfd for this process when pidfs gives pidfds
+/// The inode number of a pidfd for process `pid` (this one) when pidfs gives pidfds
 /// one (Linux 6.9+: `fstatfs` says `PID_FS_MAGIC`), else `None`.
 #[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
-pub(crate) fn own_pidfd_inode() -> Option<u64> {
+pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
     const PID_FS_MAGIC: i64 = 0x5049_4446;
     // SAFETY: plain syscalls on a descriptor we own and close.
     unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) as libc::c_int;
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as libc::c_int;
         if fd < 0 {
             return None;
         }
