@@ -162,7 +162,7 @@ pub(crate) fn listen_vars() -> ListenVars {
 /// # Safety
 /// As [`value_after`].
 #[cfg(target_os = "linux")]
-#[inline(never)]
+#[inline]
 unsafe fn value_at(e: *const u8, name: *const u8) -> Option<*const u8> {
     let mut i = 0;
     while *name.add(i) != 0 {

@@ -22,43 +22,53 @@ use libc::pid_t;
 #[allow(non_camel_case_types)]
 type pid_t = core::ffi::c_int;
 
+/// Which C converter systemd calls: `strtol` (a C `long`), or an unsigned
+/// one with the type's maximum (`strtoul`: `c_ulong::MAX`, `strtoull`:
+/// `u64::MAX`).
+const STRTOL: u64 = 0;
+
 /// systemd's `safe_ato*` over C `strto*`, in one pass over the string:
 /// systemd skips `" \t\n\r"` and takes its own `0b`/`0o` prefix (base 2/8,
 /// else base 0); the converter then skips C white space (`" \t\n\v\f\r"`)
 /// and one sign, and in base 0 reads `0x`/`0X` as hex, a leading `0` as
 /// octal, else decimal. systemd's checks, in its order: no digits →
-/// `EINVAL`; a magnitude above `max_positive`/`max_negative` → `ERANGE`
-/// (the converter's errno, checked first); anything after the digits →
-/// `EINVAL`.
+/// `EINVAL`; a magnitude beyond the type → `ERANGE` (the converter's errno,
+/// checked first); anything after the digits → `EINVAL`.
 ///
-/// The C value modulo 2^64 (a negative number negated, as the converters
-/// do). `unsigned` (`strtoul`/`strtoull`, `max_positive == max_negative`
-/// the type's maximum): the value in that type, and systemd's unsigned
-/// check, `ERANGE` for a nonzero value whose text starts with `-` at the
-/// byte the converter starts at (systemd looks at that one byte only:
-/// `" \v-1"` passes as the maximum). Pointer-walking and not generic: this
-/// is the code a static program calling `sd_listen_fds` gains
+/// The C value, modulo 2^64 (a negative number negated, as the converters
+/// do, within the type for the unsigned ones). The unsigned converters add
+/// systemd's check: `ERANGE` for a nonzero value whose text starts with `-`
+/// at the byte the converter starts at (systemd looks at that one byte
+/// only: `" \v-1"` passes as the maximum). Pointer-walking and not generic:
+/// this is the code a static program calling `sd_listen_fds` gains
 /// (bench/RESULTS.md, "Footprint").
 ///
 /// # Safety
 /// `s` points to a NUL-terminated string.
 #[inline]
-unsafe fn safe_strto(s: *const u8, max_positive: u64, max_negative: u64, unsigned: bool) -> Result<u64> {
-    let mut v = 0;
-    match strto_into(s, max_positive, max_negative, unsigned, &mut v) {
-        0 => Ok(v),
+unsafe fn safe_strto(s: *const u8, conv: u64) -> Result<u64> {
+    let mut v = core::mem::MaybeUninit::uninit();
+    match strto_into(s, conv, v.as_mut_ptr()) {
+        // SAFETY: strto_into stores the value when it returns 0.
+        0 => Ok(v.assume_init()),
         e => Err(Errno(e)),
     }
 }
 
-/// [`safe_strto`] with the value stored in `out` and the error returned as
-/// a positive errno (0: none): a `Result<u64>` would go through memory at
-/// every call on `sd_listen_fds`' path.
+/// `conv`: [`STRTOL`] or an unsigned converter's maximum.
+///
+/// [`safe_strto`] with the value stored at `out` and the error returned as
+/// a positive errno (0: none, and only then is `out` written): a
+/// `Result<u64>` would go through memory at every call on `sd_listen_fds`'
+/// path.
 ///
 /// # Safety
-/// As [`safe_strto`].
+/// As [`safe_strto`]; `out` is writable.
 #[inline(never)]
-unsafe fn strto_into(s: *const u8, max_positive: u64, max_negative: u64, unsigned: bool, out: &mut u64) -> i32 {
+unsafe fn strto_into(s: *const u8, conv: u64, out: *mut u64) -> i32 {
+    let long_max = libc::c_long::MAX as u64;
+    let unsigned = conv != STRTOL;
+    let (max_positive, max_negative) = if unsigned { (conv, conv) } else { (long_max, long_max.wrapping_add(1)) };
     let mut p = s;
     // SAFETY: `p` walks the NUL-terminated string and never past its NUL:
     // each step follows a test that the byte it skips is not NUL, and
@@ -131,7 +141,7 @@ unsafe fn strto_into(s: *const u8, max_positive: u64, max_negative: u64, unsigne
         if unsigned && v != 0 && minus {
             return Errno::ERANGE.0;
         }
-        *out = v;
+        out.write(v);
         0
     }
 }
@@ -149,8 +159,7 @@ pub fn safe_atoi(s: &CStr) -> Result<i32> {
 /// `s` points to a NUL-terminated string.
 #[cfg_attr(windows, allow(dead_code))]
 pub(crate) unsafe fn safe_atoi_at(s: *const u8) -> Result<i32> {
-    let long_max = libc::c_long::MAX as u64;
-    let v = safe_strto(s, long_max, long_max.wrapping_add(1), false)?;
+    let v = safe_strto(s, STRTOL)?;
     // (a C long's value, two's complement: the same as i64)
     i32::try_from(v as i64).map_err(|_| Errno::ERANGE)
 }
@@ -167,9 +176,8 @@ pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
 /// # Safety
 /// `s` points to a NUL-terminated string.
 unsafe fn safe_atolu_at(s: *const u8) -> Result<libc::c_ulong> {
-    let max = libc::c_ulong::MAX as u64;
     // (c_ulong is u64 or u32: the value fits)
-    safe_strto(s, max, max, true).map(|v| v as libc::c_ulong)
+    safe_strto(s, libc::c_ulong::MAX as u64).map(|v| v as libc::c_ulong)
 }
 
 /// systemd `safe_atou64`: an unsigned 64-bit value (`strtoull`).
@@ -183,7 +191,7 @@ pub fn safe_atou64(s: &CStr) -> Result<u64> {
 /// # Safety
 /// `s` points to a NUL-terminated string.
 pub(crate) unsafe fn safe_atou64_at(s: *const u8) -> Result<u64> {
-    safe_strto(s, u64::MAX, u64::MAX, true)
+    safe_strto(s, u64::MAX)
 }
 
 /// systemd `parse_pid`: an `unsigned long` that must be a positive `pid_t`.
