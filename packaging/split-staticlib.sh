@@ -46,8 +46,28 @@ for s in $exports; do
   writable "$work/one.$s.o" | sed "s|^|$s |"
 done >"$work/reach"
 
-# 2. Groups: exports joined when they reach a common writable section
-# (union-find); one line per group, its exports separated by spaces.
+# Families of functions that share most of their code go into one member
+# each: a program calling one of them takes in its siblings too (a few
+# hundred bytes), but a program calling several does not take in a copy of
+# the shared code per function. sd_listen_fds stays alone (its footprint is
+# tested: tests/c/musl-static.sh).
+families='
+sd_notify sd_pid_notify sd_pid_notify_with_fds sd_notify_barrier sd_pid_notify_barrier
+sd_is_fifo sd_is_special sd_is_socket sd_is_socket_inet sd_is_socket_unix sd_is_socket_sockaddr sd_is_mq
+sd_listen_fds_with_names sdfd_listen_socket sdfd_activate_socket
+sdfd_handoff_offer sdfd_handoff_receive sdfd_handoff_spawn
+'
+n=0
+printf '%s\n' "$families" | while read -r family; do
+  n=$((n + 1))
+  for s in $family; do
+    printf '%s\n' "$exports" | grep -qx "$s" && echo "$s family:$n"
+  done
+done >>"$work/reach"
+
+# 2. Groups: exports joined when they reach a common writable section or
+# share a family (union-find); one line per group, its exports separated by
+# spaces.
 for s in $exports; do echo "$s"; done | awk -v reach="$work/reach" '
   function find(x) { while (p[x] != x) x = p[x]; return x }
   { p[$1] = $1; order[n++] = $1 }
