@@ -105,7 +105,8 @@ impl ListenVars {
 #[cfg(unix)]
 const LISTEN_NAMES: &[u8; 52] = b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN_FDNAMES\0";
 
-/// The name after `name` in [`LISTEN_NAMES`] (past its NUL).
+/// The name after the one `name` points into, in [`LISTEN_NAMES`] (past
+/// its NUL).
 #[cfg(unix)]
 fn next_name(name: *const u8) -> *const u8 {
     let mut p = name;
@@ -138,16 +139,17 @@ pub(crate) fn listen_vars() -> ListenVars {
         while !(*entry).is_null() {
             let e = (*entry).cast::<u8>();
             // (the shared "LISTEN_" first: one compare for most entries)
-            if after(e, LISTEN_NAMES.get(..7).unwrap_or_default()).is_some() {
-                let mut name = LISTEN_NAMES.as_ptr();
+            // (then each name from its eighth byte: "LISTEN_" matched)
+            if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
+                let mut tail = LISTEN_NAMES.as_ptr().add(7);
                 for slot in v.values.iter_mut() {
-                    if let Some(value) = value_at(e, name) {
+                    if let Some(value) = value_at(rest, tail) {
                         if slot.is_null() {
                             *slot = value;
                         }
                         break;
                     }
-                    name = next_name(name);
+                    tail = next_name(tail).add(7);
                 }
             }
             entry = entry.add(1);
