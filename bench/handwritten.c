@@ -29,10 +29,16 @@ int sd_listen_fds(int unset_environment) {
 
     if (!(e = getenv("LISTEN_PID"))) goto out;
     if ((r = parse(e, &pid)) < 0) goto out;
-    if (pid <= 0 || pid != (long)getpid()) { r = pid <= 0 ? -ERANGE : 0; goto out; }
+    if (pid <= 0 || pid != (long)getpid()) {
+        r = pid <= 0 ? -ERANGE : 0;
+        goto out;
+    }
     if (!(e = getenv("LISTEN_FDS"))) goto out;
     if ((r = parse(e, &n)) < 0) goto out;
-    if (n <= 0 || n > 0x7ffffff0) { r = -EINVAL; goto out; }
+    if (n <= 0 || n > 0x7ffffff0) {
+        r = -EINVAL;
+        goto out;
+    }
     for (fd = 3; fd < 3 + n; fd++) {
         int flags = fcntl(fd, F_GETFD);
         if (flags < 0 || (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)) {
