@@ -177,6 +177,7 @@ pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
 /// `s` points to a NUL-terminated string.
 unsafe fn safe_atolu_at(s: *const u8) -> Result<libc::c_ulong> {
     // (c_ulong is u64 or u32: the value fits)
+    #[allow(clippy::unnecessary_cast)]
     safe_strto(s, libc::c_ulong::MAX as u64).map(|v| v as libc::c_ulong)
 }
 

@@ -118,6 +118,8 @@ pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
     let mut sfs = core::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: `sfs` is a writable struct statfs, the kernel's layout on
     // these architectures; read only when the call succeeded.
+    // (f_type is i64 with glibc, unsigned long with musl)
+    #[allow(clippy::unnecessary_cast)]
     let pidfs = check(unsafe { syscall4(libc::SYS_fstatfs, fd as usize, sfs.as_mut_ptr() as usize, 0, 0) }).is_ok()
         && unsafe { sfs.assume_init_ref() }.f_type as i64 == PID_FS_MAGIC;
     let st = if pidfs { fstat(fd).ok() } else { None };
