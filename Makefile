@@ -51,7 +51,9 @@ CARGOFLAGS ?= --release --no-default-features --features capi
 # built with Debian's default flags: a program start then looks up only the
 # libc functions it calls, not all ~35 that libsdfd imports (with rustc's
 # default full RELRO each one is a load-time lookup; see bench/RESULTS.md).
-RUSTCFLAGS ?= -C relro-level=partial
+# No unwind tables: the C library is panic=abort and never unwinds
+# (.eh_frame was ~15 % of the code a static program gained).
+RUSTCFLAGS ?= -C relro-level=partial -C force-unwind-tables=no
 # libsdfd.a's own calls to memcpy/memset (LLVM emits them GOT-indirect,
 # which a program resolves eagerly at start-up: two symbol lookups and a
 # GLIBC_2.14 version check, ~1,700 instructions) go to its hidden
@@ -77,6 +79,10 @@ B          ?= build
 # Native libraries a static link needs (rustc --print native-static-libs, less -lc).
 LIBS_PRIVATE := -lm -lrt -lpthread
 
+# libsdfd.a with one member per C function (packaging/split-staticlib.sh
+# says why): ELF archives built for the host's architecture (GNU ld -r).
+SPLIT = $(if $(and $(filter Linux,$(shell uname -s)),$(filter $(HOST_TRIPLE) x86_64-unknown-linux-musl,$(or $(TRIPLE),$(HOST_TRIPLE)))),packaging/split-staticlib.sh)
+
 SONAME  := libsdfd.so.$(MAJOR)
 REALLIB := libsdfd.so.$(VERSION)
 
@@ -93,6 +99,7 @@ lib:
 	cp $(TARGETDIR)/libsdfd.a $(B)/libsdfd.a
 	$(if $(filter Linux,$(shell uname -s)),$(OBJCOPY) --redefine-sym memcpy=sdfd_memcpy --redefine-sym memset=sdfd_memset \
 	    $(if $(filter arm%,$(TRIPLE)),$(ARM_WEAKEN)) $(B)/libsdfd.a)
+	$(if $(SPLIT),$(SPLIT) $(B)/libsdfd.a)
 	ln -sf $(REALLIB) $(B)/$(SONAME)
 	ln -sf $(SONAME) $(B)/libsdfd.so
 
@@ -174,6 +181,7 @@ musl:
 	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
+	$(if $(filter x86_64-unknown-linux-musl,$(MUSL_TARGET)),$(SPLIT) $(B)/musl/libsdfd.a)
 
 # libsdfd.so for musl (Alpine): a cdylib for $(MUSL_TARGET) built without
 # crt-static, linked with musl-gcc against musl's libc.so (the no_std crate

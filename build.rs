@@ -115,6 +115,19 @@ fn capi() {
     if os == "linux" && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu") {
         cdylib_link_arg("-nostartfiles");
     }
+    // No unwind tables in libsdfd.so: the library is panic=abort and calls
+    // no user code, so nothing unwinds through it; rustc emits .eh_frame
+    // even with -C force-unwind-tables=no, and it was 13 % of the stripped
+    // file (bench/RESULTS.md, "Footprint"). A linker-script fragment that
+    // discards the sections (written to OUT_DIR, inserted into the default
+    // layout).
+    if os == "linux" && !skip_shim {
+        let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+        let script = format!("{out}/noeh.ld");
+        std::fs::write(&script, "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n")
+            .expect("writing noeh.ld to OUT_DIR");
+        cdylib_link_arg(&format!("-Wl,-T,{script}"));
+    }
     if os == "linux" || os == "android" {
         let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
         cdylib_link_arg(&format!("-Wl,-soname,libsdfd.so.{major}"));

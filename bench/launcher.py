@@ -56,6 +56,18 @@ def cpu_ns(pid):
     return int(open(f"/proc/{pid}/schedstat").read().split()[0])
 
 
+def cpu_with_children_ns(pid):
+    """The launcher's user+system time plus that of its reaped children
+    (/proc/PID/stat utime, stime, cutime, cstime; clock ticks). With
+    CLONE_VFORK a child's work before execve is charged to the child, not
+    the launcher: only this total compares launchers fairly. Every launcher
+    runs the same static responder, so the children's share after execve
+    is the same for all three."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in f[11:15])
+    return ticks * 1e9 / os.sysconf("SC_CLK_TCK")
+
+
 def status(pid, key):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(key + ":"):
@@ -80,16 +92,18 @@ def run_load(name, conc):
         wait_listening(port, p)
         time.sleep(0.05)
         rss_idle = status(p.pid, "VmRSS")
-        c0 = cpu_ns(p.pid)
+        c0, t0 = cpu_ns(p.pid), cpu_with_children_ns(p.pid)
         out = subprocess.run([LOAD, str(port), str(conc), str(SECS)], capture_output=True, text=True, check=True).stdout
-        c1 = cpu_ns(p.pid)
+        # (the children of the last connections are reaped within ms)
+        time.sleep(0.1)
+        c1, t1 = cpu_ns(p.pid), cpu_with_children_ns(p.pid)
         hwm = status(p.pid, "VmHWM")
     finally:
         stop(p)
     n, fails, rate, p50, p99 = out.split()
     n = int(n)
     return dict(rate=float(rate), p50=float(p50), p99=float(p99), fails=int(fails), cpu_us=(c1 - c0) / 1e3 / max(n, 1),
-                rss_idle=rss_idle, hwm=hwm, n=n)
+                total_us=(t1 - t0) / 1e3 / max(n, 1), rss_idle=rss_idle, hwm=hwm, n=n)
 
 
 def first_connection(name):
@@ -171,14 +185,29 @@ def main():
     profile = {(n, c): wait_profile(n, c) for c in (False, True) for n in ("sdfd-activate", "tcpserver")}
 
     med = lambda k, f: statistics.median(x[f] for x in results[k])
-    print("| concurrency | contention | launcher | conn/s | p50 ms | p99 ms | launcher CPU µs/conn | failed |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| concurrency | contention | launcher | conn/s | p50 ms | p99 ms | launcher CPU µs/conn | launcher + children CPU µs/conn | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for contention in (False, True):
         for conc in (1, 4):
             for name in LAUNCHERS:
                 k = (name, conc, contention)
                 print(f"| {conc} | {'3 busy loops' if contention else 'none'} | {name} | {med(k, 'rate'):.0f} | {med(k, 'p50'):.2f} | "
-                      f"{med(k, 'p99'):.2f} | {med(k, 'cpu_us'):.0f} | {sum(x['fails'] for x in results[k])} |")
+                      f"{med(k, 'p99'):.2f} | {med(k, 'cpu_us'):.0f} | {med(k, 'total_us'):.0f} | {sum(x['fails'] for x in results[k])} |")
+    print()
+    # Paired per-round ratios: sdfd-activate's conn/s over the peer's from
+    # the same round (run next to each other), median and spread.
+    print("Paired per-round ratios, sdfd-activate / peer (median, min–max over the rounds):")
+    print()
+    print("| concurrency | contention | conn/s vs tcpserver | conn/s vs systemd-socket-activate | launcher + children CPU/conn vs tcpserver |")
+    print("|---|---|---|---|---|")
+    for contention in (False, True):
+        for conc in (1, 4):
+            def paired(peer, field):
+                a, b = results[("sdfd-activate", conc, contention)], results[(peer, conc, contention)]
+                r = [x[field] / y[field] for x, y in zip(a, b) if y[field] > 0]
+                return f"{statistics.median(r):.2f}× ({min(r):.2f}–{max(r):.2f})" if r else "n/a"
+            print(f"| {conc} | {'3 busy loops' if contention else 'none'} | {paired('tcpserver', 'rate')} | "
+                  f"{paired('systemd-socket-activate', 'rate')} | {paired('tcpserver', 'total_us')} |")
     print()
     print("| launcher | RSS idle (KiB) | peak RSS under load (KiB) |")
     print("|---|---|---|")

@@ -39,8 +39,13 @@ mode (`--inetd -a`; tcpserver's own mode), the same static responder
 (bench/connload.c: N threads connect, read to EOF, close) for every
 launcher; CPU contention is three busy loops started by the benchmark. Each
 figure is the median of {rounds} runs of {secs} s, launchers interleaved in
-rotated order. The launcher's CPU time is its own (schedstat), not its
-children's. Measured on {ncpu}-core x86_64 VM ({cpu}), {osr.get("PRETTY_NAME", "").strip('"')},
+rotated order; the paired ratios divide sdfd-activate's figure by the
+peer's from the same round. "Launcher CPU" is the launcher's own
+(schedstat); "launcher + children" adds its reaped children (utime, stime,
+cutime, cstime of /proc/PID/stat): with `CLONE_VFORK` a child's work
+before `execve` is charged to the child, so only that total compares the
+launchers (the responder after `execve` is the same static program for
+all three). Measured on {ncpu}-core x86_64 VM ({cpu}), {osr.get("PRETTY_NAME", "").strip('"')},
 Linux {platform.release()}, {rust}; systemd-socket-activate from {ssa};
 tcpserver from ucspi-tcp {ucspi}. The VM was shared with other workloads
 while measuring: wall-clock figures are noisy, CPU per connection less so.
@@ -48,17 +53,15 @@ while measuring: wall-clock figures are noisy, CPU per connection less so.
 {table}
 Reading the figures. sdfd-activate starts each child with
 `clone(CLONE_VM | CLONE_VFORK)`: no page tables are copied, so its own CPU
-time per connection is about half tcpserver's (fork) and a fifth of
-systemd-socket-activate's, and without contention it serves more
-connections per second than both. The price is that the launcher waits
-until the child has reached `execve` ("waiting for a child to exec" above);
-tcpserver's parent goes back to `accept` at once. Under CPU contention the
-child waits for a CPU before it can exec, and the launcher waits with it:
-that wait, not the launcher's own CPU time, is the floor of sdfd-activate's
-rate there, and it is what makes the contended rows vary from run to run
-(one child in flight at a time, against tcpserver's several). The contended
-rows are therefore the noisiest of the table; the CPU per connection is
-the stable comparison.
+time per connection is a fraction of tcpserver's (fork) and of
+systemd-socket-activate's; the child's work up to `execve` is then the
+child's, which is why the "launcher + children" column is the one to
+compare. The price is that the launcher waits until the child has reached
+`execve`; tcpserver's parent goes back to `accept` at once. Under CPU
+contention the child waits for a CPU before it can exec, and the launcher
+waits with it: the contended rows vary most from run to run (one child in
+flight at a time, against tcpserver's several). Quote the paired ratios
+with their spread, not a single run.
 {end}
 """
 p = "bench/RESULTS.md"

@@ -150,7 +150,7 @@ def main():
           "(r1), an empty library with no libc dependency but with the C start files, costs %s; (r3), (r5) with the "
           "start files and its own `unsetenv`, %s. sdfd's (b) is %s, %s instructions above (r5): its listen path "
           "makes no libc call but `unsetenv` (src/sys/linux.rs: raw system calls on Linux x86_64/aarch64; `environ` "
-          "scanned directly, once for all four variables; a 1–9 digit fast path before `strtol`), it needs only `GLIBC_2.2.5`, links no C start "
+          "scanned directly, once for all four variables; numbers parsed in Rust with `strtol`'s rules, src/parse.rs), it needs only `GLIBC_2.2.5`, links no C start "
           "files and carries its own hidden `memcpy`/`memset` (src/mem.c); the rest is what the other "
           "functions bring: the dynamic linker adjusts one lazily bound PLT slot for each of the ~50 libc functions "
           "they import (about 14 instructions each at every start, ~900 in all, in `_dl_relocate_object`; callgrind's "
@@ -213,7 +213,7 @@ def main():
     w("| `libsdfd.so.0`, stripped (all 19 functions; needs only libc.so.6) | %s | < 64 KiB %s |" % (k(so_size), "✓" if so_size < 65536 else "✗"))
     w("| added to a C program by linking `libsdfd.a`, `sd_listen_fds` only (stripped static − stripped shared link of bench/start.c) | %s | < 64 KiB %s |" % (k(add_start), "✓" if add_start < 65536 else "✗"))
     w("| added to a C program by linking `libsdfd.a`, every function (bench/allfuncs.c) | %s | < 64 KiB %s |" % (k(add_all), "✓" if add_all < 65536 else "✗"))
-    w("| the same two, linked with `-Wl,--gc-sections`: `sd_listen_fds` only / every function | %s / %s | |" % (k(gc_start), k(gc_all)))
+    w("| the same two, linked with `-Wl,--gc-sections` (stripped static − stripped shared link): `sd_listen_fds` only / every function | %s / %s | |" % (k(gc_start), k(gc_all)))
     w("| fully static musl program calling `sd_listen_fds` (whole binary, libc included) | %s | |" % k(musl_start))
     w("| fully static musl program calling every function (whole binary) | %s | |" % k(musl_all))
     w("| fully static musl `return 0` (for comparison) | %s | |" % k(musl_plain))
@@ -222,9 +222,9 @@ def main():
         ", ".join("%s %s" % (n, format(v, ",")) for n, v in sorted(libs.items()) if n not in common), k(closure)))
     w("| the same with %s | %s | |" % (" and ".join(sorted(common)), k(closure + sum(common.values()))))
     w("\nlibsystemd's closure is %.0f× libsdfd.so." % (closure / so_size))
-    w("\nlibsdfd.a holds the whole library in few objects (Rust compiles a crate as a unit), so a static "
-      "link without `--gc-sections` takes in every function, called or not; with it (each function is its own "
-      "section) the linker keeps what the program reaches: %s for a program that calls only `sd_listen_fds`." % k(gc_start))
-
+    w("\nThe two `--gc-sections` rows compare a static link of libsdfd.a with a link against libsdfd.so, page-rounded "
+      "file sizes: what a program gains against no library at all is in \"Footprint\" below (bench/footprint.sh). "
+      "libsdfd.a has one member per function (or family of functions sharing code; packaging/split-staticlib.sh), "
+      "so that a static link takes in only what the functions a program calls need, also without `--gc-sections`.")
 
 main()

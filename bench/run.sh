@@ -85,6 +85,14 @@ if ldd "$B/b-sdfd-shared" "$B/c-sdfd-static" "$B/sys-sdfd" | grep -q libsystemd;
 fi
 echo "bench: measuring"
 python3 measure.py "$OUT" > RESULTS.md.new
+# What a program gains from libsdfd.a against `return 0`, next to a
+# hand-written sd_listen_fds (bench/footprint.sh).
+echo "bench: footprint (bench/footprint.sh)"
+{ echo; echo "## Footprint (bench/footprint.sh)"; echo
+  echo "What a C program gains against \`return 0\` built the same way (bench/plain.c): \`-Os -Wl,--gc-sections\`, stripped; text is size(1)'s text column (code, read-only data, unwind and dynamic-linking tables), file the stripped file's bytes. The hand-written row is bench/handwritten.c, \`sd_listen_fds\` in 40 lines of C (plain decimal numbers, no \`LISTEN_FDNAMES\`/\`LISTEN_PIDFDID\`), linked instead of libsdfd. Target: libsdfd.a's \`sd_listen_fds\`-only gain at most the hand-written text + 512 B (tests/c/musl-static.sh checks musl)."
+  echo
+  "$ROOT/bench/footprint.sh" "$OUT/build/libsdfd.a" "$OUT/build/musl/libsdfd.a" | grep -v '^gain-listen'
+} >> RESULTS.md.new
 # Hand-off without a supervisor vs sdfd-activate's SIGHUP replacement (bench/handoff.py).
 echo "bench: hand-off (bench/handoff.py)"
 (cd "$ROOT" && cargo build -q --release -p sdfd-activate) >>"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }

@@ -42,49 +42,83 @@ pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
 /// most: `name` has no NUL, so a mismatch stops the comparison there.
 #[cfg(target_os = "linux")]
 unsafe fn value_after(e: *const u8, name: &[u8]) -> Option<&'static CStr> {
-    let mut i = 0;
-    while let Some(&b) = name.get(i) {
-        if *e.add(i) != b {
-            return None;
-        }
-        i = i.wrapping_add(1);
-    }
-    if *e.add(i) != b'=' {
+    let rest = after(e, name)?;
+    if *rest != b'=' {
         return None;
     }
-    let value = e.add(i.wrapping_add(1));
-    // Volatile reads, so that LLVM does not turn this loop into a call to
-    // libc's strlen (a symbol lookup at its first use).
-    let mut len = 0;
-    while core::ptr::read_volatile(value.add(len)) != 0 {
-        len = len.wrapping_add(1);
-    }
-    Some(CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(value, len.wrapping_add(1))))
+    Some(cstr_at(rest.add(1)))
 }
 
 /// The four variables of the systemd protocol ([`LISTEN_VARS`]), each as
 /// [`get`] returns it, read together (`sd_listen_fds` needs them all: three
-/// to check, four to unset).
+/// to check, four to unset). Kept as thin pointers to the values (null:
+/// absent) and no tables of names: this is code every static program that
+/// calls `sd_listen_fds` carries (bench/RESULTS.md, "Footprint").
 #[cfg(unix)]
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub(crate) struct ListenVars {
-    /// The values, in [`LISTEN_VARS`] order.
-    pub(crate) values: [Option<&'static CStr>; 4],
+    /// The values' first bytes, in [`LISTEN_VARS`] order.
+    values: [*const u8; 4],
 }
 
 #[cfg(unix)]
 impl ListenVars {
-    pub(crate) fn pid(&self) -> Option<&'static CStr> {
-        self.values[0]
+    /// Value `i` as a NUL-terminated string in the environment block
+    /// (valid until the environment is next modified), or `None`.
+    fn value(&self, i: usize) -> Option<*const u8> {
+        self.values.get(i).copied().filter(|p| !p.is_null())
     }
-    pub(crate) fn pidfdid(&self) -> Option<&'static CStr> {
-        self.values[1]
+    pub(crate) fn pid(&self) -> Option<*const u8> {
+        self.value(0)
     }
-    pub(crate) fn fds(&self) -> Option<&'static CStr> {
-        self.values[2]
+    pub(crate) fn pidfdid(&self) -> Option<*const u8> {
+        self.value(1)
+    }
+    pub(crate) fn fds(&self) -> Option<*const u8> {
+        self.value(2)
     }
     pub(crate) fn fdnames(&self) -> Option<&'static CStr> {
-        self.values[3]
+        // SAFETY: as `value` says.
+        self.value(3).map(|p| unsafe { cstr_at(p) })
+    }
+
+    /// Remove the variables that were set (`unsetenv` each: unsetting an
+    /// absent one would change nothing).
+    pub(crate) fn unset(&self) {
+        let mut name = LISTEN_NAMES.as_ptr();
+        let mut i = 0;
+        while let Some(p) = self.values.get(i) {
+            if !p.is_null() {
+                // SAFETY: `name` is one of the NUL-terminated names in
+                // LISTEN_NAMES, none with '='.
+                unsafe { libc::unsetenv(name.cast()) };
+            }
+            name = next_name(name);
+            i += 1;
+        }
+    }
+}
+
+/// [`LISTEN_VARS`] packed into one string, each name followed by its NUL,
+/// for the loops of `sd_listen_fds`' path (a table of pointers would cost a
+/// program linking libsdfd.a a relocation per entry).
+#[cfg(unix)]
+const LISTEN_NAMES: &[u8; 52] = b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN_FDNAMES\0";
+
+/// The name after the one `name` points into, in [`LISTEN_NAMES`] (past
+/// its NUL).
+#[cfg(unix)]
+fn next_name(name: *const u8) -> *const u8 {
+    let mut p = name;
+    // SAFETY: `name` points at a name in LISTEN_NAMES; the walk stops at
+    // its NUL and steps over it, at most to the end of the array.
+    // (volatile: LLVM would make the loop a call to libc's strlen, one more
+    // symbol for a program to bind)
+    unsafe {
+        while core::ptr::read_volatile(p) != 0 {
+            p = p.add(1);
+        }
+        p.add(1)
     }
 }
 
@@ -94,28 +128,28 @@ impl ListenVars {
 /// of four times. Valid until the environment is next modified.
 #[cfg(target_os = "linux")]
 pub(crate) fn listen_vars() -> ListenVars {
-    const PREFIX: &[u8] = b"LISTEN_";
-    let mut v = ListenVars::default();
+    let mut v = ListenVars { values: [core::ptr::null(); 4] };
     let mut entry = crate::sys::environ();
     if entry.is_null() {
         return v;
     }
-    // SAFETY: as in `get`; `rest` is read only after the PREFIX bytes
-    // matched (none is NUL), so it points into the same string.
+    // SAFETY: as in `get`; `matches` reads an entry only as far as it agrees
+    // with a name (no NUL in a name), so every pointer stays inside it.
     unsafe {
         while !(*entry).is_null() {
             let e = (*entry).cast::<u8>();
-            if starts_with(e, PREFIX) {
-                let rest = e.add(PREFIX.len());
-                for (slot, var) in v.values.iter_mut().zip(LISTEN_VARS) {
-                    // (every name in the list starts with PREFIX)
-                    let name = var.to_bytes().get(PREFIX.len()..).unwrap_or_default();
-                    if slot.is_none() {
-                        if let Some(value) = value_after(rest, name) {
-                            *slot = Some(value);
-                            break;
+            // (the shared "LISTEN_" first: one compare for most entries)
+            // (then each name from its eighth byte: "LISTEN_" matched)
+            if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
+                let mut tail = LISTEN_NAMES.as_ptr().add(7);
+                for slot in v.values.iter_mut() {
+                    if let Some(value) = value_at(rest, tail) {
+                        if slot.is_null() {
+                            *slot = value;
                         }
+                        break;
                     }
+                    tail = next_name(tail).add(7);
                 }
             }
             entry = entry.add(1);
@@ -124,25 +158,59 @@ pub(crate) fn listen_vars() -> ListenVars {
     v
 }
 
-/// Whether `e` starts with `prefix` (which has no NUL).
+/// The value in environment entry `e` if it is `name=value` (`name`
+/// NUL-terminated, without '=').
 ///
 /// # Safety
 /// As [`value_after`].
 #[cfg(target_os = "linux")]
-unsafe fn starts_with(e: *const u8, prefix: &[u8]) -> bool {
+#[inline]
+unsafe fn value_at(e: *const u8, name: *const u8) -> Option<*const u8> {
     let mut i = 0;
-    while let Some(&b) = prefix.get(i) {
-        if *e.add(i) != b {
-            return false;
+    while *name.add(i) != 0 {
+        if *e.add(i) != *name.add(i) {
+            return None;
         }
         i = i.wrapping_add(1);
     }
-    true
+    (*e.add(i) == b'=').then(|| e.add(i.wrapping_add(1)))
+}
+
+/// The rest of `e` after `prefix` (which has no NUL), if `e` starts with it.
+///
+/// # Safety
+/// As [`value_after`].
+#[cfg(target_os = "linux")]
+unsafe fn after(e: *const u8, prefix: &[u8]) -> Option<*const u8> {
+    let mut i = 0;
+    while let Some(&b) = prefix.get(i) {
+        if *e.add(i) != b {
+            return None;
+        }
+        i = i.wrapping_add(1);
+    }
+    Some(e.add(i))
+}
+
+/// The NUL-terminated string at `p`, measured with volatile reads, so that
+/// LLVM does not turn the loop into a call to libc's `strlen` (a symbol
+/// lookup at its first use).
+///
+/// # Safety
+/// `p` points to a NUL-terminated string that stays valid as long as the
+/// environment is not modified.
+#[cfg(unix)]
+unsafe fn cstr_at(p: *const u8) -> &'static CStr {
+    let mut len = 0;
+    while core::ptr::read_volatile(p.add(len)) != 0 {
+        len = len.wrapping_add(1);
+    }
+    CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(p, len.wrapping_add(1)))
 }
 
 #[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) fn listen_vars() -> ListenVars {
-    ListenVars { values: LISTEN_VARS.map(get) }
+    ListenVars { values: LISTEN_VARS.map(|name| get(name).map_or(core::ptr::null(), |v| v.as_ptr().cast())) }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -212,10 +280,10 @@ pub(crate) const WATCHDOG_PID: &CStr = c"WATCHDOG_PID";
 
 /// The variables of the `LISTEN_*` protocol, the ones `sd_listen_fds(1)`
 /// and its siblings unset (`LISTEN_PIDFDID`: systemd 258), in
-/// [`ListenVars`] order. The bindings keep copies (python/sdfd/daemon.py,
+/// [`ListenVars`] and [`LISTEN_NAMES`] order. The bindings keep copies (python/sdfd/daemon.py,
 /// node/index.js) for their own environment; their test suites compare
 /// them with this list.
-#[cfg_attr(windows, allow(dead_code))]
+#[allow(dead_code)] // Linux reads LISTEN_NAMES; other Unix and the tests this
 pub(crate) const LISTEN_VARS: [&CStr; 4] = [LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS, LISTEN_FDNAMES];
 
 /// Every variable that hands activation state to a process: [`LISTEN_VARS`]
@@ -234,5 +302,11 @@ mod tests {
     #[test]
     fn activation_vars_start_with_the_listen_vars() {
         assert_eq!(super::ACTIVATION_VARS[..4], super::LISTEN_VARS);
+    }
+
+    #[test]
+    fn listen_names_are_the_listen_vars() {
+        let packed: Vec<u8> = super::LISTEN_VARS.iter().flat_map(|v| v.to_bytes_with_nul().iter().copied()).collect();
+        assert_eq!(&packed[..], &super::LISTEN_NAMES[..]);
     }
 }

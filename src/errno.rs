@@ -87,8 +87,8 @@ impl From<Errno> for std::io::Error {
 }
 
 /// Set the calling thread's `errno` (needed around `strtol`-style calls,
-/// whose only overflow signal is `errno`).
-#[inline]
+/// whose only overflow signal is `errno`: the parse tests' reference).
+#[cfg(test)]
 pub(crate) fn set_errno(v: i32) {
     // SAFETY: as in `Errno::last`.
     unsafe { *errno_location() = v }

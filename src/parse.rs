@@ -3,12 +3,16 @@
 //! libsystemd skips leading `" \t\n\r"`, recognises its own `0b`/`0o`
 //! prefixes, and then hands the rest to C `strtol`/`strtoul`/`strtoull` with
 //! base 0 (so `0x` is hex, a bare leading `0` is octal, a sign and further C
-//! white space are accepted). To be bit-exact we do the same and call the C
-//! library's own converters: no re-implementation of `strtol` to get wrong.
+//! white space are accepted), or base 2/8 after its own prefix. [`strto`]
+//! computes what those converters return in the C locale (glibc 2.36, the
+//! oracle's), so that no C library converter is linked: musl's `strtol`
+//! brings its stdio scanner into a static program (bench/RESULTS.md,
+//! "Footprint"). The tests below compare it with the C library's on every
+//! string around each boundary.
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::CStr;
 
-use crate::errno::{set_errno, Errno, Result};
+use crate::errno::{Errno, Result};
 
 #[cfg(unix)]
 use libc::pid_t;
@@ -16,126 +20,194 @@ use libc::pid_t;
 /// stay below 2^31).
 #[cfg(windows)]
 #[allow(non_camel_case_types)]
-type pid_t = c_int;
+type pid_t = core::ffi::c_int;
 
-const WHITESPACE: &[u8] = b" \t\n\r";
+/// Which C converter systemd calls: `strtol` (a C `long`), or an unsigned
+/// one with the type's maximum (`strtoul`: `c_ulong::MAX`, `strtoull`:
+/// `u64::MAX`).
+const STRTOL: u64 = 0;
 
-/// The parts of a number string that `strto*` is handed: a pointer into `s`
-/// past systemd's whitespace and base prefix, and the base to use.
-fn prepare(s: &CStr) -> (*const c_char, c_int) {
-    let b = s.to_bytes();
-    let skip = b.iter().take_while(|c| WHITESPACE.contains(c)).count();
-    // (`get` and patterns rather than indexing and arithmetic: no panic
-    // path in the C library, see tests/panic-check.sh.)
-    let Some(rest) = b.get(skip..) else { return (s.as_ptr(), 0) };
-    let (digits, base) = match rest {
-        [b'0', b'b' | b'B', tail @ ..] => (tail, 2),
-        [b'0', b'o' | b'O', tail @ ..] => (tail, 8),
-        _ => (rest, 0),
-    };
-    // `digits` is a suffix of the string's bytes (possibly empty, pointing
-    // at the end), and the NUL follows them.
-    (digits.as_ptr() as *const c_char, base)
+/// systemd's `safe_ato*` over C `strto*`, in one pass over the string:
+/// systemd skips `" \t\n\r"` and takes its own `0b`/`0o` prefix (base 2/8,
+/// else base 0); the converter then skips C white space (`" \t\n\v\f\r"`)
+/// and one sign, and in base 0 reads `0x`/`0X` as hex, a leading `0` as
+/// octal, else decimal. systemd's checks, in its order: no digits →
+/// `EINVAL`; a magnitude beyond the type → `ERANGE` (the converter's errno,
+/// checked first); anything after the digits → `EINVAL`.
+///
+/// The C value, modulo 2^64 (a negative number negated, as the converters
+/// do, within the type for the unsigned ones). The unsigned converters add
+/// systemd's check: `ERANGE` for a nonzero value whose text starts with `-`
+/// at the byte the converter starts at (systemd looks at that one byte
+/// only: `" \v-1"` passes as the maximum). Pointer-walking and not generic:
+/// this is the code a static program calling `sd_listen_fds` gains
+/// (bench/RESULTS.md, "Footprint").
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+#[inline]
+unsafe fn safe_strto(s: *const u8, conv: u64) -> Result<u64> {
+    let mut v = core::mem::MaybeUninit::uninit();
+    match strto_into(s, conv, v.as_mut_ptr()) {
+        // SAFETY: strto_into stores the value when it returns 0.
+        0 => Ok(v.assume_init()),
+        e => Err(Errno(e)),
+    }
 }
 
-/// The common case, answered without a libc call: 1 to 9 ASCII digits, the
-/// first not `0`, nothing else (`"3"`, a pid). For exactly these strings
-/// every `strto*` with base 0 reads all the digits as decimal (no white
-/// space, sign or `0`/`0x`/`0b`/`0o` prefix to interpret), the value is below
-/// 10^9 (no overflow in any C type), and `end` is the NUL: the same value
-/// and no error. Anything else takes [`convert_libc`]. (The C library
-/// calls `strto*` for its first use through a dynamic symbol lookup, which
-/// costs a program start more than the whole parse; see bench/RESULTS.md.)
-fn small_decimal(s: &CStr) -> Option<u32> {
-    let b = s.to_bytes();
-    if b.is_empty() || b.len() > 9 || b[0] == b'0' {
-        return None;
-    }
-    let mut v: u32 = 0;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
+/// `conv`: [`STRTOL`] or an unsigned converter's maximum.
+///
+/// [`safe_strto`] with the value stored at `out` and the error returned as
+/// a positive errno (0: none, and only then is `out` written): a
+/// `Result<u64>` would go through memory at every call on `sd_listen_fds`'
+/// path.
+///
+/// # Safety
+/// As [`safe_strto`]; `out` is writable.
+#[inline(never)]
+unsafe fn strto_into(s: *const u8, conv: u64, out: *mut u64) -> i32 {
+    let long_max = libc::c_long::MAX as u64;
+    let unsigned = conv != STRTOL;
+    let (max_positive, max_negative) = if unsigned { (conv, conv) } else { (long_max, long_max.wrapping_add(1)) };
+    let mut p = s;
+    // SAFETY: `p` walks the NUL-terminated string and never past its NUL:
+    // each step follows a test that the byte it skips is not NUL, and
+    // `p.add(1)` is read only after `*p` was a digit or a letter.
+    unsafe {
+        while matches!(*p, b' ' | b'\t' | b'\n' | b'\r') {
+            p = p.add(1);
         }
-        // At most 9 digits: no overflow (wrapping ops keep the no-panic
-        // proof of tests/panic-check.sh valid with overflow checks on).
-        v = v.wrapping_mul(10).wrapping_add(u32::from(c.wrapping_sub(b'0')));
+        let mut base = 0u64;
+        if *p == b'0' {
+            match *p.add(1) | 0x20 {
+                b'b' => base = 2,
+                b'o' => base = 8,
+                _ => {}
+            }
+            if base != 0 {
+                p = p.add(2);
+            }
+        }
+        let minus = *p == b'-';
+        while *p == b' ' || (b'\t'..=b'\r').contains(&*p) {
+            p = p.add(1);
+        }
+        let negative = *p == b'-';
+        if negative || *p == b'+' {
+            p = p.add(1);
+        }
+        if base == 0 {
+            base = 10;
+            if *p == b'0' {
+                base = 8;
+                if *p.add(1) | 0x20 == b'x' {
+                    base = 16;
+                    p = p.add(2);
+                }
+            }
+        }
+        let max = if negative { max_negative } else { max_positive };
+        let start = p;
+        let mut magnitude = 0u64;
+        let mut overflow = false;
+        loop {
+            let c = *p;
+            let d = match c {
+                b'0'..=b'9' => c.wrapping_sub(b'0'),
+                _ if (c | 0x20).is_ascii_lowercase() => (c | 0x20).wrapping_sub(b'a' - 10),
+                _ => break,
+            };
+            if u64::from(d) >= base {
+                break;
+            }
+            // (checked: no overflow, no panic path for tests/panic-check.sh)
+            match magnitude.checked_mul(base).and_then(|m| m.checked_add(u64::from(d))) {
+                Some(m) if m <= max => magnitude = m,
+                _ => overflow = true,
+            }
+            p = p.add(1);
+        }
+        if core::ptr::eq(p, start) {
+            return Errno::EINVAL.0;
+        }
+        if overflow {
+            return Errno::ERANGE.0;
+        }
+        if *p != 0 {
+            return Errno::EINVAL.0;
+        }
+        let v = if negative { magnitude.wrapping_neg() } else { magnitude };
+        let v = if unsigned { v & max_positive } else { v };
+        if unsigned && v != 0 && minus {
+            return Errno::ERANGE.0;
+        }
+        out.write(v);
+        0
     }
-    Some(v)
 }
 
-/// One `strto*` conversion with systemd's checks (see [`convert_libc`]),
-/// through [`small_decimal`] when it applies.
-fn convert<T: TryFrom<u32>>(
-    s: &CStr,
-    f: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
-) -> Result<(T, *const c_char)> {
-    if let Some(v) = small_decimal(s).and_then(|v| T::try_from(v).ok()) {
-        return Ok((v, s.as_ptr()));
-    }
-    convert_libc(s, f)
-}
-
-/// Run one `strto*` conversion with systemd's checks: errno from the
-/// converter, then "no digits or trailing garbage" → `EINVAL`.
-fn convert_libc<T>(
-    s: &CStr,
-    f: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
-) -> Result<(T, *const c_char)> {
-    let (start, base) = prepare(s);
-    let mut end: *mut c_char = core::ptr::null_mut();
-    set_errno(0);
-    // SAFETY: `start` points into a NUL-terminated string; `end` is a valid out-pointer.
-    let v = unsafe { f(start, &mut end, base) };
-    let e = Errno::last();
-    if e.0 > 0 {
-        return Err(e);
-    }
-    // SAFETY: strto* sets `end` to a position inside the same string.
-    if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok((v, start))
-}
-
-/// Unsigned conversions refuse a negative number that parsed cleanly with
-/// `ERANGE` (strtoul would silently wrap it).
-fn refuse_minus(v_is_zero: bool, start: *const c_char) -> Result<()> {
-    // SAFETY: `start` points at a valid byte (possibly the terminating NUL).
-    if !v_is_zero && unsafe { *start } == b'-' as c_char {
-        Err(Errno::ERANGE)
-    } else {
-        Ok(())
-    }
-}
-
-/// systemd `safe_atoi`: a C `int`.
-#[cfg_attr(windows, allow(dead_code))] // unused by the Windows backend
+/// systemd `safe_atoi`: `strtol` (a C `long`), then a C `int`.
+#[cfg(test)]
 pub fn safe_atoi(s: &CStr) -> Result<i32> {
-    let (l, _) = convert(s, libc::strtol)?;
-    // (c_long is i32 on Windows: there the conversion cannot fail)
-    #[allow(clippy::useless_conversion)]
-    i32::try_from(l).map_err(|_| Errno::ERANGE)
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { safe_atoi_at(s.as_ptr().cast()) }
+}
+
+/// [`safe_atoi`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+#[cfg_attr(windows, allow(dead_code))]
+pub(crate) unsafe fn safe_atoi_at(s: *const u8) -> Result<i32> {
+    let v = safe_strto(s, STRTOL)?;
+    // (a C long's value, two's complement: the same as i64)
+    i32::try_from(v as i64).map_err(|_| Errno::ERANGE)
 }
 
 /// systemd `safe_atolu`: a C `unsigned long`.
+#[cfg(test)]
 pub fn safe_atolu(s: &CStr) -> Result<libc::c_ulong> {
-    let (l, start) = convert(s, libc::strtoul)?;
-    refuse_minus(l == 0, start)?;
-    Ok(l)
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { safe_atolu_at(s.as_ptr().cast()) }
 }
 
-/// systemd `safe_atou64`: an unsigned 64-bit value.
-pub fn safe_atou64(s: &CStr) -> Result<u64> {
-    let (l, start) = convert(s, libc::strtoull)?;
-    refuse_minus(l == 0, start)?;
-    // (c_ulonglong is u64 everywhere Rust runs today, but named apart)
+/// [`safe_atolu`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+unsafe fn safe_atolu_at(s: *const u8) -> Result<libc::c_ulong> {
+    // (c_ulong is u64 or u32: the value fits)
     #[allow(clippy::unnecessary_cast)]
-    Ok(l as u64)
+    safe_strto(s, libc::c_ulong::MAX as u64).map(|v| v as libc::c_ulong)
+}
+
+/// systemd `safe_atou64`: an unsigned 64-bit value (`strtoull`).
+pub fn safe_atou64(s: &CStr) -> Result<u64> {
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { safe_atou64_at(s.as_ptr().cast()) }
+}
+
+/// [`safe_atou64`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+pub(crate) unsafe fn safe_atou64_at(s: *const u8) -> Result<u64> {
+    safe_strto(s, u64::MAX)
 }
 
 /// systemd `parse_pid`: an `unsigned long` that must be a positive `pid_t`.
 pub fn parse_pid(s: &CStr) -> Result<pid_t> {
-    let ul = safe_atolu(s)?;
+    // SAFETY: a CStr is NUL-terminated.
+    unsafe { parse_pid_at(s.as_ptr().cast()) }
+}
+
+/// [`parse_pid`] of the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` points to a NUL-terminated string.
+#[inline]
+pub(crate) unsafe fn parse_pid_at(s: *const u8) -> Result<pid_t> {
+    let ul = safe_atolu_at(s)?;
     let pid = ul as pid_t;
     if pid as libc::c_ulong != ul || pid <= 0 {
         return Err(Errno::ERANGE);
@@ -211,47 +283,111 @@ mod tests {
         assert_eq!(i(c"-2147483649"), Err(Errno::ERANGE));
     }
 
-    /// The fast path and the C library agree on every string around the
-    /// boundary between them (length, leading 0, non-digits, overflow).
+    /// systemd 252's `safe_atoi`/`safe_atolu`/`safe_atou64` written out
+    /// over the C library's own converters (the code sdfd ran before
+    /// [`strto`]): the reference the Rust conversion is compared with.
+    fn reference<T: Copy + Default + PartialEq>(
+        s: &CStr,
+        f: unsafe extern "C" fn(*const libc::c_char, *mut *mut libc::c_char, libc::c_int) -> T,
+        unsigned: bool,
+    ) -> Result<T> {
+        let b = s.to_bytes();
+        let skip = b.iter().take_while(|c| b" \t\n\r".contains(c)).count();
+        let (off, base) = match &b[skip..] {
+            [b'0', b'b' | b'B', ..] => (skip + 2, 2),
+            [b'0', b'o' | b'O', ..] => (skip + 2, 8),
+            _ => (skip, 0),
+        };
+        let start = unsafe { s.as_ptr().add(off) };
+        let mut end: *mut libc::c_char = core::ptr::null_mut();
+        crate::errno::set_errno(0);
+        let v = unsafe { f(start, &mut end, base) };
+        let e = Errno::last();
+        if e.0 > 0 {
+            return Err(e);
+        }
+        if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if unsigned && v != T::default() && unsafe { *start } == b'-' as libc::c_char {
+            return Err(Errno::ERANGE);
+        }
+        Ok(v)
+    }
+
+    /// Every string around each boundary of the syntax (white space of both
+    /// kinds, signs, each prefix, digits of each base, each type's limits,
+    /// trailing bytes): the Rust conversion returns what the C library's
+    /// converters with systemd's checks return, value and error.
     #[test]
-    fn small_decimal_matches_strto() {
-        let mut cases: Vec<Vec<u8>> = Vec::new();
-        for len in 1..=12 {
-            for lead in [b'0', b'1', b'9'] {
-                for fill in [b'0', b'5', b'9'] {
-                    let mut v = vec![fill; len];
-                    v[0] = lead;
-                    cases.push(v.clone());
-                    for bad in [b' ', b'x', b'-', b'+', b'\n', b'a', 0xd9] {
-                        let mut w = v.clone();
-                        let at = len / 2;
-                        w.insert(at, bad);
-                        cases.push(w.clone());
-                        w.remove(at);
-                        w.push(bad);
-                        cases.push(w);
-                        let mut w = v.clone();
-                        w.insert(0, bad);
-                        cases.push(w);
+    fn strto_matches_the_c_library() {
+        let heads: &[&str] = &["", " ", "\t", "\n\r", "\x0b", "\x0c", " \x0b", "\x0b ", "  "];
+        let signs: &[&str] = &["", "-", "+", "--", "+-", " -", "- "];
+        let prefixes: &[&str] =
+            &["", "0", "00", "0x", "0X", "0b", "0B", "0o", "0O", "0x0x", "0b0b", "0o0o", "0b ", "0o-", "0b+", "0x-"];
+        let bodies: &[&str] = &[
+            "",
+            "0",
+            "1",
+            "7",
+            "8",
+            "9",
+            "10",
+            "012",
+            "19",
+            "1a",
+            "fF",
+            "g",
+            "z",
+            "Z",
+            "101",
+            "2",
+            "777",
+            "2147483647",
+            "2147483648",
+            "2147483649",
+            "4294967295",
+            "4294967296",
+            "9223372036854775807",
+            "9223372036854775808",
+            "9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+            "7fffffff",
+            "80000000",
+            "ffffffff",
+            "100000000",
+            "7fffffffffffffff",
+            "8000000000000000",
+            "ffffffffffffffff",
+            "10000000000000000",
+            "1777777777777777777777",
+            "2000000000000000000000",
+            "11111111111111111111111111111111111111111111111111111111111111111",
+        ];
+        let tails: &[&str] = &["", " ", "x", "\n", "9", "-", "\u{661}", "\u{a0}"];
+        let mut n = 0;
+        for h in heads {
+            for sg in signs {
+                for p in prefixes {
+                    for b in bodies {
+                        for t in tails {
+                            let text = format!("{h}{sg}{p}{b}{t}");
+                            let c = std::ffi::CString::new(text.clone()).unwrap();
+                            let s = c.as_c_str();
+                            let want_l = reference(s, libc::strtol, false)
+                                .and_then(|l| i32::try_from(l).map_err(|_| Errno::ERANGE));
+                            assert_eq!(safe_atoi(s), want_l, "safe_atoi({text:?})");
+                            assert_eq!(safe_atolu(s), reference(s, libc::strtoul, true), "safe_atolu({text:?})");
+                            assert_eq!(safe_atou64(s), reference(s, libc::strtoull, true), "safe_atou64({text:?})");
+                            n += 1;
+                        }
                     }
                 }
             }
         }
-        for s in ["", "0", "00", "0x1", "0b1", "0o7", "08", "2147483647", "2147483648", "4294967295", "4294967296"] {
-            cases.push(s.as_bytes().to_vec());
-        }
-        for mut c in cases {
-            c.push(0);
-            let s = CStr::from_bytes_with_nul(&c).unwrap();
-            assert_eq!(convert(s, libc::strtol).map(|r| r.0), convert_libc(s, libc::strtol).map(|r| r.0), "{s:?}");
-            assert_eq!(convert(s, libc::strtoul).map(|r| r.0), convert_libc(s, libc::strtoul).map(|r| r.0), "{s:?}");
-            assert_eq!(convert(s, libc::strtoull).map(|r| r.0), convert_libc(s, libc::strtoull).map(|r| r.0), "{s:?}");
-            assert_eq!(
-                small_decimal(s).is_some(),
-                c.len() >= 2 && c.len() <= 10 && c[0] != b'0' && c[..c.len() - 1].iter().all(u8::is_ascii_digit),
-                "{s:?}"
-            );
-        }
+        assert!(n > 100_000, "{n} strings");
     }
 
     #[test]

@@ -9,18 +9,14 @@ use crate::errno::{Errno, Result};
 use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;
 use crate::names::Names;
-use crate::parse::{parse_pid, safe_atoi, safe_atou64};
+use crate::parse::{parse_pid_at, safe_atoi_at, safe_atou64_at};
 
 /// libsystemd unsets the variables on every return path when asked to
 /// (`LISTEN_PIDFDID` too, as systemd 258 does; 252 never reads it).
 /// `vars` says which are set (unsetting an absent one changes nothing).
 fn unset_all(unset_environment: bool, vars: &env::ListenVars) {
     if unset_environment {
-        for (var, name) in vars.values.iter().zip(env::LISTEN_VARS) {
-            if var.is_some() {
-                env::remove(name);
-            }
-        }
+        vars.unset();
     }
 }
 
@@ -36,16 +32,19 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
     let Some(pid) = vars.pid() else {
         return Ok(0);
     };
-    if parse_pid(pid)? != crate::sys::getpid() {
+    // SAFETY (here and below): the values are NUL-terminated strings in the
+    // environment block, which nothing modifies before they are parsed.
+    let own = crate::sys::getpid();
+    if unsafe { parse_pid_at(pid) }? != own {
         return Ok(0);
     }
-    if !pidfd_id_matches(vars.pidfdid())? {
+    if !pidfd_id_matches(vars.pidfdid(), own)? {
         return Ok(0);
     }
     let Some(fds) = vars.fds() else {
         return Ok(0);
     };
-    let n = safe_atoi(fds)?;
+    let n = unsafe { safe_atoi_at(fds) }?;
     if n <= 0 || n > i32::MAX - LISTEN_FDS_START {
         return Err(Errno::EINVAL);
     }
@@ -84,39 +83,24 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
 /// kernel gives pidfds an inode id (pidfs, Linux 6.9+) it must be ours —
 /// otherwise the fds are not for us (a recycled pid). Absent, or no pidfs:
 /// no check, exactly as libsystemd 252.
-fn pidfd_id_matches(pidfdid: Option<&CStr>) -> Result<bool> {
+fn pidfd_id_matches(pidfdid: Option<*const u8>, own: libc::pid_t) -> Result<bool> {
     let Some(v) = pidfdid else {
         return Ok(true);
     };
-    let want = safe_atou64(v)?;
-    Ok(own_pidfd_id().map_or(true, |id| id == want))
+    // SAFETY: a NUL-terminated value in the environment block (as above).
+    let want = unsafe { safe_atou64_at(v) }?;
+    Ok(own_pidfd_id(own).map_or(true, |id| id == want))
 }
 
-/// The inode number of a pidfd for this process, if pidfs provides one.
+/// The inode number of a pidfd for this process (`own`, its pid), if pidfs
+/// provides one (`crate::sys`: raw system calls where it makes them).
 #[cfg(sdfd_linux)]
-pub(crate) fn own_pidfd_id() -> Option<u64> {
-    const PID_FS_MAGIC: i64 = 0x5049_4446;
-    // SAFETY: plain syscalls on a descriptor we own and close.
-    unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) as libc::c_int;
-        if fd < 0 {
-            return None;
-        }
-        let mut sfs: libc::statfs = core::mem::zeroed();
-        let st = if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC {
-            crate::sys::fstat(fd).ok()
-        } else {
-            None
-        };
-        libc::close(fd);
-        // (ino_t is u32 on some 32-bit targets)
-        #[allow(clippy::unnecessary_cast)]
-        st.map(|st| st.st_ino as u64)
-    }
+fn own_pidfd_id(own: libc::pid_t) -> Option<u64> {
+    crate::sys::own_pidfd_inode(own)
 }
 
 #[cfg(not(sdfd_linux))]
-pub(crate) fn own_pidfd_id() -> Option<u64> {
+fn own_pidfd_id(_own: libc::pid_t) -> Option<u64> {
     None
 }
 

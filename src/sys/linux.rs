@@ -106,6 +106,28 @@ pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
     Ok(unsafe { st.assume_init() })
 }
 
+/// The inode number of a pidfd for process `pid` (this one) when pidfs gives pidfds
+/// one (Linux 6.9+: `fstatfs` says `PID_FS_MAGIC`), else `None`
+/// (`pidfd_open`, `fstatfs`, `fstat`, `close`: what `super::unix` calls
+/// through libc, whose `syscall`, `fstatfs` and `close` would otherwise come
+/// into every static program that calls `sd_listen_fds`).
+pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
+    const PID_FS_MAGIC: i64 = 0x5049_4446;
+    // SAFETY: pidfd_open takes plain numbers.
+    let fd = check(unsafe { syscall4(libc::SYS_pidfd_open, pid as usize, 0, 0, 0) }).ok()? as RawFd;
+    let mut sfs = core::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `sfs` is a writable struct statfs, the kernel's layout on
+    // these architectures; read only when the call succeeded.
+    // (f_type is i64 with glibc, unsigned long with musl)
+    #[allow(clippy::unnecessary_cast)]
+    let pidfs = check(unsafe { syscall4(libc::SYS_fstatfs, fd as usize, sfs.as_mut_ptr() as usize, 0, 0) }).is_ok()
+        && unsafe { sfs.assume_init_ref() }.f_type as i64 == PID_FS_MAGIC;
+    let st = if pidfs { fstat(fd).ok() } else { None };
+    // SAFETY: `fd` is ours, closed once.
+    unsafe { syscall4(libc::SYS_close, fd as usize, 0, 0, 0) };
+    st.map(|st| st.st_ino)
+}
+
 /// `fstatat(AT_FDCWD, path, flags)`: `stat(path)` with `flags == 0`.
 pub(crate) fn stat_at(path: &core::ffi::CStr, flags: c_int) -> Result<libc::stat> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();

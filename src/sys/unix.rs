@@ -75,6 +75,27 @@ pub(crate) type Stat = libc::stat64;
 #[cfg(not(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls))))]
 pub(crate) type Stat = libc::stat;
 
+/// The inode number of a pidfd for process `pid` (this one) when pidfs gives pidfds
+/// one (Linux 6.9+: `fstatfs` says `PID_FS_MAGIC`), else `None`.
+#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
+    const PID_FS_MAGIC: i64 = 0x5049_4446;
+    // SAFETY: plain syscalls on a descriptor we own and close.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as libc::c_int;
+        if fd < 0 {
+            return None;
+        }
+        let mut sfs: libc::statfs = core::mem::zeroed();
+        let st =
+            if libc::fstatfs(fd, &mut sfs) == 0 && sfs.f_type as i64 == PID_FS_MAGIC { fstat(fd).ok() } else { None };
+        libc::close(fd);
+        // (ino_t is u32 on some 32-bit targets)
+        #[allow(clippy::unnecessary_cast)]
+        st.map(|st| st.st_ino as u64)
+    }
+}
+
 /// `fstat(fd)`.
 #[cfg(not(sdfd_raw_syscalls))]
 pub(crate) fn fstat(fd: RawFd) -> Result<Stat> {

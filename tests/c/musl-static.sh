@@ -32,6 +32,24 @@ else
   bad "musl-gcc -static links tests/c/activated.c with libsdfd.a" "$(cat "$W/link.log")"; finish
 fi
 strip "$EXE"
+
+# 2b. Footprint (bench/footprint.sh, bench/RESULTS.md "Footprint"): a
+# program calling only sd_listen_fds gains from libsdfd.a at most the text
+# the hand-written C (bench/handwritten.c) gains, + 512 B; and takes in no
+# malloc, setenv or strtol (libsdfd.a has one member per function).
+fp=$(FOOTPRINT_TOOLCHAINS=musl-static bench/footprint.sh - "$W/build/musl/libsdfd.a" 2>&1)
+read -r _ _ gain hand < <(grep '^gain-listen musl-static ' <<<"$fp") || true
+if [ -n "${gain:-}" ] && [ -n "${hand:-}" ]; then
+  check "footprint: sd_listen_fds only gains $gain B text, at most hand-written $hand + 512" test "$gain" -le $((hand + 512))
+else
+  bad "footprint: bench/footprint.sh measured the musl static gains" "$fp"
+fi
+musl-gcc -static -Os -Wl,--gc-sections -I"$ROOT/include" -o "$W/listen-only" bench/start.c "$W/build/musl/libsdfd.a"
+syms=$(nm "$W/listen-only" | awk '{print $NF}' | grep -xE 'malloc|calloc|realloc|free|setenv|strtol|strtoul|strtoull' | tr '\n' ' ')
+check "footprint: sd_listen_fds only takes in no malloc, setenv or strtol (${syms:-none})" test -z "$syms"
+step "footprint: a program calling every function links (bench/allfuncs.c)" \
+  musl-gcc -static -Os -Wl,--gc-sections -I"$ROOT/include" -o "$W/all" bench/allfuncs.c "$W/build/musl/libsdfd.a"
+
 check "static: no PT_INTERP" lacks INTERP readelf -lW "$EXE"
 check "static: no DT_NEEDED" lacks NEEDED readelf -dW "$EXE"
 check "static: no libsystemd, no glibc symbol versions" lacks 'libsystemd|GLIBC_2' strings "$EXE"
