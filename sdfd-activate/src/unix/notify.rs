@@ -154,6 +154,8 @@ impl Notify {
                 }
             }
             let n = n as usize;
+            // (only Linux and Android carry the sender's credentials)
+            #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(unused_mut))]
             let mut pid = None;
             let mut fds = Vec::new();
             // SAFETY: walking the control buffer the kernel filled in.
