@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -349,6 +350,67 @@ def failures(d):
         check("allowed uid: the successor serves", p2 == new and g == gen + 1, repr((g, p2, new)))
 
 
+def symlink_race(tmp, lib):
+    """Issue 28 #1: a local user who can write the offer path's directory
+    races symlinks against the offer (the final name, and the private
+    directory it binds in); no file outside the socket may change mode,
+    for a root offerer (with and without an allowed uid) and for an
+    unprivileged one. Then: the unlink on return leaves alone what
+    replaced our socket."""
+    race = os.path.join(tmp, "race.py")  # readable by the unprivileged roles
+    shutil.copy(os.path.join(HERE, "race.py"), race)
+    os.chmod(race, 0o755)
+    rounds = int(os.environ.get("HANDOFF_RACE_ROUNDS", "1500"))
+    for who, offerer, allowed, victim_mode in (("root offerer, allowed uid", None, NOBODY, 0o600),
+                                              ("root offerer, no allowed uid", None, -1, 0o644),
+                                              ("offerer uid 1", 1, -1, 0o644)):
+        d = tempfile.mkdtemp(prefix="race-", dir=tmp)
+        os.chmod(d, 0o777)  # writable by the attacker, no sticky bit
+        victim = os.path.join(tmp, "victim-%d" % os.getpid())
+        with open(victim, "w") as f:
+            f.write("secret")
+        os.chmod(victim, victim_mode)
+        if offerer is not None:
+            os.chown(victim, offerer, offerer)
+        path = os.path.join(d, "handoff.sock")
+        attacker = subprocess.Popen(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+                                     sys.executable, race, "attack", path, victim], stdout=subprocess.PIPE, text=True)
+        try:
+            prefix = [] if offerer is None else ["setpriv", "--reuid=%d" % offerer, "--regid=%d" % offerer,
+                                                  "--clear-groups"]
+            out = subprocess.run(prefix + [sys.executable, race, "offer", lib, path, str(rounds), str(allowed)],
+                                 capture_output=True, text=True, timeout=300)
+        finally:
+            attacker.terminate()
+            swaps = attacker.communicate()[0].split()
+        st = os.lstat(victim)
+        counts = dict(tuple(map(int, line.split())) for line in out.stdout.splitlines())
+        check("symlink race (%s): %d offers raced, the victim file's mode stays %o" % (who, rounds, victim_mode),
+              stat.S_IMODE(st.st_mode) == victim_mode and out.returncode == 0 and sum(counts.values()) == rounds,
+              "mode now %o; offer results %r %s" % (stat.S_IMODE(st.st_mode), counts, out.stderr[-500:]))
+        swapped = len(swaps) == 2 and int(swaps[0]) + int(swaps[1]) > 0
+        check("symlink race (%s): offers ran (timeout 0 reached: -110) and the attacker swapped (%s)" % (
+            who, "/".join(swaps)), counts.get(-110, 0) > 0 and swapped, repr(counts))
+        os.unlink(victim)
+        shutil.rmtree(d, ignore_errors=True)
+
+    # the unlink on return: our socket replaced by another file while the
+    # offer waits; the file stays
+    d = tempfile.mkdtemp(prefix="replaced-", dir=tmp)
+    path = os.path.join(d, "handoff.sock")
+    out = os.path.join(d, "offer.out")
+    p = subprocess.Popen([sys.executable, race, "offer-once", lib, path, "1500000"], stdout=open(out, "w"))
+    appeared = wait_for(lambda: os.path.exists(path) and stat.S_ISSOCK(os.lstat(path).st_mode))
+    if appeared:
+        os.unlink(path)
+        with open(path, "w") as f:
+            f.write("mine")
+    p.wait(10)
+    check("offer's unlink on return: a file that replaced our socket is left alone",
+          appeared and os.path.exists(path) and open(path).read() == "mine", open(out).read())
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if os.geteuid() != 0 or not sys.platform.startswith("linux"):
         check("runs as root on Linux", False, "needs root (setpriv to nobody) and Linux")
@@ -389,6 +451,7 @@ def main():
                 check("%s (%s): first instance serves 'web'" % (kind, how), (g, p, n) == (0, pid, "web"))
                 hammer(d, how, ROUNDS)
                 d.stop()
+        symlink_race(tmp, os.path.join(lib, "libsdfd.so.0"))
         d = Daemon(tmp, "C-failures", [exe])
         daemons.append(d)
         d.start()
