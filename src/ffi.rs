@@ -455,9 +455,10 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
     if names.is_null() {
         return Errno::EINVAL.negated();
     }
-    let r = handoff_fds(fds, n_fds).and_then(|fds| {
-        crate::handoff::offer(path, fds, crate::handoff::Names::Raw(names), timeout_usec, opt_uid(allowed_uid))
-    });
+    // The C caller's promise: `names` readable for `n_fds` entries.
+    let names = crate::handoff::Names::Raw(crate::handoff::RawNames::new(names));
+    let r = handoff_fds(fds, n_fds)
+        .and_then(|fds| crate::handoff::offer(path, fds, names, timeout_usec, opt_uid(allowed_uid)));
     truth(r.map(|()| false))
 }
 
@@ -520,8 +521,9 @@ pub unsafe extern "C" fn sdfd_handoff_spawn(
     if names.is_null() || argv.is_null() {
         return Errno::EINVAL.negated();
     }
-    let r = handoff_fds(fds, n_fds)
-        .and_then(|fds| crate::handoff::spawn(path, argv, envp, fds, crate::handoff::Names::Raw(names)));
+    // The C caller's promise: `names` readable for `n_fds` entries.
+    let names = crate::handoff::Names::Raw(crate::handoff::RawNames::new(names));
+    let r = handoff_fds(fds, n_fds).and_then(|fds| crate::handoff::spawn(path, argv, envp, fds, names));
     match r {
         Ok(pid) => pid,
         Err(e) => e.negated(),

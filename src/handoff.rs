@@ -20,8 +20,7 @@
 //! ```text
 //! offerer -> successor  header, 16 bytes:
 //!                         "SDFDHO" magic, u8 version (1), u8 status (0 ok, 1 refused),
-//!                         u32 LE number of descriptors n, u32 LE length of the name block,
-//!                         u32 LE reserved (0)
+//!                         u32 LE number of descriptors n, u32 LE length of the name block
 //!                       name block: n names, each NUL-terminated, in descriptor order
 //!                       ceil(n / 253) messages of one byte (b'F') each carrying up to
 //!                         253 descriptors in one SCM_RIGHTS control message, in order
@@ -58,13 +57,47 @@ const STATUS_REFUSED: u8 = 1;
 /// A timeout in microseconds meaning "no timeout".
 pub const INFINITY: u64 = u64::MAX;
 
-/// The names of the descriptors: a Rust slice or a C array.
+/// The names of the descriptors: a Rust slice (the only form a caller of
+/// the Rust API can build) or the C API's array.
+///
+/// ```
+/// use sdfd::handoff::Names;
+/// let names = Names::Slice(&[c"web", c"state"]);
+/// # let _ = names;
+/// ```
+///
+/// A raw pointer cannot be passed in from safe code (`offer` is safe):
+///
+/// ```compile_fail,E0308
+/// let names = sdfd::handoff::Names::Raw(core::ptr::null());
+/// ```
+///
+/// ```compile_fail,E0624
+/// // SAFETY: not even an unsafe block reaches the crate-private constructor.
+/// let names = sdfd::handoff::Names::Raw(unsafe { sdfd::handoff::RawNames::new(core::ptr::null()) });
+/// ```
 #[derive(Clone, Copy)]
 pub enum Names<'a> {
     /// One name per descriptor.
     Slice(&'a [&'a CStr]),
-    /// A C array of `n` NUL-terminated strings (`const char *const *`).
-    Raw(*const *const c_char),
+    /// A C array of `n` NUL-terminated strings, only built inside the crate
+    /// (by the C API, whose caller made the promise).
+    Raw(RawNames<'a>),
+}
+
+/// The C API's `const char *const *names`: no safe way to build one.
+#[derive(Clone, Copy)]
+pub struct RawNames<'a>(*const *const c_char, core::marker::PhantomData<&'a CStr>);
+
+impl RawNames<'_> {
+    /// # Safety
+    /// `p` is NULL or points to as many readable entries as descriptors are
+    /// passed with it, each NULL or a NUL-terminated string, all valid for
+    /// the call they are passed to.
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))]
+    pub(crate) unsafe fn new(p: *const *const c_char) -> Self {
+        RawNames(p, core::marker::PhantomData)
+    }
 }
 
 impl Names<'_> {
@@ -75,7 +108,7 @@ impl Names<'_> {
         }
         match *self {
             Names::Slice(s) => s.get(i).copied(),
-            Names::Raw(p) => {
+            Names::Raw(RawNames(p, _)) => {
                 if p.is_null() {
                     return None;
                 }
@@ -176,9 +209,14 @@ impl Deadline {
 }
 
 /// Wait until `fd` is ready for `events`, or the deadline passes.
+/// Once the deadline has passed, one last look (poll with 0 ms) decides:
+/// a timeout of 0 is one try, not an immediate failure.
 fn wait(fd: c_int, events: libc::c_short, deadline: Deadline) -> Result<()> {
     loop {
-        let ms = deadline.poll_ms()?;
+        let (ms, last_try) = match deadline.poll_ms() {
+            Ok(ms) => (ms, false),
+            Err(_) => (0, true),
+        };
         let mut p = libc::pollfd { fd, events, revents: 0 };
         // SAFETY: one valid pollfd.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
@@ -188,7 +226,23 @@ fn wait(fd: c_int, events: libc::c_short, deadline: Deadline) -> Result<()> {
         if r < 0 && last() != Errno(libc::EINTR) {
             return Err(last());
         }
-        // r == 0: poll_ms reports ETIMEDOUT once the deadline is reached
+        if r == 0 && last_try {
+            return Err(Errno(libc::ETIMEDOUT));
+        }
+    }
+}
+
+/// With a timeout of 0 ("one try": one look for a waiting peer), the
+/// exchange with a peer found still gets this long (µs); any other timeout
+/// covers the whole exchange.
+const ONE_TRY_EXCHANGE_USEC: u64 = 1_000_000;
+
+/// The deadline of the exchange once a peer is connected.
+fn exchange_deadline(timeout_usec: u64, deadline: Deadline) -> Deadline {
+    if timeout_usec == 0 {
+        Deadline::after(ONE_TRY_EXCHANGE_USEC)
+    } else {
+        deadline
     }
 }
 
@@ -504,20 +558,25 @@ fn recv_fds(s: c_int, out: &mut [RawFd], got: &mut usize, deadline: Deadline) ->
 
 /// Offer `fds`, named `names` (one each, `LISTEN_FDNAMES` rules), to one
 /// successor on the unix socket `path`, waiting up to `timeout_usec` µs
-/// ([`INFINITY`]: no limit) for it to connect and acknowledge.
+/// ([`INFINITY`]: no limit) for it to connect and acknowledge (0: one
+/// look for a successor already waiting; the exchange with it then has 1 s).
 ///
 /// Only a peer whose effective uid is this process's effective uid or
 /// `allowed_uid` is served; any other is refused (it gets a refusal and
 /// the offer goes on waiting). `path` is created (mode 0600, or 0666 when
 /// `allowed_uid` is given: the peer check decides) and removed again
-/// before the call returns; an existing file there is `EADDRINUSE` and is
-/// left alone. The descriptors are sent as duplicates: this process keeps
+/// before the call returns, only while it is still our socket; an existing
+/// file there is `EADDRINUSE` and is left alone. No other file's mode ever
+/// changes (the socket is bound and its mode set in a private directory,
+/// then linked to `path`). `@name` is a name in the abstract namespace
+/// (Linux; no file, the peer check is the only gate). The descriptors are sent as duplicates: this process keeps
 /// them open whatever happens, and on any error it can simply go on
 /// serving.
 ///
 /// Errors: `EINVAL` (no fds, a NULL or invalid name, an empty path),
 /// `E2BIG` (more than [`HANDOFF_MAX_FDS`]), `EBADF` (an fd not open),
-/// `ENAMETOOLONG` (path), `EADDRINUSE` (path exists), `ETIMEDOUT`,
+/// `ENAMETOOLONG` (path), `EADDRINUSE` (path exists), `EPERM` (the
+/// private directory was tampered with), `ETIMEDOUT`,
 /// `ECONNABORTED` (the successor went away before acknowledging),
 /// `EPROTO` (it sent something else than the acknowledgement), or the
 /// error of a system call (`EACCES` creating the path, ...).
@@ -564,7 +623,7 @@ pub fn offer(
             unsafe { libc::send(conn.0, h.as_ptr() as *const c_void, h.len(), SEND_FLAGS) };
             continue;
         }
-        return serve(conn.0, fds, names, deadline);
+        return serve(conn.0, fds, names, exchange_deadline(timeout_usec, deadline));
     }
 }
 
@@ -686,12 +745,7 @@ impl Drop for PrivateDir<'_> {
 /// Bind `listener` at `path` with `mode` (see [`PlacedPath`]) and start
 /// listening.
 fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Result<PlacedPath> {
-    let p = path.to_bytes();
-    let (dir_bytes, base_bytes) = match p.iter().rposition(|&c| c == b'/') {
-        Some(0) => (&b"/"[..], p.get(1..).unwrap_or(&[])),
-        Some(i) => (p.get(..i).unwrap_or(&[]), p.get(i.wrapping_add(1)..).unwrap_or(&[])),
-        None => (&b"."[..], p),
-    };
+    let (dir_bytes, base_bytes) = split_path(path.to_bytes());
     if base_bytes.is_empty() {
         return Err(Errno::EINVAL);
     }
@@ -795,6 +849,15 @@ fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Result<PlacedP
     Ok(PlacedPath { dir: parent, base, id: Some((dev, ino)) })
 }
 
+/// The directory part and the last component of `p` (`"."` for a bare name).
+fn split_path(p: &[u8]) -> (&[u8], &[u8]) {
+    match p.iter().rposition(|&c| c == b'/') {
+        Some(0) => (&b"/"[..], p.get(1..).unwrap_or(&[])),
+        Some(i) => (p.get(..i).unwrap_or(&[]), p.get(i.wrapping_add(1)..).unwrap_or(&[])),
+        None => (&b"."[..], p),
+    }
+}
+
 fn bind_to(s: c_int, path: &CStr) -> Result<()> {
     let (addr, len) = unix_addr(path)?;
     // SAFETY: addr is a valid sockaddr_un of `len` bytes.
@@ -851,9 +914,11 @@ fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Re
 /// activated sockets; returns their number `n`.
 ///
 /// Waits up to `timeout_usec` µs ([`INFINITY`]: no limit) for the offer to
-/// appear (an absent path or one nobody listens on is retried every 10 ms;
-/// at the deadline that error, `ENOENT` or `ECONNREFUSED`, is returned) and
-/// for the whole exchange. The offering process must run under this
+/// appear (an absent path or one nobody listens on is retried when the
+/// path's directory changes, inotify on Linux, else after 1 ms doubling to
+/// 10 ms; at the deadline that error, `ENOENT` or `ECONNREFUSED`, is
+/// returned) and for the whole exchange (0: one try, and the exchange with
+/// an offer found then has 1 s). The offering process must run under this
 /// process's effective uid, root, or `offerer_uid`.
 ///
 /// On success the descriptors are at `3..3+n` (`FD_CLOEXEC` set, as after
@@ -865,6 +930,12 @@ fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Re
 /// On failure nothing is left behind: every received descriptor is closed
 /// and the environment is unchanged.
 ///
+/// The commit point (docs/handoff.md): once every descriptor is in place,
+/// they are kept even if the offerer is gone before reading the
+/// acknowledgement (it may have died after sending them; this process is
+/// then their only holder). A soft `RLIMIT_NOFILE` below `3 + 2n + 1` is
+/// raised as far as needed (within the hard limit; kept on success).
+///
 /// # Safety
 /// It calls `setenv`/`unsetenv`: no other thread may read or change the
 /// environment meanwhile (call it at start-up, before starting threads),
@@ -874,10 +945,12 @@ fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Re
 /// offer by the deadline), `ETIMEDOUT`, `EACCES` (refused by the offerer,
 /// or the path's permissions), `EPERM` (the offerer's uid is not trusted),
 /// `EPROTO` (not this wire format), `EPROTONOSUPPORT` (another version),
-/// `ECONNABORTED` (the offerer went away), `EBUSY`, `ENOMEM`.
+/// `ECONNABORTED` (the offerer went away), `EBUSY`, `EMFILE` (the hard
+/// descriptor limit is below `3 + 2n + 1`), `ENOMEM`.
 pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::uid_t>) -> Result<usize> {
     let deadline = Deadline::after(timeout_usec);
     let (addr, len) = unix_addr(path)?;
+    let mut appear = Appearance::new(path);
     let conn = loop {
         let s = unix_socket()?;
         // SAFETY: addr is a valid sockaddr_un of `len` bytes.
@@ -903,9 +976,10 @@ pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::
         if !retry || deadline.passed() || timeout_usec == 0 {
             return Err(e);
         }
-        // SAFETY: plain sleep.
-        unsafe { libc::usleep(10_000) };
+        appear.wait(deadline);
     };
+    drop(appear);
+    let deadline = exchange_deadline(timeout_usec, deadline);
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
     let uid = peer_uid(conn.0)?;
@@ -958,6 +1032,8 @@ pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::
     if count != n || start != names_len {
         return Err(Errno(libc::EPROTO));
     }
+    // Room for n descriptors at 3..3+n and their n copies on the way in.
+    let limit = nofile_for(n)?;
     // Keep our own connection out of 3..3+n.
     let conn = move_above(conn, (LISTEN_FDS_START as usize).wrapping_add(n) as c_int)?;
     let mut got_fds = [-1 as RawFd; HANDOFF_MAX_FDS];
@@ -991,12 +1067,139 @@ pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::
         undo_fds();
         return Err(e);
     }
-    if let Err(e) = send_all(conn.0, ACK, deadline) {
-        unset_listen_env();
-        undo_fds();
-        return Err(e);
-    }
+    // The commit point: every descriptor is in place. From here on this
+    // process keeps them, whether or not the offerer is still there to read
+    // the acknowledgement (it may have died after sending: then we are the
+    // only holder, and giving up would leave nobody serving).
+    let _ = send_all(conn.0, ACK, deadline);
+    limit.keep();
     Ok(n)
+}
+
+/// `RLIMIT_NOFILE` raised for receiving `n` descriptors, restored when
+/// dropped unless kept.
+struct NofileLimit(Option<libc::rlimit>);
+
+impl NofileLimit {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for NofileLimit {
+    fn drop(&mut self) {
+        if let Some(old) = self.0 {
+            // SAFETY: a valid rlimit read by getrlimit.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
+        }
+    }
+}
+
+/// Receiving `n` descriptors needs numbers up to about `3 + 2n` (the
+/// received ones, then their copies at 3..3+n). A soft limit below that is
+/// raised, as far as needed plus 64 and never beyond the hard limit; a hard
+/// limit below `3 + 2n + 1` is `EMFILE` before anything is received.
+fn nofile_for(n: usize) -> Result<NofileLimit> {
+    let top = (LISTEN_FDS_START as u64).wrapping_add(n as u64);
+    let need = top.wrapping_add(n as u64).wrapping_add(1);
+    let want = need.wrapping_add(64);
+    // SAFETY: rlimit is plain data; zero is valid.
+    let mut old: libc::rlimit = unsafe { core::mem::zeroed() };
+    // SAFETY: writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) } < 0 {
+        return Err(last());
+    }
+    let (cur, max) = (old.rlim_cur as u64, old.rlim_max as u64);
+    if cur >= need {
+        return Ok(NofileLimit(None));
+    }
+    if max < need {
+        return Err(Errno(libc::EMFILE));
+    }
+    let new = libc::rlimit { rlim_cur: want.min(max) as libc::rlim_t, rlim_max: old.rlim_max };
+    // SAFETY: a valid rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } < 0 {
+        return Err(Errno(libc::EMFILE));
+    }
+    Ok(NofileLimit(Some(old)))
+}
+
+/// `F_DUPFD` at or above the descriptor limit is `EINVAL`: for the caller
+/// it means too many descriptors.
+fn dup_errno(e: Errno) -> Errno {
+    if e == Errno::EINVAL {
+        Errno(libc::EMFILE)
+    } else {
+        e
+    }
+}
+
+/// Waiting for an offer to appear at a path: on Linux an inotify watch on
+/// the path's directory wakes the successor when a name is created there
+/// (the offer links its socket into place only once it listens); otherwise,
+/// and for abstract names, a short backoff (1 ms doubling to 10 ms).
+struct Appearance {
+    #[cfg(sdfd_linux)]
+    inotify: Option<Fd>,
+    backoff_ms: c_int,
+}
+
+impl Appearance {
+    fn new(path: &CStr) -> Appearance {
+        #[cfg(sdfd_linux)]
+        {
+            let inotify = if is_abstract(path) { None } else { Self::watch(path) };
+            Appearance { inotify, backoff_ms: 1 }
+        }
+        #[cfg(not(sdfd_linux))]
+        {
+            let _ = path;
+            Appearance { backoff_ms: 1 }
+        }
+    }
+
+    #[cfg(sdfd_linux)]
+    fn watch(path: &CStr) -> Option<Fd> {
+        let (dir, _) = split_path(path.to_bytes());
+        let mut d = Short::new();
+        d.push(dir).ok()?;
+        // SAFETY: plain inotify calls on our own descriptor and a NUL-terminated path.
+        unsafe {
+            let fd = Fd(libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK));
+            if fd.0 < 0 {
+                return None;
+            }
+            let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ATTRIB;
+            if libc::inotify_add_watch(fd.0, d.cstr().as_ptr(), mask) < 0 {
+                return None;
+            }
+            Some(fd)
+        }
+    }
+
+    /// Until something may have changed, the backoff passes, or the deadline.
+    fn wait(&mut self, deadline: Deadline) {
+        let left = deadline.poll_ms().unwrap_or(0);
+        #[cfg(sdfd_linux)]
+        if let Some(fd) = &self.inotify {
+            // An event wakes us; the cap only covers a path that exists but
+            // nobody listens on (a stale socket), which creates no event.
+            let ms = if left < 0 { 100 } else { left.min(100) };
+            let mut p = libc::pollfd { fd: fd.0, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd; then draining our non-blocking descriptor.
+            unsafe {
+                if libc::poll(&mut p, 1, ms) > 0 {
+                    let mut buf = [0u8; 1024];
+                    while libc::read(fd.0, buf.as_mut_ptr() as *mut c_void, buf.len()) > 0 {}
+                }
+            }
+            return;
+        }
+        let ms = if left < 0 { self.backoff_ms } else { left.min(self.backoff_ms) };
+        // SAFETY: poll with no descriptors is a sleep.
+        unsafe { libc::poll(core::ptr::null_mut(), 0, ms) };
+        self.backoff_ms = self.backoff_ms.saturating_mul(2).min(10);
+    }
 }
 
 /// `fd` moved to a number >= `min` (close-on-exec), if it is below.
@@ -1007,7 +1210,7 @@ fn move_above(fd: Fd, min: c_int) -> Result<Fd> {
     // SAFETY: duplicating our own descriptor.
     let d = unsafe { libc::fcntl(fd.0, libc::F_DUPFD_CLOEXEC, min) };
     if d < 0 {
-        return Err(last());
+        return Err(dup_errno(last()));
     }
     Ok(Fd(d))
 }
@@ -1033,7 +1236,7 @@ fn place(fds: &mut [RawFd]) -> Result<()> {
             // SAFETY: duplicating our own descriptor.
             let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, top) };
             if d < 0 {
-                let e = last();
+                let e = dup_errno(last());
                 close_all(fds);
                 return Err(e);
             }
@@ -1047,7 +1250,7 @@ fn place(fds: &mut [RawFd]) -> Result<()> {
         // SAFETY: duplicating our own descriptor.
         let d = unsafe { libc::fcntl(fds[i], libc::F_DUPFD_CLOEXEC, want) };
         if d != want {
-            let e = if d < 0 { last() } else { Errno::EBUSY };
+            let e = if d < 0 { dup_errno(last()) } else { Errno::EBUSY };
             if d >= 0 {
                 // SAFETY: ours (a number above `want`).
                 unsafe { libc::close(d) };
@@ -1163,8 +1366,8 @@ fn is_listen_var(e: &[u8]) -> bool {
 /// Start `path` with `argv` and `envp` (NULL: this process's environment)
 /// and `fds`, named `names`, passed the systemd way: in the child only, the
 /// descriptors are placed at `3..3+n` without `FD_CLOEXEC`, every other
-/// descriptor above 2 is marked close-on-exec, the signal mask is cleared,
-/// and `LISTEN_PID` (the child's pid, written after `fork`), `LISTEN_FDS`
+/// descriptor above 2 is marked close-on-exec, every signal's disposition
+/// is reset to the default and the signal mask is cleared, and `LISTEN_PID` (the child's pid, written after `fork`), `LISTEN_FDS`
 /// and `LISTEN_FDNAMES` replace any `LISTEN_*` in `envp`. This process's
 /// descriptors are not changed, so no other child inherits them.
 ///
@@ -1276,6 +1479,12 @@ pub unsafe fn spawn(
     Ok(pid)
 }
 
+/// Signal numbers are below this (Linux: 64 signals with the real-time ones).
+#[cfg(sdfd_linux)]
+const SIGNAL_COUNT: c_int = 65;
+#[cfg(not(sdfd_linux))]
+const SIGNAL_COUNT: c_int = 32;
+
 /// The forked child: async-signal-safe calls only, never returns.
 unsafe fn child(
     path: &CStr,
@@ -1299,7 +1508,7 @@ unsafe fn child(
     for (t, &fd) in tmp.iter_mut().zip(fds) {
         *t = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor);
         if *t < 0 {
-            fail(last());
+            fail(dup_errno(last()));
         }
     }
     // The report pipe must survive the dup2s below.
@@ -1326,6 +1535,20 @@ unsafe fn child(
     #[cfg(target_os = "linux")]
     {
         let _ = crate::sys::close_range(top as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+    }
+    // Default dispositions, then an empty mask, as systemd and Python's
+    // subprocess start a child: an ignored SIGPIPE or SIGUSR1 (execve keeps
+    // SIG_IGN) and a blocked signal must not pile up generation after
+    // generation. Handlers are reset too (execve would anyway), so none of
+    // the parent's runs in this child once the mask is empty.
+    let mut dfl: libc::sigaction = core::mem::zeroed();
+    dfl.sa_sigaction = libc::SIG_DFL;
+    libc::sigemptyset(&mut dfl.sa_mask);
+    for sig in 1..SIGNAL_COUNT {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // EINVAL for the numbers the C library keeps for itself: ignored.
+            libc::sigaction(sig, &dfl, core::ptr::null_mut());
+        }
     }
     let mut set: libc::sigset_t = core::mem::zeroed();
     libc::sigemptyset(&mut set);

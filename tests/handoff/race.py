@@ -5,6 +5,8 @@
                                           (and UID allowed, or none); prints the
                                           results as "errno count" lines
     race.py offer-once LIB PATH USEC       one offer with that timeout; prints its result
+    race.py offer-n LIB PATH N             one offer of N descriptors; prints its result
+    race.py receive LIB PATH               one receive; prints its result and the soft fd limit
     race.py attack PATH TARGET             until killed: whenever PATH is a socket,
                                           replace it by a symlink to TARGET (the
                                           window between bind() and chmod()), and
@@ -81,6 +83,21 @@ if __name__ == "__main__":
         r, w = os.pipe()
         print(c.sdfd_handoff_offer(os.fsencode(sys.argv[3]), (ctypes.c_int * 1)(w), (ctypes.c_char_p * 1)(b"x"), 1,
                                    int(sys.argv[4]), 0xFFFFFFFF), flush=True)
+    elif sys.argv[1] == "offer-n":  # LIB PATH N: one pipe end offered N times (x0 x1 ...), 10 s
+        c = ctypes.CDLL(sys.argv[2])
+        c.sdfd_handoff_offer.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_char_p),
+                                         ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint]
+        n = int(sys.argv[4])
+        r, w = os.pipe()
+        names = (ctypes.c_char_p * n)(*[b"x%d" % i for i in range(n)])
+        print(c.sdfd_handoff_offer(os.fsencode(sys.argv[3]), (ctypes.c_int * n)(*[w] * n), names, n, 10_000_000,
+                                   0xFFFFFFFF), flush=True)
+    elif sys.argv[1] == "receive":  # LIB PATH: prints the result and the soft RLIMIT_NOFILE after it
+        import resource
+        c = ctypes.CDLL(sys.argv[2])
+        c.sdfd_handoff_receive.argtypes = [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_uint]
+        rc = c.sdfd_handoff_receive(os.fsencode(sys.argv[3]), 10_000_000, 0xFFFFFFFF)
+        print(rc, resource.getrlimit(resource.RLIMIT_NOFILE)[0], flush=True)
     elif sys.argv[1] == "offer":
         offer(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
