@@ -168,3 +168,32 @@ def test_timeout_inf_means_no_limit(tmp_path):
             sdfd.handoff.receive(path, timeout=float("nan"))
     finally:
         web.close()
+
+
+def test_at_name_is_abstract(tmp_path, monkeypatch):
+    """Issue 28 (also found): '@name' is a name in the abstract namespace,
+    as in NOTIFY_SOCKET and the launcher's -l; no file '@name' appears in
+    the working directory while the offer waits."""
+    monkeypatch.chdir(tmp_path)
+    web = listener()
+    name = "@sdfd-test-%d" % os.getpid()
+
+    def bound():
+        with open("/proc/net/unix") as f:
+            return any(line.rstrip().endswith(" " + name) for line in f)
+    result = []
+    try:
+        t = threading.Thread(target=lambda: result.append(
+            sdfd.handoff.offer(name, {"web": web, "state": os.memfd_create("state")}, timeout=10)))
+        t.start()
+        end = time.monotonic() + 10
+        while not bound() and time.monotonic() < end:
+            time.sleep(0.005)
+        assert bound()
+        assert os.listdir(tmp_path) == []
+        p = subprocess.Popen([sys.executable, "-c", RECEIVER, name], stdout=subprocess.PIPE, text=True)
+        assert p.communicate(timeout=30)[0].split()[0] == "2"
+        t.join(30)
+        assert result == [None] and not bound()
+    finally:
+        web.close()
