@@ -914,9 +914,8 @@ fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Re
 /// activated sockets; returns their number `n`.
 ///
 /// Waits up to `timeout_usec` µs ([`INFINITY`]: no limit) for the offer to
-/// appear (an absent path or one nobody listens on is retried when the
-/// path's directory changes, inotify on Linux, else after 1 ms doubling to
-/// 10 ms; at the deadline that error, `ENOENT` or `ECONNREFUSED`, is
+/// appear (an absent path or one nobody listens on is retried every 1 ms
+/// for the first 100 ms, then every 10 ms; at the deadline that error, `ENOENT` or `ECONNREFUSED`, is
 /// returned) and for the whole exchange (0: one try, and the exchange with
 /// an offer found then has 1 s). The offering process must run under this
 /// process's effective uid, root, or `offerer_uid`.
@@ -950,7 +949,7 @@ fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Re
 pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::uid_t>) -> Result<usize> {
     let deadline = Deadline::after(timeout_usec);
     let (addr, len) = unix_addr(path)?;
-    let mut appear = Appearance::new(path);
+    let mut appear = Appearance::new();
     let conn = loop {
         let s = unix_socket()?;
         // SAFETY: addr is a valid sockaddr_un of `len` bytes.
@@ -978,7 +977,6 @@ pub unsafe fn receive(path: &CStr, timeout_usec: u64, offerer_uid: Option<libc::
         }
         appear.wait(deadline);
     };
-    drop(appear);
     let deadline = exchange_deadline(timeout_usec, deadline);
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
@@ -1134,71 +1132,28 @@ fn dup_errno(e: Errno) -> Errno {
     }
 }
 
-/// Waiting for an offer to appear at a path: on Linux an inotify watch on
-/// the path's directory wakes the successor when a name is created there
-/// (the offer links its socket into place only once it listens); otherwise,
-/// and for abstract names, a short backoff (1 ms doubling to 10 ms).
+/// Waiting for an offer to appear at a path: 1 ms between tries for the
+/// first 100 ms, then 10 ms. (An inotify watch on the path's directory
+/// would wake the successor at once, but closing an inotify descriptor
+/// waits for an RCU grace period: 10-15 ms measured, more than the polling
+/// it saves; bench/RESULTS.md.)
 struct Appearance {
-    #[cfg(sdfd_linux)]
-    inotify: Option<Fd>,
-    backoff_ms: c_int,
+    tries: u32,
 }
 
 impl Appearance {
-    fn new(path: &CStr) -> Appearance {
-        #[cfg(sdfd_linux)]
-        {
-            let inotify = if is_abstract(path) { None } else { Self::watch(path) };
-            Appearance { inotify, backoff_ms: 1 }
-        }
-        #[cfg(not(sdfd_linux))]
-        {
-            let _ = path;
-            Appearance { backoff_ms: 1 }
-        }
+    fn new() -> Appearance {
+        Appearance { tries: 0 }
     }
 
-    #[cfg(sdfd_linux)]
-    fn watch(path: &CStr) -> Option<Fd> {
-        let (dir, _) = split_path(path.to_bytes());
-        let mut d = Short::new();
-        d.push(dir).ok()?;
-        // SAFETY: plain inotify calls on our own descriptor and a NUL-terminated path.
-        unsafe {
-            let fd = Fd(libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK));
-            if fd.0 < 0 {
-                return None;
-            }
-            let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_ATTRIB;
-            if libc::inotify_add_watch(fd.0, d.cstr().as_ptr(), mask) < 0 {
-                return None;
-            }
-            Some(fd)
-        }
-    }
-
-    /// Until something may have changed, the backoff passes, or the deadline.
+    /// Until the next try, or the deadline.
     fn wait(&mut self, deadline: Deadline) {
+        let step = if self.tries < 100 { 1 } else { 10 };
+        self.tries = self.tries.saturating_add(1);
         let left = deadline.poll_ms().unwrap_or(0);
-        #[cfg(sdfd_linux)]
-        if let Some(fd) = &self.inotify {
-            // An event wakes us; the cap only covers a path that exists but
-            // nobody listens on (a stale socket), which creates no event.
-            let ms = if left < 0 { 100 } else { left.min(100) };
-            let mut p = libc::pollfd { fd: fd.0, events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd; then draining our non-blocking descriptor.
-            unsafe {
-                if libc::poll(&mut p, 1, ms) > 0 {
-                    let mut buf = [0u8; 1024];
-                    while libc::read(fd.0, buf.as_mut_ptr() as *mut c_void, buf.len()) > 0 {}
-                }
-            }
-            return;
-        }
-        let ms = if left < 0 { self.backoff_ms } else { left.min(self.backoff_ms) };
+        let ms = if left < 0 { step } else { left.min(step) };
         // SAFETY: poll with no descriptors is a sleep.
         unsafe { libc::poll(core::ptr::null_mut(), 0, ms) };
-        self.backoff_ms = self.backoff_ms.saturating_mul(2).min(10);
     }
 }
 
