@@ -323,21 +323,21 @@ pub(super) fn set_listen_env(n: usize, names: *const c_char) -> Result<()> {
     let count = itoa(n as u64, &mut b);
     // SAFETY: NUL-terminated names and values.
     unsafe {
-        if libc::setenv(c"LISTEN_FDNAMES".as_ptr(), names, 1) < 0
-            || libc::setenv(c"LISTEN_FDS".as_ptr(), count.as_ptr(), 1) < 0
-            || libc::setenv(c"LISTEN_PID".as_ptr(), pid.as_ptr(), 1) < 0
+        if libc::setenv(crate::env::LISTEN_FDNAMES.as_ptr(), names, 1) < 0
+            || libc::setenv(crate::env::LISTEN_FDS.as_ptr(), count.as_ptr(), 1) < 0
+            || libc::setenv(crate::env::LISTEN_PID.as_ptr(), pid.as_ptr(), 1) < 0
         {
             let e = last();
             unset_listen_env();
             return Err(e);
         }
-        libc::unsetenv(c"LISTEN_PIDFDID".as_ptr());
+        libc::unsetenv(crate::env::LISTEN_PIDFDID.as_ptr());
     }
     Ok(())
 }
 
 pub(super) fn unset_listen_env() {
-    for v in [c"LISTEN_PID", c"LISTEN_FDS", c"LISTEN_FDNAMES"] {
+    for v in crate::env::LISTEN_VARS {
         // SAFETY: NUL-terminated names.
         unsafe { libc::unsetenv(v.as_ptr()) };
     }

@@ -4,23 +4,13 @@
 use super::receive::dup_errno;
 use super::*;
 
-#[cfg(not(any(target_os = "macos", target_os = "ios")))]
-pub(super) fn process_environ() -> *const *const c_char {
-    extern "C" {
-        static environ: *const *const c_char;
-    }
-    // SAFETY: libc defines environ.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(environ)) }
-}
-
-#[cfg(any(target_os = "macos", target_os = "ios"))]
-pub(super) fn process_environ() -> *const *const c_char {
-    // SAFETY: always valid in a process.
-    unsafe { *libc::_NSGetEnviron() as *const *const c_char }
-}
-
+/// Whether the environment entry `e` sets one of the `LISTEN_*` variables
+/// (the one list, `crate::env::LISTEN_VARS`).
 pub(super) fn is_listen_var(e: &[u8]) -> bool {
-    [&b"LISTEN_PID="[..], b"LISTEN_FDS=", b"LISTEN_FDNAMES=", b"LISTEN_PIDFDID="].iter().any(|p| e.starts_with(p))
+    crate::env::LISTEN_VARS.iter().any(|v| {
+        let v = v.to_bytes();
+        e.len() > v.len() && e.starts_with(v) && e.get(v.len()) == Some(&b'=')
+    })
 }
 
 /// Start `path` with `argv` and `envp` (NULL: this process's environment)
@@ -52,7 +42,7 @@ pub unsafe fn spawn(
         return Err(Errno::EINVAL);
     }
     let n = fds.len();
-    let envp = if envp.is_null() { process_environ() } else { envp };
+    let envp = if envp.is_null() { crate::sys::environ() } else { envp };
     // Everything the child needs is prepared here: it must not allocate.
     let mut env_count = 0usize;
     if !envp.is_null() {

@@ -54,13 +54,21 @@ pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, fla
 }
 
 /// The process environment block (C `environ`), as in `super::linux`.
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
+#[cfg(all(not(sdfd_raw_syscalls), not(any(target_os = "macos", target_os = "ios"))))]
 pub(crate) fn environ() -> *const *const core::ffi::c_char {
     extern "C" {
         static environ: *const *const core::ffi::c_char;
     }
     // SAFETY: libc defines `environ`; reading the pointer is what getenv does.
     unsafe { core::ptr::read_volatile(core::ptr::addr_of!(environ)) }
+}
+
+/// The process environment block: on Apple systems a shared library reaches
+/// it through `_NSGetEnviron` (`environ` is only linked into executables).
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub(crate) fn environ() -> *const *const core::ffi::c_char {
+    // SAFETY: always valid in a process.
+    unsafe { *libc::_NSGetEnviron() as *const *const core::ffi::c_char }
 }
 
 /// `fstat(fd)`.
