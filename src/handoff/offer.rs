@@ -83,12 +83,7 @@ pub(super) fn is_abstract(path: &CStr) -> bool {
 
 /// `(dev, ino)` of `name` in the directory `dir`, not following a symlink.
 pub(super) fn id_at(dir: c_int, name: &CStr) -> Result<(libc::dev_t, libc::ino_t, libc::mode_t)> {
-    // SAFETY: stat is plain data; zero is valid.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: NUL-terminated name, writable stat.
-    if unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } < 0 {
-        return Err(last());
-    }
+    let st = crate::sys::stat_in(dir, name, libc::AT_SYMLINK_NOFOLLOW)?;
     Ok((st.st_dev, st.st_ino, st.st_mode))
 }
 
@@ -152,8 +147,7 @@ impl Drop for PlacedPath {
         if let Some((dev, ino)) = self.id {
             if let Ok((d, i, _)) = id_at(self.dir.0, self.base.cstr()) {
                 if d == dev && i == ino {
-                    // SAFETY: NUL-terminated name relative to our directory descriptor.
-                    unsafe { libc::unlinkat(self.dir.0, self.base.cstr().as_ptr(), 0) };
+                    let _ = crate::sys::unlink_in(self.dir.0, self.base.cstr(), 0);
                 }
             }
         }
@@ -175,15 +169,12 @@ impl Drop for PrivateDir<'_> {
         if !self.ours {
             return;
         }
-        // SAFETY: NUL-terminated names relative to our directory descriptors;
-        // only an entry of our own 0700 directory and that directory itself
+        // Only an entry of our own 0700 directory and that directory itself
         // (while it is still the one we created) are removed.
-        unsafe {
-            libc::unlinkat(self.fd.0, c"s".as_ptr(), 0);
-            if let Ok((d, i, _)) = id_at(self.parent.0, self.name.cstr()) {
-                if (d, i) == self.id {
-                    libc::unlinkat(self.parent.0, self.name.cstr().as_ptr(), libc::AT_REMOVEDIR);
-                }
+        let _ = crate::sys::unlink_in(self.fd.0, c"s", 0);
+        if let Ok((d, i, _)) = id_at(self.parent.0, self.name.cstr()) {
+            if (d, i) == self.id {
+                let _ = crate::sys::unlink_in(self.parent.0, self.name.cstr(), libc::AT_REMOVEDIR);
             }
         }
     }
@@ -200,11 +191,7 @@ pub(super) fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Res
     dir_name.push(dir_bytes)?;
     let mut base = Short::new();
     base.push(base_bytes)?;
-    // SAFETY: NUL-terminated path.
-    let parent = Fd(unsafe { libc::open(dir_name.cstr().as_ptr(), DIR_OPEN_FLAGS) });
-    if parent.0 < 0 {
-        return Err(last());
-    }
+    let parent = Fd(crate::sys::open_in(libc::AT_FDCWD, dir_name.cstr(), DIR_OPEN_FLAGS)?);
     // Anything at the path (a stale socket, a symlink, ...) is left alone.
     match id_at(parent.0, base.cstr()) {
         Ok(_) => return Err(Errno(libc::EADDRINUSE)),
@@ -221,28 +208,18 @@ pub(super) fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Res
             name.num(crate::sys::getpid() as u64)?;
             name.push(b".")?;
             name.num(now_usec() ^ u64::from(tries))?;
-            // SAFETY: NUL-terminated name relative to our directory descriptor.
-            if unsafe { libc::mkdirat(parent.0, name.cstr().as_ptr(), 0o700) } == 0 {
-                break name;
-            }
-            let e = last();
+            let e = match crate::sys::mkdir_in(parent.0, name.cstr(), 0o700) {
+                Ok(()) => break name,
+                Err(e) => e,
+            };
             tries = tries.wrapping_add(1);
             if e != Errno(libc::EEXIST) || tries > 16 {
                 return Err(e);
             }
         }
     };
-    // SAFETY: NUL-terminated name relative to our directory descriptor.
-    let tfd = Fd(unsafe { libc::openat(parent.0, private.cstr().as_ptr(), DIR_OPEN_FLAGS | libc::O_NOFOLLOW) });
-    if tfd.0 < 0 {
-        return Err(last());
-    }
-    // SAFETY: stat is plain data.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: our descriptor, writable stat.
-    if unsafe { libc::fstat(tfd.0, &mut st) } < 0 {
-        return Err(last());
-    }
+    let tfd = Fd(crate::sys::open_in(parent.0, private.cstr(), DIR_OPEN_FLAGS | libc::O_NOFOLLOW)?);
+    let st = crate::sys::fstat(tfd.0)?;
     // Someone swapped the directory between mkdirat and openat: not ours,
     // not touched (the one we made stays behind rather than risk it).
     let ours = st.st_mode & libc::S_IFMT == libc::S_IFDIR && st.st_uid == me && st.st_mode & 0o077 == 0;
@@ -278,18 +255,14 @@ pub(super) fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Res
     if m & libc::S_IFMT != libc::S_IFSOCK {
         return Err(Errno(libc::EPERM));
     }
-    // SAFETY: NUL-terminated name in our private directory: the socket node.
-    if unsafe { libc::fchmodat(tmp.fd.0, c"s".as_ptr(), mode, 0) } < 0 {
-        return Err(last());
-    }
+    // The socket node, by name in our private directory.
+    crate::sys::chmod_in(tmp.fd.0, c"s", mode)?;
     // SAFETY: our socket.
     if unsafe { libc::listen(listener, 8) } < 0 {
         return Err(last());
     }
-    // SAFETY: NUL-terminated names relative to our directory descriptors;
     // linkat neither follows nor replaces an existing name.
-    if unsafe { libc::linkat(tmp.fd.0, c"s".as_ptr(), parent.0, base.cstr().as_ptr(), 0) } < 0 {
-        let e = last();
+    if let Err(e) = crate::sys::link_in(tmp.fd.0, c"s", parent.0, base.cstr()) {
         return Err(if e == Errno(libc::EEXIST) { Errno(libc::EADDRINUSE) } else { e });
     }
     drop(tmp);
