@@ -505,6 +505,27 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
+    fn offer_places_and_removes_only_its_socket() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("sdfd-offer-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = std::ffi::CString::new(dir.join("h.sock").as_os_str().as_bytes()).unwrap();
+        // timeout 0: one look, nobody there; the socket was placed (linkat)
+        // and is gone again, and so is the private directory
+        assert_eq!(offer(&path, &[0], Names::Slice(&[c"x"]), 0, None), Err(Errno(libc::ETIMEDOUT)));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        // something at the path: EADDRINUSE, left alone
+        std::fs::write(dir.join("h.sock"), b"mine").unwrap();
+        assert_eq!(offer(&path, &[0], Names::Slice(&[c"x"]), 0, None), Err(Errno(libc::EADDRINUSE)));
+        assert_eq!(std::fs::read(dir.join("h.sock")).unwrap(), b"mine");
+        // a path ending in '/' is no socket name
+        let slash = std::ffi::CString::new(format!("{}/", dir.display())).unwrap();
+        assert_eq!(offer(&slash, &[0], Names::Slice(&[c"x"]), 0, None), Err(Errno::EINVAL));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn receive_without_offer() {
         // SAFETY: fails before touching the environment.
         unsafe {
