@@ -32,7 +32,9 @@ from . import _lib
 
 __all__ = ["INFINITE", "offer", "receive", "spawn"]
 
-#: ``timeout=INFINITE`` waits without a limit.
+#: ``timeout=INFINITE`` (or ``float('inf')``) waits without a limit; 0 is
+#: one try. Names, paths, arguments and environment entries with a NUL
+#: byte are a :class:`ValueError`, as in Python's own calls.
 INFINITE = None
 _NO_UID = 0xFFFFFFFF  # (uid_t)-1
 uid_t = c_uint
