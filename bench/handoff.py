@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Hand-off cost, side by side in one run: the same C daemon
-(tests/handoff/daemon.c) replaced ROUNDS times under the same bounded
-loopback load by
+(tests/handoff/daemon.c) replaced ROUNDS times by each method, in
+interleaved rounds, each hand-off under the same bounded loopback load:
 
   (a) offer/receive: SIGUSR1 to the old instance, successor started with --receive;
+  (a') the same with the successor started first (it waits for the offer to appear);
   (b) re-exec: SIGUSR2, the old instance starts its successor with sdfd_handoff_spawn;
   (c) sdfd-activate --restart --wait-ready: SIGHUP to the supervisor, which starts
-      a new child on the same sockets and stops the old one once it is READY=1.
+      a new child on the same sockets and stops the old one once it is READY=1;
+  (d) baseline: the daemon under systemd-socket-activate, stopped and started
+      again (the sockets close in between).
 
-Per hand-off: time from the trigger to the first reply from the new
-process (median, p10-p90, max), and the requests that failed during all
-hand-offs. Prints a Markdown section for bench/RESULTS.md.
+Per method: time from the trigger to the first reply from the new process
+(p50, p90, max), and the requests that failed. Prints a Markdown section
+for bench/RESULTS.md.
 
     PKG_CONFIG_PATH=stage/lib/pkgconfig python3 bench/handoff.py [ROUNDS]
 
@@ -85,51 +88,111 @@ class Load:
             t.join()
 
 
-def run_method(name, start, trigger, ctl):
-    """start() -> process; trigger(ctl) -> (t0); returns per-hand-off times."""
-    procs = [start()]
-    web, aux = start.ports
-    time.sleep(0.3)
-    load = Load([web, aux])
-    time.sleep(0.3)
-    times = []
+class Method:
+    """One way of replacing the daemon: its own ports and control directory;
+    start() brings up the first instance, handoff() replaces the current
+    one (returns when triggered)."""
+
+    def __init__(self, name, tmp, exe, log, how, activate=None):
+        self.name, self.exe, self.log, self.how, self.activate = name, exe, log, how, activate
+        self.ctl = tempfile.mkdtemp(dir=tmp)
+        self.ports = (free_port(), free_port())
+        self.procs = []
+        self.times, self.ok, self.failed, self.per_round = [], 0, 0, []
+
+    def popen(self, args, env=None):
+        p = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=env)
+        self.procs.append(p)
+        return p
+
+    def daemon_args(self):
+        return [self.exe, self.ctl]
+
+    def socket_activate(self):
+        return self.popen(["systemd-socket-activate", "-l", "127.0.0.1:%d" % self.ports[0],
+                           "-l", "127.0.0.1:%d" % self.ports[1], "--fdname=web:aux"] + self.daemon_args())
+
+    def start(self):
+        if self.how == "activate":
+            self.sup = self.popen([self.activate, "-q", "-l", "127.0.0.1:%d" % self.ports[0],
+                                   "-l", "127.0.0.1:%d" % self.ports[1], "--fdname=web:aux", "--now", "--restart",
+                                   "--wait-ready"] + self.daemon_args())
+        elif self.how == "restart":
+            self.current_proc = self.socket_activate()
+        else:
+            self.popen(self.daemon_args() + ["--port-web", str(self.ports[0]), "--port-aux", str(self.ports[1])])
+
+    def current(self):
+        with open(os.path.join(self.ctl, "pid")) as f:
+            return int(f.read().split()[0])
+
+    def handoff(self):
+        sock = os.path.join(self.ctl, "handoff.sock")
+        if self.how == "offer":  # signal first, then start the successor
+            os.kill(self.current(), signal.SIGUSR1)
+            self.popen(self.daemon_args() + ["--receive", sock])
+        elif self.how == "offer-late":  # the successor first: it waits for the offer to appear
+            self.popen(self.daemon_args() + ["--receive", sock])
+            time.sleep(0.02)
+            os.kill(self.current(), signal.SIGUSR1)
+        elif self.how == "spawn":
+            os.kill(self.current(), signal.SIGUSR2)
+        elif self.how == "activate":
+            os.kill(self.sup.pid, signal.SIGHUP)
+        else:  # restart: stop the old systemd-socket-activate'd daemon, start a new one
+            self.current_proc.terminate()
+            self.current_proc.wait(10)
+            self.current_proc = self.socket_activate()
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        try:
+            os.kill(self.current(), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def one_round(m):
+    """One hand-off of `m` under its own load: the time from the trigger to
+    the new process's first reply (for offer-late: from the SIGUSR1)."""
+    load = Load(list(m.ports))
+    time.sleep(0.05)
+    with load.lock:
+        known = set(load.first_seen)
+    t0 = time.monotonic()
+    m.handoff()
+    if m.how == "offer-late":
+        t0 = time.monotonic()
+    t1, pid = load.wait_new(known)
+    time.sleep(0.1)
+    load.stop()
+    m.times.append(t1 - t0)
+    m.ok += load.ok
+    m.failed += load.failed
+    m.per_round.append(load.failed)
+    for p in m.procs:
+        p.poll()
     try:
-        for _ in range(ROUNDS):
-            with load.lock:
-                known = set(load.first_seen)
-            t0 = time.monotonic()
-            extra = trigger(ctl)
-            if extra is not None:
-                procs.append(extra)
-            t1, pid = load.wait_new(known)
-            times.append(t1 - t0)
-            time.sleep(0.1)
-            for p in list(procs):
-                if isinstance(p, subprocess.Popen):
-                    p.poll()
-            # reap re-parented children
-            try:
-                while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                    pass
-            except ChildProcessError:
-                pass
-    finally:
-        load.stop()
-    return times, load.ok, load.failed
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
 
 
 def fmt(times):
     ms = sorted(t * 1000 for t in times)
     p = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
-    return "%.1f" % statistics.median(ms), "%.1f–%.1f" % (p(0.1), p(0.9)), "%.1f" % ms[-1]
+    return "%.1f" % statistics.median(ms), "%.1f" % p(0.9), "%.1f" % ms[-1]
 
 
 def main():
     import ctypes
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     tmp = tempfile.mkdtemp(prefix="sdfd-bench-handoff-")
-    rows = []
-    cleanup = []
+    methods = []
     try:
         flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "sdfd"], text=True).split()
         libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "sdfd"], text=True).strip()
@@ -138,70 +201,24 @@ def main():
                               + flags + ["-Wl,-rpath," + libdir])
         activate = os.environ.get("SDFD_ACTIVATE") or os.path.join(ROOT, "target/release/sdfd-activate")
         log = open(os.path.join(tmp, "log"), "w")
-
-        def daemon_start(ctl):
-            def start():
-                p = subprocess.Popen([exe, ctl, "--port-web", str(start.ports[0]), "--port-aux", str(start.ports[1])],
-                                     stdout=log, stderr=log)
-                cleanup.append(p)
-                return p
-            start.ports = (free_port(), free_port())
-            return start
-
-        def current(ctl):
-            with open(os.path.join(ctl, "pid")) as f:
-                return int(f.read().split()[0])
-
-        for name, how in (("(a) offer/receive (sdfd_handoff_offer + sdfd_handoff_receive)", "offer"),
-                          ("(b) re-exec (sdfd_handoff_spawn)", "spawn")):
-            ctl = tempfile.mkdtemp(dir=tmp)
-            start = daemon_start(ctl)
-
-            def trigger(ctl, how=how):
-                old = current(ctl)
-                if how == "offer":
-                    os.kill(old, signal.SIGUSR1)
-                    p = subprocess.Popen([exe, ctl, "--receive", os.path.join(ctl, "handoff.sock")],
-                                         stdout=log, stderr=log)
-                    cleanup.append(p)
-                    return p
-                os.kill(old, signal.SIGUSR2)
-                return None
-            times, ok, failed = run_method(name, start, trigger, ctl)
-            rows.append((name, times, ok, failed))
-            for p in cleanup:
-                p.kill()
-            try:
-                os.kill(current(ctl), signal.SIGKILL)
-            except OSError:
-                pass
-
-        # (c) the same daemon under sdfd-activate, replaced by SIGHUP
-        ctl = tempfile.mkdtemp(dir=tmp)
-        ports = (free_port(), free_port())
-
-        def start_sup():
-            p = subprocess.Popen([activate, "-q", "-l", "127.0.0.1:%d" % ports[0], "-l", "127.0.0.1:%d" % ports[1],
-                                  "--fdname=web:aux", "--now", "--restart", "--wait-ready", exe, ctl],
-                                 stdout=log, stderr=log)
-            cleanup.append(p)
-            start_sup.proc = p
-            return p
-        start_sup.ports = ports
-
-        def hup(ctl):
-            os.kill(start_sup.proc.pid, signal.SIGHUP)
-            return None
-        name = "(c) sdfd-activate --restart --wait-ready, SIGHUP"
-        times, ok, failed = run_method(name, start_sup, hup, ctl)
-        rows.append((name, times, ok, failed))
-        start_sup.proc.terminate()
-        start_sup.proc.wait(15)
+        methods = [
+            Method("(a) offer/receive: SIGUSR1, then the successor starts", tmp, exe, log, "offer"),
+            Method("(a') offer/receive: the successor waits first, then SIGUSR1", tmp, exe, log, "offer-late"),
+            Method("(b) re-exec (sdfd_handoff_spawn)", tmp, exe, log, "spawn"),
+            Method("(c) sdfd-activate --restart --wait-ready, SIGHUP", tmp, exe, log, "activate", activate),
+            Method("(d) baseline: systemd-socket-activate, stopped and started again", tmp, exe, log, "restart"),
+        ]
+        for m in methods:
+            m.start()
+        time.sleep(0.5)
+        # interleaved: every round replaces each daemon once, the order rotating
+        for r in range(ROUNDS):
+            k = r % len(methods)
+            for m in methods[k:] + methods[:k]:
+                one_round(m)
     finally:
-        for p in cleanup:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        for m in methods:
+            m.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     cc = subprocess.run(["cc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -210,23 +227,20 @@ def main():
     libc_v = " ".join(platform.libc_ver())
     print("## Hand-off without a supervisor (bench/handoff.py)\n")
     print("The C daemon tests/handoff/daemon.c (two TCP listeners and a memfd, one thread accepting) replaced %d times "
-          "in a row by each method, under the same load: 4 loopback client threads, one request per connection, "
-          "2 ms pause between requests. Time is from the trigger (the signal; for (a) also starting the successor "
-          "process) to the first reply from the new process; failed = requests that got no reply "
-          "(connection refused or reset) during all %d hand-offs. One run, wall time: noisy.\n" % (ROUNDS, ROUNDS))
+          "by each method, in interleaved rounds (each round replaces every method's daemon once, the order "
+          "rotating), each hand-off under its own load: 4 loopback client threads, one request per connection, "
+          "2 ms pause, from 50 ms before the trigger to 100 ms after the new process's first reply. Time is from "
+          "the trigger (the signal; for (a) also starting the successor; for (a') the SIGUSR1, the successor "
+          "already waiting; for (d) stopping the old process) to the first reply from the new process; failed = "
+          "requests that got no reply (refused or reset). Wall time on a shared VM: noisy.\n" % ROUNDS)
     print("Measured on: %s VM, %d cores (shared), %s, %s %s, %s, %s, %s.\n" % (
         platform.machine(), os.cpu_count(), distro, platform.system(), platform.release(), libc_v, rustc, cc))
-    print("| method | median ms | p10–p90 ms | max ms | requests served | failed |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, times, ok, failed in rows:
-        med, spread, mx = fmt(times)
-        print("| %s | %s | %s | %s | %d | %d |" % (name, med, spread, mx, ok, failed))
-    if all(failed == 0 for _, _, _, failed in rows):
-        print("\nNo method lost a request: all three keep the listening sockets open across the replacement (the "
-              "kernel queues connections meanwhile). The time to the new process's first reply is mostly process "
-              "start-up (fork, exec, dynamic loading) in every case; differences between the rows are within the "
-              "noise of one run on a shared VM.")
-
+    print("| method | p50 ms | p90 ms | max ms | requests served | failed | hand-offs with a failure |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for m in methods:
+        med, p90, mx = fmt(m.times)
+        print("| %s | %s | %s | %s | %d | %d | %d of %d |" % (m.name, med, p90, mx, m.ok, m.failed,
+                                                           sum(1 for f in m.per_round if f), len(m.per_round)))
 
 if __name__ == "__main__":
     main()

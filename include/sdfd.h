@@ -352,13 +352,16 @@ int sdfd_activate_socket(const char *name, sdfd_socket_t **sockets, size_t *coun
 /**
  * Hand-off (Unix only; docs/handoff.md): offer `n_fds` descriptors, fd `i`
  * named `names[i]` (`LISTEN_FDNAMES` rules), to one successor that
- * connects to the unix socket `path` (created here, removed before
- * return), within `timeout_usec` µs (`UINT64_MAX`: no limit). Only a peer
+ * connects to the unix socket `path` (created here through a private
+ * directory, so that no other file can change; removed before return if
+ * still ours; `@name`: abstract, Linux), within `timeout_usec` µs
+ * (`UINT64_MAX`: no limit; 0: one try). Only a peer
  * with this process's effective uid or `allowed_uid` (`(uid_t)-1`: none)
  * is served. 0 once the successor has acknowledged, or a negative errno
  * with this process still holding everything: -EINVAL, -E2BIG, -EBADF,
- * -ENAMETOOLONG, -EADDRINUSE (path exists), -ETIMEDOUT, -ECONNABORTED (the
- * successor went away before acknowledging), -EPROTO, or a system error.
+ * -ENAMETOOLONG, -EADDRINUSE (path exists), -EPERM (the private directory
+ * was tampered with), -ETIMEDOUT, -ECONNABORTED (the successor went away
+ * before acknowledging), -EPROTO, or a system error.
  *
  * # Safety
  * `path` is NULL or NUL-terminated; `fds` and `names` are NULL or readable
@@ -371,7 +374,7 @@ int sdfd_handoff_offer(const char *path, const int *fds, const char *const *name
 /**
  * Hand-off (Unix only): receive the descriptors offered on `path`
  * (waiting up to `timeout_usec` µs for the offer to appear and for the
- * exchange) from a process running as this process's effective uid, root,
+ * exchange; 0: one try) from a process running as this process's effective uid, root,
  * or `offerer_uid` (`(uid_t)-1`: none). On success returns their number n:
  * they are at `SD_LISTEN_FDS_START..+n` and `LISTEN_PID`/`LISTEN_FDS`/
  * `LISTEN_FDNAMES` are set, so `sd_listen_fds*`, `sdfd_listen_socket` and
@@ -380,7 +383,10 @@ int sdfd_handoff_offer(const char *path, const int *fds, const char *const *name
  * behind: -EINVAL, -ENAMETOOLONG, -ENOENT / -ECONNREFUSED (no offer by the
  * deadline), -ETIMEDOUT, -EACCES (refused), -EPERM (untrusted offerer),
  * -EPROTO, -EPROTONOSUPPORT, -ECONNABORTED, -EBUSY (an fd in 3..3+n is
- * already in use), -ENOMEM.
+ * already in use), -EMFILE (hard `RLIMIT_NOFILE` below 3+2n+1; a lower
+ * soft limit is raised), -ENOMEM. Once every descriptor is in place they
+ * are kept, even if the offerer is gone before reading the
+ * acknowledgement (docs/handoff.md, the commit rule).
  *
  * # Safety
  * `path` is NULL or NUL-terminated.

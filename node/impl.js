@@ -965,6 +965,8 @@ function handoffSpawn(file, args, fds, options) {
   const env = opts.env === undefined ? process.env : opts.env;
   if (!env || typeof env !== 'object') throw typeError('"env" option', 'an object', env);
   const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  // A C string ends at the first NUL: refuse it rather than cut the entry short.
+  envp.forEach((e) => { if (e.includes('\0')) throw valueError('"env" option', 'must not contain null bytes', e); });
   const argv = [opts.argv0 === undefined ? file : checkString(opts.argv0, '"argv0" option'), ...args];
   const rc = handoffFn('sdfd_handoff_spawn')(f, [...argv, null], [...envp, null], numbers, names, numbers.length);
   return check('sdfd_handoff_spawn', rc);

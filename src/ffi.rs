@@ -428,13 +428,16 @@ unsafe fn handoff_fds<'a>(fds: *const c_int, n: libc::size_t) -> Result<&'a [c_i
 
 /// Hand-off (Unix only; docs/handoff.md): offer `n_fds` descriptors, fd `i`
 /// named `names[i]` (`LISTEN_FDNAMES` rules), to one successor that
-/// connects to the unix socket `path` (created here, removed before
-/// return), within `timeout_usec` µs (`UINT64_MAX`: no limit). Only a peer
+/// connects to the unix socket `path` (created here through a private
+/// directory, so that no other file can change; removed before return if
+/// still ours; `@name`: abstract, Linux), within `timeout_usec` µs
+/// (`UINT64_MAX`: no limit; 0: one try). Only a peer
 /// with this process's effective uid or `allowed_uid` (`(uid_t)-1`: none)
 /// is served. 0 once the successor has acknowledged, or a negative errno
 /// with this process still holding everything: -EINVAL, -E2BIG, -EBADF,
-/// -ENAMETOOLONG, -EADDRINUSE (path exists), -ETIMEDOUT, -ECONNABORTED (the
-/// successor went away before acknowledging), -EPROTO, or a system error.
+/// -ENAMETOOLONG, -EADDRINUSE (path exists), -EPERM (the private directory
+/// was tampered with), -ETIMEDOUT, -ECONNABORTED (the successor went away
+/// before acknowledging), -EPROTO, or a system error.
 ///
 /// # Safety
 /// `path` is NULL or NUL-terminated; `fds` and `names` are NULL or readable
@@ -455,15 +458,16 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
     if names.is_null() {
         return Errno::EINVAL.negated();
     }
-    let r = handoff_fds(fds, n_fds).and_then(|fds| {
-        crate::handoff::offer(path, fds, crate::handoff::Names::Raw(names), timeout_usec, opt_uid(allowed_uid))
-    });
+    // The C caller's promise: `names` readable for `n_fds` entries.
+    let names = crate::handoff::Names::Raw(crate::handoff::RawNames::new(names));
+    let r = handoff_fds(fds, n_fds)
+        .and_then(|fds| crate::handoff::offer(path, fds, names, timeout_usec, opt_uid(allowed_uid)));
     truth(r.map(|()| false))
 }
 
 /// Hand-off (Unix only): receive the descriptors offered on `path`
 /// (waiting up to `timeout_usec` µs for the offer to appear and for the
-/// exchange) from a process running as this process's effective uid, root,
+/// exchange; 0: one try) from a process running as this process's effective uid, root,
 /// or `offerer_uid` (`(uid_t)-1`: none). On success returns their number n:
 /// they are at `SD_LISTEN_FDS_START..+n` and `LISTEN_PID`/`LISTEN_FDS`/
 /// `LISTEN_FDNAMES` are set, so `sd_listen_fds*`, `sdfd_listen_socket` and
@@ -472,7 +476,10 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
 /// behind: -EINVAL, -ENAMETOOLONG, -ENOENT / -ECONNREFUSED (no offer by the
 /// deadline), -ETIMEDOUT, -EACCES (refused), -EPERM (untrusted offerer),
 /// -EPROTO, -EPROTONOSUPPORT, -ECONNABORTED, -EBUSY (an fd in 3..3+n is
-/// already in use), -ENOMEM.
+/// already in use), -EMFILE (hard `RLIMIT_NOFILE` below 3+2n+1; a lower
+/// soft limit is raised), -ENOMEM. Once every descriptor is in place they
+/// are kept, even if the offerer is gone before reading the
+/// acknowledgement (docs/handoff.md, the commit rule).
 ///
 /// # Safety
 /// `path` is NULL or NUL-terminated.
@@ -520,8 +527,9 @@ pub unsafe extern "C" fn sdfd_handoff_spawn(
     if names.is_null() || argv.is_null() {
         return Errno::EINVAL.negated();
     }
-    let r = handoff_fds(fds, n_fds)
-        .and_then(|fds| crate::handoff::spawn(path, argv, envp, fds, crate::handoff::Names::Raw(names)));
+    // The C caller's promise: `names` readable for `n_fds` entries.
+    let names = crate::handoff::Names::Raw(crate::handoff::RawNames::new(names));
+    let r = handoff_fds(fds, n_fds).and_then(|fds| crate::handoff::spawn(path, argv, envp, fds, names));
     match r {
         Ok(pid) => pid,
         Err(e) => e.negated(),

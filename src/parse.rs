@@ -376,6 +376,8 @@ mod tests {
                             let text = format!("{h}{sg}{p}{b}{t}");
                             let c = std::ffi::CString::new(text.clone()).unwrap();
                             let s = c.as_c_str();
+                            // (long is i32 on 32-bit targets)
+                            #[allow(clippy::useless_conversion)]
                             let want_l = reference(s, libc::strtol, false)
                                 .and_then(|l| i32::try_from(l).map_err(|_| Errno::ERANGE));
                             assert_eq!(safe_atoi(s), want_l, "safe_atoi({text:?})");

@@ -101,6 +101,21 @@ test('offer: path in use, timeout, bad names, bad fds', async (t) => {
   await assert.rejects(sdfd.handoff.offer(path.join(dir, 's'), { web: server }, { timeout: -1 }), RangeError);
 });
 
+test('a NUL byte in a name, path, argument or env entry is an exact error, never a name cut short', async (t) => {
+  const server = net.createServer();
+  await listening(server);
+  t.after(() => server.close());
+  const dir = tmpDir(t);
+  const nul = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /must not contain null bytes/ };
+  await assert.rejects(sdfd.handoff.offer(path.join(dir, 's'), { 'web\0admin': server }, { timeout: 0 }), nul);
+  await assert.rejects(sdfd.handoff.offer(path.join(dir, 's\0x'), { web: server }, { timeout: 0 }), nul);
+  assert.throws(() => sdfd.handoff.receive(path.join(dir, 's\0x'), { timeout: 0 }), nul);
+  assert.throws(() => sdfd.handoff.spawn('/bin/true', [], { 'web\0admin': server }), nul);
+  assert.throws(() => sdfd.handoff.spawn('/bin/true', ['a\0b'], { web: server }), nul);
+  assert.throws(() => sdfd.handoff.spawn('/bin/true', [], { web: server }, { env: { A: 'x\0y' } }), nul);
+  assert.ok(!fs.existsSync(path.join(dir, 's')));
+});
+
 test('receive without an offer: ENOENT after the timeout', (t) => {
   const dir = tmpDir(t);
   const t0 = Date.now();

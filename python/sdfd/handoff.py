@@ -23,6 +23,7 @@ everything and can keep serving.
 
 from __future__ import annotations
 
+import math
 import os
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint64
 from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
@@ -31,7 +32,9 @@ from . import _lib
 
 __all__ = ["INFINITE", "offer", "receive", "spawn"]
 
-#: ``timeout=INFINITE`` waits without a limit.
+#: ``timeout=INFINITE`` (or ``float('inf')``) waits without a limit; 0 is
+#: one try. Names, paths, arguments and environment entries with a NUL
+#: byte are a :class:`ValueError`, as in Python's own calls.
 INFINITE = None
 _NO_UID = 0xFFFFFFFF  # (uid_t)-1
 uid_t = c_uint
@@ -61,11 +64,20 @@ def _c() -> Tuple[Any, Any, Any]:
 
 
 def _usec(timeout: Optional[float]) -> int:
-    if timeout is None:
+    if timeout is None or timeout == math.inf:
         return 2**64 - 1
-    if timeout < 0:
+    if not timeout >= 0:  # negative, or NaN
         raise ValueError(f"timeout must be >= 0 or None, not {timeout!r}")
     return min(int(timeout * 1_000_000), 2**64 - 2)
+
+
+def _bytes(s: Union[str, bytes, "os.PathLike[str]"]) -> bytes:
+    """``os.fsencode``, refusing a NUL byte as Python's own calls do (a C
+    string would silently end there)."""
+    b = os.fsencode(s)
+    if b"\0" in b:
+        raise ValueError("embedded null byte")
+    return b
 
 
 def _uid(uid: Optional[int]) -> int:
@@ -84,7 +96,7 @@ def _named(fds: Union[Mapping[str, FdLike], Iterable[Tuple[str, FdLike]]]) -> Tu
     items = list(fds.items()) if isinstance(fds, Mapping) else list(fds)
     if not items:
         raise ValueError("no descriptors to hand off")
-    names = [os.fsencode(name) for name, _ in items]
+    names = [_bytes(name) for name, _ in items]
     numbers = [_fd(f) for _, f in items]
     return (c_int * len(items))(*numbers), (c_char_p * len(items))(*names), len(items)
 
@@ -109,7 +121,7 @@ def offer(
     ``ECONNABORTED``, ...); this process keeps every descriptor either way.
     """
     arr, names, n = _named(fds)
-    _check("sdfd_handoff_offer", _c()[0](os.fsencode(path), arr, names, n, _usec(timeout), _uid(allowed_uid)))
+    _check("sdfd_handoff_offer", _c()[0](_bytes(path), arr, names, n, _usec(timeout), _uid(allowed_uid)))
 
 
 def receive(
@@ -121,7 +133,7 @@ def receive(
     process's activated sockets (at 3.., ``LISTEN_*`` set); their number.
     Call before starting threads and before any other activation call.
     ``os.environ`` is updated to match."""
-    n = _check("sdfd_handoff_receive", _c()[1](os.fsencode(path), _usec(timeout), _uid(offerer_uid)))
+    n = _check("sdfd_handoff_receive", _c()[1](_bytes(path), _usec(timeout), _uid(offerer_uid)))
     for var in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
         value = _lib.libc.getenv(var.encode())
         if value is not None:
@@ -140,12 +152,12 @@ def spawn(
     child's pid once it has exec'd. ``env`` defaults to ``os.environ``
     (any ``LISTEN_*`` in it is replaced)."""
     arr, names, n = _named(fds)
-    args = [os.fsencode(a) for a in argv]
+    args = [_bytes(a) for a in argv]
     if not args:
         raise ValueError("argv must not be empty")
     c_argv = (c_char_p * (len(args) + 1))(*args, None)
     envmap = os.environ if env is None else env
-    entries = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in envmap.items()]
+    entries = [_bytes(k) + b"=" + _bytes(v) for k, v in envmap.items()]
     c_env = (c_char_p * (len(entries) + 1))(*entries, None)
-    return _check("sdfd_handoff_spawn", _c()[2](os.fsencode(path), c_argv, c_env, arr, names, n))
+    return _check("sdfd_handoff_spawn", _c()[2](_bytes(path), c_argv, c_env, arr, names, n))
 

@@ -106,3 +106,94 @@ def test_spawn_systemd_way(tmp_path):
         assert e.value.errno == 2
     finally:
         web.close()
+
+
+def _sigmask(status_line):
+    return int(status_line.split()[1], 16)
+
+
+def test_spawn_resets_signals(tmp_path):
+    """Issue 28 #5: ignored signals (Python ignores SIGPIPE itself) and the
+    signal mask are not passed to the successor: it starts with default
+    dispositions and an empty mask, as under systemd or subprocess."""
+    import signal
+    web = listener()
+    old_usr1 = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+    try:
+        out = tmp_path / "status"
+        assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN  # the parent ignores it
+        pid = sdfd.handoff.spawn("/bin/sh", ["sh", "-c", 'exec grep -E "^Sig(Ign|Blk):" /proc/self/status >"$1"', "sh",
+                                             str(out)], {"web": web})
+        assert os.waitpid(pid, 0)[1] == 0
+        lines = dict(line.split(":", 1) for line in out.read_text().splitlines())
+        ign, blk = int(lines["SigIgn"], 16), int(lines["SigBlk"], 16)
+        for sig in (signal.SIGPIPE, signal.SIGUSR1):
+            assert not ign & (1 << (sig - 1)), "%s still ignored: SigIgn %x" % (sig.name, ign)
+        assert blk == 0, "signals still blocked: SigBlk %x" % blk
+    finally:
+        signal.signal(signal.SIGUSR1, old_usr1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        web.close()
+
+
+def test_nul_in_name_or_path_is_valueerror(tmp_path):
+    """Issue 28 #8: a NUL byte is Python's ValueError (as open() says), not
+    a name cut short at the NUL ("web\\0admin" arriving as "web")."""
+    web = listener()
+    try:
+        for call in (lambda: sdfd.handoff.offer(str(tmp_path / "s"), {"web\0admin": web}, timeout=0),
+                     lambda: sdfd.handoff.offer(str(tmp_path / "s\0x"), {"web": web}, timeout=0),
+                     lambda: sdfd.handoff.receive(str(tmp_path / "s\0x"), timeout=0),
+                     lambda: sdfd.handoff.spawn("/bin/true", ["true"], {"web\0admin": web}),
+                     lambda: sdfd.handoff.spawn("/bin/true\0x", ["true"], {"web": web}),
+                     lambda: sdfd.handoff.spawn("/bin/true", ["tr\0ue"], {"web": web})):
+            with pytest.raises(ValueError, match="embedded null byte"):
+                call()
+        assert not (tmp_path / "s").exists()
+    finally:
+        web.close()
+
+
+def test_timeout_inf_means_no_limit(tmp_path):
+    """Issue 28 (also found): timeout=float('inf') is "no timeout" (as
+    None), not OverflowError; NaN is a ValueError."""
+    web = listener()
+    path = str(tmp_path / "h.sock")
+    try:
+        p = subprocess.Popen([sys.executable, "-c", RECEIVER, path], stdout=subprocess.PIPE, text=True)
+        sdfd.handoff.offer(path, {"web": web, "state": os.memfd_create("state")}, timeout=float("inf"))
+        assert p.communicate(timeout=30)[0].split()[0] == "2"
+        with pytest.raises(ValueError):
+            sdfd.handoff.receive(path, timeout=float("nan"))
+    finally:
+        web.close()
+
+
+def test_at_name_is_abstract(tmp_path, monkeypatch):
+    """Issue 28 (also found): '@name' is a name in the abstract namespace,
+    as in NOTIFY_SOCKET and the launcher's -l; no file '@name' appears in
+    the working directory while the offer waits."""
+    monkeypatch.chdir(tmp_path)
+    web = listener()
+    name = "@sdfd-test-%d" % os.getpid()
+
+    def bound():
+        with open("/proc/net/unix") as f:
+            return any(line.rstrip().endswith(" " + name) for line in f)
+    result = []
+    try:
+        t = threading.Thread(target=lambda: result.append(
+            sdfd.handoff.offer(name, {"web": web, "state": os.memfd_create("state")}, timeout=10)))
+        t.start()
+        end = time.monotonic() + 10
+        while not bound() and time.monotonic() < end:
+            time.sleep(0.005)
+        assert bound()
+        assert os.listdir(tmp_path) == []
+        p = subprocess.Popen([sys.executable, "-c", RECEIVER, name], stdout=subprocess.PIPE, text=True)
+        assert p.communicate(timeout=30)[0].split()[0] == "2"
+        t.join(30)
+        assert result == [None] and not bound()
+    finally:
+        web.close()

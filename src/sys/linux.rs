@@ -49,6 +49,27 @@ unsafe fn syscall4(n: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> i
     r
 }
 
+/// One system call with five arguments (`linkat`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+unsafe fn syscall5(n: libc::c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4; the fifth argument goes in r8.
+    core::arch::asm!("syscall", inlateout("rax") n as isize => r, in("rdi") a, in("rsi") b, in("rdx") c,
+                     in("r10") d, in("r8") e, lateout("rcx") _, lateout("r11") _, options(nostack));
+    r
+}
+
+#[cfg(target_arch = "aarch64")]
+#[inline]
+unsafe fn syscall5(n: libc::c_long, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4; the fifth argument goes in x4.
+    core::arch::asm!("svc 0", in("x8") n, inlateout("x0") a as isize => r, in("x1") b, in("x2") c,
+                     in("x3") d, in("x4") e, options(nostack));
+    r
+}
+
 /// The result as `Ok(value)` or `Err(errno)`.
 #[inline]
 fn check(r: isize) -> Result<isize> {
@@ -210,4 +231,51 @@ pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> R
     let tp = t.as_mut().map_or(core::ptr::null_mut(), |t| t as *mut libc::timespec);
     // SAFETY: one valid pollfd; `tp` NULL or a writable timespec; no mask.
     check(unsafe { syscall4(libc::SYS_ppoll, pfd as *mut _ as usize, 1, tp as usize, 0) }).map(|v| v as c_int)
+}
+
+// ---- Directory-relative file calls of the hand-off's offer (crate::handoff) ----
+
+/// `fstatat(dir, name, flags)`.
+pub(crate) fn stat_in(dir: RawFd, name: &core::ffi::CStr, flags: c_int) -> Result<libc::stat> {
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `name` is NUL-terminated; `st` as in fstat.
+    check(unsafe {
+        syscall4(libc::SYS_newfstatat, dir as usize, name.as_ptr() as usize, st.as_mut_ptr() as usize, flags as usize)
+    })?;
+    // SAFETY: filled in by the successful call.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// `openat(dir, name, flags)` (no `O_CREAT`): the new descriptor.
+pub(crate) fn open_in(dir: RawFd, name: &core::ffi::CStr, flags: c_int) -> Result<c_int> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { syscall4(libc::SYS_openat, dir as usize, name.as_ptr() as usize, flags as usize, 0) })
+        .map(|r| r as c_int)
+}
+
+/// `mkdirat(dir, name, mode)`.
+pub(crate) fn mkdir_in(dir: RawFd, name: &core::ffi::CStr, mode: libc::mode_t) -> Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { syscall4(libc::SYS_mkdirat, dir as usize, name.as_ptr() as usize, mode as usize, 0) }).map(drop)
+}
+
+/// `unlinkat(dir, name, flags)`.
+pub(crate) fn unlink_in(dir: RawFd, name: &core::ffi::CStr, flags: c_int) -> Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { syscall4(libc::SYS_unlinkat, dir as usize, name.as_ptr() as usize, flags as usize, 0) }).map(drop)
+}
+
+/// `fchmodat(dir, name, mode, 0)` (the system call has no flags).
+pub(crate) fn chmod_in(dir: RawFd, name: &core::ffi::CStr, mode: libc::mode_t) -> Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { syscall4(libc::SYS_fchmodat, dir as usize, name.as_ptr() as usize, mode as usize, 0) }).map(drop)
+}
+
+/// `linkat(from_dir, from, to_dir, to, 0)`.
+pub(crate) fn link_in(from_dir: RawFd, from: &core::ffi::CStr, to_dir: RawFd, to: &core::ffi::CStr) -> Result<()> {
+    // SAFETY: both names are NUL-terminated.
+    check(unsafe {
+        syscall5(libc::SYS_linkat, from_dir as usize, from.as_ptr() as usize, to_dir as usize, to.as_ptr() as usize, 0)
+    })
+    .map(drop)
 }

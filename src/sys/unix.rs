@@ -54,7 +54,7 @@ pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, fla
 }
 
 /// The process environment block (C `environ`), as in `super::linux`.
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
+#[cfg(all(not(sdfd_raw_syscalls), not(any(target_os = "macos", target_os = "ios"))))]
 pub(crate) fn environ() -> *const *const core::ffi::c_char {
     extern "C" {
         static environ: *const *const core::ffi::c_char;
@@ -94,6 +94,14 @@ pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
         #[allow(clippy::unnecessary_cast)]
         st.map(|st| st.st_ino as u64)
     }
+}
+
+/// The process environment block: on Apple systems a shared library reaches
+/// it through `_NSGetEnviron` (`environ` is only linked into executables).
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub(crate) fn environ() -> *const *const core::ffi::c_char {
+    // SAFETY: always valid in a process.
+    unsafe { *libc::_NSGetEnviron() as *const *const core::ffi::c_char }
 }
 
 /// `fstat(fd)`.
@@ -415,4 +423,51 @@ pub(crate) fn is_mq_handle(fd: RawFd) -> Result<bool> {
 #[cfg(not(sdfd_linux))]
 pub(crate) fn is_mq_handle(_fd: RawFd) -> Result<bool> {
     Ok(false)
+}
+
+// ---- Directory-relative file calls of the hand-off's offer (crate::handoff) ----
+
+/// `fstatat(dir, name, flags)`.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn stat_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<libc::stat> {
+    let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `name` is NUL-terminated; `st` as in fstat.
+    check(unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), flags) })?;
+    // SAFETY: filled in by the successful call.
+    Ok(unsafe { st.assume_init() })
+}
+
+/// `openat(dir, name, flags)` (no `O_CREAT`): the new descriptor.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn open_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<c_int> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::openat(dir, name.as_ptr(), flags) })
+}
+
+/// `mkdirat(dir, name, mode)`.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn mkdir_in(dir: RawFd, name: &CStr, mode: libc::mode_t) -> Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) }).map(drop)
+}
+
+/// `unlinkat(dir, name, flags)`.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn unlink_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) }).map(drop)
+}
+
+/// `fchmodat(dir, name, mode, 0)`.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn chmod_in(dir: RawFd, name: &CStr, mode: libc::mode_t) -> Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::fchmodat(dir, name.as_ptr(), mode, 0) }).map(drop)
+}
+
+/// `linkat(from_dir, from, to_dir, to, 0)`.
+#[cfg(not(sdfd_raw_syscalls))]
+pub(crate) fn link_in(from_dir: RawFd, from: &CStr, to_dir: RawFd, to: &CStr) -> Result<()> {
+    // SAFETY: both names are NUL-terminated.
+    check(unsafe { libc::linkat(from_dir, from.as_ptr(), to_dir, to.as_ptr(), 0) }).map(drop)
 }

@@ -2,8 +2,9 @@
  * tests/handoff/run.py and bench/handoff.py.
  *
  *   daemon CTLDIR [--port-web P --port-aux Q]    first start: binds the sockets itself
- *   daemon CTLDIR --receive PATH [--timeout-ms T] [--offerer-uid U]
- *                                                successor: receives them by hand-off
+ *   daemon CTLDIR --receive PATH [--timeout-ms T] [--offerer-uid U] [--port-web P --port-aux Q]
+ *                                                successor: receives them by hand-off (if that
+ *                                                fails and ports are given: binds them itself)
  *   (started by the re-exec helper: finds them through LISTEN_FDS)
  *
  * Sockets: "web" and "aux" (TCP listeners on 127.0.0.1) and "state" (a
@@ -154,7 +155,8 @@ int main(int argc, char **argv) {
                                      offerer_uid < 0 ? (uid_t)-1 : (uid_t)offerer_uid);
         if (n < 0) {
             printf("receive failed: %d %s\n", n, strerror(-n));
-            return 3;
+            if (!port_web) return 3;
+            printf("fresh start\n"); /* ports given: bind them ourselves */
         }
     }
     int n = sd_listen_fds(0);

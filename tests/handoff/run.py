@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -84,6 +85,14 @@ def ask(port):
         c.sendall(b"x\n")
         g, p, n = c.makefile("rb").readline().split()
     return int(g), int(p), n.decode()
+
+
+def try_ask(port):
+    """ask(), or None when nobody answers."""
+    try:
+        return ask(port)
+    except OSError:
+        return None
 
 
 def fd_sample(pid):
@@ -332,6 +341,19 @@ def failures(d):
     check("receive timeout: ENOENT after the deadline", rc == 3 and "receive failed: -2 " in d.output() and 0.3 <= dt < 3,
           "rc %s dt %.2f" % (rc, dt))
 
+    # timeout 0 is one try, not an expired deadline: an offer already
+    # waiting is taken
+    old, gen = d.current()
+    d.conf(5000)
+    os.kill(old, signal.SIGUSR1)
+    wait_for(lambda: os.path.exists(sock))
+    d.popen(["--receive", sock, "--timeout-ms", "0"])
+    ok = wait_for(lambda: d.current()[1] == gen + 1)
+    check("receive timeout 0: one try takes an offer that is waiting", ok, d.output()[-600:])
+    if ok:
+        d.procs.append(d.current()[0])
+        wait_for(lambda: (reap(old), not alive(old))[1])
+
     # an allowed foreign uid is served: the successor runs as nobody
     os.chmod(ctl, 0o777)
     old, gen = d.current()
@@ -347,6 +369,253 @@ def failures(d):
         check("allowed uid: old instance exited", wait_for(lambda: (reap(old), not alive(old))[1]))
         g, p2, _ = ask(d.web)
         check("allowed uid: the successor serves", p2 == new and g == gen + 1, repr((g, p2, new)))
+
+
+def symlink_race(tmp, lib):
+    """Issue 28 #1: a local user who can write the offer path's directory
+    races symlinks against the offer (the final name, and the private
+    directory it binds in); no file outside the socket may change mode,
+    for a root offerer (with and without an allowed uid) and for an
+    unprivileged one. Then: the unlink on return leaves alone what
+    replaced our socket."""
+    race = os.path.join(tmp, "race.py")  # readable by the unprivileged roles
+    shutil.copy(os.path.join(HERE, "race.py"), race)
+    os.chmod(race, 0o755)
+    rounds = int(os.environ.get("HANDOFF_RACE_ROUNDS", "1500"))
+    for who, offerer, allowed, victim_mode in (("root offerer, allowed uid", None, NOBODY, 0o600),
+                                              ("root offerer, no allowed uid", None, -1, 0o644),
+                                              ("offerer uid 1", 1, -1, 0o644)):
+        d = tempfile.mkdtemp(prefix="race-", dir=tmp)
+        os.chmod(d, 0o777)  # writable by the attacker, no sticky bit
+        victim = os.path.join(tmp, "victim-%d" % os.getpid())
+        with open(victim, "w") as f:
+            f.write("secret")
+        os.chmod(victim, victim_mode)
+        if offerer is not None:
+            os.chown(victim, offerer, offerer)
+        path = os.path.join(d, "handoff.sock")
+        attacker = subprocess.Popen(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+                                     sys.executable, race, "attack", path, victim], stdout=subprocess.PIPE, text=True)
+        try:
+            prefix = [] if offerer is None else ["setpriv", "--reuid=%d" % offerer, "--regid=%d" % offerer,
+                                                  "--clear-groups"]
+            out = subprocess.run(prefix + [sys.executable, race, "offer", lib, path, str(rounds), str(allowed)],
+                                 capture_output=True, text=True, timeout=300)
+        finally:
+            attacker.terminate()
+            swaps = attacker.communicate()[0].split()
+        st = os.lstat(victim)
+        counts = dict(tuple(map(int, line.split())) for line in out.stdout.splitlines())
+        check("symlink race (%s): %d offers raced, the victim file's mode stays %o" % (who, rounds, victim_mode),
+              stat.S_IMODE(st.st_mode) == victim_mode and out.returncode == 0 and sum(counts.values()) == rounds,
+              "mode now %o; offer results %r %s" % (stat.S_IMODE(st.st_mode), counts, out.stderr[-500:]))
+        swapped = len(swaps) == 2 and int(swaps[0]) + int(swaps[1]) > 0
+        check("symlink race (%s): offers ran (timeout 0 reached: -110) and the attacker swapped (%s)" % (
+            who, "/".join(swaps)), counts.get(-110, 0) > 0 and swapped, repr(counts))
+        os.unlink(victim)
+        shutil.rmtree(d, ignore_errors=True)
+
+    # the unlink on return: our socket replaced by another file while the
+    # offer waits; the file stays
+    d = tempfile.mkdtemp(prefix="replaced-", dir=tmp)
+    path = os.path.join(d, "handoff.sock")
+    out = os.path.join(d, "offer.out")
+    p = subprocess.Popen([sys.executable, race, "offer-once", lib, path, "1500000"], stdout=open(out, "w"))
+    appeared = wait_for(lambda: os.path.exists(path) and stat.S_ISSOCK(os.lstat(path).st_mode))
+    if appeared:
+        os.unlink(path)
+        with open(path, "w") as f:
+            f.write("mine")
+    p.wait(10)
+    check("offer's unlink on return: a file that replaced our socket is left alone",
+          appeared and os.path.exists(path) and open(path).read() == "mine", open(out).read())
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def wire_header(n, names):
+    block = b"".join(nm + b"\0" for nm in names)
+    return b"SDFDHO\x01\x00" + struct.pack("<II", n, len(block)) + block
+
+
+class FakeOfferer:
+    """A stand-in old instance for the commit-rule cases: it holds the TCP
+    listeners web and aux and a state memfd (generation `gen`) and offers
+    them on `path` in the wire format, stopping where the case says."""
+
+    def __init__(self, d, gen=0):
+        self.path = os.path.join(d.ctl, "handoff.sock")
+        self.web = socket.create_server(("127.0.0.1", d.web), backlog=64)
+        self.aux = socket.create_server(("127.0.0.1", d.aux), backlog=64)
+        self.state = os.memfd_create("state")
+        os.pwrite(self.state, struct.pack("=Q", gen), 0)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(1)
+        self.listener.settimeout(10)
+
+    def accept(self):
+        conn, _ = self.listener.accept()
+        return conn
+
+    def send_all(self, conn, upto):
+        """'nothing', 'header' (header and names) or 'all' (and the descriptors)."""
+        if upto in ("header", "all"):
+            conn.sendall(wire_header(3, [b"web", b"aux", b"state"]))
+        if upto == "all":
+            socket.send_fds(conn, [b"F"], [self.web.fileno(), self.aux.fileno(), self.state])
+
+    def die(self, *conns):
+        """Everything this 'process' held goes away."""
+        for c in conns:
+            c.close()
+        self.listener.close()
+        os.unlink(self.path)
+        self.web.close()
+        self.aux.close()
+        os.close(self.state)
+
+
+def commit_rule(tmp, exe):
+    """Issue 28 #2, docs/handoff.md "The commit rule": for every way the
+    old or the new instance can die or give up mid hand-off, someone keeps
+    serving, and two serve only in the documented window."""
+    procs = []
+
+    def lineage(kind):
+        d = Daemon(tmp, kind, [exe])
+        daemons.append(d)
+        return d
+    daemons = []
+    try:
+        # 1. the offerer dies before sending anything / after the header:
+        # the successor gets no descriptors, says so, and starts fresh
+        for upto in ("nothing", "header"):
+            d = lineage("commit-before-%s" % upto)
+            fake = FakeOfferer(d)
+            p = d.popen(["--receive", fake.path, "--port-web", str(d.web), "--port-aux", str(d.aux)])
+            conn = fake.accept()
+            fake.send_all(conn, upto)
+            fake.die(conn)
+            ok = wait_for(lambda: d.current()[0] == p.pid)
+            g, pid, _ = ask(d.web) if ok else (None, None, None)
+            check("commit rule: offerer dies before sending (%s): the successor reports it and starts fresh, serving"
+                  % upto, ok and (g, pid) == (0, p.pid) and "receive failed: -103" in d.output(), d.output()[-800:])
+
+        # 2. the offerer dies after sending every descriptor, before reading
+        # the acknowledgement: the successor is the only holder and keeps them
+        d = lineage("commit-after-send")
+        fake = FakeOfferer(d, gen=41)
+        p = d.popen(["--receive", fake.path])
+        conn = fake.accept()
+        os.kill(p.pid, signal.SIGSTOP)  # the offerer is gone before the successor reads a byte
+        fake.send_all(conn, "all")
+        fake.die(conn)
+        os.kill(p.pid, signal.SIGCONT)
+        ok = wait_for(lambda: d.current() == (p.pid, 42))
+        g, pid, n = ask(d.web) if ok else (None, None, None)
+        check("commit rule: offerer dies after sending, before the ack: the successor keeps everything and serves",
+              ok and (g, pid, n) == (42, p.pid, "web"), d.output()[-800:])
+
+        # 3. the successor gives up before having everything (its timeout):
+        # it closes what it has; the offerer sees the connection end
+        # (ECONNABORTED: it keeps serving, as "successor dies before ack")
+        d = lineage("commit-successor-timeout")
+        fake = FakeOfferer(d)
+        t0 = time.monotonic()
+        p = d.popen(["--receive", fake.path, "--timeout-ms", "300"])
+        conn = fake.accept()
+        fake.send_all(conn, "header")
+        conn.settimeout(10)
+        eof = conn.recv(16) == b""
+        rc = p.wait(10)
+        check("commit rule: successor times out before having everything: -ETIMEDOUT, the offerer sees the end",
+              eof and rc == 3 and "receive failed: -110" in d.output() and time.monotonic() - t0 < 5,
+              "eof %r rc %r %s" % (eof, rc, d.output()[-400:]))
+        fake.die(conn)
+
+        # 4. the offerer gives up (its timeout) while the successor is about
+        # to acknowledge (its ack delayed 2.5 s by strace): the old instance
+        # reports -ETIMEDOUT and keeps serving, the successor commits too:
+        # both serve, the documented window, until one is stopped
+        d = lineage("commit-offer-timeout")
+        old, gen = d.start()
+        d.conf(1000)
+        os.kill(old, signal.SIGUSR1)
+        p = subprocess.Popen(["strace", "-o", "/dev/null", "-e", "trace=sendto",
+                              "-e", "inject=sendto:delay_enter=2500000", exe, d.ctl,
+                              "--receive", os.path.join(d.ctl, "handoff.sock")],
+                             stdout=open(d.log, "a"), stderr=subprocess.STDOUT)
+        procs.append(p)
+        reported = wait_for(lambda: "offer: -110" in d.output())
+        ok = wait_for(lambda: d.current()[1] == gen + 1)
+        new = d.current()[0]
+        d.procs.append(new)
+        pids = set()
+        wait_for(lambda: (pids.add((try_ask(d.web) or (0, 0, 0))[1]), {old, new} <= pids)[1], 10, 0.001)
+        check("commit rule: offerer times out before the ack: it reports -ETIMEDOUT, the successor commits, "
+              "both serve (the documented window)", reported and ok and {old, new} <= pids,
+              "pids %r old %r new %r %s" % (pids, old, new, d.output()[-600:]))
+        os.kill(old, signal.SIGTERM)
+        wait_for(lambda: (reap(old), not alive(old))[1])
+        alone = [try_ask(d.web) for _ in range(20)]
+        check("commit rule: with the old instance stopped, the successor serves alone",
+              all(a is not None and a[1] == new for a in alone), repr(alone[:3]))
+
+        # 5. the successor dies right after acknowledging: the hand-off is
+        # complete (the old instance returned 0 and exits); the successor
+        # was the only server, as after any crash
+        d = lineage("commit-after-ack")
+        old, gen = d.start()
+        d.conf(5000)
+        os.kill(old, signal.SIGUSR1)
+        sock = os.path.join(d.ctl, "handoff.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        wait_for(lambda: os.path.exists(sock))
+        s.connect(sock)
+        h = b""
+        while len(h) < 16:
+            h += s.recv(16 - len(h))
+        n, names_len = struct.unpack("<II", h[8:16])
+        left = names_len
+        while left:
+            left -= len(s.recv(left))
+        _, fds, _, _ = socket.recv_fds(s, 1, n)
+        s.sendall(b"SDFDACK\x01")
+        for fd in fds:
+            os.close(fd)
+        s.close()
+        check("commit rule: successor dies after the ack: the old instance had returned 0 and exits",
+              wait_for(lambda: "offer: 0 ok" in d.output()) and wait_for(lambda: (reap(old), not alive(old))[1]),
+              d.output()[-400:])
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        for d in daemons:
+            d.stop()
+
+
+def fd_limit(tmp, lib):
+    """Issue 28 #6: receiving n descriptors under a low RLIMIT_NOFILE: the
+    soft limit is raised as far as needed (within the hard limit), a hard
+    limit too low is -EMFILE before anything is received."""
+    import resource
+    race = os.path.join(tmp, "race.py")
+    shutil.copy(os.path.join(HERE, "race.py"), race)
+    for n, soft, hard, want in ((40, 40, 40, (-24, 40)), (1024, 1024, 4096, (1024, 3 + 2 * 1024 + 1 + 64)),
+                                (40, 64, 64, (-24, 64))):
+        path = os.path.join(tmp, "limit.sock")
+        offerer = subprocess.Popen([sys.executable, race, "offer-n", lib, path, str(n)], stdout=subprocess.PIPE,
+                                   text=True)
+        wait_for(lambda: os.path.exists(path))
+        got = subprocess.run([sys.executable, race, "receive", lib, path], capture_output=True, text=True, timeout=30,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
+        offered = offerer.communicate(timeout=30)[0].strip()
+        res = tuple(int(x) for x in got.stdout.split()) if got.returncode == 0 else None
+        check("fd limit: %d descriptors under soft %d / hard %d: receive gives %r (offer %s)"
+              % (n, soft, hard, want, "0" if want[0] > 0 else "-103"),
+              res == want and offered == ("0" if want[0] > 0 else "-103"),
+              "got %r, offer %r %s" % (res, offered, got.stderr[-300:]))
 
 
 def main():
@@ -389,6 +658,9 @@ def main():
                 check("%s (%s): first instance serves 'web'" % (kind, how), (g, p, n) == (0, pid, "web"))
                 hammer(d, how, ROUNDS)
                 d.stop()
+        symlink_race(tmp, os.path.join(lib, "libsdfd.so.0"))
+        commit_rule(tmp, exe)
+        fd_limit(tmp, os.path.join(lib, "libsdfd.so.0"))
         d = Daemon(tmp, "C-failures", [exe])
         daemons.append(d)
         d.start()
