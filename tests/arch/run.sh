@@ -117,22 +117,8 @@ musl_aarch64() {
   if grep -q 'Machine: *AArch64' <<<"$hdr" && ! grep -q INTERP <<<"$hdr" && ! aarch64-linux-gnu-readelf -dW "$exe" 2>/dev/null | grep -q NEEDED \
      && ! grep -qaE 'libsystemd|GLIBC_2' "$exe"; then ok "aarch64-musl: the daemon is a static AArch64 program (no interpreter, no DT_NEEDED, no glibc)"
   else bad "aarch64-musl: the daemon is not a static AArch64 program" "$hdr"; fi
-  # talk PORT LINE: one request once the port accepts; prints the answer.
-  talk() {
-    python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-for _ in range(400):
-    try:
-        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-        break
-    except OSError:
-        time.sleep(0.05)
-else:
-    sys.exit("no listener")
-c.sendall(sys.argv[2].encode() + b"\n")
-print(c.makefile().readline().strip())
-PY
-  }
+  # talk PORT LINE (tests/lib/sdfdtest.sh), with qemu's patience: 400 tries, 10 s per answer
+  talk() { talk_tcp "$1" "$2" 400 10; }
   local P A rc r1 r2 exp="web inet4 stream listening sockaddr-match=1"
   P=$(free_port)
   timeout 60 systemd-socket-activate -l "127.0.0.1:$P" --fdname=web qemu-aarch64 "$exe" 2 >"$w/a.log" 2>&1 &

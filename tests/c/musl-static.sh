@@ -60,22 +60,7 @@ R=$W/root
 mkdir -p "$R" && cp "$EXE" "$R/daemon"
 check "root holds exactly one file" test "$(find "$R" -mindepth 1 | wc -l)" -eq 1
 
-# talk PORT LINE: one request, prints the answer line.
-talk() {
-  python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-for _ in range(100):
-    try:
-        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-        break
-    except OSError:
-        time.sleep(0.05)
-else:
-    sys.exit("no listener")
-c.sendall(sys.argv[2].encode() + b"\n")
-print(c.makefile().readline().strip())
-PY
-}
+talk() { talk_tcp "$1" "$2"; }   # tests/lib/sdfdtest.sh
 
 # 3. A listening TCP socket (Accept=no): two requests.
 P=$(free_port)

@@ -32,6 +32,9 @@
 #                              missing tool never passes a "has no X" check
 #   need COMMAND...            finish with a failure unless every COMMAND is on PATH
 #                              (tests/deps.sh installs them; a suite installs nothing)
+#   talk_tcp PORT LINE [TRIES [TIMEOUT]]   send LINE to 127.0.0.1:PORT once it
+#                              accepts (TRIES connects 50 ms apart, default 100;
+#                              TIMEOUT s for the answer, default 5); print the answer line
 #   wait_listening PID COUNT   wait until PID has COUNT sockets ready for clients
 #                              (listening, or bound for datagrams); 10 s at most
 
@@ -121,6 +124,22 @@ need() {
   local c missing=()
   for c in "$@"; do command -v "$c" >/dev/null || missing+=("$c"); done
   [ ${#missing[@]} -eq 0 ] || die "not installed: ${missing[*]} (tests/deps.sh installs what the suites need)"
+}
+
+talk_tcp() {
+  python3 - "$1" "$2" "${3:-100}" "${4:-5}" <<'PY'
+import socket, sys, time
+for _ in range(int(sys.argv[3])):
+    try:
+        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[4]))
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    sys.exit("no listener")
+c.sendall(sys.argv[2].encode() + b"\n")
+print(c.makefile().readline().strip())
+PY
 }
 
 wait_listening() { python3 "$SDFDTEST_LIB/sdfdtest.py" wait-listening "$1" "$2"; }
