@@ -459,7 +459,7 @@ pub unsafe extern "C" fn sdfd_handoff_offer(
         return Errno::EINVAL.negated();
     }
     // The C caller's promise: `names` readable for `n_fds` entries.
-    let names = crate::handoff::Names::Raw(crate::handoff::RawNames::new(names));
+    let names = crate::handoff::BorrowedNames::Raw(crate::handoff::RawNames::new(names));
     let r = handoff_fds(fds, n_fds)
         .and_then(|fds| crate::handoff::offer(path, fds, names, timeout_usec, opt_uid(allowed_uid)));
     truth(r.map(|()| false))
@@ -528,7 +528,7 @@ pub unsafe extern "C" fn sdfd_handoff_spawn(
         return Errno::EINVAL.negated();
     }
     // The C caller's promise: `names` readable for `n_fds` entries.
-    let names = crate::handoff::Names::Raw(crate::handoff::RawNames::new(names));
+    let names = crate::handoff::BorrowedNames::Raw(crate::handoff::RawNames::new(names));
     let r = handoff_fds(fds, n_fds).and_then(|fds| crate::handoff::spawn(path, argv, envp, fds, names));
     match r {
         Ok(pid) => pid,

@@ -67,27 +67,29 @@ const STATUS_REFUSED: u8 = 1;
 /// A timeout in microseconds meaning "no timeout".
 pub const INFINITY: u64 = u64::MAX;
 
-/// The names of the descriptors: a Rust slice (the only form a caller of
-/// the Rust API can build) or the C API's array.
+/// The names of the descriptors to hand off, borrowed for the call: a Rust
+/// slice (the only form a caller of the Rust API can build) or the C API's
+/// array. (Not the owned, `malloc`ed list [`crate::Names`] that
+/// `listen_fds_with_names` returns.)
 ///
 /// ```
-/// use sdfd::handoff::Names;
-/// let names = Names::Slice(&[c"web", c"state"]);
+/// use sdfd::handoff::BorrowedNames;
+/// let names = BorrowedNames::Slice(&[c"web", c"state"]);
 /// # let _ = names;
 /// ```
 ///
 /// A raw pointer cannot be passed in from safe code (`offer` is safe):
 ///
 /// ```compile_fail,E0308
-/// let names = sdfd::handoff::Names::Raw(core::ptr::null());
+/// let names = sdfd::handoff::BorrowedNames::Raw(core::ptr::null());
 /// ```
 ///
 /// ```compile_fail,E0624
 /// // SAFETY: not even an unsafe block reaches the crate-private constructor.
-/// let names = sdfd::handoff::Names::Raw(unsafe { sdfd::handoff::RawNames::new(core::ptr::null()) });
+/// let names = sdfd::handoff::BorrowedNames::Raw(unsafe { sdfd::handoff::RawNames::new(core::ptr::null()) });
 /// ```
 #[derive(Clone, Copy)]
-pub enum Names<'a> {
+pub enum BorrowedNames<'a> {
     /// One name per descriptor.
     Slice(&'a [&'a CStr]),
     /// A C array of `n` NUL-terminated strings, only built inside the crate
@@ -110,15 +112,15 @@ impl RawNames<'_> {
     }
 }
 
-impl Names<'_> {
+impl BorrowedNames<'_> {
     /// Name `i`; `None` past the end or for a NULL entry.
     fn get(&self, i: usize, n: usize) -> Option<&CStr> {
         if i >= n {
             return None;
         }
         match *self {
-            Names::Slice(s) => s.get(i).copied(),
-            Names::Raw(RawNames(p, _)) => {
+            BorrowedNames::Slice(s) => s.get(i).copied(),
+            BorrowedNames::Raw(RawNames(p, _)) => {
                 if p.is_null() {
                     return None;
                 }
@@ -137,7 +139,7 @@ pub fn valid_name(name: &[u8]) -> bool {
     !name.is_empty() && name.len() <= HANDOFF_MAX_NAME && name.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b':')
 }
 
-fn check_fds_and_names(fds: &[RawFd], names: Names<'_>) -> Result<()> {
+fn check_fds_and_names(fds: &[RawFd], names: BorrowedNames<'_>) -> Result<()> {
     let n = fds.len();
     if n == 0 {
         return Err(Errno::EINVAL);
@@ -145,7 +147,7 @@ fn check_fds_and_names(fds: &[RawFd], names: Names<'_>) -> Result<()> {
     if n > HANDOFF_MAX_FDS {
         return Err(Errno::E2BIG);
     }
-    if let Names::Slice(s) = names {
+    if let BorrowedNames::Slice(s) = names {
         if s.len() != n {
             return Err(Errno::EINVAL);
         }
@@ -464,13 +466,13 @@ mod tests {
     #[test]
     fn offer_rejects_bad_input_before_touching_the_path() {
         let p = c"/nonexistent-dir/x.sock";
-        assert_eq!(offer(p, &[], Names::Slice(&[]), 0, None), Err(Errno::EINVAL));
-        assert_eq!(offer(p, &[0], Names::Slice(&[c"a:b"]), 0, None), Err(Errno::EINVAL));
-        assert_eq!(offer(p, &[0], Names::Slice(&[]), 0, None), Err(Errno::EINVAL));
-        assert_eq!(offer(p, &[987654], Names::Slice(&[c"a"]), 0, None), Err(Errno::EBADF));
+        assert_eq!(offer(p, &[], BorrowedNames::Slice(&[]), 0, None), Err(Errno::EINVAL));
+        assert_eq!(offer(p, &[0], BorrowedNames::Slice(&[c"a:b"]), 0, None), Err(Errno::EINVAL));
+        assert_eq!(offer(p, &[0], BorrowedNames::Slice(&[]), 0, None), Err(Errno::EINVAL));
+        assert_eq!(offer(p, &[987654], BorrowedNames::Slice(&[c"a"]), 0, None), Err(Errno::EBADF));
         let long = c"/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-        assert_eq!(offer(long, &[0], Names::Slice(&[c"a"]), 0, None), Err(Errno::ENAMETOOLONG));
-        assert_eq!(offer(p, &[0], Names::Slice(&[c"a"]), 0, None), Err(Errno::ENOENT));
+        assert_eq!(offer(long, &[0], BorrowedNames::Slice(&[c"a"]), 0, None), Err(Errno::ENAMETOOLONG));
+        assert_eq!(offer(p, &[0], BorrowedNames::Slice(&[c"a"]), 0, None), Err(Errno::ENOENT));
     }
 
     #[test]
@@ -489,7 +491,8 @@ mod tests {
         let env = [c"PATH=/usr/bin:/bin".as_ptr(), c"LISTEN_FDS=7".as_ptr(), core::ptr::null()];
         // SAFETY: NULL-terminated arrays of NUL-terminated strings.
         let pid = unsafe {
-            spawn(c"/bin/sh", argv.as_ptr(), env.as_ptr(), &[wr.as_raw_fd()], Names::Slice(&[c"report"])).unwrap()
+            spawn(c"/bin/sh", argv.as_ptr(), env.as_ptr(), &[wr.as_raw_fd()], BorrowedNames::Slice(&[c"report"]))
+                .unwrap()
         };
         drop(wr);
         let mut out = String::new();
@@ -500,7 +503,7 @@ mod tests {
         assert_eq!(out, "1 report\n");
         assert_eq!(status, 0);
         // SAFETY: as above.
-        let e = unsafe { spawn(c"/nonexistent", argv.as_ptr(), env.as_ptr(), &[0], Names::Slice(&[c"x"])) };
+        let e = unsafe { spawn(c"/nonexistent", argv.as_ptr(), env.as_ptr(), &[0], BorrowedNames::Slice(&[c"x"])) };
         assert_eq!(e, Err(Errno::ENOENT));
     }
 
@@ -513,15 +516,15 @@ mod tests {
         let path = std::ffi::CString::new(dir.join("h.sock").as_os_str().as_bytes()).unwrap();
         // timeout 0: one look, nobody there; the socket was placed (linkat)
         // and is gone again, and so is the private directory
-        assert_eq!(offer(&path, &[0], Names::Slice(&[c"x"]), 0, None), Err(Errno(libc::ETIMEDOUT)));
+        assert_eq!(offer(&path, &[0], BorrowedNames::Slice(&[c"x"]), 0, None), Err(Errno(libc::ETIMEDOUT)));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         // something at the path: EADDRINUSE, left alone
         std::fs::write(dir.join("h.sock"), b"mine").unwrap();
-        assert_eq!(offer(&path, &[0], Names::Slice(&[c"x"]), 0, None), Err(Errno(libc::EADDRINUSE)));
+        assert_eq!(offer(&path, &[0], BorrowedNames::Slice(&[c"x"]), 0, None), Err(Errno(libc::EADDRINUSE)));
         assert_eq!(std::fs::read(dir.join("h.sock")).unwrap(), b"mine");
         // a path ending in '/' is no socket name
         let slash = std::ffi::CString::new(format!("{}/", dir.display())).unwrap();
-        assert_eq!(offer(&slash, &[0], Names::Slice(&[c"x"]), 0, None), Err(Errno::EINVAL));
+        assert_eq!(offer(&slash, &[0], BorrowedNames::Slice(&[c"x"]), 0, None), Err(Errno::EINVAL));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

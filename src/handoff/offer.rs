@@ -30,7 +30,7 @@ use super::*;
 pub fn offer(
     path: &CStr,
     fds: &[RawFd],
-    names: Names<'_>,
+    names: BorrowedNames<'_>,
     timeout_usec: u64,
     allowed_uid: Option<libc::uid_t>,
 ) -> Result<()> {
@@ -313,7 +313,7 @@ pub(super) fn accept(l: c_int) -> Result<Fd> {
 }
 
 /// Send everything to the accepted successor and wait for its ack.
-pub(super) fn serve(conn: c_int, fds: &[RawFd], names: Names<'_>, deadline: Deadline) -> Result<()> {
+pub(super) fn serve(conn: c_int, fds: &[RawFd], names: BorrowedNames<'_>, deadline: Deadline) -> Result<()> {
     let n = fds.len();
     let mut names_len = 0usize;
     for i in 0..n {

@@ -35,7 +35,7 @@ pub unsafe fn spawn(
     argv: *const *const c_char,
     envp: *const *const c_char,
     fds: &[RawFd],
-    names: Names<'_>,
+    names: BorrowedNames<'_>,
 ) -> Result<libc::pid_t> {
     check_fds_and_names(fds, names)?;
     if argv.is_null() {
