@@ -6,7 +6,7 @@
 use core::time::Duration;
 
 use crate::errno::Result;
-use crate::names::Names;
+use crate::names::OwnedNames;
 use crate::notify as core_notify;
 use crate::{listen, watchdog};
 
@@ -37,7 +37,7 @@ pub unsafe fn listen_fds_and_unset_env() -> Result<usize> {
 /// As [`listen_fds`], with one name per descriptor
 /// (`sd_listen_fds_with_names(0)`): `FileDescriptorName=` or `unknown`.
 /// An empty list means "not activated".
-pub fn listen_fds_with_names() -> Result<Names> {
+pub fn listen_fds_with_names() -> Result<OwnedNames> {
     listen::listen_fds_with_names(false)
 }
 
@@ -47,7 +47,7 @@ pub fn listen_fds_with_names() -> Result<Names> {
 /// # Safety
 /// As for [`listen_fds_and_unset_env`]: no other thread may use the environment
 /// during the call.
-pub unsafe fn listen_fds_with_names_and_unset_env() -> Result<Names> {
+pub unsafe fn listen_fds_with_names_and_unset_env() -> Result<OwnedNames> {
     listen::listen_fds_with_names(true)
 }
 

@@ -20,7 +20,7 @@ use core::ffi::CStr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::errno::{Errno, Result};
-use crate::names::Names;
+use crate::names::OwnedNames;
 
 pub use crate::fd::RawSocket;
 
@@ -166,7 +166,7 @@ impl Taken {
 /// `start + i`: all matching entries in order. `ENOENT` if none matches,
 /// `EALREADY` if the name was claimed before in `taken`. Nothing is claimed
 /// unless the result is `Ok`.
-pub(crate) fn sockets_named(names: &Names, name: &CStr, start: RawSocketNum, taken: &Taken) -> Result<Sockets> {
+pub(crate) fn sockets_named(names: &OwnedNames, name: &CStr, start: RawSocketNum, taken: &Taken) -> Result<Sockets> {
     // Index loops with wrapping counters rather than position/count/
     // enumerate, whose counters carry overflow checks into the panic-check
     // build; indices are bounded by the name list's length.
@@ -226,8 +226,8 @@ pub fn activate_socket(name: &CStr) -> Result<Sockets> {
 mod tests {
     use super::*;
 
-    fn names(s: &str) -> Names {
-        Names::split(s.as_bytes()).unwrap()
+    fn names(s: &str) -> OwnedNames {
+        OwnedNames::split(s.as_bytes()).unwrap()
     }
 
     #[test]

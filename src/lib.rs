@@ -78,7 +78,10 @@ pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, i
 pub use errno::{Errno, Result};
 pub use fd::{RawFd, RawSocket};
 pub use listen::{listen_socket, LISTEN_FDS_START};
-pub use names::Names;
+pub use names::OwnedNames;
+/// The name of [`OwnedNames`] in sdfd 0.1.0.
+#[deprecated(since = "0.2.0", note = "renamed to `OwnedNames` (the owned, malloc'ed list)")]
+pub type Names = OwnedNames;
 #[cfg(unix)]
 pub use snapshot::{environ_without_activation, find_socket, is_activation_var, snapshot, Address, InetAddr, Snapshot};
 #[cfg(all(feature = "std", unix))]

@@ -3,7 +3,7 @@
 use crate::backend::platform;
 use crate::errno::Result;
 use crate::fd::{RawFd, RawSocket};
-use crate::names::Names;
+use crate::names::OwnedNames;
 
 /// First passed descriptor (`SD_LISTEN_FDS_START`).
 pub const LISTEN_FDS_START: RawFd = 3;
@@ -20,7 +20,7 @@ pub fn listen_fds(unset_environment: bool) -> Result<usize> {
 
 /// As [`listen_fds`], with one name per descriptor
 /// (`sd_listen_fds_with_names`). An empty list means "not activated".
-pub fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
+pub fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedNames> {
     platform::listen_fds_with_names(unset_environment)
 }
 

@@ -9,25 +9,25 @@ use crate::errno::{Errno, Result};
 
 /// Owned list of names; element `i` names fd `SD_LISTEN_FDS_START + i`.
 ///
-/// Memory is `malloc`ed. Dropping frees it; [`Names::into_raw`] hands it to
+/// Memory is `malloc`ed. Dropping frees it; [`OwnedNames::into_raw`] hands it to
 /// C, which frees every element and then the array with `free()`.
-pub struct Names {
+pub struct OwnedNames {
     strv: *mut *mut c_char,
     len: usize,
 }
 
 // The strings are exclusively owned and immutable once built.
-unsafe impl Send for Names {}
-unsafe impl Sync for Names {}
+unsafe impl Send for OwnedNames {}
+unsafe impl Sync for OwnedNames {}
 
-impl Names {
+impl OwnedNames {
     /// No names (no fds).
-    pub const fn empty() -> Names {
-        Names { strv: ptr::null_mut(), len: 0 }
+    pub const fn empty() -> OwnedNames {
+        OwnedNames { strv: ptr::null_mut(), len: 0 }
     }
 
     /// An array with room for `len` names and the terminating NULL, all NULL.
-    fn with_len(len: usize) -> Result<Names> {
+    fn with_len(len: usize) -> Result<OwnedNames> {
         let bytes =
             len.checked_add(1).and_then(|n| n.checked_mul(core::mem::size_of::<*mut c_char>())).ok_or(Errno::ENOMEM)?;
         // SAFETY: calloc with a checked size; NULL is handled.
@@ -35,7 +35,7 @@ impl Names {
         if strv.is_null() {
             return Err(Errno::ENOMEM);
         }
-        Ok(Names { strv, len })
+        Ok(OwnedNames { strv, len })
     }
 
     /// Fill slot `i` with a fresh NUL-terminated copy of the bytes `f` writes
@@ -58,8 +58,8 @@ impl Names {
     }
 
     /// `n` copies of `name` (systemd fills `"unknown"` this way).
-    pub fn repeat(name: &CStr, n: usize) -> Result<Names> {
-        let mut names = Names::with_len(n)?;
+    pub fn repeat(name: &CStr, n: usize) -> Result<OwnedNames> {
+        let mut names = OwnedNames::with_len(n)?;
         let b = name.to_bytes();
         for i in 0..n {
             names.set_with(i, b.len(), |dst| dst.copy_from_slice(b))?;
@@ -72,9 +72,9 @@ impl Names {
     /// empty fields are kept, the empty string is one empty name, and a
     /// backslash takes the next byte literally (`a\:b` is one name `a:b`);
     /// a trailing lone backslash is `EINVAL`.
-    pub fn split(value: &[u8]) -> Result<Names> {
+    pub fn split(value: &[u8]) -> Result<OwnedNames> {
         let count = Fields::new(value).try_fold(0usize, |n, f| f.map(|_| n.saturating_add(1)))?;
-        let mut names = Names::with_len(count)?;
+        let mut names = OwnedNames::with_len(count)?;
         // (a zip with a range, not `enumerate`, whose counter would bring an
         // overflow-check panic path into builds with overflow checks)
         for (i, field) in (0..count).zip(Fields::new(value)) {
@@ -118,8 +118,8 @@ impl Names {
 
     /// `n` names, name `i` being a copy of `f(i)`.
     #[cfg_attr(not(target_vendor = "apple"), allow(dead_code))] // launchd backend
-    pub(crate) fn from_fn<'a>(n: usize, mut f: impl FnMut(usize) -> &'a [u8]) -> Result<Names> {
-        let mut names = Names::with_len(n)?;
+    pub(crate) fn from_fn<'a>(n: usize, mut f: impl FnMut(usize) -> &'a [u8]) -> Result<OwnedNames> {
+        let mut names = OwnedNames::with_len(n)?;
         for i in 0..n {
             let b = f(i);
             names.set_with(i, b.len(), |dst| dst.copy_from_slice(b))?;
@@ -129,8 +129,8 @@ impl Names {
 
     /// A copy of the list.
     #[cfg_attr(not(target_vendor = "apple"), allow(dead_code))] // launchd backend
-    pub(crate) fn try_clone(&self) -> Result<Names> {
-        Names::from_fn(self.len, |i| self.get(i).map_or(&[][..], |c| c.to_bytes()))
+    pub(crate) fn try_clone(&self) -> Result<OwnedNames> {
+        OwnedNames::from_fn(self.len, |i| self.get(i).map_or(&[][..], |c| c.to_bytes()))
     }
 
     /// The names as Rust strings (lossy for non-UTF-8 names).
@@ -140,7 +140,7 @@ impl Names {
     }
 }
 
-impl Drop for Names {
+impl Drop for OwnedNames {
     fn drop(&mut self) {
         if self.strv.is_null() {
             return;
@@ -155,7 +155,7 @@ impl Drop for Names {
     }
 }
 
-impl core::fmt::Debug for Names {
+impl core::fmt::Debug for OwnedNames {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
@@ -230,7 +230,7 @@ mod tests {
     use super::*;
 
     fn split(s: &str) -> Result<std::vec::Vec<std::string::String>> {
-        Names::split(s.as_bytes()).map(|n| n.to_strings())
+        OwnedNames::split(s.as_bytes()).map(|n| n.to_strings())
     }
 
     #[test]
@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn repeat_and_raw() {
-        let n = Names::repeat(c"unknown", 3).unwrap();
+        let n = OwnedNames::repeat(c"unknown", 3).unwrap();
         assert_eq!(n.to_strings(), ["unknown"; 3]);
         let p = n.into_raw();
         unsafe {

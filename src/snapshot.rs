@@ -16,12 +16,12 @@ use crate::check;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
 use crate::listen::{self, LISTEN_FDS_START};
-use crate::names::Names;
+use crate::names::OwnedNames;
 
 /// The activated descriptors as first seen by this process.
 #[derive(Debug)]
 pub struct Snapshot {
-    names: Names,
+    names: OwnedNames,
 }
 
 impl Snapshot {

@@ -41,7 +41,7 @@ use crate::byname::{sockets_named, Sockets, Taken};
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
-use crate::names::Names;
+use crate::names::OwnedNames;
 use crate::once::Once;
 
 /// `int launch_activate_socket(const char *name, int **fds, size_t *cnt)`:
@@ -58,7 +58,7 @@ enum Cache {
     /// Not a launchd job, or none of the names is configured.
     Nothing,
     /// Renumbered fds `start ..`, one name each.
-    Fds(Names),
+    Fds(OwnedNames),
     /// The first attempt failed (its fds were closed).
     Failed(Errno),
 }
@@ -97,12 +97,12 @@ impl Launchd {
     }
 
     /// sd_listen_fds_with_names on launchd (without the systemd fallback).
-    pub(crate) fn listen_fds_with_names(&self, unset_environment: bool) -> Result<Names> {
+    pub(crate) fn listen_fds_with_names(&self, unset_environment: bool) -> Result<OwnedNames> {
         let r = if self.released.load(Ordering::Acquire) {
-            Ok(Names::empty())
+            Ok(OwnedNames::empty())
         } else {
             match self.cache() {
-                Cache::Nothing => Ok(Names::empty()),
+                Cache::Nothing => Ok(OwnedNames::empty()),
                 Cache::Fds(names) => names.try_clone(),
                 Cache::Failed(e) => Err(*e),
             }
@@ -170,10 +170,10 @@ impl Launchd {
         Ok(unsafe { Sockets::from_raw(fds, cnt) })
     }
 
-    fn names_to_try(&self) -> Result<Names> {
+    fn names_to_try(&self) -> Result<OwnedNames> {
         match env::get(self.names_var) {
-            Some(v) => Names::split(v.to_bytes()),
-            None => Names::repeat(DEFAULT_NAME, 1),
+            Some(v) => OwnedNames::split(v.to_bytes()),
+            None => OwnedNames::repeat(DEFAULT_NAME, 1),
         }
     }
 
@@ -219,7 +219,7 @@ impl Launchd {
             return Cache::Nothing;
         }
         // Fd i is named after the list entry whose run contains i.
-        let names = Names::from_fn(total, |i| {
+        let names = OwnedNames::from_fn(total, |i| {
             let mut before = 0;
             for (k, n) in list.iter().enumerate() {
                 let c = counts.get(k);
@@ -377,7 +377,7 @@ pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
 
 /// macOS `sd_listen_fds_with_names`, as [`listen_fds`].
 #[cfg(target_vendor = "apple")]
-pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
+pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedNames> {
     let names = super::systemd::listen_fds_with_names(unset_environment)?;
     if !names.is_empty() {
         return Ok(names);

@@ -8,7 +8,7 @@ use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::{mark_cloexec_range, RawSocket};
 use crate::listen::LISTEN_FDS_START;
-use crate::names::Names;
+use crate::names::OwnedNames;
 use crate::parse::{parse_pid_at, safe_atoi_at, safe_atou64_at};
 
 /// libsystemd unsets the variables on every return path when asked to
@@ -54,12 +54,12 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
 
 /// As [`listen_fds`], plus one name per fd from `LISTEN_FDNAMES`
 /// (or `"unknown"` for each when it is absent).
-pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
+pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedNames> {
     // Split before sd_listen_fds, which may unset the variable.
     let vars = env::listen_vars();
     let listed = match vars.fdnames() {
         None => None,
-        Some(v) => match Names::split(v.to_bytes()) {
+        Some(v) => match OwnedNames::split(v.to_bytes()) {
             Ok(names) => Some(names),
             Err(e) => {
                 unset_all(unset_environment, &vars);
@@ -69,12 +69,12 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
     };
     let n = listen_fds(unset_environment)?;
     if n == 0 {
-        return Ok(Names::empty());
+        return Ok(OwnedNames::empty());
     }
     match listed {
         Some(names) if names.len() == n => Ok(names),
         Some(_) => Err(Errno::EINVAL),
-        None => Names::repeat(c"unknown", n),
+        None => OwnedNames::repeat(c"unknown", n),
     }
 }
 

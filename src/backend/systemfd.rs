@@ -35,7 +35,7 @@ use super::systemfd_protocol::{next_record, parse_secret, parse_server, request,
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawSocket;
-use crate::names::Names;
+use crate::names::OwnedNames;
 use crate::once::Once;
 use crate::sys::windows as wsa;
 
@@ -90,25 +90,25 @@ pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
 /// As [`listen_fds`], with names: `LISTEN_FDNAMES` as seen at the first
 /// call (split like systemd's; its count must match: else `EINVAL`), or
 /// `"unknown"` for each socket (the systemfd protocol carries no names).
-pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<Names> {
+pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedNames> {
     let a = activation();
     unset_all(unset_environment);
     let listed = if a.names.is_null() {
         None
     } else {
         // SAFETY: names_len bytes were copied there by `compute`.
-        Some(Names::split(unsafe { core::slice::from_raw_parts(a.names, a.names_len) })?)
+        Some(OwnedNames::split(unsafe { core::slice::from_raw_parts(a.names, a.names_len) })?)
     };
     if a.err != 0 {
         return Err(Errno(a.err));
     }
     if a.n == 0 {
-        return Ok(Names::empty());
+        return Ok(OwnedNames::empty());
     }
     match listed {
         Some(names) if names.len() == a.n => Ok(names),
         Some(_) => Err(Errno::EINVAL),
-        None => Names::repeat(c"unknown", a.n),
+        None => OwnedNames::repeat(c"unknown", a.n),
     }
 }
 

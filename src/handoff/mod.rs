@@ -69,7 +69,7 @@ pub const INFINITY: u64 = u64::MAX;
 
 /// The names of the descriptors to hand off, borrowed for the call: a Rust
 /// slice (the only form a caller of the Rust API can build) or the C API's
-/// array. (Not the owned, `malloc`ed list [`crate::Names`] that
+/// array. (Not the owned, `malloc`ed list [`crate::OwnedNames`] that
 /// `listen_fds_with_names` returns.)
 ///
 /// ```
