@@ -29,39 +29,39 @@ pub use crate::fd::RawSocket;
 ///
 /// Dropping it frees the array but does **not** close the sockets: they are
 /// the caller's from the moment they are returned (wrap them, e.g. with
-/// `OwnedFd::from_raw_fd`, or use [`Sockets::into_owned_fds`]).
-/// [`Sockets::into_raw`] hands the array itself over (release it with `free`).
-pub struct Sockets {
+/// `OwnedFd::from_raw_fd`, or use [`SocketArray::into_owned_fds`]).
+/// [`SocketArray::into_raw`] hands the array itself over (release it with `free`).
+pub struct SocketArray {
     ptr: *mut RawSocket,
     len: usize,
 }
 
 // The array is exclusively owned; the handles are plain integers.
-unsafe impl Send for Sockets {}
-unsafe impl Sync for Sockets {}
+unsafe impl Send for SocketArray {}
+unsafe impl Sync for SocketArray {}
 
-impl Sockets {
+impl SocketArray {
     /// A zeroed `malloc`ed array for `len` sockets, which the caller fills
     /// before handing it out.
-    pub(crate) fn with_len(len: usize) -> Result<Sockets> {
+    pub(crate) fn with_len(len: usize) -> Result<SocketArray> {
         let bytes = len.max(1).checked_mul(core::mem::size_of::<RawSocket>()).ok_or(Errno::ENOMEM)?;
         // SAFETY: malloc with a checked size; NULL is handled.
         let ptr = unsafe { libc::calloc(1, bytes) } as *mut RawSocket;
         if ptr.is_null() {
             return Err(Errno::ENOMEM);
         }
-        Ok(Sockets { ptr, len })
+        Ok(SocketArray { ptr, len })
     }
 
     /// Take ownership of a `malloc`ed array of `len` sockets (as returned by
-    /// `launch_activate_socket` or [`Sockets::into_raw`]).
+    /// `launch_activate_socket` or [`SocketArray::into_raw`]).
     ///
     /// # Safety
     /// `ptr` was allocated with the C allocator, holds `len` initialised
     /// handles, and is not used or freed elsewhere afterwards. `ptr` may be
     /// NULL only if `len` is 0.
-    pub unsafe fn from_raw(ptr: *mut RawSocket, len: usize) -> Sockets {
-        Sockets { ptr, len }
+    pub unsafe fn from_raw(ptr: *mut RawSocket, len: usize) -> SocketArray {
+        SocketArray { ptr, len }
     }
 
     /// Number of sockets (at least 1 for a successful activation).
@@ -108,14 +108,14 @@ impl Sockets {
     }
 }
 
-impl Drop for Sockets {
+impl Drop for SocketArray {
     fn drop(&mut self) {
         // SAFETY: ptr is NULL or a C-allocated array we own.
         unsafe { libc::free(self.ptr as *mut libc::c_void) }
     }
 }
 
-impl core::fmt::Debug for Sockets {
+impl core::fmt::Debug for SocketArray {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list().entries(self.as_slice()).finish()
     }
@@ -166,7 +166,12 @@ impl Taken {
 /// `start + i`: all matching entries in order. `ENOENT` if none matches,
 /// `EALREADY` if the name was claimed before in `taken`. Nothing is claimed
 /// unless the result is `Ok`.
-pub(crate) fn sockets_named(names: &OwnedNames, name: &CStr, start: RawSocketNum, taken: &Taken) -> Result<Sockets> {
+pub(crate) fn sockets_named(
+    names: &OwnedNames,
+    name: &CStr,
+    start: RawSocketNum,
+    taken: &Taken,
+) -> Result<SocketArray> {
     // Index loops with wrapping counters rather than position/count/
     // enumerate, whose counters carry overflow checks into the panic-check
     // build; indices are bounded by the name list's length.
@@ -174,7 +179,7 @@ pub(crate) fn sockets_named(names: &OwnedNames, name: &CStr, start: RawSocketNum
     let first = matching().next().ok_or(Errno::ENOENT)?;
     let count = matching().fold(0usize, |c, _| c.wrapping_add(1));
     // Allocate before claiming, so that ENOMEM leaves the name available.
-    let mut out = Sockets::with_len(count)?;
+    let mut out = SocketArray::with_len(count)?;
     taken.claim(first)?;
     for (slot, i) in out.as_mut_slice().iter_mut().zip(matching()) {
         // i < names.len(), which the backends keep below i32::MAX - start.
@@ -218,7 +223,7 @@ type RawSocketNum = usize;
 /// # }
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn activate_socket(name: &CStr) -> Result<Sockets> {
+pub fn activate_socket(name: &CStr) -> Result<SocketArray> {
     crate::backend::platform::activate_socket(name)
 }
 
@@ -278,10 +283,10 @@ mod tests {
         let (p, len) = sockets_named(&n, c"q", 3, &t).unwrap().into_raw();
         assert_eq!(len, 3);
         // SAFETY: the array came from into_raw.
-        let back = unsafe { Sockets::from_raw(p, len) };
+        let back = unsafe { SocketArray::from_raw(p, len) };
         assert_eq!(back.as_slice(), [3, 4, 5]);
         drop(back); // frees with free(): valgrind/ASan would flag a mismatch
-        let empty = unsafe { Sockets::from_raw(core::ptr::null_mut(), 0) };
+        let empty = unsafe { SocketArray::from_raw(core::ptr::null_mut(), 0) };
         assert!(empty.is_empty() && empty.as_slice().is_empty());
     }
 }

@@ -73,7 +73,10 @@ mod watchdog;
 
 #[cfg(unix)]
 pub use address::{AddressError, SocketAddress};
-pub use byname::{activate_socket, Sockets};
+pub use byname::{activate_socket, SocketArray};
+/// The name of [`SocketArray`] in sdfd 0.1.0.
+#[deprecated(since = "0.2.0", note = "renamed to `SocketArray` (the malloc'ed C array of sockets)")]
+pub type Sockets = SocketArray;
 pub use check::{is_fifo, is_mq, is_socket, is_socket_inet, is_socket_sockaddr, is_socket_unix, is_special};
 pub use errno::{Errno, Result};
 pub use fd::{RawFd, RawSocket};

@@ -37,7 +37,7 @@
 use core::ffi::{c_char, c_int, CStr};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::byname::{sockets_named, Sockets, Taken};
+use crate::byname::{sockets_named, SocketArray, Taken};
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::RawFd;
@@ -134,7 +134,7 @@ impl Launchd {
 
     /// The sockets named `name`: from the cache if `sd_listen_fds` put them
     /// there (and has not released them), else straight from launchd.
-    pub(crate) fn activate_socket(&self, name: &CStr) -> Result<Sockets> {
+    pub(crate) fn activate_socket(&self, name: &CStr) -> Result<SocketArray> {
         if !self.released.load(Ordering::Acquire) {
             if let Some(Cache::Fds(names)) = self.cache_if_ready() {
                 if names.iter().any(|n| n == name) {
@@ -154,7 +154,7 @@ impl Launchd {
     }
 
     /// One `launch_activate_socket` call, its array adopted.
-    fn call(&self, name: &CStr) -> Result<Sockets> {
+    fn call(&self, name: &CStr) -> Result<SocketArray> {
         let mut fds: *mut c_int = core::ptr::null_mut();
         let mut cnt: usize = 0;
         // SAFETY: NUL-terminated name and valid out-pointers.
@@ -167,7 +167,7 @@ impl Launchd {
             return Err(Errno::EIO);
         }
         // SAFETY: launchd returns a malloc'ed array of cnt fds that is ours.
-        Ok(unsafe { Sockets::from_raw(fds, cnt) })
+        Ok(unsafe { SocketArray::from_raw(fds, cnt) })
     }
 
     fn names_to_try(&self) -> Result<OwnedNames> {
@@ -388,7 +388,7 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedName
 /// macOS by-name activation: the systemd protocol when `LISTEN_PID` is this
 /// process, else launchd.
 #[cfg(target_vendor = "apple")]
-pub(crate) fn activate_socket(name: &CStr) -> Result<Sockets> {
+pub(crate) fn activate_socket(name: &CStr) -> Result<SocketArray> {
     match super::systemd::activate_socket(name) {
         Err(Errno::ESRCH) => LAUNCHD.activate_socket(name),
         r => r,

@@ -3,7 +3,7 @@
 
 use core::ffi::CStr;
 
-use crate::byname::{sockets_named, Sockets, Taken};
+use crate::byname::{sockets_named, SocketArray, Taken};
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::fd::{mark_cloexec_range, RawSocket};
@@ -110,7 +110,7 @@ static TAKEN: Taken = Taken::new();
 /// The passed fds named `name` (see `crate::activate`): the checks and
 /// side effects of `sd_listen_fds_with_names(0)`, then a lookup; `ESRCH`
 /// when nothing was passed to this process.
-pub(crate) fn activate_socket(name: &CStr) -> Result<Sockets> {
+pub(crate) fn activate_socket(name: &CStr) -> Result<SocketArray> {
     let names = listen_fds_with_names(false)?;
     if names.is_empty() {
         return Err(Errno::ESRCH);

@@ -462,7 +462,7 @@ static TAKEN: crate::byname::Taken = crate::byname::Taken::new();
 /// The received sockets named `name` (names from `LISTEN_FDNAMES`, else
 /// `"unknown"`), once per name: as on Unix, `ESRCH` when nothing was
 /// received, `ENOENT`/`EALREADY` from the shared lookup.
-pub(crate) fn activate_socket(name: &core::ffi::CStr) -> Result<crate::byname::Sockets> {
+pub(crate) fn activate_socket(name: &core::ffi::CStr) -> Result<crate::byname::SocketArray> {
     let names = listen_fds_with_names(false)?;
     if names.is_empty() {
         return Err(Errno::ESRCH);
