@@ -67,7 +67,7 @@ mod parse;
 #[cfg(unix)]
 mod snapshot;
 #[cfg(all(feature = "std", unix))]
-mod sockets;
+mod std_sockets;
 mod sys;
 mod watchdog;
 
@@ -88,7 +88,7 @@ pub type Names = OwnedNames;
 #[cfg(unix)]
 pub use snapshot::{environ_without_activation, find_socket, is_activation_var, snapshot, Address, InetAddr, Snapshot};
 #[cfg(all(feature = "std", unix))]
-pub use sockets::{
+pub use std_sockets::{
     take, take_all, take_tcp_listener, take_udp_socket, take_unix_datagram, take_unix_listener, tcp_listener_or_bind,
     udp_socket_or_bind, unix_listener_or_bind, ActivatedSocket,
 };
