@@ -369,7 +369,7 @@ static LAUNCHD: Launchd = Launchd::new(sys::launch_activate_socket, SOCKETS_VAR,
 /// (`LISTEN_PID` is this process: its count or its error), else launchd.
 #[cfg(target_vendor = "apple")]
 pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
-    match super::systemd::listen_fds(unset_environment)? {
+    match super::listen_env::listen_fds(unset_environment)? {
         0 => LAUNCHD.listen_fds(unset_environment),
         n => Ok(n),
     }
@@ -378,7 +378,7 @@ pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
 /// macOS `sd_listen_fds_with_names`, as [`listen_fds`].
 #[cfg(target_vendor = "apple")]
 pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedNames> {
-    let names = super::systemd::listen_fds_with_names(unset_environment)?;
+    let names = super::listen_env::listen_fds_with_names(unset_environment)?;
     if !names.is_empty() {
         return Ok(names);
     }
@@ -389,7 +389,7 @@ pub(crate) fn listen_fds_with_names(unset_environment: bool) -> Result<OwnedName
 /// process, else launchd.
 #[cfg(target_vendor = "apple")]
 pub(crate) fn activate_socket(name: &CStr) -> Result<SocketArray> {
-    match super::systemd::activate_socket(name) {
+    match super::listen_env::activate_socket(name) {
         Err(Errno::ESRCH) => LAUNCHD.activate_socket(name),
         r => r,
     }

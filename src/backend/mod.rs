@@ -1,8 +1,8 @@
 //! Where activated descriptors come from. Each backend implements the same
 //! functions (`listen_fds`, `listen_fds_with_names`, `socket`,
-//! `activate_socket`); `crate::listen` and `crate::activate` call the platform's.
+//! `activate_socket`); `crate::listen` and `crate::byname` call the platform's.
 //!
-//! * `systemd`: the `LISTEN_PID`/`LISTEN_FDS`/`LISTEN_FDNAMES` environment
+//! * `listen_env`: the `LISTEN_PID`/`LISTEN_FDS`/`LISTEN_FDNAMES` environment
 //!   protocol with fds from 3 (systemd, systemd-socket-activate, systemfd,
 //!   sdfd-activate). Used on every Unix.
 //! * `launchd`: macOS, `launch_activate_socket` by name, renumbered onto
@@ -14,13 +14,13 @@
 //!   `systemfd_protocol`, compiled and tested on every platform.
 
 #[cfg(unix)]
-pub(crate) mod systemd;
+pub(crate) mod listen_env;
 
 #[cfg(any(target_vendor = "apple", all(test, unix)))]
 pub(crate) mod launchd;
 
 #[cfg(all(unix, not(target_vendor = "apple")))]
-pub(crate) use systemd as platform;
+pub(crate) use listen_env as platform;
 
 #[cfg(target_vendor = "apple")]
 pub(crate) use launchd as platform;
