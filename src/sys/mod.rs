@@ -12,27 +12,64 @@
 
 use core::ffi::c_int;
 
-#[cfg(unix)]
-mod unix;
-#[cfg(unix)]
-use unix as imp;
-
 #[cfg(sdfd_raw_syscalls)]
 mod linux;
-#[cfg(sdfd_raw_syscalls)]
-pub(crate) use linux::*;
-
 #[cfg(unix)]
 pub(crate) mod notify_socket;
 #[cfg(unix)]
-pub(crate) use notify_socket::notify_send;
-
+mod unix;
 #[cfg(windows)]
 pub(crate) mod windows;
-#[cfg(windows)]
-use windows as imp;
 
-pub(crate) use imp::*;
+// Which primitive comes from which file, per target. No glob imports: each
+// name below is defined by the file named, for the targets named, and by no
+// other file for them.
+
+// Every Unix, through libc (`unix.rs`): sockets, file identity, the barrier
+// pipe.
+#[cfg(unix)]
+pub(crate) use unix::{
+    barrier_pipe, fd_file_id, is_listening, is_mq_handle, is_socket_handle, local_addr, path_file_id,
+    sockaddr_family, socket_is_invalid, socket_type, sun_path_offset, wait_hangup, Stat, AF_INET, AF_INET6, AF_UNIX,
+};
+// Unix without `SO_PEERCRED` (BSDs, Apple: libc's; illumos: over
+// `getpeerucred`).
+#[cfg(all(unix, not(sdfd_linux)))]
+pub(crate) use unix::getpeereid;
+// The `sd_notify` datagram protocol (every Unix: `notify_socket.rs`).
+#[cfg(unix)]
+pub(crate) use notify_socket::notify_send;
+
+// Descriptors, `stat`, poll, pipes, the clock and the hand-off's
+// directory-relative calls: raw system calls on Linux x86_64/aarch64
+// (`linux.rs`) ...
+#[cfg(sdfd_raw_syscalls)]
+pub(crate) use linux::{
+    accept_cloexec_nonblock, chmod_in, close_range, environ, exists_nofollow, fstat, get_fd_flags, getpid, link_in,
+    mkdir_in, monotonic_usec, mq_getattr, open_in, own_pidfd_inode, pipe_cloexec, ppoll_one, set_fd_flags, stat_at,
+    stat_in, unlink_in,
+};
+// ... and through libc (`unix.rs`) on every other Unix: Linux on i686, armhf,
+// s390x, ppc64el ..., Android, the BSDs, illumos, Apple ...
+#[cfg(all(unix, not(sdfd_raw_syscalls)))]
+pub(crate) use unix::{
+    chmod_in, environ, exists_nofollow, fstat, get_fd_flags, getpid, link_in, mkdir_in, monotonic_usec, open_in,
+    pipe_cloexec, ppoll_one, set_fd_flags, stat_at, stat_in, unlink_in,
+};
+// ... of which these only on a Linux kernel (Linux, Android) ...
+#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+pub(crate) use unix::{accept_cloexec_nonblock, mq_getattr, own_pidfd_inode};
+// ... and `close_range` only on Linux itself (the hand-off's spawn calls it).
+#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
+pub(crate) use unix::close_range;
+
+// Windows, through Winsock (`windows.rs`).
+#[cfg(windows)]
+pub(crate) use windows::{
+    barrier_pipe, exists_nofollow, fd_file_id, get_fd_flags, is_listening, is_mq_handle, is_socket_handle, local_addr,
+    notify_send, path_file_id, sockaddr_family, socket_is_invalid, socket_type, sun_path_offset, wait_hangup, AF_INET,
+    AF_INET6, AF_UNIX,
+};
 
 /// A `CLOCK_MONOTONIC` reading in µs (`monotonic_usec`, either module).
 #[cfg(unix)]
