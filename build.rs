@@ -141,14 +141,18 @@ fn capi() {
 ///   system-call ABI (`SOCK_CLOEXEC`, `pipe2`, `ppoll`, message queues,
 ///   vsock, `SCM_CREDENTIALS`);
 /// * `sdfd_raw_syscalls`: Linux on x86_64 or aarch64, where `src/sys/linux.rs`
-///   makes its calls as raw system calls instead of through libc.
+///   makes its calls as raw system calls instead of through libc. Off with
+///   `SDFD_NO_RAW_SYSCALLS=1`, so that the libc path of `src/sys/unix.rs`
+///   also runs on x86_64 (tests/rust/crate.sh, tests/c/difftest.sh).
 ///
 /// (`cargo:` rather than `cargo::`: the crate's rust-version predates it.)
 fn cfg_aliases() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let linux = os == "linux" || os == "android";
-    let raw = os == "linux" && (arch == "x86_64" || arch == "aarch64");
+    println!("cargo:rerun-if-env-changed=SDFD_NO_RAW_SYSCALLS");
+    let no_raw = std::env::var_os("SDFD_NO_RAW_SYSCALLS").is_some_and(|v| v == "1");
+    let raw = os == "linux" && (arch == "x86_64" || arch == "aarch64") && !no_raw;
     for (name, on) in [("sdfd_linux", linux), ("sdfd_raw_syscalls", raw)] {
         println!("cargo:rustc-check-cfg=cfg({name})");
         if on {

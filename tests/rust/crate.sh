@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Rust crate as its users see it:
 #   1. every documented feature combination builds and its tests pass
-#      (default, no std, capi, no std + capi);
+#      (default, no std, capi, no std + capi), and the tests pass on the
+#      Linux libc path (SDFD_NO_RAW_SYSCALLS=1);
 #   2. a consumer crate (tests/rust/consumer) depending on sdfd, with and
 #      without sdfd's default features: builds, runs, defines no sd_*/sdfd_*
 #      symbol, and its dependency tree is sdfd + libc only;
@@ -39,6 +40,15 @@ for feat in "" "--features capi" "--no-default-features --lib"; do
     if [ "$n" -gt 0 ]; then ok "cargo test ($name): $n tests"; else bad "cargo test ($name) ran nothing" "$out"; fi
   else bad "cargo test ($name)" "$out"; fi
 done
+# The Linux libc path (src/sys/unix.rs, as i686, armhf, s390x and ppc64el
+# build it) on this host too: build.rs leaves sdfd_raw_syscalls off with
+# SDFD_NO_RAW_SYSCALLS=1 (its own target directory, not to rebuild the
+# main one); tests/c/difftest.sh runs the C library built so.
+if out=$(SDFD_NO_RAW_SYSCALLS=1 CARGO_TARGET_DIR=target/noraw nice cargo test --quiet --features capi 2>&1); then
+  n=$(grep -oE 'test result: ok\. [0-9]+ passed' <<<"$out" | awk '{s+=$4} END {print s+0}')
+  if [ "$n" -gt 0 ]; then ok "cargo test (capi, SDFD_NO_RAW_SYSCALLS=1: libc in place of raw system calls): $n tests"
+  else bad "cargo test (SDFD_NO_RAW_SYSCALLS=1) ran nothing" "$out"; fi
+else bad "cargo test (capi, SDFD_NO_RAW_SYSCALLS=1)" "$out"; fi
 
 # 2. The consumer crate.
 c_syms() { nm --defined-only "$@" 2>/dev/null | awk '{print $3}' | grep -E '^(sd_|sdfd_)' | sort -u; }
