@@ -54,6 +54,7 @@ unsafe fn sym<T: Copy>(h: *mut c_void, name: &CStr) -> T {
 /// libsystemd.so.0, loaded once.
 pub fn systemd() -> &'static Systemd {
     static S: OnceLock<Systemd> = OnceLock::new();
+    // SAFETY: dlopen/dlsym of libsystemd's sd_* functions, each transmuted to its own C prototype (`sym`).
     S.get_or_init(|| unsafe {
         // The harness binary must not export sdfd's sd_* symbols: libsystemd
         // calls its own sd_listen_fds through the PLT, and an exported
@@ -91,12 +92,14 @@ pub fn systemd() -> &'static Systemd {
 const FD_WINDOW: std::ops::Range<c_int> = 3..40;
 
 fn fd_flags() -> Vec<c_int> {
+    // SAFETY: F_GETFD reads no memory, on any number.
     FD_WINDOW.map(|fd| unsafe { libc::fcntl(fd, libc::F_GETFD) }).collect()
 }
 
 fn restore_fd_flags(saved: &[c_int]) {
     for (fd, &f) in FD_WINDOW.zip(saved) {
         if f >= 0 {
+            // SAFETY: F_SETFD only restores the flags read before.
             unsafe { libc::fcntl(fd, libc::F_SETFD, f) };
         }
     }
@@ -106,6 +109,7 @@ fn restore_fd_flags(saved: &[c_int]) {
 /// /dev/null), so that `LISTEN_FDS` counts up to 8 can succeed.
 fn ensure_low_fds() {
     static ONCE: OnceLock<()> = OnceLock::new();
+    // SAFETY: only closed slots are filled, with /dev/null; nothing else holds them.
     ONCE.get_or_init(|| unsafe {
         for fd in 3..11 {
             if libc::fcntl(fd, libc::F_GETFD) < 0 {
@@ -120,6 +124,7 @@ fn ensure_low_fds() {
 }
 
 fn set_var(name: &CStr, value: Option<&[u8]>) {
+    // SAFETY: NUL-terminated name and value; the fuzz targets run single-threaded.
     unsafe {
         match value {
             None => {
@@ -134,6 +139,7 @@ fn set_var(name: &CStr, value: Option<&[u8]>) {
 }
 
 fn get_var(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: getenv's result is copied before the environment changes.
     unsafe {
         let p = libc::getenv(name.as_ptr());
         (!p.is_null()).then(|| CStr::from_ptr(p).to_bytes().to_vec())
@@ -235,6 +241,7 @@ pub fn listen_env(data: &[u8]) {
         }
         let sentinel: *mut *mut c_char = std::ptr::NonNull::dangling().as_ptr();
         let mut names = sentinel;
+        // SAFETY: `names` is writable; the functions have these prototypes.
         let ret = unsafe {
             match (op, which) {
                 (1, 0) => (sys.listen_fds_with_names)(unset, &mut names),
@@ -246,6 +253,7 @@ pub fn listen_env(data: &[u8]) {
             }
         };
         let untouched = names == sentinel;
+        // SAFETY: a successful call stored a malloc'ed strv there, now ours.
         let names = if untouched || names.is_null() { None } else { Some(unsafe { take_strv(names) }) };
         ListenOutcome {
             ret,
@@ -286,6 +294,7 @@ pub fn watchdog_env(data: &[u8]) {
         }
         let mut usec: u64 = 0x5eed;
         let p = if null { std::ptr::null_mut() } else { &mut usec as *mut u64 };
+        // SAFETY: `p` is NULL or points to a writable u64.
         let ret = unsafe {
             if which == 0 {
                 (sys.watchdog_enabled)(unset, p)
@@ -382,6 +391,7 @@ pub fn notify_socket(data: &[u8]) {
     let e = data.split(|&b| b == 0).next().unwrap_or(b"");
     let got = match sdfd::fuzzing::parse_target(e) {
         Ok(sdfd::fuzzing::Target::Unix(un, len)) => {
+            // SAFETY: reads the bytes of a sockaddr_un, plain data.
             let bytes = unsafe {
                 std::slice::from_raw_parts(&un as *const _ as *const u8, std::mem::size_of::<libc::sockaddr_un>())
             };
@@ -396,7 +406,9 @@ pub fn notify_socket(data: &[u8]) {
         if !e.starts_with(b"vsock") {
             set_var(c"NOTIFY_SOCKET", Some(e));
             let sys = systemd();
+            // SAFETY: a NUL-terminated state; NOTIFY_SOCKET was set above.
             let a = unsafe { (sys.notify)(0, c"READY=1".as_ptr()) };
+            // SAFETY: as above.
             let b = unsafe { sd::sd_notify(0, c"READY=1".as_ptr()) };
             set_var(c"NOTIFY_SOCKET", None);
             assert_eq!(
@@ -426,6 +438,7 @@ impl Drop for Fixtures {
 }
 
 fn sockname(fd: c_int) -> Vec<u8> {
+    // SAFETY: `ss` is a writable sockaddr_storage of length `l`; getsockname wrote `l` bytes.
     unsafe {
         let mut ss: libc::sockaddr_storage = std::mem::zeroed();
         let mut l = std::mem::size_of_val(&ss) as libc::socklen_t;
@@ -438,12 +451,15 @@ fn sockname(fd: c_int) -> Vec<u8> {
 
 fn high_fd(fd: c_int) -> c_int {
     // keep fixtures out of the 3..40 window the listen target watches
+    // SAFETY: F_DUPFD_CLOEXEC of the caller's own descriptor.
     let h = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100) };
+    // SAFETY: `fd` is the caller's, replaced by its copy `h`.
     unsafe { libc::close(fd) };
     h
 }
 
 fn inet(family: c_int, ty: c_int, listen: bool) -> c_int {
+    // SAFETY: socket calls on a new socket with local, correctly sized addresses.
     unsafe {
         let s = libc::socket(family, ty, 0);
         assert!(s >= 0);
@@ -471,6 +487,7 @@ fn inet(family: c_int, ty: c_int, listen: bool) -> c_int {
 }
 
 fn unix(ty: c_int, name: Option<&[u8]>, abstract_: bool, listen: bool) -> c_int {
+    // SAFETY: as in inet; the path is cut to fit sun_path.
     unsafe {
         let s = libc::socket(libc::AF_UNIX, ty, 0);
         assert!(s >= 0);
@@ -515,6 +532,7 @@ fn fixtures() -> &'static Fixtures {
         let fifo = CString::new(dir.join("fifo").as_os_str().as_bytes()).unwrap();
         let file = CString::new(dir.join("file").as_os_str().as_bytes()).unwrap();
         let mut files = Vec::new();
+        // SAFETY: NUL-terminated paths in a private temporary directory.
         unsafe {
             libc::mkfifo(fifo.as_ptr(), 0o600);
             files.push((high_fd(libc::open(fifo.as_ptr(), libc::O_RDWR)), fifo));
@@ -602,7 +620,9 @@ pub fn sockaddr(data: &[u8]) {
     patch(&mut buf, &data[5..]);
     let addr = if flags & 4 != 0 { std::ptr::null() } else { buf.as_ptr() as *const libc::sockaddr };
     let sys = systemd();
+    // SAFETY: `addr` is NULL or `buf` with `len` readable bytes.
     let want = unsafe { (sys.is_socket_sockaddr)(fd, ty, addr, len, listening) };
+    // SAFETY: as above.
     let got = unsafe { sd::sd_is_socket_sockaddr(fd, ty, addr, len, listening) };
     assert_eq!(want, got, "sd_is_socket_sockaddr(fd={fd}, type={ty}, {:?}, {len}, {listening})", &buf[..32]);
 }
@@ -636,7 +656,9 @@ pub fn socket_unix(data: &[u8]) {
     };
     let path = if flags & 2 != 0 { std::ptr::null() } else { buf.as_ptr() as *const c_char };
     let sys = systemd();
+    // SAFETY: `path` is NULL or `buf` with `len` readable bytes.
     let want = unsafe { (sys.is_socket_unix)(fd, ty, listening, path, len) };
+    // SAFETY: as above.
     let got = unsafe { sd::sd_is_socket_unix(fd, ty, listening, path, len) };
     assert_eq!(want, got, "sd_is_socket_unix(fd={fd}, type={ty}, {listening}, {:?}, {len})", &buf[..len.min(120)]);
 }
@@ -670,7 +692,9 @@ pub fn fd_paths(data: &[u8]) {
         (sys.is_mq, sd::sd_is_mq, "mq"),
     ];
     for (a, b, what) in pairs {
+        // SAFETY: `path` is NULL or a NUL-terminated string.
         let want = unsafe { a(fd, path) };
+        // SAFETY: as above.
         let got = unsafe { b(fd, path) };
         assert_eq!(want, got, "sd_is_{what}(fd={fd}, {c:?})");
     }

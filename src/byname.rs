@@ -36,8 +36,9 @@ pub struct SocketArray {
     len: usize,
 }
 
-// The array is exclusively owned; the handles are plain integers.
+// SAFETY: the array is exclusively owned; the handles are plain integers.
 unsafe impl Send for SocketArray {}
+// SAFETY: as for Send; `&SocketArray` only reads.
 unsafe impl Sync for SocketArray {}
 
 impl SocketArray {
@@ -286,6 +287,7 @@ mod tests {
         let back = unsafe { SocketArray::from_raw(p, len) };
         assert_eq!(back.as_slice(), [3, 4, 5]);
         drop(back); // frees with free(): valgrind/ASan would flag a mismatch
+                    // SAFETY: a NULL array with length 0 is allowed.
         let empty = unsafe { SocketArray::from_raw(core::ptr::null_mut(), 0) };
         assert!(empty.is_empty() && empty.as_slice().is_empty());
     }

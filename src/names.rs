@@ -16,8 +16,9 @@ pub struct OwnedNames {
     len: usize,
 }
 
-// The strings are exclusively owned and immutable once built.
+// SAFETY: the strings are exclusively owned and immutable once built.
 unsafe impl Send for OwnedNames {}
+// SAFETY: as for Send; `&OwnedNames` only reads.
 unsafe impl Sync for OwnedNames {}
 
 impl OwnedNames {
@@ -256,6 +257,7 @@ mod tests {
         let n = OwnedNames::repeat(c"unknown", 3).unwrap();
         assert_eq!(n.to_strings(), ["unknown"; 3]);
         let p = n.into_raw();
+        // SAFETY: `into_raw` returned the array of 3 names and its NULL terminator, now ours to read and free.
         unsafe {
             assert!((*p.add(3)).is_null());
             for i in 0..3 {

@@ -298,17 +298,21 @@ mod tests {
             [b'0', b'o' | b'O', ..] => (skip + 2, 8),
             _ => (skip, 0),
         };
+        // SAFETY: `off` is at most the length of `s`'s bytes before its NUL.
         let start = unsafe { s.as_ptr().add(off) };
         let mut end: *mut libc::c_char = core::ptr::null_mut();
         crate::errno::set_errno(0);
+        // SAFETY: `start` points into the NUL-terminated `s`; `end` is writable.
         let v = unsafe { f(start, &mut end, base) };
         let e = Errno::last();
         if e.0 > 0 {
             return Err(e);
         }
+        // SAFETY: the converter set `end` to a position within `s`, up to its NUL.
         if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
             return Err(Errno::EINVAL);
         }
+        // SAFETY: `start` is within `s` (at worst its NUL).
         if unsigned && v != T::default() && unsafe { *start } == b'-' as libc::c_char {
             return Err(Errno::ERANGE);
         }

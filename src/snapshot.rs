@@ -346,6 +346,7 @@ mod tests {
         ];
         let mut envp: std::vec::Vec<*const c_char> = vars.iter().map(|c| c.as_ptr()).collect();
         envp.push(core::ptr::null());
+        // SAFETY: `envp` is a NULL-terminated array of NUL-terminated strings that outlives the calls.
         unsafe {
             let out = environ_without_activation(envp.as_ptr()).unwrap();
             let mut kept = std::vec::Vec::new();

@@ -19,13 +19,16 @@ fn in_child(f: fn() -> Result<(), String>) {
             Err(e) => {
                 // (the test harness's output capture does not reach the real fd 2)
                 let m = format!("{e}\n");
+                // SAFETY: writes `m.len()` readable bytes to fd 2.
                 unsafe { libc::write(2, m.as_ptr().cast(), m.len()) };
                 1
             }
         };
+        // SAFETY: _exit ends the forked child without running the parent's destructors.
         unsafe { libc::_exit(code) };
     }
     let mut st = 0;
+    // SAFETY: `st` is a writable int.
     unsafe { libc::waitpid(pid, &mut st, 0) };
     assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "child failed, status {st}");
 }
@@ -42,6 +45,7 @@ fn check(cond: bool, what: &str) -> Result<(), String> {
 fn activate(fds: Vec<OwnedFd>, names: &str) {
     for (i, fd) in fds.iter().enumerate() {
         let target = 3 + i as i32;
+        // SAFETY: dup2 of the test's own descriptor onto a number the test owns.
         assert_eq!(unsafe { libc::dup2(fd.as_raw_fd(), target) }, target);
     }
     std::env::set_var("LISTEN_FDS", fds.len().to_string());
@@ -204,6 +208,7 @@ fn unset_env_variants_remove_the_variables() {
         // SAFETY: this child is single-threaded.
         check(unsafe { sdfd::listen_fds_and_unset_env() } == Ok(0), "unset listen_fds")?;
         check(std::env::var_os("LISTEN_FDS").is_none() && std::env::var_os("LISTEN_PID").is_none(), "LISTEN_* gone")?;
+        // SAFETY: this child is single-threaded.
         check(unsafe { sdfd::watchdog_enabled_and_unset_env() }.is_ok(), "unset watchdog")?;
         check(std::env::var_os("WATCHDOG_USEC").is_none(), "WATCHDOG_USEC gone")
     });

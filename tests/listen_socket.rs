@@ -24,6 +24,7 @@ fn in_child(f: fn() -> bool) -> bool {
 
 #[test]
 fn index_maps_to_fd_and_checks() {
+    // SAFETY: the closure runs in a forked, single-threaded child.
     assert!(in_child(|| unsafe {
         for fd in [3, 4] {
             let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);

@@ -262,6 +262,7 @@ fn place(fds: &mut [RawFd], base: RawFd) -> Result<()> {
             return Err(Errno::last());
         }
         fds[k] = moved;
+        // SAFETY: `t` is the temporary descriptor this function opened; nothing else uses it.
         unsafe { libc::close(t) };
         if !try_move(fds, j, t)? {
             // Another thread opened t in between.
@@ -281,9 +282,11 @@ fn try_move(fds: &mut [RawFd], j: usize, t: RawFd) -> Result<bool> {
         return Err(Errno::last());
     }
     if r != t {
+        // SAFETY: `r` was just returned by fcntl(F_DUPFD) to us and is not stored anywhere.
         unsafe { libc::close(r) };
         return Ok(false);
     }
+    // SAFETY: `fds[j]` is one of launchd's descriptors, ours to close now that its copy is at `t`.
     unsafe { libc::close(fds[j]) };
     fds[j] = t;
     Ok(true)
@@ -292,6 +295,7 @@ fn try_move(fds: &mut [RawFd], j: usize, t: RawFd) -> Result<bool> {
 fn set_cloexec(fd: RawFd) -> Result<()> {
     // SAFETY: fcntl on a descriptor we own.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: F_SETFD on a descriptor we own only changes its flags.
     if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
         return Err(Errno::last());
     }

@@ -32,9 +32,9 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
     let Some(pid) = vars.pid() else {
         return Ok(0);
     };
-    // SAFETY (here and below): the values are NUL-terminated strings in the
-    // environment block, which nothing modifies before they are parsed.
     let own = crate::sys::getpid();
+    // SAFETY: `LISTEN_PID`'s value is a NUL-terminated string in the
+    // environment block, which nothing modifies before it is parsed.
     if unsafe { parse_pid_at(pid) }? != own {
         return Ok(0);
     }
@@ -44,6 +44,7 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
     let Some(fds) = vars.fds() else {
         return Ok(0);
     };
+    // SAFETY: as for `LISTEN_PID` above.
     let n = unsafe { safe_atoi_at(fds) }?;
     if n <= 0 || n > i32::MAX - LISTEN_FDS_START {
         return Err(Errno::EINVAL);

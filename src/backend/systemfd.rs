@@ -60,6 +60,7 @@ struct Activation {
 // SAFETY: the pointers are owned by the one `Activation` in `CACHE`, which
 // is written once and then only read (see crate::once).
 unsafe impl Send for Activation {}
+// SAFETY: as for Send; shared references only read.
 unsafe impl Sync for Activation {}
 
 static CACHE: Once<Activation> = Once::new();
@@ -332,6 +333,7 @@ fn connect(addr: &ws::SOCKADDR_STORAGE, deadline: u64) -> Result<Sock> {
     }
     // SAFETY: addr holds a sockaddr of `len` bytes.
     if unsafe { ws::connect(s.0, addr as *const _ as *const ws::SOCKADDR, len as i32) } != 0 {
+        // SAFETY: WSAGetLastError reads this thread's last error.
         let e = unsafe { ws::WSAGetLastError() };
         if e != ws::WSAEWOULDBLOCK {
             return Err(wsa::from_wsa(e));
@@ -340,6 +342,7 @@ fn connect(addr: &ws::SOCKADDR_STORAGE, deadline: u64) -> Result<Sock> {
         let tv = ws::TIMEVAL { tv_sec: (ms / 1000) as i32, tv_usec: ((ms % 1000) * 1000) as i32 };
         // SAFETY: FD_SET is plain old data; one socket in each set.
         let mut wr: ws::FD_SET = unsafe { zeroed() };
+        // SAFETY: as above.
         let mut ex: ws::FD_SET = unsafe { zeroed() };
         wr.fd_count = 1;
         wr.fd_array[0] = s.0;
@@ -415,7 +418,9 @@ fn from_protocol_info(rec: &[u8; RECORD]) -> Result<RawSocket> {
     let info: ws::WSAPROTOCOL_INFOW = unsafe { ptr::read_unaligned(rec.as_ptr() as *const ws::WSAPROTOCOL_INFOW) };
     let fpi = ws::FROM_PROTOCOL_INFO;
     let mut s =
+        // SAFETY: `info` is a whole WSAPROTOCOL_INFOW read from the record; no other pointer.
         unsafe { ws::WSASocketW(fpi, fpi, fpi, &info, 0, ws::WSA_FLAG_OVERLAPPED | ws::WSA_FLAG_NO_HANDLE_INHERIT) };
+    // SAFETY: WSAGetLastError reads this thread's last error.
     if s == ws::INVALID_SOCKET && unsafe { ws::WSAGetLastError() } == ws::WSAEINVAL {
         // Before Windows 7 SP1 the no-inherit flag is unknown.
         // SAFETY: as above.
@@ -441,6 +446,7 @@ fn from_protocol_info(rec: &[u8; RECORD]) -> Result<RawSocket> {
     {
         return Err(Errno(libc::EPROTO));
     }
+    // SAFETY: IO_STATUS_BLOCK is plain old data; all-zero is valid.
     let mut iosb: IO_STATUS_BLOCK = unsafe { zeroed() };
     let fci = FILE_COMPLETION_INFORMATION { Port: ptr::null_mut(), Key: ptr::null_mut() };
     // SAFETY: valid handle, status block and information of the stated size.

@@ -29,8 +29,8 @@ pub(crate) mod windows;
 // pipe.
 #[cfg(unix)]
 pub(crate) use unix::{
-    barrier_pipe, fd_file_id, is_listening, is_mq_handle, is_socket_handle, local_addr, path_file_id,
-    sockaddr_family, socket_is_invalid, socket_type, sun_path_offset, wait_hangup, Stat, AF_INET, AF_INET6, AF_UNIX,
+    barrier_pipe, fd_file_id, is_listening, is_mq_handle, is_socket_handle, local_addr, path_file_id, sockaddr_family,
+    socket_is_invalid, socket_type, sun_path_offset, wait_hangup, Stat, AF_INET, AF_INET6, AF_UNIX,
 };
 // Unix without `SO_PEERCRED` (BSDs, Apple: libc's; illumos: over
 // `getpeerucred`).

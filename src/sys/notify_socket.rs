@@ -192,6 +192,7 @@ fn open_channel(t: &Target) -> Result<Channel> {
             let fd = socket(libc::AF_UNIX, libc::SOCK_DGRAM)?;
             // SAFETY: storage is larger than sockaddr_un.
             let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+            // SAFETY: `ss` is a sockaddr_storage, larger than the `len` bytes of `un` copied into it.
             unsafe {
                 ptr::copy_nonoverlapping(
                     un as *const _ as *const u8,
@@ -229,7 +230,9 @@ fn open_channel(t: &Target) -> Result<Channel> {
                     }
                     Err(e) => return Err(e),
                 };
+                // SAFETY: an all-zero sockaddr_storage is a valid value.
                 let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+                // SAFETY: as above: `ss` has room for the `len` bytes of `un`.
                 unsafe {
                     ptr::copy_nonoverlapping(
                         &vm as *const _ as *const u8,

@@ -27,6 +27,7 @@ pub(crate) fn startup() -> Result<()> {
     // SAFETY: WSADATA is plain old data; WSAStartup is thread-safe and
     // reference-counted, so a race between two first callers is harmless.
     let mut data: ws::WSADATA = unsafe { core::mem::zeroed() };
+    // SAFETY: `data` is a writable WSADATA.
     let r = unsafe { ws::WSAStartup(0x0202, &mut data) };
     let v = if r == 0 { 1 } else { from_wsa(r).negated() };
     STARTED.store(v, Ordering::Release);

@@ -192,7 +192,6 @@ impl Spawner {
         };
         let env_p = &env.ptrs;
         let mut tmp: Vec<RawFd> = vec![-1; fds.len()];
-        // SAFETY: an all-zero sigset_t is a valid value to fill in.
         let mut ctx = Ctx {
             path: self.path.as_ptr(),
             argv: self.argv_p.as_ptr(),
@@ -202,6 +201,7 @@ impl Spawner {
             tmp: &mut tmp,
             inetd,
             sig: &self.sig,
+            // SAFETY: an all-zero sigset_t is a valid value to fill in.
             mask: unsafe { std::mem::zeroed() },
             // SAFETY: getpid cannot fail.
             parent: unsafe { libc::getpid() },

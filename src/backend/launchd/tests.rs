@@ -56,21 +56,26 @@ fn reset(plan: &[(&str, Plan)]) {
 }
 
 fn ino(fd: RawFd) -> u64 {
+    // SAFETY: an all-zero `struct stat` is a valid value for fstat to fill in.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `st` is a writable struct stat.
     assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0, "fd {fd} is open");
     st.st_ino as u64
 }
 
 fn is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD reads no memory, on any number.
     unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
 }
 
 fn cloexec(fd: RawFd) -> bool {
+    // SAFETY: as in is_open.
     unsafe { libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC != 0 }
 }
 
 fn new_socket() -> RawFd {
     // No CLOEXEC, like a descriptor whose flag launchd leaves undefined.
+    // SAFETY: socket takes plain numbers.
     let s = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0) };
     assert!(s >= 0);
     s
@@ -80,8 +85,10 @@ fn new_socket() -> RawFd {
 fn socket_at(n: RawFd) -> RawFd {
     assert!(!is_open(n), "fd {n} must be free for the test");
     let s = new_socket();
+    // SAFETY: F_DUPFD on our own socket; `n` was checked to be free.
     let r = unsafe { libc::fcntl(s, libc::F_DUPFD, n) };
     assert_eq!(r, n);
+    // SAFETY: `s` is ours and duplicated to `n`; no one else holds it.
     unsafe { libc::close(s) };
     r
 }
@@ -121,8 +128,10 @@ fn set_list(var: &CStr, v: Option<&str>) {
     match v {
         Some(v) => {
             let v = CString::new(v).unwrap();
+            // SAFETY: both strings are NUL-terminated; the launchd tests run one at a time under a lock.
             unsafe { libc::setenv(var.as_ptr(), v.as_ptr(), 1) };
         }
+        // SAFETY: as setenv above.
         None => unsafe {
             libc::unsetenv(var.as_ptr());
         },
@@ -143,6 +152,7 @@ fn given() -> Vec<RawFd> {
 
 fn close_from(start: RawFd, n: usize) {
     for i in 0..n {
+        // SAFETY: the test's own descriptors, placed by socket_at.
         unsafe { libc::close(start + i as RawFd) };
     }
 }
@@ -246,6 +256,7 @@ fn a_foreign_fd_in_the_way_is_ebusy_never_clobbered() {
     // cached: same error, no second launchd call (it would say EALREADY)
     assert_eq!(l.listen_fds_with_names(false).unwrap_err(), Errno::EBUSY);
     assert_eq!(calls(), ["Listeners"]);
+    // SAFETY: `mine` is the test's own socket.
     unsafe { libc::close(mine) };
 }
 
@@ -265,8 +276,10 @@ fn by_name_first_then_listing_is_ealready() {
     // ownership: the array is C-allocated and handed over whole
     let (p, n) = s.into_raw();
     for i in 0..n {
+        // SAFETY: `into_raw` gave `n` initialised handles at `p`, now ours.
         unsafe { libc::close(*p.add(i)) };
     }
+    // SAFETY: `p` was allocated with the C allocator and is freed once.
     unsafe { libc::free(p as *mut libc::c_void) };
 }
 
