@@ -18,7 +18,10 @@
 #include <systemd/sd-daemon.h>
 
 static volatile sig_atomic_t stop;
-static void on_term(int sig) { (void)sig; stop = 1; }
+static void on_term(int sig) {
+    (void)sig;
+    stop = 1;
+}
 
 int main(int argc, char **argv) {
     /* read/write restart after the handler; poll never does (EINTR) */
@@ -47,7 +50,7 @@ int main(int argc, char **argv) {
     }
     sd_notify(0, "READY=1\nSTATUS=serving");
     for (long served = 0; (max < 0 || served < max) && !stop;) {
-        int r = poll(p, n, 1000);   /* a SIGTERM just before poll waits at most 1 s */
+        int r = poll(p, n, 1000); /* a SIGTERM just before poll waits at most 1 s */
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return 1;
         for (int i = 0; i < n; i++) {

@@ -17,14 +17,12 @@
 __attribute__((visibility("hidden"))) void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
     unsigned char *d = dst;
     const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
+    while (n--) *d++ = *s++;
     return dst;
 }
 
 __attribute__((visibility("hidden"))) void *memset(void *dst, int c, size_t n) {
     unsigned char *d = dst;
-    while (n--)
-        *d++ = (unsigned char)c;
+    while (n--) *d++ = (unsigned char)c;
     return dst;
 }

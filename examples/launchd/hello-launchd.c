@@ -26,23 +26,17 @@ int main(void) {
     }
     /* n >= 1: launchd gives one socket per address (e.g. IPv4 and IPv6). */
     struct pollfd *p = calloc(n, sizeof *p);
-    if (!p)
-        return 1;
-    for (size_t i = 0; i < n; i++)
-        p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    if (!p) return 1;
+    for (size_t i = 0; i < n; i++) p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
     for (;;) {
-        if (poll(p, n, -1) < 0 && errno != EINTR)
-            return 1;
+        if (poll(p, n, -1) < 0 && errno != EINTR) return 1;
         for (size_t i = 0; i < n; i++) {
-            if (!(p[i].revents & POLLIN))
-                continue;
+            if (!(p[i].revents & POLLIN)) continue;
             int c = accept(p[i].fd, NULL, NULL);
-            if (c < 0)
-                continue;
+            if (c < 0) continue;
             char msg[64];
             int len = snprintf(msg, sizeof msg, "hello from socket %zu of %zu\n", i + 1, n);
-            if (write(c, msg, (size_t)len) < 0)
-                perror("write");
+            if (write(c, msg, (size_t)len) < 0) perror("write");
             close(c);
         }
     }
