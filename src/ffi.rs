@@ -27,8 +27,7 @@ type pid_t = c_int;
 #[allow(non_camel_case_types)]
 pub type sdfd_socket_t = crate::fd::RawSocket;
 
-/// `sizeof(struct sockaddr_storage)` on every supported platform.
-const SOCKADDR_STORAGE_SIZE: usize = 128;
+use crate::sys::SOCKADDR_STORAGE_SIZE;
 
 /// First passed descriptor number.
 pub const SD_LISTEN_FDS_START: c_int = 3;
