@@ -289,7 +289,6 @@ pub(crate) const LISTEN_VARS: [&CStr; 4] = [LISTEN_PID, LISTEN_PIDFDID, LISTEN_F
 /// Every variable that hands activation state to a process: [`LISTEN_VARS`]
 /// first, then the service manager's own. `environ_without_activation`
 /// leaves these out.
-#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const ACTIVATION_VARS: [&CStr; 7] =
     [LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS, LISTEN_FDNAMES, NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
 #[cfg(windows)]
@@ -297,8 +296,47 @@ pub(crate) const SYSTEMFD_SOCKET_SERVER: &CStr = c"SYSTEMFD_SOCKET_SERVER";
 #[cfg(windows)]
 pub(crate) const SYSTEMFD_SOCKET_SECRET: &CStr = c"SYSTEMFD_SOCKET_SECRET";
 
+/// Is this `NAME=value` entry one of the activation variables
+/// (`LISTEN_PID`, `LISTEN_FDS` ... `WATCHDOG_PID`: the crate's one list;
+/// on Windows also `SYSTEMFD_SOCKET_SERVER` and `SYSTEMFD_SOCKET_SECRET`,
+/// and names compared without regard to ASCII case, as Windows does)?
+pub fn is_activation_var(entry: &[u8]) -> bool {
+    let Some(eq) = entry.iter().position(|&b| b == b'=') else {
+        return false;
+    };
+    let name = &entry[..eq];
+    #[cfg(not(windows))]
+    let same = |v: &CStr| name == v.to_bytes();
+    #[cfg(windows)]
+    let same = |v: &CStr| name.eq_ignore_ascii_case(v.to_bytes());
+    #[cfg(windows)]
+    if [SYSTEMFD_SOCKET_SERVER, SYSTEMFD_SOCKET_SECRET].into_iter().any(same) {
+        return true;
+    }
+    ACTIVATION_VARS.into_iter().any(same)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn is_activation_var_matches_whole_names_only() {
+        use super::is_activation_var as is;
+        for v in super::ACTIVATION_VARS {
+            let mut e = v.to_bytes().to_vec();
+            e.extend_from_slice(b"=1");
+            assert!(is(&e), "{v:?}");
+        }
+        assert!(is(b"LISTEN_FDS="));
+        for e in [&b"LISTEN_FDS"[..], b"LISTEN_FDSX=1", b"XLISTEN_FDS=1", b"LISTEN_FD=1", b"PATH=/bin", b"=LISTEN_FDS"]
+        {
+            assert!(!is(e), "{:?}", core::str::from_utf8(e));
+        }
+        // Windows compares names without regard to case, and also hands
+        // the systemfd pair over; elsewhere both are ordinary variables.
+        assert_eq!(is(b"listen_fds=1"), cfg!(windows));
+        assert_eq!(is(b"SYSTEMFD_SOCKET_SERVER=127.0.0.1:1"), cfg!(windows));
+    }
+
     #[test]
     fn activation_vars_start_with_the_listen_vars() {
         assert_eq!(super::ACTIVATION_VARS[..4], super::LISTEN_VARS);

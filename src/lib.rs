@@ -85,8 +85,9 @@ pub use names::OwnedNames;
 /// The name of [`OwnedNames`] in sdfd 0.1.0.
 #[deprecated(since = "0.2.0", note = "renamed to `OwnedNames` (the owned, malloc'ed list)")]
 pub type Names = OwnedNames;
+pub use env::is_activation_var;
 #[cfg(unix)]
-pub use snapshot::{environ_without_activation, find_socket, is_activation_var, snapshot, Address, InetAddr, Snapshot};
+pub use snapshot::{environ_without_activation, find_socket, snapshot, Address, InetAddr, Snapshot};
 #[cfg(all(feature = "std", unix))]
 pub use std_sockets::{
     take, take_all, take_tcp_listener, take_udp_socket, take_unix_datagram, take_unix_listener, tcp_listener_or_bind,

@@ -258,15 +258,6 @@ pub fn find_socket(address: &[u8], type_: c_int) -> Result<RawFd> {
     snap.find(&addr, type_).ok_or(Errno::ENOENT)
 }
 
-/// Is this `NAME=value` entry one of the activation variables
-/// (`LISTEN_PID`, `LISTEN_FDS` ... `WATCHDOG_PID`: the crate's one list)?
-pub fn is_activation_var(entry: &[u8]) -> bool {
-    crate::env::ACTIVATION_VARS.iter().any(|v| {
-        let v = v.to_bytes();
-        entry.starts_with(v) && entry.get(v.len()) == Some(&b'=')
-    })
-}
-
 /// A copy of the NULL-terminated `envp` without the activation variables,
 /// for `execve`/`posix_spawn` of a child — no `unsetenv`, so no race with
 /// other threads. One `malloc`ed array (free it with `free()`); the strings
@@ -289,7 +280,7 @@ pub unsafe fn environ_without_activation(envp: *const *const c_char) -> Result<*
     let mut k = 0;
     for i in 0..n {
         let e = *envp.add(i);
-        if !is_activation_var(CStr::from_ptr(e).to_bytes()) {
+        if !crate::env::is_activation_var(CStr::from_ptr(e).to_bytes()) {
             *out.add(k) = e as *mut c_char;
             k = k.wrapping_add(1);
         }

@@ -52,10 +52,9 @@ const BASE_VARS: &[&str] = &[
 ];
 
 /// Set by a launcher for its child; never passed on from the launcher's own
-/// environment.
+/// environment: the library's one list (`sdfd::is_activation_var`).
 fn is_activation_var(k: &OsStr) -> bool {
-    let k = k.to_string_lossy().to_ascii_uppercase();
-    k.starts_with("LISTEN_") || k.starts_with("SYSTEMFD_") || k.starts_with("WATCHDOG_") || k == "NOTIFY_SOCKET"
+    sdfd::is_activation_var(format!("{}=", k.to_string_lossy()).as_bytes())
 }
 
 /// The child's environment before the activation variables: the base
