@@ -108,10 +108,14 @@ lib:
 header:
 	$(CARGO) run --quiet --locked -p xtask -- header include/sdfd.h
 
+# $(call pc_file,PREFIX,LIBDIR,INCLUDEDIR,LIBS_PRIVATE): sdfd.pc on stdout
+# (here and for Windows).
+pc_file = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@INCLUDEDIR@|$(3)|' \
+    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(4)|' pkgconfig/sdfd.pc.in
+
 $(B)/sdfd.pc: pkgconfig/sdfd.pc.in Cargo.toml Makefile
 	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' $< > $@
+	$(call pc_file,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$(LIBS_PRIVATE)) > $@
 
 # Binary drop-in for programs already linked against libsystemd.so.0 that use
 # only sd-daemon functions: the same objects, linked with libsystemd's soname
@@ -174,9 +178,14 @@ demo:
 #   musl-gcc -static prog.c -Iinclude $(B)/musl/libsdfd.a
 # Needs musl-tools (musl-gcc compiles src/notifyf.c) and the rustup target.
 MUSL_TARGET ?= x86_64-unknown-linux-musl
+# The musl builds' prerequisites, once: musl-gcc, and the rustup target
+# $(call rustup_target,TRIPLE) (added when missing; without rustup, the
+# toolchain's own).
+NEED_MUSL_GCC = @command -v musl-gcc >/dev/null || { echo "make $@: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
+rustup_target = @if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(1) || rustup target add $(1); fi
 musl:
-	@command -v musl-gcc >/dev/null || { echo "make musl: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
-	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
+	$(NEED_MUSL_GCC)
+	$(call rustup_target,$(MUSL_TARGET))
 	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
 	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
 	@mkdir -p $(B)/musl
@@ -189,8 +198,8 @@ musl:
 # musllinux wheel and the npm package.
 MUSL_SO := $(B)/musl/libsdfd.so.$(VERSION)
 musl-so:
-	@command -v musl-gcc >/dev/null || { echo "make musl-so: needs musl-gcc (apt-get install musl-tools)" >&2; exit 1; }
-	@if command -v rustup >/dev/null; then rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET); fi
+	$(NEED_MUSL_GCC)
+	$(call rustup_target,$(MUSL_TARGET))
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
 	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
@@ -237,7 +246,7 @@ activate:
 	cp $(TARGETROOT)/release/sdfd-activate $(B)/sdfd-activate-host
 
 activate-musl:
-	rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+	$(call rustup_target,x86_64-unknown-linux-musl)
 	$(CARGO) build --release -p sdfd-activate --target x86_64-unknown-linux-musl
 	@mkdir -p $(B)
 	cp $(or $(CARGO_TARGET_DIR),target)/x86_64-unknown-linux-musl/release/sdfd-activate $(B)/sdfd-activate
@@ -294,8 +303,7 @@ windows:
 	cp $(WINRELEASE)/libsdfd.a $(WINDIR)/lib/libsdfd.a
 	cp include/sdfd.h $(WINDIR)/include/sdfd/sdfd.h
 	cp include/systemd/sd-daemon.h $(WINDIR)/include/sdfd/systemd/sd-daemon.h
-	sed -e 's|@PREFIX@|$(WINPREFIX)|' -e 's|@LIBDIR@|$${prefix}/lib|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(WIN_LIBS_PRIVATE)|' pkgconfig/sdfd.pc.in > $(WINDIR)/lib/pkgconfig/sdfd.pc
+	$(call pc_file,$(WINPREFIX),$${prefix}/lib,$${prefix}/include,$(WIN_LIBS_PRIVATE)) > $(WINDIR)/lib/pkgconfig/sdfd.pc
 	# The launcher (std, the library's Rust API); built after the C
 	# artifacts are copied, as it rebuilds the library with default features.
 	$(CARGO) build --release -p sdfd-activate --target $(WINTARGET)
