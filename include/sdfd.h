@@ -137,8 +137,11 @@ extern "C" {
 /**
  * Number of passed descriptors (from `SD_LISTEN_FDS_START`), 0 if not
  * socket-activated, or a negative errno. Sets `FD_CLOEXEC` on them; with
- * `unset_environment` non-zero removes `LISTEN_PID`, `LISTEN_FDS` and
- * `LISTEN_FDNAMES` on every path.
+ * `unset_environment` non-zero removes `LISTEN_PID`, `LISTEN_PIDFDID`,
+ * `LISTEN_FDS` and `LISTEN_FDNAMES` on every path. `LISTEN_PIDFDID`, as
+ * systemd 258 reads it (libsystemd 252 ignores it): when set it must be an
+ * unsigned 64-bit number (else `-EINVAL`/`-ERANGE`), and where pidfds have
+ * an inode id (pidfs, Linux 6.9+) it must be this process's, else 0.
  */
 int sd_listen_fds(int unset_environment);
 

@@ -88,7 +88,8 @@ fn pidfd_id_matches(pidfdid: Option<*const u8>, own: libc::pid_t) -> Result<bool
     let Some(v) = pidfdid else {
         return Ok(true);
     };
-    // SAFETY: a NUL-terminated value in the environment block (as above).
+    // SAFETY: a NUL-terminated value in the environment block, which nothing
+    // modifies before it is parsed.
     let want = unsafe { safe_atou64_at(v) }?;
     Ok(own_pidfd_id(own).map_or(true, |id| id == want))
 }
