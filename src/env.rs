@@ -267,11 +267,8 @@ pub(crate) fn unset(name: &CStr) {
     }
 }
 
-#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const LISTEN_PID: &CStr = c"LISTEN_PID";
-#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const LISTEN_PIDFDID: &CStr = c"LISTEN_PIDFDID";
-#[cfg_attr(windows, allow(dead_code))]
 pub(crate) const LISTEN_FDS: &CStr = c"LISTEN_FDS";
 pub(crate) const LISTEN_FDNAMES: &CStr = c"LISTEN_FDNAMES";
 pub(crate) const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";
