@@ -3,7 +3,7 @@
 #   1. cargo fmt --all --check                   (rustfmt.toml)
 #   2. cargo clippy --workspace --all-targets -- -D warnings
 #   3. cargo test -q --workspace
-#   4. clang-format --dry-run --Werror on the C in tests/ and bench/ (.clang-format)
+#   4. clang-format --dry-run --Werror on the C in tests/, bench/, node/src/ and python/src/ (.clang-format)
 # Every step runs even when an earlier one fails; a failing step shows its
 # output. Ends with the steps' times and "N passed, N failed".
 set -uo pipefail
@@ -26,7 +26,7 @@ run() {  # run NAME COMMAND...
 run rustfmt cargo fmt --all --check
 run clippy cargo clippy -q --workspace --all-targets -- -D warnings
 run cargo-test cargo test -q --workspace
-mapfile -t cfiles < <(git ls-files 'tests/*.c' 'bench/*.c')
+mapfile -t cfiles < <(git ls-files 'tests/*.c' 'bench/*.c' 'node/src/*.c' 'python/src/*.c')
 run clang-format clang-format --dry-run --Werror "${cfiles[@]}"
 printf '%s\n' "${times[@]}"
 finish
