@@ -230,15 +230,3 @@ def library_path() -> str:
     """Absolute path of the libsdfd that is (or would now be) used."""
     return load().path
 
-
-def sync_environ(names: Tuple[str, ...]) -> None:
-    """Make ``os.environ`` forget variables the C library has unset.
-
-    The library edits the process environment with libc ``unsetenv``;
-    ``os.environ`` is a copy taken at start-up and would otherwise keep
-    stale values (python-systemd leaves it stale).
-    """
-    for name in names:
-        if name in os.environ and libc.getenv(name.encode()) is None:
-            # os.environ's own unsetenv of an already-absent variable is a no-op.
-            os.environ.pop(name, None)

@@ -227,7 +227,7 @@ def _fd_array(fds: object) -> "_Any":
 
 
 def _sync_environ(names: "_Tuple[str, ...]") -> None:
-    """Make ``os.environ`` forget variables the C library has unset (see ``sdfd._lib.sync_environ``)."""
+    """Make ``os.environ`` forget variables the C library has unset with libc ``unsetenv``."""
     for name in names:
         if name in _os.environ and _getenv(name.encode()) is None:
             _os.environ.pop(name, None)
