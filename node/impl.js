@@ -444,9 +444,13 @@ function forget(vars) {
 // ---------------------------------------------------------------------------
 // Socket activation.
 
-// The sockets found by the last listenFds()/listenFdsWithNames() that also
-// unset the environment: later collect()/listenOptions()/listen() calls
-// still find them (the variables are gone, the descriptors are not).
+// What the library said about the passed sockets when the last
+// listenFds()/listenFdsWithNames() unset the environment: later
+// collect()/listenOptions()/listen() calls still find them (the variables
+// are gone, the descriptors are not). The names are the library's
+// (sd_listen_fds_with_names: LISTEN_FDNAMES escapes), or the Error it gave
+// for them (EINVAL for a trailing backslash or another count), which those
+// calls then throw.
 let consumed = null;
 
 /**
@@ -455,16 +459,20 @@ let consumed = null;
  */
 function listenFds(options) {
   const unset = unsetFlag(checkOptions(options, ['unsetEnvironment']));
-  const names = process.env.LISTEN_FDNAMES;
+  let named = null;
+  if (unset) {
+    // The names before they are unset, as the library splits them.
+    try {
+      named = listenFdsWithNames({ unsetEnvironment: false });
+    } catch (err) {
+      named = err;
+    }
+  }
   const rc = fn('sd_listen_fds')(unset);
   if (unset) forget(LISTEN_VARS);
   check('sd_listen_fds', rc);
-  const fds = Array.from({ length: rc }, (_, i) => LISTEN_FDS_START + i);
-  if (unset && rc > 0) {
-    const split = names === undefined ? [] : names.split(':');
-    consumed = fds.map((fd, i) => ({ fd, name: split.length === rc ? split[i] : 'unknown' }));
-  }
-  return fds;
+  if (unset && rc > 0) consumed = named;
+  return Array.from({ length: rc }, (_, i) => LISTEN_FDS_START + i);
 }
 
 /** The passed descriptors with their names (LISTEN_FDNAMES; 'unknown' when
@@ -512,7 +520,10 @@ function collect(name, options) {
 /** listenFdsWithNames(), or what an earlier call consumed. */
 function passedSockets(opts) {
   const now = listenFdsWithNames(opts);
-  if (now.length === 0 && consumed) return consumed.map((e) => ({ ...e }));
+  if (now.length === 0 && consumed) {
+    if (consumed instanceof Error) throw consumed;
+    return consumed.map((e) => ({ ...e }));
+  }
   return now;
 }
 
