@@ -176,6 +176,9 @@ class Library:
             cdll, "sd_watchdog_enabled", c_int, [c_int, POINTER(c_uint64)]
         )
         self.sdfd_find_socket: Optional[Any] = _declare(cdll, "sdfd_find_socket", c_int, [c_char_p, c_int])
+        self.sdfd_activate_socket: Optional[Any] = _declare(
+            cdll, "sdfd_activate_socket", c_int, [c_char_p, POINTER(POINTER(c_int)), POINTER(c_size_t)]
+        )
 
     def __repr__(self) -> str:
         return f"<sdfd library {self.path!r} (via {self.source})>"
