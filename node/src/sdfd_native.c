@@ -36,7 +36,8 @@
     X(int, sd_pid_notify_with_fds, (int, int, const char *, const int *, unsigned)) \
     X(int, sd_booted, (void))                                                       \
     X(int, sd_watchdog_enabled, (int, uint64_t *))                                  \
-    X(int, sdfd_find_socket, (const char *, int))
+    X(int, sdfd_find_socket, (const char *, int))                                   \
+    X(int, sdfd_activate_socket, (const char *, int **, size_t *))
 #define DECLARE(ret, name, params) static ret(*name) params;
 SDFD_FUNCTIONS(DECLARE)
 #undef DECLARE
@@ -243,6 +244,35 @@ static napi_value find_socket(napi_env env, napi_callback_info info) {
     return num(env, rc);
 }
 
+/* (name) -> the negative result, or an array of the fds named `name`,
+ * claimed in the library's taken set (the one of the whole process). */
+static napi_value activate_socket(napi_env env, napi_callback_info info) {
+    napi_value a[MAXARGS], arr, v;
+    size_t n, count = 0;
+    int *socks = NULL;
+    if (args(env, info, 1, a)) return NULL;
+    if (napi_get_value_string_utf8(env, a[0], NULL, 0, &n) != napi_ok) {
+        napi_throw_type_error(env, NULL, "expected a string");
+        return NULL;
+    }
+    char *s = malloc(n + 1);
+    if (!s) {
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    napi_get_value_string_utf8(env, a[0], s, n + 1, &n);
+    int rc = sdfd_activate_socket(s, &socks, &count);
+    free(s);
+    if (rc < 0) return num(env, rc);
+    napi_create_array_with_length(env, count, &arr);
+    for (size_t i = 0; i < count; i++) {
+        napi_create_int32(env, socks[i], &v);
+        napi_set_element(env, arr, (uint32_t)i, v);
+    }
+    free(socks);
+    return arr;
+}
+
 /* (path) -> undefined: dlopen()s libsdfd at `path` and resolves every
  * function; throws with dlerror()'s text if it cannot. Once per process:
  * later calls (worker threads) change nothing. */
@@ -306,6 +336,7 @@ static napi_value init(napi_env env, napi_value exports) {
         { "sd_booted", booted },
         { "sd_watchdog_enabled", watchdog_enabled },
         { "sdfd_find_socket", find_socket },
+        { "sdfd_activate_socket", activate_socket },
     };
     const char *interp = NULL;
     napi_value v;
