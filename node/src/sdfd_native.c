@@ -1,6 +1,6 @@
 /* sdfd_native.c: Node-API (ABI-stable, Node >= 18) binding of the libsdfd
  * calls index.js makes synchronously, so that require('sdfd') need not load
- * koffi. Each function takes the arguments the koffi prototype in impl.js
+ * koffi. Each function takes the arguments the koffi prototype in api.js
  * takes (numbers, a Buffer/TypedArray or null for pointers) and returns the
  * C result; the JavaScript side checks arguments before calling.
  *

@@ -2,7 +2,7 @@
 
 The bindings declare libsdfd's functions by hand: python/src/_native.c,
 python/sdfd/_lib.py and python/sdfd/handoff.py (ctypes), node/src/sdfd_native.c
-(the addon's SDFD_FUNCTIONS) and node/impl.js (koffi). Each declaration is
+(the addon's SDFD_FUNCTIONS) and node/api.js (koffi). Each declaration is
 reduced to its ABI shape (return type and argument types: int, u32, size_t,
 uint16_t, uint64_t or a pointer) and compared with the header's; a prototype
 changed in the header and not in a binding (or a binding that adds an
@@ -72,7 +72,7 @@ def addon_functions() -> Dict[str, Shape]:
 
 
 def koffi_prototypes() -> Dict[str, Shape]:
-    text = (ROOT / "node" / "impl.js").read_text()
+    text = (ROOT / "node" / "api.js").read_text()
     return {m.group(2): c_shape(m.group(1), m.group(3))
             for m in re.finditer(r"'(int) ((?:sd|sdfd)_\w+)\(([^)]*)\)'", text)}
 
@@ -104,7 +104,7 @@ COPIES = {
     "python/src/_native.c": lambda: c_declarations("python/src/_native.c"),
     "python/sdfd/_lib.py + handoff.py (ctypes)": ctypes_declarations,
     "node/src/sdfd_native.c (SDFD_FUNCTIONS)": addon_functions,
-    "node/impl.js (koffi)": koffi_prototypes,
+    "node/api.js (koffi)": koffi_prototypes,
 }
 
 
