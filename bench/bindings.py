@@ -149,7 +149,7 @@ def main():
     ], 0, (1, 1.12), seeds=NODE_SEEDS)
     print("(n1) node alone; (n2) sdfd from the npm tarball (`npm install ./sdfd-V.tgz`) through its Node-API "
           "addon (lib/linux-x64/sdfd.node, which opens the bundled lib/linux-x64-gnu/libsdfd.so.0; neither "
-          "koffi nor the package's impl.js is loaded); (n3) the same package with SDFD_LIBRARY naming that "
+          "koffi nor the package's api.js is loaded); (n3) the same package with SDFD_LIBRARY naming that "
           "library: the koffi path; (n4) koffi alone; (n5) the floor of any package: an empty index.js in a "
           "package `sdfd-floor` whose package.json is sdfd's; (n6) an empty file required by path; (n7) as "
           "(n5) with the \"exports\" map sdfd's package.json had before (import and require conditions). "

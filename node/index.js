@@ -6,7 +6,7 @@
 // service does at start: listenFds(), listenFdsWithNames() and notify(state)
 // without options, through the bundled Node-API addon. Every other call, and
 // these with options, with SDFD_LIBRARY set or without the addon, is
-// answered by impl.js, loaded on first use. (On node 20, compiling the whole
+// answered by api.js, loaded on first use. (On node 20, compiling the whole
 // API at require() cost as much as node's own CommonJS loader: see
 // bench/RESULTS.md.) The export list at the end is an object literal of
 // plain names so that node's CommonJS export detection gives ES modules the
@@ -23,8 +23,8 @@ const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_SEQPACKET = 5;
 
-let implModule = null;
-let loaded; // the addon once it has opened libsdfd; null: none (impl.js's koffi path)
+let apiModule = null;
+let loaded; // the addon once it has opened libsdfd; null: none (api.js's koffi path)
 let bundledPath = null;
 
 function addon() {
@@ -42,17 +42,17 @@ function addon() {
     loaded = m.exports;
     bundledPath = lib;
   } catch {
-    // Not in this package, or not loadable here: impl.js finds libsdfd.
+    // Not in this package, or not loadable here: api.js finds libsdfd.
   }
   return loaded;
 }
 
-function impl() {
-  if (!implModule) {
-    implModule = require('./impl.js');
-    implModule.attach({ addon, libPath: () => bundledPath });
+function api() {
+  if (!apiModule) {
+    apiModule = require('./api.js');
+    apiModule.attach({ addon, libPath: () => bundledPath });
   }
-  return implModule;
+  return apiModule;
 }
 
 /**
@@ -61,9 +61,9 @@ function impl() {
  */
 function listenFds(options) {
   const n = options === undefined && addon();
-  if (!n) return impl().listenFds(options);
+  if (!n) return api().listenFds(options);
   const rc = n.sd_listen_fds(0);
-  if (rc < 0) impl().check('sd_listen_fds', rc);
+  if (rc < 0) api().check('sd_listen_fds', rc);
   return Array.from({ length: rc }, (_, i) => LISTEN_FDS_START + i);
 }
 
@@ -71,9 +71,9 @@ function listenFds(options) {
  *  the manager gave none): [{ fd: 3, name: 'web' }, ...]. */
 function listenFdsWithNames(options) {
   const n = options === undefined && addon();
-  if (!n) return impl().listenFdsWithNames(options);
+  if (!n) return api().listenFdsWithNames(options);
   const got = n.listen_fds_names(0);
-  if (typeof got === 'number') impl().check('sd_listen_fds_with_names', got);
+  if (typeof got === 'number') api().check('sd_listen_fds_with_names', got);
   return got.map((name, i) => ({ fd: LISTEN_FDS_START + i, name }));
 }
 
@@ -85,31 +85,31 @@ function listenFdsWithNames(options) {
  */
 function notify(state, options) {
   const n = options === undefined && typeof state === 'string' && !state.includes('\0') && addon();
-  if (!n) return impl().notify(state, options);
+  if (!n) return api().notify(state, options);
   const rc = n.sd_notify(0, Buffer.from(`${state}\0`, 'utf8'));
-  if (rc < 0) impl().check('sd_notify', rc);
+  if (rc < 0) api().check('sd_notify', rc);
   return rc === 1;
 }
 
-// The rest of the API, from impl.js (see index.d.ts for each).
-function collect(name, options) { return impl().collect(name, options); }
-function findSocket(address, options) { return impl().findSocket(address, options); }
-function listenOptions(options) { return impl().listenOptions(options); }
-function listen(server, options) { return impl().listen(server, options); }
-function isSocket(fd, options) { return impl().isSocket(fd, options); }
-function isSocketInet(fd, options) { return impl().isSocketInet(fd, options); }
-function isSocketUnix(fd, options) { return impl().isSocketUnix(fd, options); }
-function isSocketSockaddr(fd, options) { return impl().isSocketSockaddr(fd, options); }
-function isFifo(fd, path) { return impl().isFifo(fd, path); }
-function isSpecial(fd, path) { return impl().isSpecial(fd, path); }
-function isMq(fd, path) { return impl().isMq(fd, path); }
-function notifyBarrier(options) { return impl().notifyBarrier(options); }
-function watchdogEnabled(options) { return impl().watchdogEnabled(options); }
-function booted() { return impl().booted(); }
-function libraryPath() { return impl().libraryPath(); }
-function offer(path, fds, options) { return impl().handoff.offer(path, fds, options); }
-function receive(path, options) { return impl().handoff.receive(path, options); }
-function spawn(file, args, fds, options) { return impl().handoff.spawn(file, args, fds, options); }
+// The rest of the API, from api.js (see index.d.ts for each).
+function collect(name, options) { return api().collect(name, options); }
+function findSocket(address, options) { return api().findSocket(address, options); }
+function listenOptions(options) { return api().listenOptions(options); }
+function listen(server, options) { return api().listen(server, options); }
+function isSocket(fd, options) { return api().isSocket(fd, options); }
+function isSocketInet(fd, options) { return api().isSocketInet(fd, options); }
+function isSocketUnix(fd, options) { return api().isSocketUnix(fd, options); }
+function isSocketSockaddr(fd, options) { return api().isSocketSockaddr(fd, options); }
+function isFifo(fd, path) { return api().isFifo(fd, path); }
+function isSpecial(fd, path) { return api().isSpecial(fd, path); }
+function isMq(fd, path) { return api().isMq(fd, path); }
+function notifyBarrier(options) { return api().notifyBarrier(options); }
+function watchdogEnabled(options) { return api().watchdogEnabled(options); }
+function booted() { return api().booted(); }
+function libraryPath() { return api().libraryPath(); }
+function offer(path, fds, options) { return api().handoff.offer(path, fds, options); }
+function receive(path, options) { return api().handoff.receive(path, options); }
+function spawn(file, args, fds, options) { return api().handoff.spawn(file, args, fds, options); }
 
 const handoff = { offer, receive, spawn };
 

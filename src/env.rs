@@ -278,7 +278,7 @@ pub(crate) const WATCHDOG_PID: &CStr = c"WATCHDOG_PID";
 /// The variables of the `LISTEN_*` protocol, the ones `sd_listen_fds(1)`
 /// and its siblings unset (`LISTEN_PIDFDID`: systemd 258), in
 /// [`ListenVars`] and [`LISTEN_NAMES`] order. The bindings keep copies (python/sdfd/daemon.py,
-/// node/index.js) for their own environment; their test suites compare
+/// node/api.js) for their own environment; their test suites compare
 /// them with this list.
 #[allow(dead_code)] // Linux reads LISTEN_NAMES; other Unix and the tests this
 pub(crate) const LISTEN_VARS: [&CStr; 4] = [LISTEN_PID, LISTEN_PIDFDID, LISTEN_FDS, LISTEN_FDNAMES];

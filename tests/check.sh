@@ -5,7 +5,7 @@
 #   3. cargo test -q --workspace
 #   4. clang-format --dry-run --Werror (.clang-format) on every C file the
 #      project ships or tests: src/, compat/, tests/, bench/, examples/,
-#      debian/tests/ (not include/: sdfd.h is cbindgen's, sd-daemon.h keeps
+#      debian/tests/, node/src/, python/src/ (not include/: sdfd.h is cbindgen's, sd-daemon.h keeps
 #      systemd's layout)
 # Every step runs even when an earlier one fails; a failing step shows its
 # output. Ends with the steps' times and "N passed, N failed".
@@ -30,7 +30,7 @@ run rustfmt cargo fmt --all --check
 run clippy cargo clippy -q --workspace --all-targets -- -D warnings
 run cargo-test cargo test -q --workspace
 mapfile -t cfiles < <(git ls-files 'src/*.[ch]' 'compat/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'examples/*.[ch]' \
-  'debian/tests/*.[ch]')
+  'debian/tests/*.[ch]' 'node/src/*.[ch]' 'python/src/*.[ch]')
 run clang-format clang-format --dry-run --Werror "${cfiles[@]}"
 printf '%s\n' "${times[@]}"
 finish

@@ -12,7 +12,7 @@ const koffi = require('koffi');
 const { libraryUnderTest } = require('./helpers.js');
 
 const ENV_RS = path.join(__dirname, '..', '..', 'src', 'env.rs');
-const IMPL_JS = path.join(__dirname, '..', 'impl.js');
+const IMPL_JS = path.join(__dirname, '..', 'api.js');
 
 /** The strings of the `&CStr` array constant `name` in src/env.rs. */
 function rustList(name) {
@@ -23,7 +23,7 @@ function rustList(name) {
   return m[1].split(',').map((s) => s.trim()).filter(Boolean).map((n) => consts[n]);
 }
 
-/** The string array constant `name` of impl.js. */
+/** The string array constant `name` of api.js. */
 function jsList(name) {
   const src = fs.readFileSync(IMPL_JS, 'utf8');
   const m = src.match(new RegExp(`const ${name} = \\[([^\\]]*)\\];`));

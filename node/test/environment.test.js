@@ -77,6 +77,25 @@ test('names: mismatched counts are EINVAL; empty names are kept', () => {
   assert.deepEqual(sdfd.listenFds(), [3]);
 });
 
+test('LISTEN_FDNAMES escapes: the names listenFds({ unsetEnvironment }) keeps are the library\'s', () => {
+  // fd 3 exists in this process (whatever it is), which is all the count check needs.
+  const pid = String(process.pid);
+  setListen({ LISTEN_PID: pid, LISTEN_FDS: '1', LISTEN_FDNAMES: 'a\\:b' });
+  const library = sdfd.listenFdsWithNames(); // sd_listen_fds_with_names(0): the library's split
+  assert.deepEqual(library, [{ fd: 3, name: 'a:b' }]);
+  assert.deepEqual(sdfd.listenFds({ unsetEnvironment: true }), [3]);
+  for (const k of VARS) assert.equal(k in process.env, false, k);
+  assert.deepEqual(sdfd.collect('a:b'), library.filter((e) => e.name === 'a:b').map((e) => e.fd));
+  assert.deepEqual(sdfd.collect('a:b'), [3]);
+  assert.deepEqual(sdfd.collect('unknown'), []);
+  // A trailing backslash: the library's EINVAL; sd_listen_fds itself does not read the names.
+  setListen({ LISTEN_PID: pid, LISTEN_FDS: '1', LISTEN_FDNAMES: 'a\\' });
+  assert.throws(() => sdfd.listenFdsWithNames(), (e) => assertSdfdError(e, 'EINVAL'));
+  assert.deepEqual(sdfd.listenFds({ unsetEnvironment: true }), [3]);
+  assert.throws(() => sdfd.collect('a'), (e) => assertSdfdError(e, 'EINVAL'));
+  assert.throws(() => sdfd.collect('a\\'), (e) => assertSdfdError(e, 'EINVAL'));
+});
+
 test('many names: every string is read and freed', () => {
   // Repeated calls exercise the malloc'ed array being freed with libc free()
   // (a wrong free or double free aborts the process under glibc's checks).

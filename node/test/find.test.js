@@ -52,3 +52,25 @@ test('findSocket without activation is null; bad arguments throw', () => {
   assert.throws(() => sdfd.findSocket('8080', { type: -1 }), RangeError);
   assert.throws(() => sdfd.findSocket('nonsense'), { code: 'EINVAL' });
 });
+
+test('findSocket and the C parser (sdfd_find_socket) agree on each address', () => {
+  const koffi = require('koffi');
+  const cFind = koffi.load(sdfd.libraryPath()).func('int sdfd_find_socket(const char *address, int type)');
+  const { ENOENT, ESRCH, EINVAL } = require('node:os').constants.errno;
+  const c = (a) => {
+    const rc = cFind(a, 0);
+    return rc === -ENOENT || rc === -ESRCH ? null : rc === -EINVAL ? 'EINVAL' : rc;
+  };
+  const node = (a) => {
+    try {
+      return sdfd.findSocket(a);
+    } catch (e) {
+      return e.code;
+    }
+  };
+  for (const a of ['[::1]:80', '[::1]', '@abstract', '@', '/run/x.sock', '/', '8080', '80000', '1.2.3.4:0', 'localhost:80']) {
+    assert.equal(node(a), c(a), a);
+  }
+  assert.equal(node('[::1]'), 'EINVAL');
+  assert.equal(node('@abstract'), null);
+});

@@ -97,17 +97,17 @@ test('the library is loaded on first use, not at require time', () => {
 });
 
 test('require() compiles only index.js; listenFds() and friends without options need nothing more with the addon', (t) => {
-  // The start-up path a service takes (bench/RESULTS.md): neither impl.js nor koffi is loaded.
+  // The start-up path a service takes (bench/RESULTS.md): neither api.js nor koffi is loaded.
   const code = `const fds = sdfd.listenFds(); const names = sdfd.listenFdsWithNames(); delete process.env.NOTIFY_SOCKET; const sent = sdfd.notify('READY=1');
     const loaded = Object.keys(require.cache).map((f) => path.basename(f));
-    process.stdout.write(JSON.stringify({ fds, names, sent, impl: loaded.includes('impl.js'), koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')),
+    process.stdout.write(JSON.stringify({ fds, names, sent, impl: loaded.includes('api.js'), koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')),
       addon: require('fs').readFileSync('/proc/self/maps', 'utf8').includes('/sdfd.node') }))`;
   const pc = { PKG_CONFIG_PATH: pcDir(t, LIBDIR) };
   const r = probe(pc, `const path = require('path'); ${code}`);
   assert.deepEqual(r, { fds: [], names: [], sent: false, impl: !ADDON, koffi: !ADDON, addon: ADDON });
-  // Options, or another function: impl.js, still without koffi on the addon path.
+  // Options, or another function: api.js, still without koffi on the addon path.
   const r2 = probe(pc, `sdfd.listenFds({ unsetEnvironment: false }); sdfd.isSocket(0);
-    process.stdout.write(JSON.stringify({ impl: Object.keys(require.cache).some((f) => f.endsWith('/impl.js')), koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')) }))`);
+    process.stdout.write(JSON.stringify({ impl: Object.keys(require.cache).some((f) => f.endsWith('/api.js')), koffi: Object.keys(require.cache).some((f) => f.includes('/koffi/')) }))`);
   assert.deepEqual(r2, { impl: true, koffi: !ADDON });
 });
 

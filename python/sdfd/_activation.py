@@ -19,7 +19,6 @@ import stat
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, TypeVar, Union, cast
 
-from . import _lib
 
 __all__ = [
     "ListenFds",
@@ -40,7 +39,9 @@ _STREAMISH = (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
 
 def _is_socket(fd: int, type: int = 0) -> bool:
     """Whether ``fd`` is a socket (of ``type``; 0: any), asked of libsdfd."""
-    r: int = _lib.load().sd_is_socket(fd, 0, type, -1)
+    from .daemon import _LIB
+
+    r: int = _LIB.sd_is_socket(fd, 0, type, -1)
     if r < 0:
         raise OSError(-r, os.strerror(-r))
     return r > 0
@@ -85,9 +86,23 @@ class ListenFds:
         """
         from . import daemon
 
-        raw = daemon._names_from_library(bool(unset_environment))
-        start = daemon.LISTEN_FDS_START
-        return cls((start + i, os.fsdecode(name)) for i, name in enumerate(raw or ()))
+        fds: List[Tuple[int, str]] = []
+        try:
+            raw = daemon._names_from_library(False)
+            # Each name is claimed in the library's taken set, the one of the
+            # whole process: names C code (sdfd_activate_socket) took before
+            # are left out, and C code asking afterwards gets EALREADY.
+            for name in dict.fromkeys(raw or ()):
+                got = daemon._activate_socket(name)
+                if got == -errno.EALREADY:
+                    continue
+                if isinstance(got, int):
+                    daemon._raise(got)
+                fds.extend((fd, os.fsdecode(name)) for fd in got)
+        finally:
+            if unset_environment:
+                daemon._unset_listen_environment()
+        return cls(sorted(fds))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.names()!r})"
@@ -419,16 +434,15 @@ def find_socket(address: str, type: int = 0) -> Optional[int]:
     # Checked as python-systemd checks the same kinds of argument (its
     # "s" and "i" converters; a negative type is EINVAL, as for is_socket).
     # (Imported here: importing sdfd does not load the library.)
-    from .daemon import _c_int, _c_str
+    from .daemon import _LIB, _c_int, _c_str, _missing
 
     addr = _c_str(address, "find_socket", 1)
     typ = _c_int(type)
     if typ < 0:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
-    lib = _lib.load()
-    if lib.sdfd_find_socket is None:
-        raise OSError(errno.ENOSYS, f"{lib.path} does not export sdfd_find_socket")
-    r = int(lib.sdfd_find_socket(addr, typ))
+    if _LIB.sdfd_find_socket is None:
+        _missing("sdfd_find_socket")
+    r = int(_LIB.sdfd_find_socket(addr, typ))
     if r in (-errno.ENOENT, -errno.ESRCH):
         return None
     if r == -errno.EINVAL:

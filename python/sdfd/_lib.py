@@ -176,6 +176,9 @@ class Library:
             cdll, "sd_watchdog_enabled", c_int, [c_int, POINTER(c_uint64)]
         )
         self.sdfd_find_socket: Optional[Any] = _declare(cdll, "sdfd_find_socket", c_int, [c_char_p, c_int])
+        self.sdfd_activate_socket: Optional[Any] = _declare(
+            cdll, "sdfd_activate_socket", c_int, [c_char_p, POINTER(POINTER(c_int)), POINTER(c_size_t)]
+        )
 
     def __repr__(self) -> str:
         return f"<sdfd library {self.path!r} (via {self.source})>"
@@ -230,15 +233,3 @@ def library_path() -> str:
     """Absolute path of the libsdfd that is (or would now be) used."""
     return load().path
 
-
-def sync_environ(names: Tuple[str, ...]) -> None:
-    """Make ``os.environ`` forget variables the C library has unset.
-
-    The library edits the process environment with libc ``unsetenv``;
-    ``os.environ`` is a copy taken at start-up and would otherwise keep
-    stale values (python-systemd leaves it stale).
-    """
-    for name in names:
-        if name in os.environ and libc.getenv(name.encode()) is None:
-            # os.environ's own unsetenv of an already-absent variable is a no-op.
-            os.environ.pop(name, None)

@@ -227,7 +227,7 @@ def _fd_array(fds: object) -> "_Any":
 
 
 def _sync_environ(names: "_Tuple[str, ...]") -> None:
-    """Make ``os.environ`` forget variables the C library has unset (see ``sdfd._lib.sync_environ``)."""
+    """Make ``os.environ`` forget variables the C library has unset with libc ``unsetenv``."""
     for name in names:
         if name in _os.environ and _getenv(name.encode()) is None:
             _os.environ.pop(name, None)
@@ -371,6 +371,31 @@ def _names_from_library(unset: bool) -> "_Optional[_List[bytes]]":
             i += 1
         _lib.libc.free(names)
     return out
+
+
+def _unset_listen_environment() -> None:
+    """``sd_listen_fds(1)`` for its side effect only: the ``LISTEN_*`` variables go (os.environ too)."""
+    _LIB.sd_listen_fds(1)
+    _sync_environ(_LISTEN_VARS)
+
+
+def _activate_socket(name: bytes) -> "_Union[int, _List[int]]":
+    """``sdfd_activate_socket``: the descriptors named ``name``, claimed in the
+    library's one taken set of this process (shared with C code), or a
+    negative errno (``-EALREADY``: handed out before, by anyone)."""
+    if _NATIVE:
+        return _LIB.activate_socket(name)  # type: ignore[no-any-return]
+    if _LIB.sdfd_activate_socket is None:
+        _missing("sdfd_activate_socket")
+    arr = _ctypes.POINTER(_ctypes.c_int)()
+    count = _ctypes.c_size_t()
+    r = _LIB.sdfd_activate_socket(name, _ctypes.byref(arr), _ctypes.byref(count))
+    if r < 0:
+        return int(r)
+    try:
+        return [arr[i] for i in range(count.value)]
+    finally:
+        _lib.libc.free(arr)
 
 
 def _is_fifo(fd: object, path: "PathArg" = None, /) -> bool:

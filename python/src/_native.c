@@ -33,6 +33,8 @@ int sd_notify(int unset_environment, const char *state);
 int sd_pid_notify_with_fds(pid_t pid, int unset_environment, const char *state, const int *fds, unsigned n_fds);
 int sd_booted(void);
 int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
+int sdfd_find_socket(const char *address, int type);
+int sdfd_activate_socket(const char *name, int **sockets, size_t *count);
 
 /* None -> NULL, bytes -> its buffer (sdfd.daemon passes nothing else). */
 static int opt_bytes(PyObject *o, const char **out) {
@@ -170,6 +172,36 @@ static PyObject *n_watchdog_enabled(PyObject *self, PyObject *args) {
     return Py_BuildValue("(iK)", r, (unsigned long long)usec);
 }
 
+static PyObject *n_find_socket(PyObject *self, PyObject *args) {
+    const char *address;
+    int type;
+    if (!PyArg_ParseTuple(args, "yi", &address, &type)) return NULL;
+    return PyLong_FromLong(sdfd_find_socket(address, type));
+}
+
+/* [fd, ...] claimed in the library's taken set, or the negative errno. */
+static PyObject *n_activate_socket(PyObject *self, PyObject *args) {
+    const char *name;
+    int *socks = NULL;
+    size_t count = 0, i;
+    int r;
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "y", &name)) return NULL;
+    r = sdfd_activate_socket(name, &socks, &count);
+    if (r < 0) return PyLong_FromLong(r);
+    list = PyList_New((Py_ssize_t)count);
+    for (i = 0; list && i < count; i++) {
+        PyObject *v = PyLong_FromLong(socks[i]);
+        if (!v) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SetItem(list, (Py_ssize_t)i, v);
+    }
+    free(socks);
+    return list;
+}
+
 /* libc getenv(): the C-level environment, which os.environ only copies. */
 static PyObject *n_getenv(PyObject *self, PyObject *args) {
     const char *name, *value;
@@ -207,6 +239,8 @@ static PyMethodDef methods[] = {
     { "sd_pid_notify_with_fds", n_pid_notify_with_fds, METH_VARARGS, NULL },
     { "sd_booted", n_booted, METH_NOARGS, NULL },
     { "watchdog_enabled", n_watchdog_enabled, METH_VARARGS, NULL },
+    { "sdfd_find_socket", n_find_socket, METH_VARARGS, NULL },
+    { "activate_socket", n_activate_socket, METH_VARARGS, NULL },
     { "getenv", n_getenv, METH_VARARGS, NULL },
     { "seq_size", n_seq_size, METH_O, NULL },
     { "seq_item", n_seq_item, METH_VARARGS, NULL },

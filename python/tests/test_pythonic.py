@@ -347,14 +347,32 @@ CHILD = textwrap.dedent("""
         os.environ[k] = v
     if sys.argv[2] == "bytes-names":
         os.environb[b"LISTEN_FDNAMES"] = b"caf\\xe9:b:c"
+    import ctypes
     import sdfd
     out = {}
+
+    def c_activate(name):  # C code in this process: sdfd_activate_socket through the binding's loader
+        arr, n = ctypes.POINTER(ctypes.c_int)(), ctypes.c_size_t()
+        import sdfd._lib
+        r = sdfd._lib.load().sdfd_activate_socket(name, ctypes.byref(arr), ctypes.byref(n))
+        return [r, [arr[i] for i in range(n.value)]]
+
+    if sys.argv[2] == "c-took":
+        out["c_before"] = c_activate(b"log")
+    if sys.argv[2] == "escapes":
+        from sdfd import daemon
+        try:
+            out["library"] = sorted(daemon.listen_fds_with_names(False).items())
+        except OSError as e:
+            out["library"] = ["OSError", e.errno]
     try:
-        lf = sdfd.ListenFds.from_environment(unset_environment=sys.argv[2] != "keep")
+        lf = sdfd.ListenFds.from_environment(unset_environment=sys.argv[2] not in ("keep", "c-took"))
         out["names"] = sorted(lf.names().items())
         socks = lf.sockets()  # keep them open
         out["sockets"] = [(s.fileno(), s.family.name, s.type.name) for s in socks]
         out["left"] = sorted(lf.names().items())
+        if sys.argv[2] == "c-took":
+            out["c_after"] = [c_activate(b"web"), c_activate(b"fifo")]
     except Exception as e:
         out["error"] = [type(e).__name__, getattr(e, "errno", None)]
     out["environ"] = sorted(k for k in os.environ if k.startswith("LISTEN_"))
@@ -397,6 +415,26 @@ def test_from_environment_garbage(env: Dict[str, str], err: int) -> None:
     out = child(env)
     assert out["error"] == ["OSError", err]
     assert out["environ"] == []
+
+
+def test_one_taken_set_with_c_code_in_the_process() -> None:
+    """A name C code took (sdfd_activate_socket) is not handed out by Python, and a name
+    Python's ListenFds holds is EALREADY for C code: the library's taken set is the one."""
+    out = child({"LISTEN_FDS": "3", "LISTEN_FDNAMES": "web:log:fifo"}, "c-took")
+    assert out["c_before"] == [0, [4]]
+    assert out["names"] == [[3, "web"], [5, "fifo"]]
+    assert out["sockets"] == [[3, "AF_INET", "SOCK_STREAM"]]
+    assert out["c_after"] == [[-errno.EALREADY, []], [-errno.EALREADY, []]]
+
+
+def test_escaped_names_as_the_library_splits_them() -> None:
+    """``a\\:b`` in LISTEN_FDNAMES is the one name ``a:b`` (systemd's escapes), as the library says."""
+    out = child({"LISTEN_FDS": "3", "LISTEN_FDNAMES": "a\\:b:c\\\\:d"}, "escapes")
+    assert out["library"] == [[3, "a:b"], [4, "c\\"], [5, "d"]]
+    assert out["names"] == out["library"]
+    out = child({"LISTEN_FDS": "3", "LISTEN_FDNAMES": "a:b:c\\"}, "escapes")
+    assert out["library"] == ["OSError", errno.EINVAL]
+    assert out["error"] == out["library"]
 
 
 def test_names_that_are_not_utf8() -> None:

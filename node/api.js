@@ -367,6 +367,7 @@ const PROTOTYPES = {
   sd_booted: 'int sd_booted(void)',
   sd_watchdog_enabled: 'int sd_watchdog_enabled(int unset_environment, void *usec)',
   sdfd_find_socket: 'int sdfd_find_socket(const char *address, int type)',
+  sdfd_activate_socket: 'int sdfd_activate_socket(const char *name, void *sockets, void *count)',
 };
 
 /** The bound C function `name`; an Error with code 'ENOSYS' if the loaded
@@ -444,9 +445,13 @@ function forget(vars) {
 // ---------------------------------------------------------------------------
 // Socket activation.
 
-// The sockets found by the last listenFds()/listenFdsWithNames() that also
-// unset the environment: later collect()/listenOptions()/listen() calls
-// still find them (the variables are gone, the descriptors are not).
+// What the library said about the passed sockets when the last
+// listenFds()/listenFdsWithNames() unset the environment: later
+// collect()/listenOptions()/listen() calls still find them (the variables
+// are gone, the descriptors are not). The names are the library's
+// (sd_listen_fds_with_names: LISTEN_FDNAMES escapes), or the Error it gave
+// for them (EINVAL for a trailing backslash or another count), which those
+// calls then throw.
 let consumed = null;
 
 /**
@@ -455,16 +460,20 @@ let consumed = null;
  */
 function listenFds(options) {
   const unset = unsetFlag(checkOptions(options, ['unsetEnvironment']));
-  const names = process.env.LISTEN_FDNAMES;
+  let named = null;
+  if (unset) {
+    // The names before they are unset, as the library splits them.
+    try {
+      named = listenFdsWithNames({ unsetEnvironment: false });
+    } catch (err) {
+      named = err;
+    }
+  }
   const rc = fn('sd_listen_fds')(unset);
   if (unset) forget(LISTEN_VARS);
   check('sd_listen_fds', rc);
-  const fds = Array.from({ length: rc }, (_, i) => LISTEN_FDS_START + i);
-  if (unset && rc > 0) {
-    const split = names === undefined ? [] : names.split(':');
-    consumed = fds.map((fd, i) => ({ fd, name: split.length === rc ? split[i] : 'unknown' }));
-  }
-  return fds;
+  if (unset && rc > 0) consumed = named;
+  return Array.from({ length: rc }, (_, i) => LISTEN_FDS_START + i);
 }
 
 /** The passed descriptors with their names (LISTEN_FDNAMES; 'unknown' when
@@ -509,11 +518,57 @@ function collect(name, options) {
   return passedSockets(opts).filter((e) => e.name === name).map((e) => e.fd);
 }
 
-/** listenFdsWithNames(), or what an earlier call consumed. */
+/** listenFdsWithNames(), or what an earlier call consumed, without the
+ *  names other code of this process took (see available()). */
 function passedSockets(opts) {
   const now = listenFdsWithNames(opts);
-  if (now.length === 0 && consumed) return consumed.map((e) => ({ ...e }));
-  return now;
+  if (now.length === 0 && consumed) {
+    if (consumed instanceof Error) throw consumed;
+    return available(consumed.map((e) => ({ ...e })));
+  }
+  return available(now);
+}
+
+// The descriptors the library handed to this process's JavaScript
+// (sdfd_activate_socket). The library keeps the one taken set of the process.
+const handed = new Set();
+
+/**
+ * sdfd_activate_socket(name): the fds named `name`, claimed in the library's
+ * taken set, shared with C code in this process; or the negative errno
+ * (-EALREADY: taken before, by anyone).
+ */
+function activateSocket(name) {
+  if (useNative()) return native.sdfd_activate_socket(name);
+  const koffi = koffiLazy();
+  const array = Buffer.alloc(koffi.sizeof('void *'));
+  const count = Buffer.alloc(koffi.sizeof('size_t'));
+  const rc = koffiFn('sdfd_activate_socket')(name, array, count);
+  if (rc < 0) return rc;
+  const ptr = koffi.decode(array, 'void *');
+  try {
+    return Array.from(koffi.decode(ptr, 'int', Number(koffi.decode(count, 'size_t'))));
+  } finally {
+    cFree(ptr);
+  }
+}
+
+/**
+ * The entries whose names the library hands to JavaScript: each name is
+ * claimed once with sdfd_activate_socket, so a name that C code in this
+ * process took (EALREADY, fds not handed here) is left out, and C code asking
+ * for a name after JavaScript is refused. Without the environment (unset:
+ * ESRCH) the library cannot tell, and the entries stay.
+ */
+function available(entries) {
+  const { EALREADY } = osLazy().constants.errno;
+  const refused = new Set();
+  for (const name of new Set(entries.map((e) => e.name))) {
+    const got = activateSocket(name);
+    if (Array.isArray(got)) for (const fd of got) handed.add(fd);
+    else if (got === -EALREADY) refused.add(name);
+  }
+  return entries.filter((e) => !refused.has(e.name) || handed.has(e.fd));
 }
 
 const FALLBACK_KEYS = ['name', 'port', 'host', 'path', 'unsetEnvironment'];
