@@ -121,6 +121,14 @@ impl ListenVars {
         let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) else {
             return false;
         };
+        // (the entries `listen_vars` found: their value follows the name
+        // and '=' in the same string, no comparison needed)
+        for (slot, (at, end)) in self.values.iter().zip(LISTEN_AT.into_iter().zip(LISTEN_END)) {
+            if !slot.is_null() && core::ptr::eq(rest.add(end - at - 7), *slot) {
+                return true;
+            }
+        }
+        // (any other entry of the same names: duplicates)
         for (slot, at) in self.values.iter().zip(LISTEN_AT) {
             if !slot.is_null() && value_at(rest, LISTEN_NAMES.as_ptr().add(at + 7)).is_some() {
                 return true;
@@ -148,6 +156,19 @@ impl ListenVars {
 /// program linking libsdfd.a a relocation per entry).
 #[cfg(unix)]
 const LISTEN_NAMES: &[u8; 52] = b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN_FDNAMES\0";
+
+/// Where each name's value starts in an environment entry `NAME=value`
+/// relative to [`LISTEN_NAMES`]: one past the name's NUL (the '=').
+#[cfg(unix)]
+const LISTEN_END: [usize; 4] = {
+    let mut end = [0; 4];
+    let mut k = 0;
+    while k < 4 {
+        end[k] = if k < 3 { LISTEN_AT[k + 1] } else { LISTEN_NAMES.len() };
+        k += 1;
+    }
+    end
+};
 
 /// Where each name starts in [`LISTEN_NAMES`] (offsets, not pointers: no
 /// relocation; computed once at compile time, never walked at run time).
