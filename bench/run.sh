@@ -52,6 +52,12 @@ if [ "$(uname -m)" = x86_64 ]; then
      -o "$OUT/unset/libunset.so" nolibc-lib.c -lc
   cc "${CFLAGS[@]}" -o "$B/unset-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/unset" -lunset \
      -Wl,-rpath,"$OUT/unset"
+  # (r6): the same, removing the variables from environ itself (as libsdfd.so
+  # does on Linux): the floor for any libc-dependent library.
+  mkdir -p "$OUT/own"
+  cc "${CFLAGS[@]}" -fPIC -shared -nostartfiles -Wl,-soname,libown.so -o "$OUT/own/libown.so" nolibc-lib.c -lc
+  cc "${CFLAGS[@]}" -o "$B/own-c-shared" start.c $(pkg-config --cflags sdfd) -L"$OUT/own" -lown \
+     -Wl,-rpath,"$OUT/own"
 fi
 musl-gcc -static "${CFLAGS[@]}" -I"$ROOT/include" -o "$B/e-musl-sdfd-static" start.c "$OUT/build/musl/libsdfd.a"
 musl-gcc -static "${CFLAGS[@]}" -o "$B/f-musl-plain" plain.c
@@ -93,6 +99,22 @@ echo "bench: footprint (bench/footprint.sh)"
   echo
   "$ROOT/bench/footprint.sh" "$OUT/build/libsdfd.a" "$OUT/build/musl/libsdfd.a" | grep -v '^gain-listen'
 } >> RESULTS.md.new
+# BENCH_PARTS=startup: only the sections above (start-up, system calls,
+# size, footprint), put in place of the same sections of RESULTS.md; the
+# others (hand-off, bindings, launcher, crate build, i686) stay as they are.
+if [ "${BENCH_PARTS:-all}" = startup ]; then
+  python3 - RESULTS.md RESULTS.md.new <<'PY'
+import sys
+old, new = sys.argv[1], sys.argv[2]
+keep_from = "## Hand-off without a supervisor"
+text = open(old).read()
+fresh = open(new).read().rstrip("\n") + "\n\n"
+open(old, "w").write(fresh + text[text.index(keep_from):])
+PY
+  rm -f RESULTS.md.new
+  echo "bench: wrote the start-up, system-call, size and footprint sections of bench/RESULTS.md"
+  exit 0
+fi
 # Hand-off without a supervisor vs sdfd-activate's SIGHUP replacement (bench/handoff.py).
 echo "bench: hand-off (bench/handoff.py)"
 (cd "$ROOT" && cargo build -q --release -p sdfd-activate) >>"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }

@@ -82,19 +82,71 @@ impl ListenVars {
         self.value(3).map(|p| unsafe { cstr_at(p) })
     }
 
-    /// Remove the variables that were set (`unsetenv` each: unsetting an
-    /// absent one would change nothing).
+    /// Remove the variables that were set, every entry of each (as
+    /// `unsetenv` of each would), in one pass over `environ` that moves
+    /// the entries kept down over the ones removed ([`remove_raw`] says
+    /// why not `unsetenv`).
+    #[cfg(target_os = "linux")]
     pub(crate) fn unset(&self) {
-        let mut name = LISTEN_NAMES.as_ptr();
-        let mut i = 0;
-        while let Some(p) = self.values.get(i) {
-            if !p.is_null() {
-                // SAFETY: `name` is one of the NUL-terminated names in
-                // LISTEN_NAMES, none with '='.
-                unsafe { libc::unsetenv(name.cast()) };
+        if self.values.iter().all(|p| p.is_null()) {
+            return;
+        }
+        let mut read = crate::sys::environ().cast_mut().cast::<*const u8>();
+        if read.is_null() {
+            return;
+        }
+        let mut write = read;
+        // SAFETY: as in `remove_raw`: `write` never passes `read`, and the
+        // NULL written last ends the block after the entries kept.
+        unsafe {
+            while !(*read).is_null() {
+                let e = *read;
+                if !self.is_set_in(e) {
+                    *write = e;
+                    write = write.add(1);
+                }
+                read = read.add(1);
             }
-            name = next_name(name);
-            i += 1;
+            *write = core::ptr::null();
+        }
+    }
+
+    /// Whether environment entry `e` is `NAME=...` for one of the variables
+    /// that were set.
+    ///
+    /// # Safety
+    /// As [`value_after`].
+    #[cfg(target_os = "linux")]
+    unsafe fn is_set_in(&self, e: *const u8) -> bool {
+        let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) else {
+            return false;
+        };
+        // (the entries `listen_vars` found: their value follows the name
+        // and '=' in the same string, no comparison needed)
+        for (slot, (at, end)) in self.values.iter().zip(LISTEN_AT.into_iter().zip(LISTEN_END)) {
+            if !slot.is_null() && core::ptr::eq(rest.add(end - at - 7), *slot) {
+                return true;
+            }
+        }
+        // (any other entry of the same names: duplicates)
+        for (slot, at) in self.values.iter().zip(LISTEN_AT) {
+            if !slot.is_null() && value_at(rest, LISTEN_NAMES.as_ptr().add(at + 7)).is_some() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Remove the variables that were set ([`remove`] each: removing an
+    /// absent one would change nothing).
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn unset(&self) {
+        for (p, at) in self.values.iter().zip(LISTEN_AT) {
+            if !p.is_null() {
+                // SAFETY: `at` starts one of the NUL-terminated names in
+                // LISTEN_NAMES, none with '='.
+                unsafe { remove_raw(LISTEN_NAMES.as_ptr().add(at)) };
+            }
         }
     }
 }
@@ -105,22 +157,34 @@ impl ListenVars {
 #[cfg(unix)]
 const LISTEN_NAMES: &[u8; 52] = b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN_FDNAMES\0";
 
-/// The name after the one `name` points into, in [`LISTEN_NAMES`] (past
-/// its NUL).
+/// Where each name's value starts in an environment entry `NAME=value`
+/// relative to [`LISTEN_NAMES`]: one past the name's NUL (the '=').
 #[cfg(unix)]
-fn next_name(name: *const u8) -> *const u8 {
-    let mut p = name;
-    // SAFETY: `name` points at a name in LISTEN_NAMES; the walk stops at
-    // its NUL and steps over it, at most to the end of the array.
-    // (volatile: LLVM would make the loop a call to libc's strlen, one more
-    // symbol for a program to bind)
-    unsafe {
-        while core::ptr::read_volatile(p) != 0 {
-            p = p.add(1);
-        }
-        p.add(1)
+const LISTEN_END: [usize; 4] = {
+    let mut end = [0; 4];
+    let mut k = 0;
+    while k < 4 {
+        end[k] = if k < 3 { LISTEN_AT[k + 1] } else { LISTEN_NAMES.len() };
+        k += 1;
     }
-}
+    end
+};
+
+/// Where each name starts in [`LISTEN_NAMES`] (offsets, not pointers: no
+/// relocation; computed once at compile time, never walked at run time).
+#[cfg(unix)]
+const LISTEN_AT: [usize; 4] = {
+    let mut at = [0; 4];
+    let (mut i, mut k) = (0, 1);
+    while k < 4 {
+        if LISTEN_NAMES[i] == 0 {
+            at[k] = i + 1;
+            k += 1;
+        }
+        i += 1;
+    }
+    at
+};
 
 /// [`ListenVars`] from one pass over `environ` (each variable's first
 /// `name=` entry, as four [`get`] calls would find): the entries that do
@@ -141,15 +205,13 @@ pub(crate) fn listen_vars() -> ListenVars {
             // (the shared "LISTEN_" first: one compare for most entries)
             // (then each name from its eighth byte: "LISTEN_" matched)
             if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
-                let mut tail = LISTEN_NAMES.as_ptr().add(7);
-                for slot in v.values.iter_mut() {
-                    if let Some(value) = value_at(rest, tail) {
+                for (slot, at) in v.values.iter_mut().zip(LISTEN_AT) {
+                    if let Some(value) = value_at(rest, LISTEN_NAMES.as_ptr().add(at + 7)) {
                         if slot.is_null() {
                             *slot = value;
                         }
                         break;
                     }
-                    tail = next_name(tail).add(7);
                 }
             }
             entry = entry.add(1);
@@ -229,9 +291,7 @@ pub(crate) fn get(name: &CStr) -> Option<&'static CStr> {
 
 /// Remove `name` from the environment (absent is fine).
 ///
-/// This is libc's `unsetenv`, which takes the environment lock that
-/// `setenv` in other threads takes too. When `name` is absent it would
-/// change nothing, so it is not called (saving the libc call).
+/// When `name` is absent this would change nothing, so nothing is called.
 #[cfg(unix)]
 pub(crate) fn unset(name: &CStr) {
     if get(name).is_none() {
@@ -240,15 +300,68 @@ pub(crate) fn unset(name: &CStr) {
     remove(name);
 }
 
-/// Remove `name`, known to be set, from the environment: libc's
-/// `unsetenv` (see [`unset`]).
+/// Remove `name`, known to be set, from the environment (see [`remove_raw`]).
 #[cfg(unix)]
 pub(crate) fn remove(name: &CStr) {
     // SAFETY: `name` is NUL-terminated and contains no '=' (all callers pass
     // constant variable names).
-    unsafe {
-        libc::unsetenv(name.as_ptr());
+    unsafe { remove_raw(name.as_ptr().cast()) }
+}
+
+/// Remove every `name=` entry from the environment block.
+///
+/// On Linux (glibc, musl) this is what their `unsetenv` does, done here:
+/// each matching entry is dropped from `environ` by moving the rest of the
+/// block down one place, entries without '=' and longer names stay. It
+/// takes no lock (glibc's `unsetenv` takes its environment lock) and frees
+/// nothing (musl's frees a string that its own `setenv` allocated; such a
+/// string is then left allocated). The environment afterwards is the same as
+/// after libsystemd's `unsetenv` (tests/c/difftest.py, "rawenv"), and a
+/// program start that calls `sd_listen_fds(1)` no longer binds `unsetenv`
+/// in libc (~1,700 instructions, bench/RESULTS.md). The contract is
+/// unchanged: `unsetenv` is MT-Unsafe, so no other thread may read or
+/// change the environment meanwhile, with libsystemd as with sdfd.
+/// Elsewhere this is libc's `unsetenv` (FreeBSD, for one, keeps its own copy
+/// of the variables).
+///
+/// # Safety
+/// `name` is NUL-terminated and contains no '='; no other thread reads or
+/// changes the environment during the call.
+#[cfg(target_os = "linux")]
+unsafe fn remove_raw(name: *const u8) {
+    let mut entry = crate::sys::environ().cast_mut().cast::<*const u8>();
+    if entry.is_null() {
+        return;
     }
+    // SAFETY: `environ` is a NULL-terminated array of pointers to
+    // NUL-terminated strings, writable (libc's own `unsetenv` writes it the
+    // same way); `value_at` reads an entry only as far as it agrees with
+    // `name`. Each move copies the next slot, the last one moved is the
+    // terminating NULL, so the block stays NULL-terminated and one shorter.
+    while !(*entry).is_null() {
+        if value_at(*entry, name).is_some() {
+            let mut d = entry;
+            loop {
+                let next = *d.add(1);
+                *d = next;
+                if next.is_null() {
+                    break;
+                }
+                d = d.add(1);
+            }
+        } else {
+            entry = entry.add(1);
+        }
+    }
+}
+
+/// Remove `name` from the environment: libc's `unsetenv`.
+///
+/// # Safety
+/// As the Linux [`remove_raw`].
+#[cfg(all(unix, not(target_os = "linux")))]
+unsafe fn remove_raw(name: *const u8) {
+    libc::unsetenv(name.cast());
 }
 
 /// Remove `name` from the environment (absent is fine).
@@ -343,5 +456,9 @@ mod tests {
     fn listen_names_are_the_listen_vars() {
         let packed: Vec<u8> = super::LISTEN_VARS.iter().flat_map(|v| v.to_bytes_with_nul().iter().copied()).collect();
         assert_eq!(&packed[..], &super::LISTEN_NAMES[..]);
+        for (name, at) in super::LISTEN_VARS.iter().zip(super::LISTEN_AT) {
+            let bytes = name.to_bytes_with_nul();
+            assert_eq!(&super::LISTEN_NAMES[at..at + bytes.len()], bytes);
+        }
     }
 }

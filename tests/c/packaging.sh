@@ -107,4 +107,32 @@ if make -s install PREFIX=/opt/sdfd DESTDIR="$d" >/dev/null 2>&1 \
    && make -s uninstall PREFIX=/opt/sdfd DESTDIR="$d" >/dev/null 2>&1 && [ -z "$(find "$d" -type f -o -type l)" ]; then
   ok "make install/uninstall with PREFIX and DESTDIR"; else bad "make install/uninstall" "$(find "$d" 2>/dev/null)"; fi
 
+# 7. Start-up (x86_64; bench/RESULTS.md, "Start-up cost"): a program whose
+#    sd_listen_fds(1) takes one socket, started as a service manager starts an
+#    Accept=yes daemon (bench/spawn.c: fd 3, a clean environment), costs at
+#    most 2,000 instructions more when linked against libsdfd.so than when
+#    linked against an empty C shared library (bench/empty-lib.c): callgrind,
+#    the whole process, dynamic linker included, median of 3 runs.
+if [ "$(uname -m)" = x86_64 ]; then
+  need valgrind
+  cc -O2 -o "$t/spawn" bench/spawn.c
+  cc -O2 -o "$t/start-sdfd" bench/start.c $CFLAGS $LIBS -Wl,-rpath,"$LIBDIR"
+  mkdir -p "$t/empty"
+  cc -O2 -fPIC -shared -Wl,-soname,libempty.so -o "$t/empty/libempty.so" bench/empty-lib.c
+  cc -O2 -o "$t/start-empty" bench/start.c $CFLAGS -L"$t/empty" -lempty -Wl,-rpath,"$t/empty"
+  icount() {  # program -> median instruction count of 3 runs; fails unless it exits 0 (activated)
+    local i out
+    for i in 1 2 3; do
+      out=$("$t/spawn" exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 2>&1) || return 1
+      sed -n 's/.*Collected : //p' <<<"$out"
+    done | sort -n | sed -n 2p
+  }
+  if sdfd_n=$(icount "$t/start-sdfd") && empty_n=$(icount "$t/start-empty") && [ -n "$sdfd_n" ] && [ -n "$empty_n" ]; then
+    check "start-up: sd_listen_fds(1) through libsdfd.so costs $((sdfd_n - empty_n)) instructions over an empty library ($sdfd_n vs $empty_n), at most 2,000" \
+      test $((sdfd_n - empty_n)) -le 2000
+  else
+    bad "start-up: both programs run under callgrind and return 1 from sd_listen_fds" "$sdfd_n / $empty_n"
+  fi
+fi
+
 finish
