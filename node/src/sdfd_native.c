@@ -224,12 +224,11 @@ static napi_value watchdog_enabled(napi_env env, napi_callback_info info) {
     return num(env, sd_watchdog_enabled(unset, out));
 }
 
-static napi_value find_socket(napi_env env, napi_callback_info info) {
-    napi_value a[MAXARGS];
-    int32_t type;
+/* A JavaScript string as a malloc'd C string (the caller frees it), or NULL
+ * with a TypeError / Error thrown. */
+static char *cstring(napi_env env, napi_value v) {
     size_t n;
-    if (args(env, info, 2, a) || i32(env, a[1], &type)) return NULL;
-    if (napi_get_value_string_utf8(env, a[0], NULL, 0, &n) != napi_ok) {
+    if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) {
         napi_throw_type_error(env, NULL, "expected a string");
         return NULL;
     }
@@ -238,7 +237,16 @@ static napi_value find_socket(napi_env env, napi_callback_info info) {
         napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
-    napi_get_value_string_utf8(env, a[0], s, n + 1, &n);
+    napi_get_value_string_utf8(env, v, s, n + 1, &n);
+    return s;
+}
+
+static napi_value find_socket(napi_env env, napi_callback_info info) {
+    napi_value a[MAXARGS];
+    int32_t type;
+    if (args(env, info, 2, a) || i32(env, a[1], &type)) return NULL;
+    char *s = cstring(env, a[0]);
+    if (!s) return NULL;
     int rc = sdfd_find_socket(s, type);
     free(s);
     return num(env, rc);
@@ -248,19 +256,11 @@ static napi_value find_socket(napi_env env, napi_callback_info info) {
  * claimed in the library's taken set (the one of the whole process). */
 static napi_value activate_socket(napi_env env, napi_callback_info info) {
     napi_value a[MAXARGS], arr, v;
-    size_t n, count = 0;
+    size_t count = 0;
     int *socks = NULL;
     if (args(env, info, 1, a)) return NULL;
-    if (napi_get_value_string_utf8(env, a[0], NULL, 0, &n) != napi_ok) {
-        napi_throw_type_error(env, NULL, "expected a string");
-        return NULL;
-    }
-    char *s = malloc(n + 1);
-    if (!s) {
-        napi_throw_error(env, NULL, "out of memory");
-        return NULL;
-    }
-    napi_get_value_string_utf8(env, a[0], s, n + 1, &n);
+    char *s = cstring(env, a[0]);
+    if (!s) return NULL;
     int rc = sdfd_activate_socket(s, &socks, &count);
     free(s);
     if (rc < 0) return num(env, rc);
