@@ -28,33 +28,37 @@ export DEBIAN_FRONTEND=noninteractive
 if ! out=$(timeout 600 apt-get update -qq -o DPkg::Lock::Timeout=120 2>&1); then
   printf '%s\n' "$out" | grep -E '^(E|W):' | head -n 5 >&2; echo "apt-get update failed in part; installing from the lists it has" >&2
 fi
-apt_install() { timeout 900 apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=120 "$@" 2>&1; }
+apt_install() { timeout 900 apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=120 "$@" 2>&1; }
 # Skew: a Multi-Arch: same library must have one version on every
 # architecture. When a foreign architecture's index could not be fetched
 # (above), the native library may be newer than any foreign build of it
 # (seen: liblzma5 and libzstd1 from bookworm-security for amd64, only
-# bookworm's for i386). Then both are pinned to the version the foreign one
-# can have, for the libraries the foreign packages need, and it is said.
-skew() {
-  local p a n v c pins=()
-  for p in "${missing[@]}"; do
-    [[ "$p" == *:* ]] || continue
-    a=${p#*:}
-    for n in $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-                 --no-replaces --no-enhances "$p" 2>/dev/null | sed -n "s/^\([a-z0-9][^ <>]*\):$a\$/\1/p" | sort -u); do
-      v=$(apt-cache policy "$n" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-      c=$(apt-cache policy "$n:$a" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-      [ -n "$c" ] && [ "$c" != "(none)" ] && [ "$c" != "$v" ] || continue
-      apt-cache madison "$n" 2>/dev/null | awk -v c="$c" '$3 == c {f = 1} END {exit !f}' || continue
-      pins+=("$n=$c" "$n:$a=$c")
-    done
-  done
-  [ ${#pins[@]} -gt 0 ] || return 1
-  mapfile -t pins < <(printf '%s\n' "${pins[@]}" | sort -u)
-  echo "version skew between architectures (an index was missing): installing ${pins[*]}" >&2
-  printf '%s\n' "${pins[@]}"
+# bookworm's for i386). Then the libraries apt names as the foreign
+# packages' unmet dependencies are pinned, on every architecture, to the
+# version the foreign one can have, and it is said.
+skew() {  # skew APT-OUTPUT: add to pins; false when nothing new to pin
+  local n a v c more=1
+  while read -r n a; do
+    [[ " ${pins[*]} " == *" $n:$a="* ]] && continue
+    v=$(apt-cache policy "$n" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    c=$(apt-cache policy "$n:$a" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    [ -n "$c" ] && [ "$c" != "(none)" ] && [ "$c" != "$v" ] || continue
+    apt-cache madison "$n" 2>/dev/null | awk -v c="$c" '$3 == c {f = 1} END {exit !f}' || continue
+    [[ " ${pins[*]} " == *" $n=$c "* ]] || pins+=("$n=$c")
+    pins+=("$n:$a=$c"); more=0
+  done < <(printf '%s\n' "$1" | sed -n 's/.*Depends: \([a-z0-9][a-z0-9.+-]*\):\([a-z0-9]*\) .*/\1 \2/p' | sort -u)
+  return $more
 }
-if ! out=$(apt_install "${missing[@]}") && { ! pins=$(skew) || ! out=$(apt_install --allow-downgrades $pins "${missing[@]}"); }; then
-  printf '%s\n' "$out" | grep -v '^\(Selecting\|Preparing\|Unpacking\|Setting up\|Processing\|(Reading\)' >&2
-  echo "apt-get install ${missing[*]} failed" >&2; exit 1
+pins=()
+if ! out=$(apt_install "${missing[@]}"); then
+  ok=0
+  for round in 1 2 3 4; do
+    skew "$out" || break
+    echo "version skew between architectures (an index was missing): pinning ${pins[*]}" >&2
+    if out=$(apt_install --allow-downgrades "${pins[@]}" "${missing[@]}"); then ok=1; break; fi
+  done
+  if [ "$ok" = 0 ]; then
+    printf '%s\n' "$out" | grep -v '^\(Selecting\|Preparing\|Unpacking\|Setting up\|Processing\|(Reading\)' >&2
+    echo "apt-get install ${missing[*]} failed" >&2; exit 1
+  fi
 fi
