@@ -123,14 +123,14 @@ impl ListenVars {
         };
         // (the entries `listen_vars` found: their value follows the name
         // and '=' in the same string, no comparison needed)
-        for (slot, (at, end)) in self.values.iter().zip(LISTEN_AT.into_iter().zip(LISTEN_END)) {
-            if !slot.is_null() && core::ptr::eq(rest.add(end - at - 7), *slot) {
+        for (slot, off) in self.values.iter().zip(LISTEN_VALUE) {
+            if !slot.is_null() && core::ptr::eq(rest.add(off), *slot) {
                 return true;
             }
         }
         // (any other entry of the same names: duplicates)
-        for (slot, at) in self.values.iter().zip(LISTEN_AT) {
-            if !slot.is_null() && value_at(rest, LISTEN_NAMES.as_ptr().add(at + 7)).is_some() {
+        for (slot, tail) in self.values.iter().zip(LISTEN_TAIL) {
+            if !slot.is_null() && value_at(rest, LISTEN_NAMES.as_ptr().add(tail)).is_some() {
                 return true;
             }
         }
@@ -159,7 +159,7 @@ const LISTEN_NAMES: &[u8; 52] = b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN
 
 /// Where each name's value starts in an environment entry `NAME=value`
 /// relative to [`LISTEN_NAMES`]: one past the name's NUL (the '=').
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 const LISTEN_END: [usize; 4] = {
     let mut end = [0; 4];
     let mut k = 0;
@@ -186,6 +186,30 @@ const LISTEN_AT: [usize; 4] = {
     at
 };
 
+/// Each name after its shared "LISTEN_" in [`LISTEN_NAMES`], and where its
+/// value starts in an entry relative to the byte after "LISTEN_" (both
+/// computed at compile time: no arithmetic, so no overflow check, at run time).
+#[cfg(target_os = "linux")]
+const LISTEN_TAIL: [usize; 4] = {
+    let mut t = [0; 4];
+    let mut k = 0;
+    while k < 4 {
+        t[k] = LISTEN_AT[k] + 7;
+        k += 1;
+    }
+    t
+};
+#[cfg(target_os = "linux")]
+const LISTEN_VALUE: [usize; 4] = {
+    let mut v = [0; 4];
+    let mut k = 0;
+    while k < 4 {
+        v[k] = LISTEN_END[k] - LISTEN_AT[k] - 7;
+        k += 1;
+    }
+    v
+};
+
 /// [`ListenVars`] from one pass over `environ` (each variable's first
 /// `name=` entry, as four [`get`] calls would find): the entries that do
 /// not start with `LISTEN_` are passed over after a byte or a few, instead
@@ -205,8 +229,8 @@ pub(crate) fn listen_vars() -> ListenVars {
             // (the shared "LISTEN_" first: one compare for most entries)
             // (then each name from its eighth byte: "LISTEN_" matched)
             if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
-                for (slot, at) in v.values.iter_mut().zip(LISTEN_AT) {
-                    if let Some(value) = value_at(rest, LISTEN_NAMES.as_ptr().add(at + 7)) {
+                for (slot, tail) in v.values.iter_mut().zip(LISTEN_TAIL) {
+                    if let Some(value) = value_at(rest, LISTEN_NAMES.as_ptr().add(tail)) {
                         if slot.is_null() {
                             *slot = value;
                         }
