@@ -98,8 +98,8 @@ if diff "$t/make-install.list" "$t/debs.list" >"$t/list.diff" && [ -z "$(uniq -d
 else bad "package contents differ from make install (< make install, > packages)" "$(cat "$t/list.diff")"$'\n'"libsdfd0: $(cat "${debs[0]}.list")"; fi
 
 # 5. apt-get install of the three packages.
-snapshot() {
-  find /usr /etc /var/lib/dpkg/info -xdev \( -type f -o -type l \) 2>/dev/null | grep -v '^/usr/lib/python3.*__pycache__' | sort
+snapshot() {  # (Python's bytecode caches, written when autopkgtest first runs, are not the packages')
+  find /usr /etc /var/lib/dpkg/info -xdev \( -type f -o -type l \) 2>/dev/null | grep -v '^/usr/\(lib/python3\|share/autopkgtest\).*/__pycache__/' | sort
 }
 snapshot > "$t/before.txt"
 installed=1
