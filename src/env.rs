@@ -157,19 +157,6 @@ impl ListenVars {
 #[cfg(unix)]
 const LISTEN_NAMES: &[u8; 52] = b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN_FDNAMES\0";
 
-/// Where each name's value starts in an environment entry `NAME=value`
-/// relative to [`LISTEN_NAMES`]: one past the name's NUL (the '=').
-#[cfg(target_os = "linux")]
-const LISTEN_END: [usize; 4] = {
-    let mut end = [0; 4];
-    let mut k = 0;
-    while k < 4 {
-        end[k] = if k < 3 { LISTEN_AT[k + 1] } else { LISTEN_NAMES.len() };
-        k += 1;
-    }
-    end
-};
-
 /// Where each name starts in [`LISTEN_NAMES`] (offsets, not pointers: no
 /// relocation; computed once at compile time, never walked at run time).
 #[cfg(unix)]
@@ -204,7 +191,9 @@ const LISTEN_VALUE: [usize; 4] = {
     let mut v = [0; 4];
     let mut k = 0;
     while k < 4 {
-        v[k] = LISTEN_END[k] - LISTEN_AT[k] - 7;
+        // (the name ends where the next begins: its NUL's place is the '=')
+        let end = if k < 3 { LISTEN_AT[k + 1] } else { LISTEN_NAMES.len() };
+        v[k] = end - LISTEN_AT[k] - 7;
         k += 1;
     }
     v

@@ -52,7 +52,7 @@ skew() {  # skew APT-OUTPUT: add to pins; false when nothing new to pin
 pins=()
 if ! out=$(apt_install "${missing[@]}"); then
   ok=0
-  for round in 1 2 3 4; do
+  for _ in 1 2 3 4; do
     skew "$out" || break
     echo "version skew between architectures (an index was missing): pinning ${pins[*]}" >&2
     if out=$(apt_install --allow-downgrades "${pins[@]}" "${missing[@]}"); then ok=1; break; fi
