@@ -434,14 +434,12 @@ def find_socket(address: str, type: int = 0) -> Optional[int]:
     # Checked as python-systemd checks the same kinds of argument (its
     # "s" and "i" converters; a negative type is EINVAL, as for is_socket).
     # (Imported here: importing sdfd does not load the library.)
-    from .daemon import _LIB, _c_int, _c_str, _missing
+    from .daemon import _LIB, _c_int, _c_str
 
     addr = _c_str(address, "find_socket", 1)
     typ = _c_int(type)
     if typ < 0:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
-    if _LIB.sdfd_find_socket is None:
-        _missing("sdfd_find_socket")
     r = int(_LIB.sdfd_find_socket(addr, typ))
     if r in (-errno.ENOENT, -errno.ESRCH):
         return None

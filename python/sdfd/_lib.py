@@ -18,6 +18,8 @@ earlier ones found nothing, so with 1. or 2. no program is run):
 from __future__ import annotations
 
 import ctypes
+import errno
+import operator
 import os
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint16, c_uint64, c_void_p
 
@@ -25,7 +27,7 @@ from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint16, c_uint6
 # library has to be searched for; typing only by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator, List, Optional, Tuple
+    from typing import Any, Iterator, List, Optional, Tuple, Union
 
 __all__ = ["LibraryNotFoundError", "Library", "load", "library_path"]
 
@@ -119,7 +121,7 @@ def _object_path(func: Any, fallback: str) -> str:
 
 
 REQUIRED = (
-    "sd_listen_fds", "sd_listen_fds_with_names", "sd_is_fifo", "sd_is_special", "sd_is_socket",
+    "sd_listen_fds", "sd_listen_fds_with_names", "sd_is_fifo", "sd_is_socket",
     "sd_is_socket_inet", "sd_is_socket_sockaddr", "sd_is_socket_unix", "sd_is_mq",
 )
 
@@ -134,20 +136,11 @@ def _declare(lib: ctypes.CDLL, name: str, restype: Any, argtypes: List[Any]) -> 
     return func
 
 
-class Library:
-    """libsdfd with its functions declared.
+class Functions:
+    """libsdfd's C functions as ctypes declares them (``None``: not exported
+    by the loaded build; the socket-activation ones always are)."""
 
-    The socket-activation functions are always there (a library without them
-    is not accepted); the notify family, ``sd_booted`` and
-    ``sd_watchdog_enabled`` are newer, and are ``None`` when the loaded build
-    does not export them.
-    """
-
-    def __init__(self, cdll: ctypes.CDLL, source: str, path: str) -> None:
-        self.cdll = cdll
-        self.source = source
-        self.path = path
-
+    def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         def need(name: str, restype: Any, argtypes: List[Any]) -> Any:
             func = _declare(cdll, name, restype, argtypes)
             if func is None:
@@ -159,7 +152,6 @@ class Library:
             "sd_listen_fds_with_names", c_int, [c_int, POINTER(POINTER(c_void_p))]
         )
         self.sd_is_fifo: Any = need("sd_is_fifo", c_int, [c_int, c_char_p])
-        self.sd_is_special: Any = need("sd_is_special", c_int, [c_int, c_char_p])
         self.sd_is_socket: Any = need("sd_is_socket", c_int, [c_int, c_int, c_int, c_int])
         self.sd_is_socket_inet: Any = need("sd_is_socket_inet", c_int, [c_int, c_int, c_int, c_int, c_uint16])
         self.sd_is_socket_sockaddr: Any = need(
@@ -172,13 +164,89 @@ class Library:
             cdll, "sd_pid_notify_with_fds", c_int, [pid_t, c_int, c_char_p, POINTER(c_int), c_uint]
         )
         self.sd_booted: Optional[Any] = _declare(cdll, "sd_booted", c_int, [])
-        self.sd_watchdog_enabled: Optional[Any] = _declare(
-            cdll, "sd_watchdog_enabled", c_int, [c_int, POINTER(c_uint64)]
-        )
         self.sdfd_find_socket: Optional[Any] = _declare(cdll, "sdfd_find_socket", c_int, [c_char_p, c_int])
         self.sdfd_activate_socket: Optional[Any] = _declare(
             cdll, "sdfd_activate_socket", c_int, [c_char_p, POINTER(POINTER(c_int)), POINTER(c_size_t)]
         )
+
+
+class Library:
+    """libsdfd through ctypes, called the way ``sdfd._native`` is called.
+
+    The same names, arguments and results as the extension module
+    (python/src/_native.c), so that :mod:`sdfd.daemon` has one way into the
+    library whichever of the two loaded it: what is more than a declared C
+    function here (copying the names out, the fd array, freeing) is what the
+    extension does in C. The declared functions themselves are ``c``. A call
+    this build of the library does not export raises :class:`OSError`
+    (``ENOSYS``), where the extension, linked against its own copy, has them all.
+    """
+
+    INT_BITS = 8 * ctypes.sizeof(c_int)
+    LONG_BITS = 8 * ctypes.sizeof(ctypes.c_long)
+
+    def __init__(self, cdll: ctypes.CDLL, source: str, path: str) -> None:
+        self.cdll = cdll
+        self.source = source
+        self.path = path
+        self.c = c = Functions(cdll, path)
+        self.getenv = libc.getenv
+        for name in ("sd_listen_fds", "sd_is_fifo", "sd_is_socket", "sd_is_socket_inet", "sd_is_socket_sockaddr",
+                     "sd_is_socket_unix", "sd_is_mq", "sd_notify", "sd_booted", "sdfd_find_socket"):
+            setattr(self, name, getattr(c, name) or self._absent(name))
+
+    def _absent(self, name: str) -> Any:
+        def call(*_args: Any) -> Any:
+            raise OSError(errno.ENOSYS, f"{os.strerror(errno.ENOSYS)}: {self.path} does not export {name}")
+
+        return call
+
+    def _need(self, name: str) -> Any:
+        return getattr(self.c, name) or self._absent(name)()
+
+    def listen_fds_with_names(self, unset: int) -> Tuple[int, Optional[List[bytes]]]:
+        names = POINTER(c_void_p)()
+        r = self.c.sd_listen_fds_with_names(unset, ctypes.byref(names))
+        if not names:
+            return r, None
+        try:
+            out = []
+            for i in range(max(r, 0)):
+                if not names[i]:
+                    break
+                out.append(ctypes.string_at(names[i]))
+            return r, out
+        finally:
+            i = 0
+            while names[i]:
+                libc.free(names[i])
+                i += 1
+            libc.free(names)
+
+    def sd_pid_notify_with_fds(self, pid: int, unset: int, msg: bytes, fds: Optional[List[int]], n: int) -> int:
+        arr = (c_int * n)(*fds) if fds is not None else None
+        return int(self._need("sd_pid_notify_with_fds")(pid, unset, msg, arr, n))
+
+    def activate_socket(self, name: bytes) -> Union[int, List[int]]:
+        arr, count = POINTER(c_int)(), c_size_t()
+        r = self._need("sdfd_activate_socket")(name, ctypes.byref(arr), ctypes.byref(count))
+        if r < 0:
+            return int(r)
+        try:
+            return [arr[i] for i in range(count.value)]
+        finally:
+            libc.free(arr)
+
+    try:  # CPython: the sequence protocol exactly as the extension uses it
+        seq_size = staticmethod(ctypes.pythonapi.PySequence_Size)
+        seq_size.__func__.argtypes = [ctypes.py_object]
+        seq_size.__func__.restype = ctypes.c_ssize_t
+        seq_item = staticmethod(ctypes.pythonapi.PySequence_GetItem)
+        seq_item.__func__.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
+        seq_item.__func__.restype = ctypes.py_object
+    except (AttributeError, OSError):  # pragma: no cover - other interpreters
+        seq_size = staticmethod(len)
+        seq_item = staticmethod(operator.getitem)
 
     def __repr__(self) -> str:
         return f"<sdfd library {self.path!r} (via {self.source})>"

@@ -71,37 +71,24 @@ __all__ = [
 #: The first passed file descriptor (``SD_LISTEN_FDS_START``).
 LISTEN_FDS_START: int = 3
 
+# The one way into the library: the extension module of a binary wheel, or
+# the same calls through ctypes (sdfd._lib.Library) when there is none or
+# $SDFD_LIBRARY names a library. Nothing below asks which.
 _LIB: "_Any" = None
 if not _os.environ.get("SDFD_LIBRARY"):
     try:
         from . import _native as _LIB  # type: ignore[attr-defined,no-redef]
     except ImportError:
         _LIB = None
-if _LIB is not None:  # the extension module of a binary wheel
+if _LIB is not None:
     _NATIVE = True
     # Linked against the wheel's libsdfd: the same path sdfd.library_path() reports.
     _LIB.path = _os.path.realpath(_os.path.join(_os.path.dirname(_LIB.__file__), "_lib", "libsdfd.so.0"))
-    _getenv = _LIB.getenv
-    _seq_size = _LIB.seq_size
-    _seq_item = _LIB.seq_item
-else:  # ctypes
-    import ctypes as _ctypes
-
+else:
     from . import _lib
 
     _NATIVE = False
     _LIB = _lib.load()
-    _getenv = _lib.libc.getenv
-    try:  # CPython: the sequence protocol exactly as the C extension uses it
-        _seq_size = _ctypes.pythonapi.PySequence_Size
-        _seq_size.argtypes = [_ctypes.py_object]
-        _seq_size.restype = _ctypes.c_ssize_t
-        _seq_item = _ctypes.pythonapi.PySequence_GetItem
-        _seq_item.argtypes = [_ctypes.py_object, _ctypes.c_ssize_t]
-        _seq_item.restype = _ctypes.py_object
-    except (AttributeError, OSError):  # pragma: no cover - other interpreters
-        _seq_size = len
-        _seq_item = _operator.getitem
 
 _LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID")
 _NOTIFY_VARS = ("NOTIFY_SOCKET",)
@@ -145,11 +132,7 @@ def __getattr__(name: str) -> object:
 # ---------------------------------------------------------------------------
 # Argument conversion, as CPython's PyArg_Parse* converters do it.
 
-if _NATIVE:
-    _INT_BITS, _LONG_BITS = _LIB.INT_BITS, _LIB.LONG_BITS
-else:
-    _INT_BITS = 8 * _ctypes.sizeof(_ctypes.c_int)
-    _LONG_BITS = 8 * _ctypes.sizeof(_ctypes.c_long)
+_INT_BITS, _LONG_BITS = _LIB.INT_BITS, _LIB.LONG_BITS
 _INT_MIN, _INT_MAX = -(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1
 _LONG_MIN, _LONG_MAX = -(1 << (_LONG_BITS - 1)), (1 << (_LONG_BITS - 1)) - 1
 _ULONG_MAX = (1 << _LONG_BITS) - 1
@@ -212,24 +195,22 @@ def _fd_of(fileobj: object) -> object:
         return fileobj
 
 
-def _fd_array(fds: object) -> "_Any":
-    """The descriptors as C ints: a list for ``_native``, a ctypes array otherwise."""
-    n: int = _seq_size(fds)
+def _fd_array(fds: object) -> "_List[int]":
+    """The descriptors, checked as C ints (python-systemd walks the sequence protocol)."""
+    n: int = _LIB.seq_size(fds)
     vals: "_List[int]" = []
     for i in range(n):
-        v = _c_long(_seq_item(fds, i))
+        v = _c_long(_LIB.seq_item(fds, i))
         if not _INT_MIN <= v <= _INT_MAX:
             raise OverflowError("Value to large for an integer")
         vals.append(v)
-    if _NATIVE:
-        return vals
-    return (_ctypes.c_int * n)(*vals)
+    return vals
 
 
 def _sync_environ(names: "_Tuple[str, ...]") -> None:
     """Make ``os.environ`` forget variables the C library has unset with libc ``unsetenv``."""
     for name in names:
-        if name in _os.environ and _getenv(name.encode()) is None:
+        if name in _os.environ and _LIB.getenv(name.encode()) is None:
             _os.environ.pop(name, None)
 
 
@@ -245,10 +226,6 @@ def _raise(r: int, path: "_Optional[bytes]" = None, invalid_message: "_Optional[
     raise OSError(code, _os.strerror(code), _os.fsdecode(path))
 
 
-def _missing(name: str) -> "_NoReturn":
-    raise OSError(_errno.ENOSYS, f"{_os.strerror(_errno.ENOSYS)}: {_LIB.path} does not export {name}")
-
-
 # ---------------------------------------------------------------------------
 # The C-level functions (python-systemd's ``systemd._daemon``).
 
@@ -258,8 +235,6 @@ def booted() -> bool:
 
     Wraps ``sd_booted(3)``: checks for ``/run/systemd/system/``.
     """
-    if _LIB.sd_booted is None:
-        _missing("sd_booted")
     r = _LIB.sd_booted()
     if r < 0:
         _raise(r)
@@ -294,14 +269,9 @@ def notify(
     arr = _fd_array(fds) if fds is not _NO_FDS else None
 
     if pid_value == 0 and arr is None:
-        if _LIB.sd_notify is None:
-            _missing("sd_notify")
         r = _LIB.sd_notify(int(unset), msg)
     else:
-        if _LIB.sd_pid_notify_with_fds is None:
-            _missing("sd_pid_notify_with_fds")
-        n = len(arr) if arr is not None else 0
-        r = _LIB.sd_pid_notify_with_fds(pid_value, int(unset), msg, arr, n)
+        r = _LIB.sd_pid_notify_with_fds(pid_value, int(unset), msg, arr, len(arr) if arr is not None else 0)
     if unset:
         _sync_environ(_NOTIFY_VARS)
     if r < 0:
@@ -336,15 +306,8 @@ def _listen_fds_with_names(unset_environment: object = False) -> "_Tuple[_Any, .
 
 
 def _names_from_library(unset: bool) -> "_Optional[_List[bytes]]":
-    """Call sd_listen_fds_with_names; return the names as bytes (None for 0 fds).
-
-    Frees the malloc'ed array and strings with libc ``free()``.
-    """
-    if _NATIVE:
-        r, names = _LIB.listen_fds_with_names(int(unset))
-    else:
-        names = _ctypes.POINTER(_ctypes.c_void_p)()
-        r = _LIB.sd_listen_fds_with_names(int(unset), _ctypes.byref(names))
+    """Call sd_listen_fds_with_names; return the names as bytes (None for 0 fds)."""
+    r, names = _LIB.listen_fds_with_names(int(unset))
     if unset:
         _sync_environ(_LISTEN_VARS)
     if r < 0:
@@ -353,24 +316,9 @@ def _names_from_library(unset: bool) -> "_Optional[_List[bytes]]":
         return None
     # No array (NULL, or None from the extension): not expected from libsdfd;
     # "unknown" is what an unnamed fd is called.
-    if (names is None) if _NATIVE else (not names):
+    if names is None:
         return [b"unknown"] * r
-    if _NATIVE:  # the extension has already copied and freed the strings
-        return names
-    out: "_List[bytes]" = []
-    try:
-        for i in range(r):
-            p = names[i]
-            if not p:
-                break
-            out.append(_ctypes.string_at(p))
-    finally:
-        i = 0
-        while names[i]:
-            _lib.libc.free(names[i])
-            i += 1
-        _lib.libc.free(names)
-    return out
+    return names  # type: ignore[no-any-return]
 
 
 def _unset_listen_environment() -> None:
@@ -383,19 +331,7 @@ def _activate_socket(name: bytes) -> "_Union[int, _List[int]]":
     """``sdfd_activate_socket``: the descriptors named ``name``, claimed in the
     library's one taken set of this process (shared with C code), or a
     negative errno (``-EALREADY``: handed out before, by anyone)."""
-    if _NATIVE:
-        return _LIB.activate_socket(name)  # type: ignore[no-any-return]
-    if _LIB.sdfd_activate_socket is None:
-        _missing("sdfd_activate_socket")
-    arr = _ctypes.POINTER(_ctypes.c_int)()
-    count = _ctypes.c_size_t()
-    r = _LIB.sdfd_activate_socket(name, _ctypes.byref(arr), _ctypes.byref(count))
-    if r < 0:
-        return int(r)
-    try:
-        return [arr[i] for i in range(count.value)]
-    finally:
-        _lib.libc.free(arr)
+    return _LIB.activate_socket(name)  # type: ignore[no-any-return]
 
 
 def _is_fifo(fd: object, path: "PathArg" = None, /) -> bool:
@@ -462,8 +398,7 @@ def _is_socket_sockaddr(
         if family != _socket.AF_INET6:
             raise ValueError("flowinfo is only applicable to IPv6 addresses")
     sa = _sockaddr(family, port, packed, flow & 0xFFFFFFFF, scope)
-    buf = sa if _NATIVE else _ctypes.create_string_buffer(sa, len(sa))
-    r = _LIB.sd_is_socket_sockaddr(fdv, typ, buf, len(sa), lst)
+    r = _LIB.sd_is_socket_sockaddr(fdv, typ, sa, len(sa), lst)
     if r < 0:
         _raise(r)
     return bool(r)

@@ -23,7 +23,6 @@
 int sd_listen_fds(int unset_environment);
 int sd_listen_fds_with_names(int unset_environment, char ***names);
 int sd_is_fifo(int fd, const char *path);
-int sd_is_special(int fd, const char *path);
 int sd_is_socket(int fd, int family, int type, int listening);
 int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port);
 int sd_is_socket_sockaddr(int fd, int type, const void *addr, unsigned addr_len, int listening);
@@ -32,7 +31,6 @@ int sd_is_mq(int fd, const char *path);
 int sd_notify(int unset_environment, const char *state);
 int sd_pid_notify_with_fds(pid_t pid, int unset_environment, const char *state, const int *fds, unsigned n_fds);
 int sd_booted(void);
-int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
 int sdfd_find_socket(const char *address, int type);
 int sdfd_activate_socket(const char *name, int **sockets, size_t *count);
 
@@ -92,7 +90,6 @@ static PyObject *n_is_path(PyObject *args, int (*f)(int, const char *)) {
 }
 
 static PyObject *n_is_fifo(PyObject *self, PyObject *args) { return n_is_path(args, sd_is_fifo); }
-static PyObject *n_is_special(PyObject *self, PyObject *args) { return n_is_path(args, sd_is_special); }
 static PyObject *n_is_mq(PyObject *self, PyObject *args) { return n_is_path(args, sd_is_mq); }
 
 static PyObject *n_is_socket(PyObject *self, PyObject *args) {
@@ -164,14 +161,6 @@ static PyObject *n_pid_notify_with_fds(PyObject *self, PyObject *args) {
 
 static PyObject *n_booted(PyObject *self, PyObject *args) { return PyLong_FromLong(sd_booted()); }
 
-static PyObject *n_watchdog_enabled(PyObject *self, PyObject *args) {
-    int unset, r;
-    uint64_t usec = 0;
-    if (!PyArg_ParseTuple(args, "i", &unset)) return NULL;
-    r = sd_watchdog_enabled(unset, &usec);
-    return Py_BuildValue("(iK)", r, (unsigned long long)usec);
-}
-
 static PyObject *n_find_socket(PyObject *self, PyObject *args) {
     const char *address;
     int type;
@@ -229,7 +218,6 @@ static PyMethodDef methods[] = {
     { "sd_listen_fds", n_listen_fds, METH_VARARGS, NULL },
     { "listen_fds_with_names", n_listen_fds_with_names, METH_VARARGS, NULL },
     { "sd_is_fifo", n_is_fifo, METH_VARARGS, NULL },
-    { "sd_is_special", n_is_special, METH_VARARGS, NULL },
     { "sd_is_mq", n_is_mq, METH_VARARGS, NULL },
     { "sd_is_socket", n_is_socket, METH_VARARGS, NULL },
     { "sd_is_socket_inet", n_is_socket_inet, METH_VARARGS, NULL },
@@ -238,7 +226,6 @@ static PyMethodDef methods[] = {
     { "sd_notify", n_notify, METH_VARARGS, NULL },
     { "sd_pid_notify_with_fds", n_pid_notify_with_fds, METH_VARARGS, NULL },
     { "sd_booted", n_booted, METH_NOARGS, NULL },
-    { "watchdog_enabled", n_watchdog_enabled, METH_VARARGS, NULL },
     { "sdfd_find_socket", n_find_socket, METH_VARARGS, NULL },
     { "activate_socket", n_activate_socket, METH_VARARGS, NULL },
     { "getenv", n_getenv, METH_VARARGS, NULL },

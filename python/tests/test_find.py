@@ -28,7 +28,7 @@ out = {"v4": q("127.0.0.1:%d" % p4), "v6": q("[::1]:%d" % p6), "port": q(str(p4)
 out["abstract"] = q("@sdfd-find-%d" % p4)
 # The C parser's answer for the same addresses, through the binding's loader.
 import ctypes, errno, sdfd._lib
-c_find = sdfd._lib.load().sdfd_find_socket
+c_find = sdfd._lib.load().c.sdfd_find_socket
 def c(a, t=0):
     r = c_find(a.encode(), t)
     return r if r >= 0 else {-errno.ENOENT: None, -errno.ESRCH: None, -errno.EINVAL: "ValueError"}.get(r, r)

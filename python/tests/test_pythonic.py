@@ -354,7 +354,7 @@ CHILD = textwrap.dedent("""
     def c_activate(name):  # C code in this process: sdfd_activate_socket through the binding's loader
         arr, n = ctypes.POINTER(ctypes.c_int)(), ctypes.c_size_t()
         import sdfd._lib
-        r = sdfd._lib.load().sdfd_activate_socket(name, ctypes.byref(arr), ctypes.byref(n))
+        r = sdfd._lib.load().c.sdfd_activate_socket(name, ctypes.byref(arr), ctypes.byref(n))
         return [r, [arr[i] for i in range(n.value)]]
 
     if sys.argv[2] == "c-took":
