@@ -2,14 +2,15 @@
 // sdfd for Node.js, everything but the start-up path: argument checking,
 // errors, the koffi path (SDFD_LIBRARY, the system's libsdfd, the
 // asynchronous and hand-off calls) and every function index.js does not
-// answer itself. index.js loads this file on first use and attaches its
-// addon loader here (attach()); index.js is the package's entry point.
+// answer itself. index.js (the package's entry point) loads this file on
+// first use; both reach the addon through addon.js.
 //
 // Everything here is synchronous except listen() (which waits for the
 // server's 'listening' event) and notifyBarrier() (which runs the blocking C
 // call on a worker thread).
 
 const fs = require('node:fs');
+const addon = require('./addon.js');
 // node:os only for errno names and byte order (errors, rare calls).
 let osModule = null;
 const osLazy = () => osModule || (osModule = require('node:os'));
@@ -370,24 +371,57 @@ const PROTOTYPES = {
   sdfd_activate_socket: 'int sdfd_activate_socket(const char *name, void *sockets, void *count)',
 };
 
-/** The bound C function `name`; an Error with code 'ENOSYS' if the loaded
- *  library does not export it (an older libsdfd). */
+// The two calls whose results the addon builds in C (the names, or the
+// descriptors, as an array; else the negative errno), built here from the
+// koffi-bound C functions: with them the koffi path answers every call the
+// addon answers, with the same arguments and results, and the API below
+// never asks which one it is on.
+const KOFFI_CALLS = {
+  listen_fds_names(unset) {
+    const koffi = koffiLazy();
+    const out = Buffer.alloc(koffi.sizeof('void *')); // char **names = NULL
+    const rc = koffiFn('sd_listen_fds_with_names')(unset, out);
+    if (rc <= 0) return rc < 0 ? rc : [];
+    const array = koffi.decode(out, 'void *');
+    if (!array) throw new Error('sd_listen_fds_with_names returned no names');
+    const ptrs = koffi.decode(array, 'void *', rc);
+    try {
+      return ptrs.map((p) => (p ? koffi.decode(p, 'char', -1) : ''));
+    } finally {
+      for (const p of ptrs) if (p) cFree(p);
+      cFree(array);
+    }
+  },
+  activate_socket(name) {
+    const koffi = koffiLazy();
+    const array = Buffer.alloc(koffi.sizeof('void *'));
+    const count = Buffer.alloc(koffi.sizeof('size_t'));
+    const rc = koffiFn('sdfd_activate_socket')(name, array, count);
+    if (rc < 0) return rc;
+    const ptr = koffi.decode(array, 'void *');
+    try {
+      return Array.from(koffi.decode(ptr, 'int', Number(koffi.decode(count, 'size_t'))));
+    } finally {
+      cFree(ptr);
+    }
+  },
+};
+
+/** The call `name`: the addon's when it makes it, else through koffi (a C
+ *  function of PROTOTYPES, or one of KOFFI_CALLS); an Error with code
+ *  'ENOSYS' if the loaded library does not export it (an older libsdfd). */
 function fn(name) {
   let f = fns[name];
   if (f) return f;
   if (useNative() && typeof native[name] === 'function') return (fns[name] = native[name]);
-  return koffiFn(name);
+  return KOFFI_CALLS[name] || koffiFn(name);
 }
 
-// index.js's loader of the Node-API addon: { addon(), libPath() }.
-let hot = null;
-
-/** Whether the addon makes the calls (index.js loads it on first use:
- *  addon present, SDFD_LIBRARY not set). */
+/** Whether the addon makes the calls (addon.js: present, SDFD_LIBRARY not set). */
 function useNative() {
   if (!native && !lib) {
-    native = hot.addon();
-    if (native) libPath = hot.libPath();
+    native = addon();
+    if (native) libPath = addon.path();
   }
   return native !== null;
 }
@@ -480,34 +514,11 @@ function listenFds(options) {
  *  the manager gave none): [{ fd: 3, name: 'web' }, ...]. */
 function listenFdsWithNames(options) {
   const unset = unsetFlag(checkOptions(options, ['unsetEnvironment']));
-  if (useNative()) {
-    const got = native.listen_fds_names(unset);
-    if (unset) forget(LISTEN_VARS);
-    if (typeof got === 'number') check('sd_listen_fds_with_names', got);
-    const result = got.map((name, i) => ({ fd: LISTEN_FDS_START + i, name }));
-    if (unset && result.length > 0) consumed = result.map((e) => ({ ...e }));
-    return result;
-  }
-  const koffi = koffiLazy();
-  const out = Buffer.alloc(koffi.sizeof('void *')); // char **names = NULL
-  const rc = fn('sd_listen_fds_with_names')(unset, out);
+  const got = fn('listen_fds_names')(unset);
   if (unset) forget(LISTEN_VARS);
-  check('sd_listen_fds_with_names', rc);
-  if (rc === 0) return [];
-  const array = koffi.decode(out, 'void *');
-  if (!array) throw new Error('sd_listen_fds_with_names returned no names');
-  const result = [];
-  try {
-    const ptrs = koffi.decode(array, 'void *', rc);
-    for (let i = 0; i < rc; i++) {
-      result.push({ fd: LISTEN_FDS_START + i, name: ptrs[i] ? koffi.decode(ptrs[i], 'char', -1) : '' });
-    }
-    if (unset) consumed = result.map((e) => ({ ...e }));
-  } finally {
-    const ptrs = koffi.decode(array, 'void *', rc);
-    for (const p of ptrs) if (p) cFree(p);
-    cFree(array);
-  }
+  if (typeof got === 'number') check('sd_listen_fds_with_names', got);
+  const result = got.map((name, i) => ({ fd: LISTEN_FDS_START + i, name }));
+  if (unset && result.length > 0) consumed = result.map((e) => ({ ...e }));
   return result;
 }
 
@@ -539,18 +550,7 @@ const handed = new Set();
  * (-EALREADY: taken before, by anyone).
  */
 function activateSocket(name) {
-  if (useNative()) return native.sdfd_activate_socket(name);
-  const koffi = koffiLazy();
-  const array = Buffer.alloc(koffi.sizeof('void *'));
-  const count = Buffer.alloc(koffi.sizeof('size_t'));
-  const rc = koffiFn('sdfd_activate_socket')(name, array, count);
-  if (rc < 0) return rc;
-  const ptr = koffi.decode(array, 'void *');
-  try {
-    return Array.from(koffi.decode(ptr, 'int', Number(koffi.decode(count, 'size_t'))));
-  } finally {
-    cFree(ptr);
-  }
+  return fn('activate_socket')(name);
 }
 
 /**
@@ -1031,7 +1031,6 @@ const handoff = { offer: handoffOffer, receive: handoffReceive, spawn: handoffSp
 
 // What index.js calls (the package's exports are index.js's).
 module.exports = {
-  attach(h) { hot = h; },
   check,
   handoff,
   listenFds,

@@ -23,37 +23,9 @@ const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_SEQPACKET = 5;
 
+const addon = require('./addon.js');
 let apiModule = null;
-let loaded; // the addon once it has opened libsdfd; null: none (api.js's koffi path)
-let bundledPath = null;
-
-function addon() {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.platform !== 'linux' || process.env.SDFD_LIBRARY) return null;
-  // lib/linux-<arch>/sdfd.node serves glibc and musl; it tells which
-  // libsdfd.so.0 (lib/linux-<arch>-gnu/ or -musl/) the running node needs.
-  const dir = `${__dirname}/lib/linux-${process.arch}`;
-  try {
-    const m = { exports: {} };
-    process.dlopen(m, `${dir}/sdfd.node`);
-    const lib = `${dir}-${m.exports.libc}/libsdfd.so.0`;
-    m.exports.open(lib);
-    loaded = m.exports;
-    bundledPath = lib;
-  } catch {
-    // Not in this package, or not loadable here: api.js finds libsdfd.
-  }
-  return loaded;
-}
-
-function api() {
-  if (!apiModule) {
-    apiModule = require('./api.js');
-    apiModule.attach({ addon, libPath: () => bundledPath });
-  }
-  return apiModule;
-}
+const api = () => apiModule || (apiModule = require('./api.js'));
 
 /**
  * The descriptors passed by the service manager: [3, 4, ...], or [] when the

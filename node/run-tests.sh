@@ -57,7 +57,7 @@ if [ "$ADDON" = 1 ]; then
   arch=$(node -p process.arch)
   plat=$pkg/lib/linux-$arch-gnu
   mkdir -p "$plat" "$STAGE/pc" "$pkg/node_modules"
-  cp index.js api.js index.d.ts package.json README.md "$pkg/" || fail "staging the package failed"
+  cp index.js api.js addon.js index.d.ts package.json README.md "$pkg/" || fail "staging the package failed"
   cp -r test "$pkg/test" || fail "staging the tests failed"
   for m in node_modules/* node_modules/.bin; do
     [ "$m" = node_modules/sdfd ] || ln -s "$HERE/$m" "$pkg/$m" || fail "staging node_modules failed"

@@ -336,7 +336,7 @@ static napi_value init(napi_env env, napi_value exports) {
         { "sd_booted", booted },
         { "sd_watchdog_enabled", watchdog_enabled },
         { "sdfd_find_socket", find_socket },
-        { "sdfd_activate_socket", activate_socket },
+        { "activate_socket", activate_socket },
     };
     const char *interp = NULL;
     napi_value v;

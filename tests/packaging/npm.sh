@@ -30,7 +30,7 @@ fi
 tgz=$t/build/npm/sdfd-$v.tgz
 list=$(tar tzf "$tgz" | sort)
 missing=""
-for f in package/package.json package/index.js package/api.js package/index.d.ts package/LICENSE-MIT package/LICENSE-APACHE \
+for f in package/package.json package/index.js package/api.js package/addon.js package/index.d.ts package/LICENSE-MIT package/LICENSE-APACHE \
          package/lib/linux-x64-gnu/libsdfd.so.0 package/lib/linux-x64-musl/libsdfd.so.0 package/lib/linux-x64/sdfd.node; do
   grep -qx "$f" <<<"$list" || missing+="$f "
 done
