@@ -68,6 +68,12 @@ int sd_pid_notifyf_with_fds(pid_t pid, int unset_environment, const int *fds, si
  */
 #define SD_LISTEN_FDS_START 3
 
+/**
+ * `sdfd_address_parse` flag: python-systemd 235's address syntax (that of
+ * its `is_socket_sockaddr()`) instead of systemd's `ListenStream=` syntax.
+ */
+#define SDFD_ADDRESS_PYTHON_SYSTEMD 1
+
 #if defined(SDFD_UNIX)
 /**
  * Most descriptors one hand-off carries.
@@ -320,6 +326,27 @@ const char *sdfd_snapshot_name(unsigned int index);
  * `address` is NULL or NUL-terminated.
  */
 int sdfd_find_socket(const char *address, int type);
+#endif
+
+#if defined(SDFD_UNIX)
+/**
+ * Parse `address` into `*ret` (a `sockaddr_in`, `sockaddr_in6` or
+ * `sockaddr_un`) and its length into `*ret_len`, for `bind()`, `connect()`
+ * or `sd_is_socket_sockaddr()`. `flags` 0: systemd's `ListenStream=` syntax
+ * as `sdfd_find_socket` and `sdfd-activate -l` take it (`PORT`,
+ * `A.B.C.D:PORT`, `[IPv6]:PORT`, each with an optional `%IFACE`, `/path`,
+ * `@abstract`; a bare port is `[::]:PORT`, or `0.0.0.0:PORT` where the
+ * kernel has no IPv6). `SDFD_ADDRESS_PYTHON_SYSTEMD`: python-systemd 235's
+ * syntax (port optional, `strtoul` numbers, `IFACE[:PORT]`; see
+ * sdfd_address_parse(3)). 0 on success; `-EINVAL` for a NULL or malformed
+ * address, a NULL `ret` or `ret_len` or other `flags`, `-ERANGE` for a
+ * number out of range, `-ENODEV` for an unknown `%IFACE`.
+ *
+ * # Safety
+ * `address` is NULL or NUL-terminated; `ret` and `ret_len` are NULL or
+ * writable.
+ */
+int sdfd_address_parse(const char *address, int flags, struct sockaddr_storage *ret, unsigned int *ret_len);
 #endif
 
 #if defined(SDFD_UNIX)

@@ -147,6 +147,163 @@ impl<'a> SocketAddress<'a> {
             }
         }
     }
+
+    /// Parse `s` in python-systemd 235's syntax (`is_socket_sockaddr()`; its
+    /// `parse_sockaddr`, an older systemd's): `[IPV6]` or `[IPV6]:PORT`,
+    /// `A.B.C.D` or `A.B.C.D:PORT`, `PORT` (every address), `IFACE` or
+    /// `IFACE:PORT` (IPv6 `::` scoped to that interface); a port is C
+    /// `strtoul(…, 0)`'s (leading white space, a sign, `0x` hex, `0` octal) and
+    /// 0 when absent. Errors as python-systemd's: `-EINVAL`, `-ERANGE` for a
+    /// number that does not fit. No unix sockets; never allocates.
+    pub fn parse_python_systemd(s: &'a [u8]) -> core::result::Result<SocketAddress<'a>, Errno> {
+        fn port(s: &[u8]) -> core::result::Result<u16, Errno> {
+            match strtoul_uint(s)? {
+                p @ 1..=65535 => Ok(p as u16),
+                _ => Err(Errno::EINVAL),
+            }
+        }
+        if let Some(rest) = s.strip_prefix(b"[") {
+            let close = rest.iter().position(|&c| c == b']').ok_or(Errno::EINVAL)?;
+            let (inside, after) = split(rest, close);
+            let mut addr = [0u8; 16];
+            if !pton(libc::AF_INET6, inside, &mut addr) {
+                return Err(Errno::EINVAL);
+            }
+            let port = match after.get(1..).unwrap_or_default() {
+                [] => 0,
+                [b':', p @ ..] => port(p)?,
+                _ => return Err(Errno::EINVAL),
+            };
+            return Ok(SocketAddress::Inet6 { addr, port, scope_id: 0 });
+        }
+        if let Some(colon) = s.iter().position(|&c| c == b':') {
+            let (host, p) = split(s, colon);
+            return inet_or_interface(host, port(p.get(1..).unwrap_or_default())?);
+        }
+        match strtoul_uint(s) {
+            Err(_) => inet_or_interface(s, 0), // not a port: an address or interface alone
+            Ok(p @ 1..=65535) => Ok(SocketAddress::Port(p as u16)),
+            Ok(_) => Err(Errno::EINVAL),
+        }
+    }
+
+    /// This address as a `sockaddr_in`, `sockaddr_in6` or `sockaddr_un` in
+    /// `out`, and its length. A bare port is `[::]:PORT`, or `0.0.0.0:PORT`
+    /// where the kernel has no IPv6 (`/proc/net/if_inet6` missing), as systemd
+    /// and python-systemd decide it.
+    pub fn to_sockaddr(&self, out: &mut libc::sockaddr_storage) -> libc::socklen_t {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        *out = unsafe { core::mem::zeroed() };
+        let p: *mut libc::sockaddr_storage = out;
+        match *self {
+            SocketAddress::Port(port) if ipv6_supported() => inet6(p, [0; 16], port, 0),
+            SocketAddress::Port(port) => inet4(p, [0; 4], port),
+            SocketAddress::Inet4 { addr, port } => inet4(p, addr, port),
+            SocketAddress::Inet6 { addr, port, scope_id } => inet6(p, addr, port, scope_id),
+            SocketAddress::Path(path) => unix(p, 0, path),
+            SocketAddress::Abstract(name) => unix(p, 1, name),
+        }
+    }
+}
+
+// sockaddr_storage is larger than, and aligned for, each of sockaddr_in,
+// sockaddr_in6 and sockaddr_un (POSIX), and all-zero is a valid value of each.
+
+fn inet4(p: *mut libc::sockaddr_storage, addr: [u8; 4], port: u16) -> libc::socklen_t {
+    // SAFETY: see above; `p` is a live, exclusive sockaddr_storage.
+    let a = unsafe { &mut *(p as *mut libc::sockaddr_in) };
+    a.sin_family = libc::AF_INET as libc::sa_family_t;
+    a.sin_port = port.to_be();
+    a.sin_addr.s_addr = u32::from_ne_bytes(addr);
+    core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t
+}
+
+fn inet6(p: *mut libc::sockaddr_storage, addr: [u8; 16], port: u16, scope_id: u32) -> libc::socklen_t {
+    // SAFETY: as for inet4.
+    let a = unsafe { &mut *(p as *mut libc::sockaddr_in6) };
+    a.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    a.sin6_port = port.to_be();
+    a.sin6_addr.s6_addr = addr;
+    a.sin6_scope_id = scope_id;
+    core::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t
+}
+
+/// A path (`at` 0: with its NUL counted, as systemd does) or an abstract
+/// name (`at` 1: after the leading NUL, none counted).
+fn unix(p: *mut libc::sockaddr_storage, at: usize, name: &[u8]) -> libc::socklen_t {
+    // SAFETY: as for inet4.
+    let a = unsafe { &mut *(p as *mut libc::sockaddr_un) };
+    a.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    // The parser keeps paths and names shorter than sun_path.
+    for (d, &c) in a.sun_path.iter_mut().skip(at).zip(name) {
+        *d = c as libc::c_char;
+    }
+    let len = crate::sys::sun_path_offset().wrapping_add(at).wrapping_add(name.len());
+    len.wrapping_add(usize::from(at == 0)) as libc::socklen_t
+}
+
+/// Whether the kernel has IPv6 (`/proc/net/if_inet6` exists).
+fn ipv6_supported() -> bool {
+    // SAFETY: the path is NUL-terminated.
+    unsafe { libc::access(c"/proc/net/if_inet6".as_ptr(), libc::F_OK) == 0 }
+}
+
+/// An `A.B.C.D` address, or else a network interface's name (IPv6 `::` with
+/// that scope): python-systemd's reading of a host part.
+fn inet_or_interface(host: &[u8], port: u16) -> core::result::Result<SocketAddress<'_>, Errno> {
+    let mut addr = [0u8; 4];
+    if pton(libc::AF_INET, host, &mut addr) {
+        return Ok(SocketAddress::Inet4 { addr, port });
+    }
+    if host.len() > 15 {
+        return Err(Errno::EINVAL); // longer than IF_NAMESIZE allows
+    }
+    match if_index(host) {
+        0 => Err(Errno::EINVAL),
+        scope_id => Ok(SocketAddress::Inet6 { addr: [0; 16], port, scope_id }),
+    }
+}
+
+/// python-systemd's `safe_atou`: C `strtoul(s, &end, 0)` (C locale) that must
+/// use all of `s`, not start with `-` and fit an `unsigned int`.
+fn strtoul_uint(s: &[u8]) -> core::result::Result<u32, Errno> {
+    let mut i = s.iter().take_while(|c| b" \t\n\x0b\x0c\r".contains(c)).count();
+    let negative = s.get(i) == Some(&b'-');
+    if matches!(s.get(i), Some(b'-' | b'+')) {
+        i = i.wrapping_add(1);
+    }
+    let mut radix = 10;
+    if s.get(i) == Some(&b'0') {
+        radix = 8;
+        if matches!(s.get(i.wrapping_add(1)), Some(b'x' | b'X'))
+            && s.get(i.wrapping_add(2)).is_some_and(|&c| digit(c, 16).is_some())
+        {
+            radix = 16;
+            i = i.wrapping_add(2);
+        }
+    }
+    let digits = s.get(i..).unwrap_or_default().iter().take_while(|&&c| digit(c, radix).is_some()).count();
+    let (mut value, mut overflow) = (0 as libc::c_ulong, false);
+    for &c in s.get(i..i.wrapping_add(digits)).unwrap_or_default() {
+        match value
+            .checked_mul(radix as libc::c_ulong)
+            .and_then(|v| v.checked_add(digit(c, radix).unwrap_or(0) as libc::c_ulong))
+        {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+    }
+    if digits > 0 && overflow {
+        return Err(Errno::ERANGE);
+    }
+    if digits == 0 || i.wrapping_add(digits) != s.len() {
+        return Err(Errno::EINVAL);
+    }
+    if s.first() == Some(&b'-') {
+        return Err(Errno::ERANGE);
+    }
+    let value = if negative { value.wrapping_neg() } else { value };
+    u32::try_from(value).map_err(|_| Errno::ERANGE)
 }
 
 /// `s[..i]`, `s[i..]` (without `split_at`'s panic path).
@@ -228,18 +385,23 @@ fn scope_id(iface: &[u8]) -> R<u32> {
             return Ok(n as u32);
         }
     }
-    let mut buf = [0u8; 64];
-    if iface.is_empty() || iface.len() >= buf.len() || iface.contains(&0) {
-        return Err(AddressError::NoSuchInterface);
-    }
-    for (d, c) in buf.iter_mut().zip(iface) {
-        *d = *c;
-    }
-    // SAFETY: buf is NUL-terminated.
-    match unsafe { libc::if_nametoindex(buf.as_ptr() as *const libc::c_char) } {
+    match if_index(iface) {
         0 => Err(AddressError::NoSuchInterface),
         n => Ok(n),
     }
+}
+
+/// `if_nametoindex`: the interface's index, 0 if there is none of that name.
+fn if_index(name: &[u8]) -> u32 {
+    let mut buf = [0u8; 64];
+    if name.is_empty() || name.len() >= buf.len() || name.contains(&0) {
+        return 0;
+    }
+    for (d, c) in buf.iter_mut().zip(name) {
+        *d = *c;
+    }
+    // SAFETY: buf is NUL-terminated.
+    unsafe { libc::if_nametoindex(buf.as_ptr() as *const libc::c_char) }
 }
 
 extern "C" {
@@ -344,5 +506,59 @@ mod tests {
         let mut abs = long;
         abs[0] = b'@';
         assert!(SocketAddress::parse(&abs[..SUN_PATH_MAX]).is_err());
+    }
+
+    #[test]
+    fn python_systemd_syntax() {
+        fn p(s: &str) -> core::result::Result<SocketAddress<'_>, Errno> {
+            SocketAddress::parse_python_systemd(s.as_bytes())
+        }
+        let mut l6 = [0u8; 16];
+        l6[15] = 1;
+        assert_eq!(p("127.0.0.1"), Ok(SocketAddress::Inet4 { addr: [127, 0, 0, 1], port: 0 }));
+        assert_eq!(p("[::1]"), Ok(SocketAddress::Inet6 { addr: l6, port: 0, scope_id: 0 }));
+        // strtoul(..., 0): white space, a sign, hex and octal.
+        for s in ["127.0.0.1:80", "127.0.0.1: 80", "127.0.0.1:+80", "127.0.0.1:0x50", "127.0.0.1:0120"] {
+            assert_eq!(p(s), Ok(SocketAddress::Inet4 { addr: [127, 0, 0, 1], port: 80 }), "{s}");
+        }
+        assert_eq!(p("80"), Ok(SocketAddress::Port(80)));
+        #[cfg(target_os = "linux")]
+        assert_eq!(p("lo:80"), Ok(SocketAddress::Inet6 { addr: [0; 16], port: 80, scope_id: 1 }));
+        for (s, e) in [
+            ("127.0.0.1:0", Errno::EINVAL),
+            ("127.0.0.1:65536", Errno::EINVAL),
+            ("127.0.0.1:-1", Errno::ERANGE),
+            ("127.0.0.1: -1", Errno::ERANGE),
+            ("127.0.0.1:99999999999999999999", Errno::ERANGE),
+            ("127.0.0.1:4294967296", Errno::ERANGE),
+            ("127.0.0.1:80x", Errno::EINVAL),
+            ("127.0.0.1:", Errno::EINVAL),
+            ("[::1]:", Errno::EINVAL),
+            ("[::1]x", Errno::EINVAL),
+            ("[::1", Errno::EINVAL),
+            ("[]", Errno::EINVAL),
+            ("", Errno::EINVAL),
+            ("0", Errno::EINVAL),
+            ("65536", Errno::EINVAL),
+            ("averyveryverylonginterfacename", Errno::EINVAL),
+            ("nosuchinterface0:80", Errno::EINVAL),
+        ] {
+            assert_eq!(p(s), Err(e), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn sockaddr() {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        let mut ss: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+        let n = SocketAddress::Inet4 { addr: [127, 0, 0, 1], port: 80 }.to_sockaddr(&mut ss);
+        assert_eq!(n as usize, core::mem::size_of::<libc::sockaddr_in>());
+        // SAFETY: it now holds a sockaddr_in.
+        let in4 = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in) };
+        assert_eq!((in4.sin_family as i32, u16::from_be(in4.sin_port)), (libc::AF_INET, 80));
+        assert_eq!(in4.sin_addr.s_addr.to_ne_bytes(), [127, 0, 0, 1]);
+        let off = crate::sys::sun_path_offset();
+        assert_eq!(SocketAddress::Path(b"/x").to_sockaddr(&mut ss) as usize, off + 3);
+        assert_eq!(SocketAddress::Abstract(b"x").to_sockaddr(&mut ss) as usize, off + 2);
     }
 }

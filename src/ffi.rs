@@ -365,6 +365,52 @@ pub unsafe extern "C" fn sdfd_find_socket(address: *const c_char, r#type: c_int)
     }
 }
 
+/// `sdfd_address_parse` flag: python-systemd 235's address syntax (that of
+/// its `is_socket_sockaddr()`) instead of systemd's `ListenStream=` syntax.
+pub const SDFD_ADDRESS_PYTHON_SYSTEMD: c_int = 1;
+
+/// Parse `address` into `*ret` (a `sockaddr_in`, `sockaddr_in6` or
+/// `sockaddr_un`) and its length into `*ret_len`, for `bind()`, `connect()`
+/// or `sd_is_socket_sockaddr()`. `flags` 0: systemd's `ListenStream=` syntax
+/// as `sdfd_find_socket` and `sdfd-activate -l` take it (`PORT`,
+/// `A.B.C.D:PORT`, `[IPv6]:PORT`, each with an optional `%IFACE`, `/path`,
+/// `@abstract`; a bare port is `[::]:PORT`, or `0.0.0.0:PORT` where the
+/// kernel has no IPv6). `SDFD_ADDRESS_PYTHON_SYSTEMD`: python-systemd 235's
+/// syntax (port optional, `strtoul` numbers, `IFACE[:PORT]`; see
+/// sdfd_address_parse(3)). 0 on success; `-EINVAL` for a NULL or malformed
+/// address, a NULL `ret` or `ret_len` or other `flags`, `-ERANGE` for a
+/// number out of range, `-ENODEV` for an unknown `%IFACE`.
+///
+/// # Safety
+/// `address` is NULL or NUL-terminated; `ret` and `ret_len` are NULL or
+/// writable.
+#[cfg(unix)]
+#[no_mangle]
+pub unsafe extern "C" fn sdfd_address_parse(
+    address: *const c_char,
+    flags: c_int,
+    ret: *mut libc::sockaddr_storage,
+    ret_len: *mut c_uint,
+) -> c_int {
+    use crate::address::SocketAddress;
+    let (Some(a), false, false) = (opt_cstr(address), ret.is_null(), ret_len.is_null()) else {
+        return -libc::EINVAL;
+    };
+    let parsed = match flags {
+        0 => SocketAddress::parse(a.to_bytes()).map_err(|e| e.errno()),
+        SDFD_ADDRESS_PYTHON_SYSTEMD => SocketAddress::parse_python_systemd(a.to_bytes()),
+        _ => Err(Errno::EINVAL),
+    };
+    match parsed {
+        Ok(sa) => {
+            // SAFETY: both are writable (the caller's contract), not NULL (checked).
+            unsafe { *ret_len = sa.to_sockaddr(&mut *ret) };
+            0
+        }
+        Err(e) => e.negated(),
+    }
+}
+
 /// A copy of `envp` without `LISTEN_*`, `NOTIFY_SOCKET` and `WATCHDOG_*`,
 /// for starting a child without `unsetenv` (no race with other threads):
 /// one array to release with `free()`; the strings are `envp`'s. NULL on

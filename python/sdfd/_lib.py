@@ -168,6 +168,9 @@ class Functions:
         self.sdfd_activate_socket: Optional[Any] = _declare(
             cdll, "sdfd_activate_socket", c_int, [c_char_p, POINTER(POINTER(c_int)), POINTER(c_size_t)]
         )
+        self.sdfd_address_parse: Optional[Any] = _declare(
+            cdll, "sdfd_address_parse", c_int, [c_char_p, c_int, c_void_p, POINTER(c_uint)]
+        )
 
 
 class Library:
@@ -236,6 +239,11 @@ class Library:
             return [arr[i] for i in range(count.value)]
         finally:
             libc.free(arr)
+
+    def address_parse(self, address: bytes, flags: int) -> Union[int, bytes]:
+        buf, size = ctypes.create_string_buffer(128), c_uint()  # a struct sockaddr_storage
+        r = self._need("sdfd_address_parse")(address, flags, buf, ctypes.byref(size))
+        return int(r) if r < 0 else buf.raw[: size.value]
 
     try:  # CPython: the sequence protocol exactly as the extension uses it
         seq_size = staticmethod(ctypes.pythonapi.PySequence_Size)

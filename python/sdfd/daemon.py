@@ -37,6 +37,7 @@ import errno as _errno
 import operator as _operator
 import os as _os
 import socket as _socket
+import sys as _sys
 from socket import AF_UNSPEC as _AF_UNSPEC
 
 # typing is imported only by type checkers: `import sdfd.daemon` stays as
@@ -92,6 +93,7 @@ else:
 
 _LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID")
 _NOTIFY_VARS = ("NOTIFY_SOCKET",)
+_ADDRESS_PYTHON_SYSTEMD = 1  # SDFD_ADDRESS_PYTHON_SYSTEMD
 
 
 
@@ -135,8 +137,6 @@ def __getattr__(name: str) -> object:
 _INT_BITS, _LONG_BITS = _LIB.INT_BITS, _LIB.LONG_BITS
 _INT_MIN, _INT_MAX = -(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1
 _LONG_MIN, _LONG_MAX = -(1 << (_LONG_BITS - 1)), (1 << (_LONG_BITS - 1)) - 1
-_ULONG_MAX = (1 << _LONG_BITS) - 1
-_UINT_MAX = (1 << _INT_BITS) - 1
 _HEAPTYPE = 1 << 9
 
 
@@ -390,14 +390,14 @@ def _is_socket_sockaddr(
     fdv = _c_int(fd)
     text = _c_str(address, "_is_socket_sockaddr", 2)
     typ, flow, lst = _c_int(type), _c_int(flowinfo), _c_int(listening)
-    parsed = _parse_sockaddr(text)
-    if isinstance(parsed, int):
-        _raise(parsed, None, "Cannot parse address")
-    family, port, packed, scope = parsed
+    # libsdfd parses the address, in python-systemd's syntax.
+    sa = _LIB.address_parse(text, _ADDRESS_PYTHON_SYSTEMD)
+    if isinstance(sa, int):
+        _raise(sa, None, "Cannot parse address")
     if flow != 0:
-        if family != _socket.AF_INET6:
+        if int.from_bytes(sa[:2], _sys.byteorder) != _socket.AF_INET6:
             raise ValueError("flowinfo is only applicable to IPv6 addresses")
-    sa = _sockaddr(family, port, packed, flow & 0xFFFFFFFF, scope)
+        sa = sa[:4] + (flow & 0xFFFFFFFF).to_bytes(4, _sys.byteorder) + sa[8:]  # sin6_flowinfo
     r = _LIB.sd_is_socket_sockaddr(fdv, typ, sa, len(sa), lst)
     if r < 0:
         _raise(r)
@@ -412,133 +412,6 @@ def _is_socket_unix(fd: object, type: object = 0, listening: object = -1, path: 
     if r < 0:
         _raise(r, p)
     return bool(r)
-
-
-# ---------------------------------------------------------------------------
-# systemd-style address parsing (the syntax python-systemd 235 accepts).
-
-_C_SPACE = b" \t\n\v\f\r"
-_IF_NAMESIZE = 16
-
-
-def _strtoul(s: bytes) -> "_Tuple[int, int, int]":
-    """C ``strtoul(s, &end, 0)`` in the C locale: ``(value, end, errno)``."""
-    n, i = len(s), 0
-    while i < n and s[i] in _C_SPACE:
-        i += 1
-    negative = False
-    if i < n and s[i] in b"+-":
-        negative = s[i] == ord("-")
-        i += 1
-    base = 10
-    if s[i : i + 1] == b"0":
-        if s[i + 1 : i + 2] in (b"x", b"X") and s[i + 2 : i + 3] and s[i + 2 : i + 3] in b"0123456789abcdefABCDEF":
-            base, i = 16, i + 2
-        else:
-            base = 8
-    start, value = i, 0
-    while i < n:
-        c = s[i]
-        if 48 <= c <= 57:
-            d = c - 48
-        elif 97 <= c <= 102 or 65 <= c <= 70:
-            d = (c | 0x20) - 87
-        else:
-            break
-        if d >= base:
-            break
-        value = value * base + d
-        i += 1
-    if i == start:
-        return 0, 0, 0  # no conversion: end points at the start of the string
-    if value > _ULONG_MAX:
-        return _ULONG_MAX, i, _errno.ERANGE
-    if negative:
-        value = (-value) & _ULONG_MAX
-    return value, i, 0
-
-
-def _safe_atou(s: bytes) -> int:
-    """An unsigned int, or a negative errno (systemd's ``safe_atou``)."""
-    value, end, err = _strtoul(s)
-    if err:
-        return -err
-    if end == 0 or end != len(s):
-        return -_errno.EINVAL
-    if s[:1] == b"-":
-        return -_errno.ERANGE
-    if value > _UINT_MAX:
-        return -_errno.ERANGE
-    return value
-
-
-def _pton(family: int, text: bytes) -> "_Optional[bytes]":
-    try:
-        return _socket.inet_pton(family, text.decode("ascii"))
-    except (OSError, ValueError):
-        return None
-
-
-def _assign(host: bytes, port: int) -> "_Union[int, _Tuple[int, int, bytes, int]]":
-    packed = _pton(_socket.AF_INET, host)
-    if packed is not None:
-        return (_socket.AF_INET, port, packed, 0)
-    if len(host) > _IF_NAMESIZE - 1:
-        return -_errno.EINVAL
-    try:
-        index = _socket.if_nametoindex(host.decode("utf-8", "surrogateescape"))
-    except OSError:
-        index = 0
-    if index == 0:
-        return -_errno.EINVAL
-    return (_socket.AF_INET6, port, bytes(16), index)
-
-
-def _parse_sockaddr(s: bytes) -> "_Union[int, _Tuple[int, int, bytes, int]]":
-    """``(family, port, packed address, scope id)`` or a negative errno."""
-    if s[:1] == b"[":
-        close = s.find(b"]", 1)
-        if close < 0:
-            return -_errno.EINVAL
-        packed = _pton(_socket.AF_INET6, s[1:close])
-        if packed is None:
-            return -_errno.EINVAL
-        rest, port = s[close + 1 :], 0
-        if rest:
-            if rest[:1] != b":":
-                return -_errno.EINVAL
-            port = _safe_atou(rest[1:])
-            if port < 0:
-                return port
-            if not 0 < port <= 0xFFFF:
-                return -_errno.EINVAL
-        return (_socket.AF_INET6, port, packed, 0)
-    colon = s.find(b":")
-    if colon >= 0:
-        port = _safe_atou(s[colon + 1 :])
-        if port < 0:
-            return port
-        if not 0 < port <= 0xFFFF:
-            return -_errno.EINVAL
-        return _assign(s[:colon], port)
-    port = _safe_atou(s)
-    if port < 0:
-        return _assign(s, 0)  # not a number: an address (or interface) without port
-    if not 0 < port <= 0xFFFF:
-        return -_errno.EINVAL
-    if _os.access("/proc/net/if_inet6", _os.F_OK):
-        return (_socket.AF_INET6, port, bytes(16), 0)
-    return (_socket.AF_INET, port, bytes(4), 0)
-
-
-def _sockaddr(family: int, port: int, packed: bytes, flowinfo: int, scope: int) -> bytes:
-    """A ``struct sockaddr_in``/``sockaddr_in6`` (native family, network-order port)."""
-    import struct as _struct  # only here: `import sdfd.daemon` stays light
-
-    head = _struct.pack("=H", family) + _struct.pack("!H", port)
-    if family == _socket.AF_INET:
-        return head + packed + bytes(8)
-    return head + _struct.pack("=I", flowinfo) + packed + _struct.pack("=I", scope)
 
 
 # ---------------------------------------------------------------------------

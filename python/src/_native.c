@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 int sd_listen_fds(int unset_environment);
@@ -33,6 +34,7 @@ int sd_pid_notify_with_fds(pid_t pid, int unset_environment, const char *state, 
 int sd_booted(void);
 int sdfd_find_socket(const char *address, int type);
 int sdfd_activate_socket(const char *name, int **sockets, size_t *count);
+int sdfd_address_parse(const char *address, int flags, struct sockaddr_storage *ret, unsigned *ret_len);
 
 /* None -> NULL, bytes -> its buffer (sdfd.daemon passes nothing else). */
 static int opt_bytes(PyObject *o, const char **out) {
@@ -192,6 +194,17 @@ static PyObject *n_activate_socket(PyObject *self, PyObject *args) {
 }
 
 /* libc getenv(): the C-level environment, which os.environ only copies. */
+static PyObject *n_address_parse(PyObject *self, PyObject *args) {
+    const char *address;
+    int flags, r;
+    struct sockaddr_storage ss;
+    unsigned len = 0;
+    if (!PyArg_ParseTuple(args, "yi", &address, &flags)) return NULL;
+    r = sdfd_address_parse(address, flags, &ss, &len);
+    if (r < 0) return PyLong_FromLong(r);
+    return PyBytes_FromStringAndSize((const char *)&ss, (Py_ssize_t)len);
+}
+
 static PyObject *n_getenv(PyObject *self, PyObject *args) {
     const char *name, *value;
     if (!PyArg_ParseTuple(args, "y", &name)) return NULL;
@@ -228,6 +241,7 @@ static PyMethodDef methods[] = {
     { "sd_booted", n_booted, METH_NOARGS, NULL },
     { "sdfd_find_socket", n_find_socket, METH_VARARGS, NULL },
     { "activate_socket", n_activate_socket, METH_VARARGS, NULL },
+    { "address_parse", n_address_parse, METH_VARARGS, NULL },
     { "getenv", n_getenv, METH_VARARGS, NULL },
     { "seq_size", n_seq_size, METH_O, NULL },
     { "seq_item", n_seq_item, METH_VARARGS, NULL },

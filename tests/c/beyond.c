@@ -1,15 +1,20 @@
 /* Beyond libsystemd (tests/c/activation.py runs it under systemd-socket-activate):
- * the read-once snapshot from many threads, lookup by configured address,
- * and the environment filter for children.
+ * the read-once snapshot from many threads, lookup by configured address
+ * and the address parser it uses (sdfd_address_parse), and the environment
+ * filter for children.
  *
  *   beyond ADDRESS=EXPECTED_INDEX...   e.g. 127.0.0.1:8080=0 /run/x.sock=2 9999=-2
  * (EXPECTED_INDEX < 0 is an expected -errno). Prints "ok ..." / "FAIL ..." lines. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <sdfd.h>
 
@@ -63,6 +68,44 @@ int main(int argc, char **argv) {
         int want_fd = want >= 0 ? SD_LISTEN_FDS_START + want : want;
         int got = sdfd_find_socket(argv[i], 0);
         CHECK(got == want_fd, "find_socket(\"%s\") = %d (want %d)", argv[i], got, want_fd);
+        /* The parser sdfd_find_socket uses, as sdfd_address_parse gives it:
+         * an IP address that find_socket matched is the socket's own. */
+        struct sockaddr_storage ss;
+        unsigned len = 0;
+        int r = sdfd_address_parse(argv[i], 0, &ss, &len);
+        if (got >= 0 && strchr(argv[i], ':') && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+            CHECK(r == 0 && sd_is_socket_sockaddr(got, 0, (struct sockaddr *)&ss, len, -1) == 1,
+                  "address_parse(\"%s\") is fd %d's address", argv[i], got);
+        if (got == -EINVAL) CHECK(r == -EINVAL, "address_parse(\"%s\") = %d, as find_socket", argv[i], r);
+    }
+    {
+        struct sockaddr_storage ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+        unsigned len = 0, lo = if_nametoindex("lo");
+        size_t base = offsetof(struct sockaddr_un, sun_path);
+        CHECK(sdfd_address_parse("[::1]:80%lo", 0, &ss, &len) == 0 && len == sizeof *in6 && ss.ss_family == AF_INET6 &&
+                  ntohs(in6->sin6_port) == 80 && in6->sin6_scope_id == lo,
+              "address_parse: [::1]:80%%lo is AF_INET6, port 80, scope %u", lo);
+        CHECK(sdfd_address_parse("/run/x", 0, &ss, &len) == 0 && un->sun_family == AF_UNIX && len == base + 7 &&
+                  strcmp(un->sun_path, "/run/x") == 0,
+              "address_parse: a path counts its NUL (len %u)", len);
+        CHECK(sdfd_address_parse("@x", 0, &ss, &len) == 0 && len == base + 2 && un->sun_path[0] == 0 &&
+                  un->sun_path[1] == 'x',
+              "address_parse: an abstract name counts no NUL (len %u)", len);
+        CHECK(sdfd_address_parse("127.0.0.1:65536", 0, &ss, &len) == -ERANGE &&
+                  sdfd_address_parse("[::1]:80%nosuchif0", 0, &ss, &len) == -ENODEV &&
+                  sdfd_address_parse("127.0.0.1", 0, &ss, &len) == -EINVAL &&
+                  sdfd_address_parse(NULL, 0, &ss, &len) == -EINVAL &&
+                  sdfd_address_parse("80", 0, NULL, &len) == -EINVAL &&
+                  sdfd_address_parse("80", 0, &ss, NULL) == -EINVAL &&
+                  sdfd_address_parse("80", 2, &ss, &len) == -EINVAL,
+              "address_parse: -ERANGE, -ENODEV, -EINVAL as documented");
+        CHECK(sdfd_address_parse("127.0.0.1", SDFD_ADDRESS_PYTHON_SYSTEMD, &ss, &len) == 0 && ss.ss_family == AF_INET &&
+                  ((struct sockaddr_in *)&ss)->sin_port == 0 &&
+                  sdfd_address_parse("lo: 0x50", SDFD_ADDRESS_PYTHON_SYSTEMD, &ss, &len) == 0 &&
+                  ss.ss_family == AF_INET6 && ntohs(in6->sin6_port) == 80 && in6->sin6_scope_id == lo,
+              "address_parse: python-systemd's syntax (no port, IFACE:PORT, strtoul numbers)");
     }
     CHECK(sdfd_find_socket(NULL, 0) == -EINVAL && sdfd_find_socket("nonsense", 0) == -EINVAL,
           "bad addresses are -EINVAL");
