@@ -55,6 +55,7 @@ for libc in glibc musl; do
   src "$s"
   mkdir "$s/sdfd/_lib"
   install -m 755 "$lib" "$s/sdfd/_lib/libsdfd.so.0"
+  install -m 644 "$ROOT/include/sdfd.h" "$s/src/sdfd.h"  # the extension's prototypes
   cc=gcc cflags=${CFLAGS:-}
   if [ "$libc" = musl ]; then
     cc=musl-gcc

@@ -65,6 +65,7 @@ mkdir "$WORK/src"
 if [ "$NATIVE" = 1 ]; then
   mkdir "$WORK/src/sdfd/_lib"
   install -m 755 "$(readlink -f "$SDFD_LIBRARY")" "$WORK/src/sdfd/_lib/libsdfd.so.0"
+  install -m 644 "$ROOT/include/sdfd.h" "$WORK/src/src/sdfd.h"  # the extension's prototypes
 fi
 "$VPY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$WORK/src" \
   || fail "pip install of python/ failed"

@@ -48,6 +48,7 @@ if BUNDLED and bdist_wheel is not None:
     native = Extension(
         "sdfd._native",
         sources=["src/_native.c"],
+        include_dirs=["../include"],  # sdfd.h in a checkout (a build copy has it in src/)
         py_limited_api=True,
         define_macros=[("Py_LIMITED_API", "0x03080000")],
         extra_compile_args=["-O2"],

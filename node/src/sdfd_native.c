@@ -21,24 +21,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libsdfd's functions (see include/sdfd.h), set by open(). */
-#define SDFD_FUNCTIONS(X)                                                           \
-    X(int, sd_listen_fds, (int))                                                    \
-    X(int, sd_listen_fds_with_names, (int, char ***))                               \
-    X(int, sd_is_fifo, (int, const char *))                                         \
-    X(int, sd_is_special, (int, const char *))                                      \
-    X(int, sd_is_mq, (int, const char *))                                           \
-    X(int, sd_is_socket, (int, int, int, int))                                      \
-    X(int, sd_is_socket_inet, (int, int, int, int, uint16_t))                       \
-    X(int, sd_is_socket_sockaddr, (int, int, const void *, unsigned, int))          \
-    X(int, sd_is_socket_unix, (int, int, int, const char *, size_t))                \
-    X(int, sd_notify, (int, const char *))                                          \
-    X(int, sd_pid_notify_with_fds, (int, int, const char *, const int *, unsigned)) \
-    X(int, sd_booted, (void))                                                       \
-    X(int, sd_watchdog_enabled, (int, uint64_t *))                                  \
-    X(int, sdfd_find_socket, (const char *, int))                                   \
-    X(int, sdfd_activate_socket, (const char *, int **, size_t *))
-#define DECLARE(ret, name, params) static ret(*name) params;
+#include "../../include/sdfd.h"
+
+/* libsdfd's functions, typed by include/sdfd.h (no prototype is written
+ * here), set by open(). */
+/* clang-format off */
+#define SDFD_FUNCTIONS(X) \
+    X(sd_listen_fds) \
+    X(sd_listen_fds_with_names) \
+    X(sd_is_fifo) \
+    X(sd_is_special) \
+    X(sd_is_mq) \
+    X(sd_is_socket) \
+    X(sd_is_socket_inet) \
+    X(sd_is_socket_sockaddr) \
+    X(sd_is_socket_unix) \
+    X(sd_notify) \
+    X(sd_pid_notify_with_fds) \
+    X(sd_booted) \
+    X(sd_watchdog_enabled) \
+    X(sdfd_find_socket) \
+    X(sdfd_activate_socket)
+/* clang-format on */
+#define DECLARE(name) static __typeof__(name) *p_##name;
 SDFD_FUNCTIONS(DECLARE)
 #undef DECLARE
 static int opened;
@@ -105,7 +110,7 @@ static napi_value listen_fds(napi_env env, napi_callback_info info) {
     napi_value a[MAXARGS];
     int32_t unset;
     if (args(env, info, 1, a) || i32(env, a[0], &unset)) return NULL;
-    return num(env, sd_listen_fds(unset));
+    return num(env, p_sd_listen_fds(unset));
 }
 
 /* (unset) -> the negative result, or an array of names ('' for NULL). */
@@ -114,7 +119,7 @@ static napi_value listen_fds_names(napi_env env, napi_callback_info info) {
     int32_t unset;
     char **names = NULL;
     if (args(env, info, 1, a) || i32(env, a[0], &unset)) return NULL;
-    int rc = sd_listen_fds_with_names(unset, &names);
+    int rc = p_sd_listen_fds_with_names(unset, &names);
     if (rc < 0) return num(env, rc);
     if (rc > 0 && !names) {
         napi_throw_error(env, NULL, "sd_listen_fds_with_names returned no names");
@@ -140,9 +145,9 @@ static napi_value fd_path(napi_env env, napi_callback_info info, int (*f)(int, c
     if (args(env, info, 2, a) || i32(env, a[0], &fd) || bytes(env, a[1], &p, NULL)) return NULL;
     return num(env, f(fd, p));
 }
-static napi_value is_fifo(napi_env env, napi_callback_info info) { return fd_path(env, info, sd_is_fifo); }
-static napi_value is_special(napi_env env, napi_callback_info info) { return fd_path(env, info, sd_is_special); }
-static napi_value is_mq(napi_env env, napi_callback_info info) { return fd_path(env, info, sd_is_mq); }
+static napi_value is_fifo(napi_env env, napi_callback_info info) { return fd_path(env, info, p_sd_is_fifo); }
+static napi_value is_special(napi_env env, napi_callback_info info) { return fd_path(env, info, p_sd_is_special); }
+static napi_value is_mq(napi_env env, napi_callback_info info) { return fd_path(env, info, p_sd_is_mq); }
 
 static napi_value is_socket(napi_env env, napi_callback_info info) {
     napi_value a[MAXARGS];
@@ -150,7 +155,7 @@ static napi_value is_socket(napi_env env, napi_callback_info info) {
     if (args(env, info, 4, a) || i32(env, a[0], &fd) || i32(env, a[1], &fam) || i32(env, a[2], &type) ||
         i32(env, a[3], &lis))
         return NULL;
-    return num(env, sd_is_socket(fd, fam, type, lis));
+    return num(env, p_sd_is_socket(fd, fam, type, lis));
 }
 
 static napi_value is_socket_inet(napi_env env, napi_callback_info info) {
@@ -160,7 +165,7 @@ static napi_value is_socket_inet(napi_env env, napi_callback_info info) {
     if (args(env, info, 5, a) || i32(env, a[0], &fd) || i32(env, a[1], &fam) || i32(env, a[2], &type) ||
         i32(env, a[3], &lis) || u32(env, a[4], &port))
         return NULL;
-    return num(env, sd_is_socket_inet(fd, fam, type, lis, (uint16_t)port));
+    return num(env, p_sd_is_socket_inet(fd, fam, type, lis, (uint16_t)port));
 }
 
 static napi_value is_socket_sockaddr(napi_env env, napi_callback_info info) {
@@ -171,7 +176,7 @@ static napi_value is_socket_sockaddr(napi_env env, napi_callback_info info) {
     if (args(env, info, 5, a) || i32(env, a[0], &fd) || i32(env, a[1], &type) || bytes(env, a[2], &sa, NULL) ||
         u32(env, a[3], &len) || i32(env, a[4], &lis))
         return NULL;
-    return num(env, sd_is_socket_sockaddr(fd, type, sa, len, lis));
+    return num(env, p_sd_is_socket_sockaddr(fd, type, sa, len, lis));
 }
 
 static napi_value is_socket_unix(napi_env env, napi_callback_info info) {
@@ -182,7 +187,7 @@ static napi_value is_socket_unix(napi_env env, napi_callback_info info) {
     if (args(env, info, 5, a) || i32(env, a[0], &fd) || i32(env, a[1], &type) || i32(env, a[2], &lis) ||
         bytes(env, a[3], &p, NULL) || u32(env, a[4], &len))
         return NULL;
-    return num(env, sd_is_socket_unix(fd, type, lis, p, len));
+    return num(env, p_sd_is_socket_unix(fd, type, lis, p, len));
 }
 
 static napi_value notify(napi_env env, napi_callback_info info) {
@@ -190,7 +195,7 @@ static napi_value notify(napi_env env, napi_callback_info info) {
     int32_t unset;
     void *state;
     if (args(env, info, 2, a) || i32(env, a[0], &unset) || bytes(env, a[1], &state, NULL)) return NULL;
-    return num(env, sd_notify(unset, state));
+    return num(env, p_sd_notify(unset, state));
 }
 
 static napi_value pid_notify_with_fds(napi_env env, napi_callback_info info) {
@@ -201,13 +206,13 @@ static napi_value pid_notify_with_fds(napi_env env, napi_callback_info info) {
     if (args(env, info, 5, a) || i32(env, a[0], &pid) || i32(env, a[1], &unset) || bytes(env, a[2], &state, NULL) ||
         bytes(env, a[3], &fds, NULL) || u32(env, a[4], &n))
         return NULL;
-    return num(env, sd_pid_notify_with_fds(pid, unset, state, fds, n));
+    return num(env, p_sd_pid_notify_with_fds(pid, unset, state, fds, n));
 }
 
 static napi_value booted(napi_env env, napi_callback_info info) {
     napi_value a[MAXARGS];
     if (args(env, info, 0, a)) return NULL;
-    return num(env, sd_booted());
+    return num(env, p_sd_booted());
 }
 
 /* (unset, out): out is an 8-byte Buffer that receives the uint64_t. */
@@ -221,7 +226,7 @@ static napi_value watchdog_enabled(napi_env env, napi_callback_info info) {
         napi_throw_range_error(env, NULL, "the output buffer is too small");
         return NULL;
     }
-    return num(env, sd_watchdog_enabled(unset, out));
+    return num(env, p_sd_watchdog_enabled(unset, out));
 }
 
 /* A JavaScript string as a malloc'd C string (the caller frees it), or NULL
@@ -247,7 +252,7 @@ static napi_value find_socket(napi_env env, napi_callback_info info) {
     if (args(env, info, 2, a) || i32(env, a[1], &type)) return NULL;
     char *s = cstring(env, a[0]);
     if (!s) return NULL;
-    int rc = sdfd_find_socket(s, type);
+    int rc = p_sdfd_find_socket(s, type);
     free(s);
     return num(env, rc);
 }
@@ -261,7 +266,7 @@ static napi_value activate_socket(napi_env env, napi_callback_info info) {
     if (args(env, info, 1, a)) return NULL;
     char *s = cstring(env, a[0]);
     if (!s) return NULL;
-    int rc = sdfd_activate_socket(s, &socks, &count);
+    int rc = p_sdfd_activate_socket(s, &socks, &count);
     free(s);
     if (rc < 0) return num(env, rc);
     napi_create_array_with_length(env, count, &arr);
@@ -296,8 +301,8 @@ static napi_value open_library(napi_env env, napi_callback_info info) {
         napi_throw_error(env, NULL, e ? e : "dlopen failed");
         return NULL;
     }
-#define RESOLVE(ret, name, params)                                     \
-    if (!(*(void **)&name = dlsym(h, #name))) {                        \
+#define RESOLVE(name)                                                  \
+    if (!(*(void **)&p_##name = dlsym(h, #name))) {                    \
         napi_throw_error(env, NULL, "libsdfd does not export " #name); \
         return NULL;                                                   \
     }

@@ -21,20 +21,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-int sd_listen_fds(int unset_environment);
-int sd_listen_fds_with_names(int unset_environment, char ***names);
-int sd_is_fifo(int fd, const char *path);
-int sd_is_socket(int fd, int family, int type, int listening);
-int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port);
-int sd_is_socket_sockaddr(int fd, int type, const void *addr, unsigned addr_len, int listening);
-int sd_is_socket_unix(int fd, int type, int listening, const char *path, size_t length);
-int sd_is_mq(int fd, const char *path);
-int sd_notify(int unset_environment, const char *state);
-int sd_pid_notify_with_fds(pid_t pid, int unset_environment, const char *state, const int *fds, unsigned n_fds);
-int sd_booted(void);
-int sdfd_find_socket(const char *address, int type);
-int sdfd_activate_socket(const char *name, int **sockets, size_t *count);
-int sdfd_address_parse(const char *address, int flags, struct sockaddr_storage *ret, unsigned *ret_len);
+/* libsdfd's prototypes: include/sdfd.h, which the build puts next to this
+ * file (packaging/wheel.sh, python/run-tests.sh). */
+#include "sdfd.h"
 
 /* None -> NULL, bytes -> its buffer (sdfd.daemon passes nothing else). */
 static int opt_bytes(PyObject *o, const char **out) {
@@ -112,7 +101,7 @@ static PyObject *n_is_socket_sockaddr(PyObject *self, PyObject *args) {
     PyObject *po;
     const char *addr;
     if (!PyArg_ParseTuple(args, "iiOIi", &fd, &type, &po, &len, &listening) || !opt_bytes(po, &addr)) return NULL;
-    return PyLong_FromLong(sd_is_socket_sockaddr(fd, type, addr, len, listening));
+    return PyLong_FromLong(sd_is_socket_sockaddr(fd, type, (const struct sockaddr *)addr, len, listening));
 }
 
 static PyObject *n_is_socket_unix(PyObject *self, PyObject *args) {

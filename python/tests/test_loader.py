@@ -143,6 +143,7 @@ def test_wheel_bundling_the_library(tmp_path: Path, empty_pkgconfig: Dict[str, s
         "__pycache__", "build", "dist", "*.egg-info", "tests", ".pytest_cache", "_lib"))
     (src / "sdfd" / "_lib").mkdir()
     shutil.copy2(lib, src / "sdfd" / "_lib" / "libsdfd.so.0")
+    shutil.copy2(HERE.parents[1] / "include" / "sdfd.h", src / "src" / "sdfd.h")  # as packaging/wheel.sh does
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(src)],
                    check=True, capture_output=True, timeout=600)

@@ -1,8 +1,8 @@
 """Every binding's copy of a C prototype agrees with include/sdfd.h.
 
-The bindings declare libsdfd's functions by hand: python/src/_native.c,
-python/sdfd/_lib.py and python/sdfd/handoff.py (ctypes), node/src/sdfd_native.c
-(the addon's SDFD_FUNCTIONS) and node/api.js (koffi). Each declaration is
+The C modules (python/src/_native.c, node/src/sdfd_native.c) include the
+header itself. ctypes (python/sdfd/_lib.py, python/sdfd/handoff.py) and koffi
+(node/api.js) cannot: they declare libsdfd's functions by hand. Each declaration is
 reduced to its ABI shape (return type and argument types: int, u32, size_t,
 uint16_t, uint64_t or a pointer) and compared with the header's; a prototype
 changed in the header and not in a binding (or a binding that adds an
@@ -59,18 +59,6 @@ def header() -> Dict[str, Shape]:
     return out
 
 
-def c_declarations(path: str) -> Dict[str, Shape]:
-    text = (ROOT / path).read_text()
-    return {m.group(2): c_shape(m.group(1), m.group(3))
-            for m in re.finditer(r"^(int)\s+((?:sd|sdfd)_\w+)\(([^)]*)\);", text, re.M)}
-
-
-def addon_functions() -> Dict[str, Shape]:
-    text = (ROOT / "node" / "src" / "sdfd_native.c").read_text()
-    return {m.group(2): c_shape(m.group(1), m.group(3))
-            for m in re.finditer(r"X\((\w+), (\w+), \(([^)]*)\)\)", text)}
-
-
 def koffi_prototypes() -> Dict[str, Shape]:
     text = (ROOT / "node" / "api.js").read_text()
     return {m.group(2): c_shape(m.group(1), m.group(3))
@@ -101,11 +89,19 @@ def ctypes_declarations() -> Dict[str, Shape]:
 
 
 COPIES = {
-    "python/src/_native.c": lambda: c_declarations("python/src/_native.c"),
     "python/sdfd/_lib.py + handoff.py (ctypes)": ctypes_declarations,
-    "node/src/sdfd_native.c (SDFD_FUNCTIONS)": addon_functions,
     "node/api.js (koffi)": koffi_prototypes,
 }
+
+
+@pytest.mark.parametrize("path", ["python/src/_native.c", "node/src/sdfd_native.c"])
+def test_the_c_modules_take_the_header(path: str) -> None:
+    """The two C modules write no prototype of their own: they include
+    include/sdfd.h (the Python extension gets a copy next to it at build time;
+    the addon types its dlsym()ed pointers with __typeof__)."""
+    text = (ROOT / path).read_text()
+    assert re.search(r'^#include "(\.\./\.\./include/)?sdfd\.h"$', text, re.M), path
+    assert not re.findall(r"^(?:int|pid_t)\s+(?:sd|sdfd)_\w+\(", text, re.M), f"{path} declares a libsdfd function itself"
 
 
 @pytest.mark.parametrize("where", list(COPIES))
