@@ -528,7 +528,6 @@ mod tests {
             ("127.0.0.1:0", Errno::EINVAL),
             ("127.0.0.1:65536", Errno::EINVAL),
             ("127.0.0.1:-1", Errno::ERANGE),
-            ("127.0.0.1: -1", Errno::ERANGE),
             ("127.0.0.1:99999999999999999999", Errno::ERANGE),
             ("127.0.0.1:4294967296", Errno::ERANGE),
             ("127.0.0.1:80x", Errno::EINVAL),
@@ -545,6 +544,10 @@ mod tests {
         ] {
             assert_eq!(p(s), Err(e), "{s:?}");
         }
+        // After white space the minus is strtoul's: -1 is ULONG_MAX, which
+        // fits an unsigned int only where long is 32 bits (then port range).
+        let wide = core::mem::size_of::<libc::c_ulong>() > 4;
+        assert_eq!(p("127.0.0.1: -1"), Err(if wide { Errno::ERANGE } else { Errno::EINVAL }));
     }
 
     #[test]
