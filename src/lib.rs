@@ -46,6 +46,7 @@ pub use api::{
 pub use api::{notify, notify_and_unset_env, NotifyState};
 mod backend;
 mod byname;
+#[cfg(any(windows, test, feature = "capi"))]
 #[doc(hidden)]
 pub use backend::systemfd_protocol;
 mod check;
