@@ -211,9 +211,9 @@ MUSL_SO := $(B)/musl/libsdfd.so.$(VERSION)
 musl-so:
 	$(NEED_MUSL_GCC)
 	$(call rustup_target,$(MUSL_TARGET))
+	args=$$(CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) $(call capi_args,$(MUSL_TARGET))) && \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
-	args=$$(CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) $(call capi_args,$(MUSL_TARGET))) && \
 	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc $$args
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.so $(MUSL_SO)
