@@ -26,7 +26,8 @@ trap cleanup EXIT
 export CARGO_TERM_COLOR=never
 
 # 1. Feature combinations.
-for feat in "" "--no-default-features" "--features capi" "--no-default-features --features capi"; do
+for feat in "" "--no-default-features" "--features capi" "--no-default-features --features capi" "--features handoff" \
+            "--no-default-features --features handoff"; do
   name=${feat:-default}
   if out=$(cargo build --quiet --lib $feat 2>&1) && [ -z "$out" ]; then ok "build ($name): no warnings"
   else bad "build ($name)" "$out"; fi
@@ -147,8 +148,10 @@ print(" ".join(miss) if miss else "complete")')
   || bad "package metadata missing: $meta"
 
 # 5. Documentation.
-if out=$(RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p sdfd 2>&1); then ok "cargo doc: no warnings (deny(missing_docs) on the crate)"
-else bad "cargo doc" "$out"; fi
+for feat in "" "--features handoff"; do
+  if out=$(RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p sdfd $feat 2>&1); then ok "cargo doc ${feat:-(default features)}: no warnings (deny(missing_docs) on the crate)"
+  else bad "cargo doc ${feat:-(default features)}" "$out"; fi
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
