@@ -57,8 +57,18 @@ RUSTCFLAGS ?= -C relro-level=partial -C force-unwind-tables=no
 # libsdfd.a's own calls to memcpy/memset (LLVM emits them GOT-indirect,
 # which a program resolves eagerly at start-up: two symbol lookups and a
 # GLIBC_2.14 version check, ~1,700 instructions) go to its hidden
-# sdfd_memcpy/sdfd_memset instead (src/mem.c, bundled by build.rs).
+# sdfd_memcpy/sdfd_memset instead (src/mem.c, bundled by packaging/capi-args.sh).
 OBJCOPY    ?= objcopy
+# The C parts of the C library (src/notifyf.c, src/mem.c) and the shared
+# library's link arguments (soname, exports, no C start files, no unwind
+# tables): the crate has no build script, so every C build passes
+# what $(call capi_args,TRIPLE) prints to rustc (packaging/capi-args.sh;
+# the C compiler from CC_<triple>, CC or the GNU cross compiler's name).
+capi_args = packaging/capi-args.sh '$(1)' '$(or $(CARGO_TARGET_DIR),target)/capi-c'
+
+# SDFD_NO_RAW_SYSCALLS=1: Linux x86_64/aarch64 through libc instead of raw
+# system calls (tests/c/difftest.sh builds both).
+NORAW_FLAGS = $(if $(filter 1,$(SDFD_NO_RAW_SYSCALLS)),--cfg sdfd_no_raw_syscalls)
 # A cross build names its target in CARGOFLAGS (--target TRIPLE or
 # --target=TRIPLE); cargo then puts its outputs in target/TRIPLE/release.
 TRIPLE     := $(shell printf '%s\n' '$(CARGOFLAGS)' | sed -n 's/.*--target[= ]*\([^ ]*\).*/\1/p')
@@ -92,8 +102,9 @@ REALLIB := libsdfd.so.$(VERSION)
 all: lib $(B)/sdfd.pc
 
 lib:
-	SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) \
-	    $(if $(filter-out $(HOST_TRIPLE),$(TRIPLE)),$(LLD_FLAGS))
+	args=$$($(call capi_args,$(TRIPLE))) && \
+	$(CARGO) rustc $(CARGOFLAGS) --lib --crate-type cdylib --crate-type staticlib -- $(RUSTCFLAGS) $(NORAW_FLAGS) \
+	    $(if $(filter-out $(HOST_TRIPLE),$(TRIPLE)),$(LLD_FLAGS)) $$args
 	@mkdir -p $(B)
 	cp $(TARGETDIR)/libsdfd.so $(B)/$(REALLIB)
 	cp $(TARGETDIR)/libsdfd.a $(B)/libsdfd.a
@@ -176,7 +187,7 @@ demo:
 
 # libsdfd.a for musl (Alpine-style fully static programs):
 #   musl-gcc -static prog.c -Iinclude $(B)/musl/libsdfd.a
-# Needs musl-tools (musl-gcc compiles src/notifyf.c) and the rustup target.
+# Needs musl-tools (musl-gcc compiles src/notifyf.c, packaging/capi-args.sh) and the rustup target.
 MUSL_TARGET ?= x86_64-unknown-linux-musl
 # The musl builds' prerequisites, once: musl-gcc, and the rustup target
 # $(call rustup_target,TRIPLE) (added when missing; without rustup, the
@@ -186,8 +197,8 @@ rustup_target = @if command -v rustup >/dev/null; then rustup target list --inst
 musl:
 	$(NEED_MUSL_GCC)
 	$(call rustup_target,$(MUSL_TARGET))
-	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
-	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS)
+	args=$$(CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) $(call capi_args,$(MUSL_TARGET))) && \
+	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type staticlib -- $(RUSTCFLAGS) $$args
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.a $(B)/musl/libsdfd.a
 	$(if $(filter x86_64-unknown-linux-musl,$(MUSL_TARGET)),$(SPLIT) $(B)/musl/libsdfd.a)
@@ -200,10 +211,10 @@ MUSL_SO := $(B)/musl/libsdfd.so.$(VERSION)
 musl-so:
 	$(NEED_MUSL_GCC)
 	$(call rustup_target,$(MUSL_TARGET))
+	args=$$(CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) $(call capi_args,$(MUSL_TARGET))) && \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_RUSTFLAGS="-C target-feature=-crt-static" \
 	CARGO_TARGET_$(subst -,_,$(call upper,$(MUSL_TARGET)))_LINKER=musl-gcc \
-	CC_$(subst -,_,$(MUSL_TARGET))=musl-gcc AR_$(subst -,_,$(MUSL_TARGET))=$(AR) \
-	    SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc
+	    $(CARGO) rustc $(CARGOFLAGS) --target $(MUSL_TARGET) --lib --crate-type cdylib -- $(RUSTCFLAGS) $(LLD_FLAGS) -C link-arg=-lc $$args
 	@mkdir -p $(B)/musl
 	cp $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/libsdfd.so $(MUSL_SO)
 
@@ -296,7 +307,8 @@ WINRELEASE := $(or $(CARGO_TARGET_DIR),target)/$(WINTARGET)/release
 WIN_LIBS_PRIVATE := -lws2_32 -lntdll -lkernel32
 
 windows:
-	SDFD_CDYLIB=1 $(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib
+	args=$$($(call capi_args,$(WINTARGET))) && \
+	$(CARGO) rustc $(CARGOFLAGS) --target $(WINTARGET) --lib --crate-type cdylib --crate-type staticlib -- $$args
 	@mkdir -p $(WINDIR)/bin $(WINDIR)/lib/pkgconfig $(WINDIR)/include/sdfd/systemd
 	cp $(WINRELEASE)/sdfd.dll $(WINDIR)/bin/sdfd.dll
 	cp $(WINRELEASE)/libsdfd.dll.a $(WINDIR)/lib/libsdfd.dll.a

@@ -222,7 +222,7 @@ def main():
           "bound PLT slot per libc function the linked code references, and the listen path's own work. LLVM emits "
           "its own `memcpy`/`memset` calls GOT-indirect, which the dynamic linker would resolve before `main` (two "
           "symbol lookups and the `GLIBC_2.14` version, ~1,700 instructions): `make` renames them in libsdfd.a to "
-          "hidden `sdfd_memcpy`/`sdfd_memset` (src/mem.c, bundled by build.rs) with `objcopy --redefine-sym`." % (
+          "hidden `sdfd_memcpy`/`sdfd_memset` (src/mem.c, bundled by packaging/capi-args.sh) with `objcopy --redefine-sym`." % (
               format(target, ","), format(over, ","), "✓" if over <= target else "✗",
               format(ins["r6"] - ins["r1"], ","), format(ins["r5"] - ins["r6"], ","),
               format(ins["b"] - ins["r6"], ","),

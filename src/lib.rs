@@ -46,6 +46,7 @@ pub use api::{
 pub use api::{notify, notify_and_unset_env, NotifyState};
 mod backend;
 mod byname;
+#[cfg(any(windows, test, feature = "capi"))]
 #[doc(hidden)]
 pub use backend::systemfd_protocol;
 mod check;
@@ -54,7 +55,10 @@ mod errno;
 mod fd;
 #[cfg(feature = "capi")]
 pub mod ffi;
-#[cfg(unix)]
+// The hand-off (docs/handoff.md): feature `handoff` (the C ABI's `capi`
+// enables it), not in a Rust consumer's default build (issue 30: its cold
+// build time); its unit tests always run.
+#[cfg(all(unix, any(feature = "handoff", test)))]
 pub mod handoff;
 mod listen;
 mod names;
@@ -68,6 +72,10 @@ mod parse;
 mod snapshot;
 #[cfg(all(feature = "std", unix))]
 mod std_sockets;
+// Without the hand-off some primitives have no user (the directory-relative
+// calls, `close_range`, `accept4` ...): allowed to be dead there, and
+// checked in the builds that have it (tests, `capi`, `handoff`).
+#[cfg_attr(not(any(feature = "handoff", test)), allow(dead_code, unused_imports))]
 mod sys;
 mod watchdog;
 

@@ -1,6 +1,6 @@
 /* memcpy and memset for libsdfd.so only, hidden (not exported, not
- * interposed, never linked into a program under these names). build.rs
- * also compiles this file with -Dmemcpy=sdfd_memcpy -Dmemset=sdfd_memset
+ * interposed, never linked into a program under these names).
+ * packaging/capi-args.sh also compiles this file with -Dmemcpy=sdfd_memcpy -Dmemset=sdfd_memset
  * into libsdfd.a, whose references `make` renames to those (Makefile,
  * OBJCOPY): the same saving for programs that link libsdfd.a.
  *

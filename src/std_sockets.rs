@@ -85,6 +85,24 @@ fn err(e: Errno, _what: &str) -> io::Error {
 /// malformed, a passed descriptor not open, …) as `sd_listen_fds` reports
 /// them.
 pub fn take_all<T: ActivatedSocket>(name: &str) -> io::Result<Vec<T>> {
+    Ok(take_all_fds(name, &Kind::of::<T>())?.into_iter().map(T::from_fd).collect())
+}
+
+/// What [`take_all`] and [`take`] check, as values: the work is done once,
+/// on descriptors, by [`take_all_fds`] and [`take_fd`] (not compiled again
+/// for every socket type), and only the final `T::from(OwnedFd)` is generic.
+struct Kind {
+    what: &'static str,
+    matches: fn(RawFd) -> crate::Result<bool>,
+}
+
+impl Kind {
+    fn of<T: ActivatedSocket>() -> Kind {
+        Kind { what: T::KIND, matches: T::matches }
+    }
+}
+
+fn take_all_fds(name: &str, kind: &Kind) -> io::Result<Vec<OwnedFd>> {
     let cname = CString::new(name)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "socket name contains a NUL byte"))?;
     // Check the types before the name is claimed: a mismatch leaves it free.
@@ -98,7 +116,7 @@ pub fn take_all<T: ActivatedSocket>(name: &str) -> io::Result<Vec<T>> {
             }
             any = true;
             let fd = crate::LISTEN_FDS_START.wrapping_add(i as RawFd);
-            check::<T>(name, fd)?;
+            check(kind, name, fd)?;
         }
         if !any {
             return Ok(Vec::new());
@@ -112,20 +130,20 @@ pub fn take_all<T: ActivatedSocket>(name: &str) -> io::Result<Vec<T>> {
     // launchd (macOS): checked once handed over; a mismatch closes them.
     #[cfg(target_vendor = "apple")]
     for &fd in sockets.as_slice() {
-        if let Err(e) = check::<T>(name, fd) {
+        if let Err(e) = check(kind, name, fd) {
             drop(sockets.into_owned_fds());
             return Err(e);
         }
     }
-    Ok(sockets.into_owned_fds().into_iter().map(T::from_fd).collect())
+    Ok(sockets.into_owned_fds())
 }
 
-fn check<T: ActivatedSocket>(name: &str, fd: RawFd) -> io::Result<()> {
-    match T::matches(fd) {
+fn check(kind: &Kind, name: &str, fd: RawFd) -> io::Result<()> {
+    match (kind.matches)(fd) {
         Ok(true) => Ok(()),
         Ok(false) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("activated socket '{name}' (fd {fd}) is not {}", T::KIND),
+            format!("activated socket '{name}' (fd {fd}) is not {}", kind.what),
         )),
         Err(e) => Err(err(e, &format!("activated socket '{name}' (fd {fd})"))),
     }
@@ -141,6 +159,10 @@ fn check<T: ActivatedSocket>(name: &str, fd: RawFd) -> io::Result<()> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn take<T: ActivatedSocket>(name: &str) -> io::Result<Option<T>> {
+    Ok(take_fd(name, &Kind::of::<T>())?.map(T::from_fd))
+}
+
+fn take_fd(name: &str, kind: &Kind) -> io::Result<Option<OwnedFd>> {
     #[cfg(not(target_vendor = "apple"))]
     {
         let names = crate::listen::listen_fds_with_names(false).map_err(|e| err(e, "socket activation"))?;
@@ -152,7 +174,7 @@ pub fn take<T: ActivatedSocket>(name: &str) -> io::Result<Option<T>> {
             ));
         }
     }
-    let mut all = take_all::<T>(name)?;
+    let mut all = take_all_fds(name, kind)?;
     if all.len() > 1 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

@@ -16,9 +16,12 @@ export CARGO_TARGET_DIR=${PANIC_CHECK_TARGET_DIR:-$PWD/target/panic-check}
 mkdir -p build
 . tests/lib/sdfdtest.sh
 build() { # LOG FEATURES RUSTFLAGS...
-  local log=$1 features=$2; shift 2
-  SDFD_CDYLIB=1 cargo rustc --quiet --release --no-default-features --features "$features" --lib --crate-type cdylib \
-    -- -C link-arg=-Wl,-z,defs "$@" >"$log" 2>&1
+  local log=$1 features=$2 args; shift 2
+  # The C library's C parts and link arguments, as `make` passes them.
+  args=$(packaging/capi-args.sh "" "$CARGO_TARGET_DIR/capi-c" 2>"$log") || return 1
+  # shellcheck disable=SC2086
+  cargo rustc --quiet --release --no-default-features --features "$features" --lib --crate-type cdylib \
+    -- -C link-arg=-Wl,-z,defs $args "$@" >"$log" 2>&1
 }
 link_check() { # NAME EXPECT(link|fail) FEATURES RUSTFLAGS...
   local name=$1 expect=$2 features=$3; shift 3

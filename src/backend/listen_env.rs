@@ -96,12 +96,12 @@ fn pidfd_id_matches(pidfdid: Option<*const u8>, own: libc::pid_t) -> Result<bool
 
 /// The inode number of a pidfd for this process (`own`, its pid), if pidfs
 /// provides one (`crate::sys`: raw system calls where it makes them).
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn own_pidfd_id(own: libc::pid_t) -> Option<u64> {
     crate::sys::own_pidfd_inode(own)
 }
 
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn own_pidfd_id(_own: libc::pid_t) -> Option<u64> {
     None
 }

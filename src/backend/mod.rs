@@ -11,7 +11,9 @@
 //! * `systemfd`: the systemfd/listenfd protocol (`SYSTEMFD_SOCKET_SERVER`,
 //!   `SYSTEMFD_SOCKET_SECRET`, one `WSAPROTOCOL_INFOW` per socket), over
 //!   Winsock; its pure part (parsing, request, record framing) is
-//!   `systemfd_protocol`, compiled and tested on every platform.
+//!   `systemfd_protocol`, tested on every platform: compiled on Windows, and
+//!   elsewhere for the tests and with `capi` (the fuzz harness), not into a
+//!   Rust consumer's default build (issue 30: its cold build time).
 
 #[cfg(unix)]
 pub(crate) mod listen_env;
@@ -28,6 +30,7 @@ pub(crate) use launchd as platform;
 #[cfg(windows)]
 pub(crate) mod systemfd;
 /// cbindgen:ignore
+#[cfg(any(windows, test, feature = "capi"))]
 pub mod systemfd_protocol;
 
 #[cfg(windows)]

@@ -258,15 +258,15 @@ fn exchange_deadline(timeout_usec: u64, deadline: Deadline) -> Deadline {
     }
 }
 
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 const SEND_FLAGS: c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 const SEND_FLAGS: c_int = 0;
 
 /// A new close-on-exec, non-blocking `AF_UNIX` stream socket that never
 /// raises `SIGPIPE`.
 fn unix_socket() -> Result<Fd> {
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         // SAFETY: plain socket(2).
         let s = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
@@ -275,7 +275,7 @@ fn unix_socket() -> Result<Fd> {
         }
         Ok(Fd(s))
     }
-    #[cfg(not(sdfd_linux))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         // SAFETY: plain socket(2).
         let s = Fd(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) });
@@ -289,7 +289,7 @@ fn unix_socket() -> Result<Fd> {
 
 /// Close-on-exec, non-blocking, no `SIGPIPE` (where flags at creation are
 /// not available).
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn prepare_socket(s: c_int) -> Result<()> {
     // SAFETY: fcntl/setsockopt on our own descriptor with valid arguments.
     unsafe {
@@ -335,7 +335,7 @@ fn unix_addr(path: &CStr) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
         // `@name`: the abstract namespace, as NOTIFY_SOCKET and systemd's
         // addresses have it (Linux only; the name is what follows the `@`,
         // without a trailing NUL).
-        if cfg!(not(sdfd_linux)) || p.len() < 2 {
+        if cfg!(not(any(target_os = "linux", target_os = "android"))) || p.len() < 2 {
             return Err(Errno::EINVAL);
         }
         for (d, &s) in a.sun_path.iter_mut().skip(1).zip(p.iter().skip(1)) {
@@ -353,7 +353,7 @@ fn unix_addr(path: &CStr) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
 
 /// The peer's effective uid.
 fn peer_uid(s: c_int) -> Result<libc::uid_t> {
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
         let mut len = core::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -372,7 +372,7 @@ fn peer_uid(s: c_int) -> Result<libc::uid_t> {
         }
         Ok(cred.uid)
     }
-    #[cfg(not(sdfd_linux))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let (mut uid, mut gid) = (0, 0);
         // SAFETY: both out-pointers are writable.

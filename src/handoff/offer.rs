@@ -93,9 +93,9 @@ pub(super) fn id_at(dir: c_int, name: &CStr) -> Result<(u64, u64, libc::mode_t)>
     Ok((st.st_dev as u64, st.st_ino as u64, st.st_mode))
 }
 
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(super) const DIR_OPEN_FLAGS: c_int = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(super) const DIR_OPEN_FLAGS: c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
 
 /// A short NUL-terminated byte string on the stack (paths that fit
@@ -237,7 +237,7 @@ pub(super) fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Res
     }
     // Bind inside it: on Linux through /proc/self/fd (the directory we
     // checked, whatever happens to names), else by name, checked below.
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     let mut bound = {
         let mut via = Short::new();
         via.push(b"/proc/self/fd/")?;
@@ -245,7 +245,7 @@ pub(super) fn bind_path(listener: c_int, path: &CStr, mode: libc::mode_t) -> Res
         via.push(b"/s")?;
         bind_to(listener, via.cstr())
     };
-    #[cfg(not(sdfd_linux))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let mut bound = Err(Errno::ENOENT);
     if bound == Err(Errno::ENOENT) {
         let mut by_name = Short::new();
@@ -296,11 +296,11 @@ pub(super) fn bind_to(s: c_int, path: &CStr) -> Result<()> {
 }
 
 pub(super) fn accept(l: c_int) -> Result<Fd> {
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         crate::sys::accept_cloexec_nonblock(l).map(Fd)
     }
-    #[cfg(not(sdfd_linux))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         // SAFETY: NULL address pointers are allowed.
         let c = Fd(unsafe { libc::accept(l, core::ptr::null_mut(), core::ptr::null_mut()) });

@@ -130,9 +130,9 @@ pub unsafe fn spawn(
 }
 
 /// Signal numbers are below this (Linux: 64 signals with the real-time ones).
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(super) const SIGNAL_COUNT: c_int = 65;
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(super) const SIGNAL_COUNT: c_int = 32;
 
 /// The forked child: async-signal-safe calls only, never returns.

@@ -12,7 +12,7 @@
 
 use core::ffi::c_int;
 
-#[cfg(sdfd_raw_syscalls)]
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))]
 mod linux;
 #[cfg(unix)]
 pub(crate) mod notify_socket;
@@ -34,7 +34,7 @@ pub(crate) use unix::{
 };
 // Unix without `SO_PEERCRED` (BSDs, Apple: libc's; illumos: over
 // `getpeerucred`).
-#[cfg(all(unix, not(sdfd_linux)))]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 pub(crate) use unix::getpeereid;
 // The `sd_notify` datagram protocol (every Unix: `notify_socket.rs`).
 #[cfg(unix)]
@@ -43,7 +43,7 @@ pub(crate) use notify_socket::notify_send;
 // Descriptors, `stat`, poll, pipes, the clock and the hand-off's
 // directory-relative calls: raw system calls on Linux x86_64/aarch64
 // (`linux.rs`) ...
-#[cfg(sdfd_raw_syscalls)]
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))]
 pub(crate) use linux::{
     accept_cloexec_nonblock, chmod_in, close_range, environ, exists_nofollow, fstat, get_fd_flags, getpid, link_in,
     mkdir_in, monotonic_usec, mq_getattr, open_in, own_pidfd_inode, pipe_cloexec, ppoll_one, set_fd_flags, stat_at,
@@ -51,16 +51,25 @@ pub(crate) use linux::{
 };
 // ... and through libc (`unix.rs`) on every other Unix: Linux on i686, armhf,
 // s390x, ppc64el ..., Android, the BSDs, illumos, Apple ...
-#[cfg(all(unix, not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    unix,
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) use unix::{
     chmod_in, environ, exists_nofollow, fstat, get_fd_flags, getpid, link_in, mkdir_in, monotonic_usec, open_in,
     pipe_cloexec, ppoll_one, set_fd_flags, stat_at, stat_in, unlink_in,
 };
 // ... of which these only on a Linux kernel (Linux, Android) ...
-#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) use unix::{accept_cloexec_nonblock, mq_getattr, own_pidfd_inode};
 // ... and `close_range` only on Linux itself (the hand-off's spawn calls it).
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    target_os = "linux",
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) use unix::close_range;
 
 // Windows, through Winsock (`windows.rs`).

@@ -20,7 +20,7 @@ const SNDBUF_SIZE: c_int = 8 * 1024 * 1024;
 #[doc(hidden)]
 pub enum Target {
     Unix(libc::sockaddr_un, libc::socklen_t),
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     Vsock {
         cid: u32,
         port: u32,
@@ -61,7 +61,7 @@ pub fn parse_target(e: &[u8]) -> Result<Target> {
     Ok(Target::Unix(un, len as libc::socklen_t))
 }
 
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
     let (ty, rest) = if let Some(r) = e.strip_prefix(b"vsock:") {
         (None, r)
@@ -91,13 +91,13 @@ fn parse_vsock(e: &[u8]) -> Result<Option<Target>> {
     Ok(Some(Target::Vsock { cid, port, ty }))
 }
 
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn parse_vsock(_e: &[u8]) -> Result<Option<Target>> {
     Ok(None)
 }
 
 /// Digits only, any number of them; above `u32::MAX`: `ERANGE`.
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn decimal_u32(s: &[u8]) -> Result<u32> {
     crate::parse::decimal(s, usize::MAX, u32::MAX)
 }
@@ -112,7 +112,7 @@ impl Drop for Fd {
     }
 }
 
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
     // SAFETY: plain socket(2).
     let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
@@ -125,7 +125,7 @@ fn socket(family: c_int, ty: c_int) -> Result<Fd> {
 
 /// Without `SOCK_CLOEXEC` (macOS): set the flag right after creation, and
 /// since there is no `MSG_NOSIGNAL` either, `SO_NOSIGPIPE` where it exists.
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
     // SAFETY: plain socket(2).
     let fd = unsafe { libc::socket(family, ty, 0) };
@@ -172,7 +172,7 @@ fn raise_sndbuf(fd: RawFd) {
     setopt(libc::SO_SNDBUF);
     // SAFETY: v and l are valid out-buffers.
     let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &mut v as *mut c_int as *mut _, &mut l) };
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     if r < 0 || (v as i64) < 2 * SNDBUF_SIZE as i64 {
         setopt(libc::SO_SNDBUFFORCE);
     }
@@ -202,7 +202,7 @@ fn open_channel(t: &Target) -> Result<Channel> {
             };
             Ok(Channel { fd, name: Some((ss, *len)), stream: false })
         }
-        #[cfg(sdfd_linux)]
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         Target::Vsock { cid, port, ty } => {
             // SAFETY: sockaddr_vm is plain old data.
             let mut vm: libc::sockaddr_vm = unsafe { zeroed() };
@@ -286,9 +286,9 @@ fn cmsg_space(n: usize) -> Result<usize> {
 fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control> {
     let fd_bytes = fds.len().checked_mul(size_of::<c_int>()).ok_or(Errno::ENOBUFS)?;
     let rights_len = if fds.is_empty() { 0 } else { cmsg_space(fd_bytes)? };
-    #[cfg(sdfd_linux)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     let cred_len = if ucred { cmsg_space(size_of::<libc::ucred>())? } else { 0 };
-    #[cfg(not(sdfd_linux))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let cred_len = {
         let _ = (pid, ucred);
         0
@@ -316,7 +316,7 @@ fn build_control(pid: libc::pid_t, fds: &[RawFd], ucred: bool) -> Result<Control
             ptr::copy_nonoverlapping(fds.as_ptr() as *const u8, libc::CMSG_DATA(cm), fd_bytes);
             cm = libc::CMSG_NXTHDR(&mh, cm);
         }
-        #[cfg(sdfd_linux)]
+        #[cfg(any(target_os = "linux", target_os = "android"))]
         if ucred {
             (*cm).cmsg_level = libc::SOL_SOCKET;
             (*cm).cmsg_type = libc::SCM_CREDENTIALS;
@@ -357,9 +357,9 @@ fn sendmsg(ch: &Channel, data: &[u8], control: *mut u8, control_len: usize) -> c
     }
 }
 
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 const MSG_NOSIGNAL: c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 const MSG_NOSIGNAL: c_int = 0;
 
 /// Send the whole message; a stream socket may take it in several writes
@@ -395,7 +395,7 @@ pub(crate) fn notify_send(target: &[u8], pid: Pid, state: &[u8], fds: &[RawFd]) 
     send_all(&ch, state, control.buf, control.rights_len)
 }
 
-#[cfg(all(test, sdfd_linux))]
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests {
     use super::*;
 

@@ -22,7 +22,7 @@ fn check(r: c_int) -> Result<c_int> {
 // ---- Descriptors, files, poll and pipes (raw system calls in `linux`) ----
 
 /// The calling process's id (`getpid`, which cannot fail).
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn getpid() -> libc::pid_t {
     // SAFETY: getpid takes no arguments and cannot fail.
     unsafe { libc::getpid() }
@@ -30,21 +30,24 @@ pub(crate) fn getpid() -> libc::pid_t {
 
 /// `fcntl(fd, F_GETFD)`: the descriptor flags, or why `fd` has none
 /// (`EBADF` when it is not open).
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn get_fd_flags(fd: RawFd) -> Result<c_int> {
     // SAFETY: F_GETFD on any number reads nothing from memory.
     check(unsafe { libc::fcntl(fd, libc::F_GETFD) })
 }
 
 /// `fcntl(fd, F_SETFD, flags)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     // SAFETY: F_SETFD on any number only changes that descriptor's flags.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags) }).map(drop)
 }
 
 /// `close_range(first, last, flags)` (Linux 5.9+).
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    target_os = "linux",
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, flags: core::ffi::c_uint) -> Result<()> {
     // SAFETY: close_range takes plain numbers.
     match unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) } {
@@ -54,7 +57,10 @@ pub(crate) fn close_range(first: core::ffi::c_uint, last: core::ffi::c_uint, fla
 }
 
 /// The process environment block (C `environ`), as in `super::linux`.
-#[cfg(all(not(sdfd_raw_syscalls), not(any(target_os = "macos", target_os = "ios"))))]
+#[cfg(all(
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))),
+    not(any(target_os = "macos", target_os = "ios"))
+))]
 pub(crate) fn environ() -> *const *const core::ffi::c_char {
     extern "C" {
         static environ: *const *const core::ffi::c_char;
@@ -70,14 +76,25 @@ pub(crate) fn environ() -> *const *const core::ffi::c_char {
 /// 2 GiB (or with an inode number past 2^32) fails with `EOVERFLOW` where
 /// libsystemd succeeds (tests/c/difftest.py, fd kind "bigfile", on i686).
 /// Everywhere else `stat` is already the 64-bit one.
-#[cfg(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) type Stat = libc::stat64;
-#[cfg(not(all(target_os = "linux", target_env = "gnu", not(sdfd_raw_syscalls))))]
+#[cfg(not(all(
+    target_os = "linux",
+    target_env = "gnu",
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+)))]
 pub(crate) type Stat = libc::stat;
 
 /// The inode number of a pidfd for process `pid` (this one) when pidfs gives pidfds
 /// one (Linux 6.9+: `fstatfs` says `PID_FS_MAGIC`), else `None`.
-#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
     const PID_FS_MAGIC: i64 = 0x5049_4446;
     // SAFETY: plain syscalls on a descriptor we own and close.
@@ -105,7 +122,7 @@ pub(crate) fn environ() -> *const *const core::ffi::c_char {
 }
 
 /// `fstat(fd)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn fstat(fd: RawFd) -> Result<Stat> {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     use libc::fstat;
@@ -119,7 +136,7 @@ pub(crate) fn fstat(fd: RawFd) -> Result<Stat> {
 }
 
 /// `fstatat(AT_FDCWD, path, flags)`: `stat(path)` with `flags == 0`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<Stat> {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     use libc::fstatat;
@@ -133,7 +150,7 @@ pub(crate) fn stat_at(path: &CStr, flags: c_int) -> Result<Stat> {
 }
 
 /// `faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn exists_nofollow(path: &CStr) -> Result<()> {
     // SAFETY: `path` is NUL-terminated.
     check(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::F_OK, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
@@ -153,7 +170,10 @@ pub(crate) fn mq_getattr(fd: RawFd) -> Result<[libc::c_long; 8]> {
 }
 
 /// `mq_getattr(fd)`.
-#[cfg(all(target_os = "linux", not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    target_os = "linux",
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) fn mq_getattr(fd: RawFd) -> Result<libc::mq_attr> {
     let mut attr = core::mem::MaybeUninit::<libc::mq_attr>::uninit();
     // SAFETY: `attr` is a writable mq_attr.
@@ -163,7 +183,10 @@ pub(crate) fn mq_getattr(fd: RawFd) -> Result<libc::mq_attr> {
 }
 
 /// `pipe2(O_CLOEXEC)`.
-#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
     let mut p = [-1 as c_int; 2];
     // SAFETY: `p` is a writable int[2].
@@ -172,7 +195,7 @@ pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
 }
 
 /// Without `pipe2` (macOS): `pipe`, then `FD_CLOEXEC` on both ends.
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
     let mut p = [0 as c_int; 2];
     // SAFETY: p has room for two fds.
@@ -187,7 +210,10 @@ pub(crate) fn pipe_cloexec() -> Result<[c_int; 2]> {
 }
 
 /// `accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)`.
-#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) fn accept_cloexec_nonblock(l: RawFd) -> Result<c_int> {
     // SAFETY: NULL address pointers are allowed.
     check(unsafe {
@@ -196,7 +222,7 @@ pub(crate) fn accept_cloexec_nonblock(l: RawFd) -> Result<c_int> {
 }
 
 /// `CLOCK_MONOTONIC` in µs; 0 if the clock cannot be read.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn monotonic_usec() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a writable timespec.
@@ -207,7 +233,10 @@ pub(crate) fn monotonic_usec() -> u64 {
 }
 
 /// `ppoll(pfd, 1, ts, NULL)`; `ts` NULL waits forever.
-#[cfg(all(sdfd_linux, not(sdfd_raw_syscalls)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls)))
+))]
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
     let mut t = ts;
     let tp = t.as_mut().map_or(core::ptr::null_mut(), |t| t as *mut libc::timespec);
@@ -216,7 +245,7 @@ pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> R
 }
 
 /// Without `ppoll` (macOS): `poll` with the timeout rounded up to ms.
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 // (time_t and c_long are i64 on macOS, narrower on some 32-bit BSDs)
 #[allow(clippy::unnecessary_cast)]
 pub(crate) fn ppoll_one(pfd: &mut libc::pollfd, ts: Option<libc::timespec>) -> Result<c_int> {
@@ -388,7 +417,7 @@ pub(crate) fn sun_path_offset() -> usize {
 
 /// The peer's uid and gid of a Unix stream socket (`crate::handoff` off
 /// Linux): libc's `getpeereid` on macOS and the BSDs.
-#[cfg(not(any(sdfd_linux, target_os = "illumos", target_os = "solaris")))]
+#[cfg(not(any(any(target_os = "linux", target_os = "android"), target_os = "illumos", target_os = "solaris")))]
 pub(crate) use libc::getpeereid;
 
 /// illumos and Solaris have no `getpeereid`: `getpeerucred`, as their
@@ -409,7 +438,7 @@ pub(crate) unsafe fn getpeereid(s: RawFd, uid: *mut libc::uid_t, gid: *mut libc:
 }
 
 /// Is `fd` (open) a POSIX message queue? `mq_getattr`, `EBADF` meaning no.
-#[cfg(sdfd_linux)]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn is_mq_handle(fd: RawFd) -> Result<bool> {
     match super::mq_getattr(fd) {
         Ok(_) => Ok(true),
@@ -420,7 +449,7 @@ pub(crate) fn is_mq_handle(fd: RawFd) -> Result<bool> {
 
 /// macOS has no POSIX message queue descriptors (no `mq_open` in
 /// libSystem, no mqueue file system): no open descriptor is one.
-#[cfg(not(sdfd_linux))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn is_mq_handle(_fd: RawFd) -> Result<bool> {
     Ok(false)
 }
@@ -428,7 +457,7 @@ pub(crate) fn is_mq_handle(_fd: RawFd) -> Result<bool> {
 // ---- Directory-relative file calls of the hand-off's offer (crate::handoff) ----
 
 /// `fstatat(dir, name, flags)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn stat_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<libc::stat> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `name` is NUL-terminated; `st` as in fstat.
@@ -438,35 +467,35 @@ pub(crate) fn stat_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<libc::sta
 }
 
 /// `openat(dir, name, flags)` (no `O_CREAT`): the new descriptor.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn open_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<c_int> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::openat(dir, name.as_ptr(), flags) })
 }
 
 /// `mkdirat(dir, name, mode)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn mkdir_in(dir: RawFd, name: &CStr, mode: libc::mode_t) -> Result<()> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) }).map(drop)
 }
 
 /// `unlinkat(dir, name, flags)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn unlink_in(dir: RawFd, name: &CStr, flags: c_int) -> Result<()> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) }).map(drop)
 }
 
 /// `fchmodat(dir, name, mode, 0)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn chmod_in(dir: RawFd, name: &CStr, mode: libc::mode_t) -> Result<()> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::fchmodat(dir, name.as_ptr(), mode, 0) }).map(drop)
 }
 
 /// `linkat(from_dir, from, to_dir, to, 0)`.
-#[cfg(not(sdfd_raw_syscalls))]
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(sdfd_no_raw_syscalls))))]
 pub(crate) fn link_in(from_dir: RawFd, from: &CStr, to_dir: RawFd, to: &CStr) -> Result<()> {
     // SAFETY: both names are NUL-terminated.
     check(unsafe { libc::linkat(from_dir, from.as_ptr(), to_dir, to.as_ptr(), 0) }).map(drop)

@@ -12,7 +12,7 @@
 #      (Debian multiarch, libsystemd-dev:DEBARCH), both run on ARCH by
 #      tests/c/difftest.py.
 # x86_64 and aarch64 make their calls as raw system calls (src/sys/linux.rs,
-# cfg sdfd_raw_syscalls); i686, armhf, s390x and ppc64el run the libc path of
+# unless built with --cfg sdfd_no_raw_syscalls); i686, armhf, s390x and ppc64el run the libc path of
 # src/sys/unix.rs. i686 and armhf are 32-bit (32-bit long, pid_t, socklen_t,
 # CMSG_SPACE); s390x is big-endian.
 #
@@ -36,8 +36,10 @@ ROOT=$PWD
 # build_hostlib DIR TARGET_DIR: DIR/libsdfd.so{,.0} for x86_64, built as
 # for the other architectures (the hand-off's other side).
 build_hostlib() {
-  CARGO_TARGET_DIR=$2 SDFD_CDYLIB=1 cargo rustc -q --release --no-default-features --features capi --lib \
-    --crate-type cdylib -- -C relro-level=partial || return 1
+  local args; args=$(packaging/capi-args.sh "" "$2/capi-c") || return 1
+  # shellcheck disable=SC2086
+  CARGO_TARGET_DIR=$2 cargo rustc -q --release --no-default-features --features capi --lib \
+    --crate-type cdylib -- -C relro-level=partial $args || return 1
   mkdir -p "$1" && cp "$2/release/libsdfd.so" "$1/libsdfd.so.0" && ln -sf libsdfd.so.0 "$1/libsdfd.so"
 }
 
@@ -106,8 +108,9 @@ musl_aarch64() {
   export CC_aarch64_unknown_linux_musl=$w/musl-cc AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
   # 1. The static library, as `make musl` builds it for x86_64.
-  if cargo rustc -q --release --no-default-features --features capi --target "$TARGET" --lib --crate-type staticlib \
-       >"$w/lib.log" 2>&1; then ok "aarch64-musl: libsdfd.a for $TARGET (release, no_std)"
+  if args=$(packaging/capi-args.sh "$TARGET" "$CARGO_TARGET_DIR/capi-c" 2>"$w/lib.log") \
+     && cargo rustc -q --release --no-default-features --features capi --target "$TARGET" --lib --crate-type staticlib \
+       -- $args >"$w/lib.log" 2>&1; then ok "aarch64-musl: libsdfd.a for $TARGET (release, no_std)"
   else die "aarch64-musl: libsdfd.a for $TARGET" "$(tail -n 30 "$w/lib.log")"; fi
   local exe=$w/activated
   step "aarch64-musl: tests/c/activated.c links fully static with musl for aarch64 against libsdfd.a" \

@@ -12,11 +12,12 @@ tmpdir out difftest
 build_both probe.c "$out" -pthread
 counted differential python3 difftest.py "$out/probe-libsystemd" "$out/probe-sdfd"
 
-# The libc path. Its own target directory: the environment variable changes
-# the build's cfg, which would otherwise rebuild the main one each time.
+# The libc path. Its own target directory: the Makefile variable adds
+# `--cfg sdfd_no_raw_syscalls`, which would otherwise rebuild the main one
+# each time.
 noraw=$out/noraw
-step "libsdfd.so built with SDFD_NO_RAW_SYSCALLS=1 (make lib)" env SDFD_NO_RAW_SYSCALLS=1 \
-  CARGO_TARGET_DIR="$SDFDTEST_ROOT/target/noraw" nice make -s -C "$SDFDTEST_ROOT" lib B="$noraw"
+step "libsdfd.so built with SDFD_NO_RAW_SYSCALLS=1 (make lib)" env \
+  CARGO_TARGET_DIR="$SDFDTEST_ROOT/target/noraw" nice make -s -C "$SDFDTEST_ROOT" lib B="$noraw" SDFD_NO_RAW_SYSCALLS=1
 step "probe.c builds against it" \
   ${CC:-cc} -O1 -pthread -Wall -Wextra -Werror -o "$out/probe-noraw" probe.c -I"$SDFDTEST_ROOT/include" \
     -L"$noraw" -lsdfd -Wl,-rpath,"$noraw"

@@ -2,7 +2,7 @@
 # The Rust crate as its users see it:
 #   1. every documented feature combination builds and its tests pass
 #      (default, no std, capi, no std + capi), and the tests pass on the
-#      Linux libc path (SDFD_NO_RAW_SYSCALLS=1);
+#      Linux libc path (--cfg sdfd_no_raw_syscalls);
 #   2. a consumer crate (tests/rust/consumer) depending on sdfd, with and
 #      without sdfd's default features: builds, runs, defines no sd_*/sdfd_*
 #      symbol, and its dependency tree is sdfd + libc only;
@@ -26,7 +26,8 @@ trap cleanup EXIT
 export CARGO_TERM_COLOR=never
 
 # 1. Feature combinations.
-for feat in "" "--no-default-features" "--features capi" "--no-default-features --features capi"; do
+for feat in "" "--no-default-features" "--features capi" "--no-default-features --features capi" "--features handoff" \
+            "--no-default-features --features handoff"; do
   name=${feat:-default}
   if out=$(cargo build --quiet --lib $feat 2>&1) && [ -z "$out" ]; then ok "build ($name): no warnings"
   else bad "build ($name)" "$out"; fi
@@ -41,14 +42,14 @@ for feat in "" "--features capi" "--no-default-features --lib"; do
   else bad "cargo test ($name)" "$out"; fi
 done
 # The Linux libc path (src/sys/unix.rs, as i686, armhf, s390x and ppc64el
-# build it) on this host too: build.rs leaves sdfd_raw_syscalls off with
-# SDFD_NO_RAW_SYSCALLS=1 (its own target directory, not to rebuild the
-# main one); tests/c/difftest.sh runs the C library built so.
-if out=$(SDFD_NO_RAW_SYSCALLS=1 CARGO_TARGET_DIR=target/noraw nice cargo test --quiet --features capi 2>&1); then
+# build it) on this host too: `--cfg sdfd_no_raw_syscalls` turns the raw
+# system calls off (its own target directory, not to rebuild the main one);
+# tests/c/difftest.sh runs the C library built so (make SDFD_NO_RAW_SYSCALLS=1).
+if out=$(RUSTFLAGS="--cfg sdfd_no_raw_syscalls" CARGO_TARGET_DIR=target/noraw nice cargo test --quiet --features capi 2>&1); then
   n=$(grep -oE 'test result: ok\. [0-9]+ passed' <<<"$out" | awk '{s+=$4} END {print s+0}')
-  if [ "$n" -gt 0 ]; then ok "cargo test (capi, SDFD_NO_RAW_SYSCALLS=1: libc in place of raw system calls): $n tests"
-  else bad "cargo test (SDFD_NO_RAW_SYSCALLS=1) ran nothing" "$out"; fi
-else bad "cargo test (capi, SDFD_NO_RAW_SYSCALLS=1)" "$out"; fi
+  if [ "$n" -gt 0 ]; then ok "cargo test (capi, --cfg sdfd_no_raw_syscalls: libc in place of raw system calls): $n tests"
+  else bad "cargo test (--cfg sdfd_no_raw_syscalls) ran nothing" "$out"; fi
+else bad "cargo test (capi, --cfg sdfd_no_raw_syscalls)" "$out"; fi
 
 # 2. The consumer crate.
 c_syms() { nm --defined-only "$@" 2>/dev/null | awk '{print $3}' | grep -E '^(sd_|sdfd_)' | sort -u; }
@@ -70,6 +71,11 @@ for mode in std no-std; do
   [ -z "$syms" ] && ok "consumer ($mode): nm shows no sd_*/sdfd_* symbol in the program" || bad "consumer ($mode) defines C symbols" "$syms"
   undef=$(nm -u "$bin" | grep -E ' (sd_|sdfd_)' || true)
   [ -z "$undef" ] || bad "consumer ($mode) refers to C symbols" "$undef"
+  # No build script of sdfd's compiled or run (issue 30: a consumer's cold
+  # build; cargo keeps one in target/debug/build/sdfd-HASH/): libc's only.
+  scripts=$(ls "$tdir/debug/build" 2>&1 | sed 's/-[0-9a-f]*$//' | sort -u | tr '\n' ' ')
+  [ "$scripts" = "libc " ] && ok "consumer ($mode): no sdfd build script compiled or run (only libc's)" \
+    || bad "consumer ($mode): build scripts in $tdir/debug/build: $scripts"
   tree=$(cd tests/rust/consumer && cargo tree --quiet $flags -e normal,build --prefix none 2>&1 | awk '{print $1}' | sort -u | tr '\n' ' ')
   [ "$tree" = "libc sdfd sdfd-consumer " ] && ok "consumer ($mode): depends on sdfd and libc only" \
     || bad "consumer ($mode) dependency tree: $tree"
@@ -80,6 +86,9 @@ if (cd tests/rust/consumer && CARGO_TARGET_DIR=$tdir cargo build --quiet --featu
   n=$(c_syms "$tdir"/debug/deps/libsdfd-*.rlib | wc -l)
   [ "$n" -ge 19 ] && ok "control: with sdfd/capi the rlib defines $n sd_*/sdfd_* symbols (the check above can fail)" \
     || bad "control: capi rlib defines only $n C symbols"
+  scripts=$(ls "$tdir/debug/build" 2>&1 | sed 's/-[0-9a-f]*$//' | sort -u | tr '\n' ' ')
+  [ "$scripts" = "libc " ] && ok "consumer with sdfd/capi: no sdfd build script either (capi's C parts are the C builds')" \
+    || bad "consumer with sdfd/capi: build scripts in $tdir/debug/build: $scripts"
 else bad "control: consumer with sdfd/capi builds"; fi
 
 # 3. The examples under systemd-socket-activate.
@@ -118,7 +127,7 @@ done
 if out=$(cargo package --quiet --allow-dirty --no-verify --list 2>&1); then
   # Only what belongs to the crate (a new top-level directory fails this
   # until it is excluded in Cargo.toml or listed here).
-  stray=$(grep -vE '^(\.cargo_vcs_info\.json|Cargo\.toml(\.orig)?|Cargo\.lock|README\.md|CHANGELOG\.md|LICENSE-(MIT|APACHE)|build\.rs|sdfd\.map|cbindgen\.toml|src/.*\.(rs|c)|include/.*\.h|examples/(std|tokio)_server\.rs|tests/(api|listen_socket)\.rs)$' <<<"$out" || true)
+  stray=$(grep -vE '^(\.cargo_vcs_info\.json|Cargo\.toml(\.orig)?|Cargo\.lock|README\.md|CHANGELOG\.md|LICENSE-(MIT|APACHE)|sdfd\.map|cbindgen\.toml|src/.*\.(rs|c)|include/.*\.h|examples/(std|tokio)_server\.rs|tests/(api|listen_socket)\.rs)$' <<<"$out" || true)
   [ -z "$stray" ] && ok "cargo package: $(wc -l <<<"$out") files, only the library, its header, examples and Rust tests (no node/ python/ bench/ ...)" \
     || bad "cargo package lists files it must not" "$stray"
 else bad "cargo package --list" "$out"; fi
@@ -139,8 +148,10 @@ print(" ".join(miss) if miss else "complete")')
   || bad "package metadata missing: $meta"
 
 # 5. Documentation.
-if out=$(RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p sdfd 2>&1); then ok "cargo doc: no warnings (deny(missing_docs) on the crate)"
-else bad "cargo doc" "$out"; fi
+for feat in "" "--features handoff"; do
+  if out=$(RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p sdfd $feat 2>&1); then ok "cargo doc ${feat:-(default features)}: no warnings (deny(missing_docs) on the crate)"
+  else bad "cargo doc ${feat:-(default features)}" "$out"; fi
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
