@@ -16,11 +16,15 @@ musl-gcc -static -O2 -o "$OUT/ok-daemon" bench/ok-daemon.c
 cc -O2 -pthread -o "$OUT/connload" bench/connload.c
 cc -O2 -o "$OUT/spin" bench/spin.c
 ROUNDS=${ROUNDS:-3} SECS=${SECONDS_PER_RUN:-3}
+# The machine's load before the run (1-minute average): the figures say
+# whether they were taken on a quiet machine.
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+export LOAD0
 python3 bench/launcher.py "$ROOT/target/release/sdfd-activate" "$OUT" "$ROUNDS" "$SECS" > "$OUT/table.md"
 cat "$OUT/table.md"
 # Replace the section between the markers (or append it).
 python3 - "$OUT/table.md" "$ROUNDS" "$SECS" <<'PY'
-import platform, re, subprocess, sys
+import os, platform, re, subprocess, sys
 table, rounds, secs = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 ncpu = sum(1 for l in open("/proc/cpuinfo") if l.startswith("processor"))
@@ -47,8 +51,8 @@ before `execve` is charged to the child, so only that total compares the
 launchers (the responder after `execve` is the same static program for
 all three). Measured on {ncpu}-core x86_64 VM ({cpu}), {osr.get("PRETTY_NAME", "").strip('"')},
 Linux {platform.release()}, {rust}; systemd-socket-activate from {ssa};
-tcpserver from ucspi-tcp {ucspi}. The VM was shared with other workloads
-while measuring: wall-clock figures are noisy, CPU per connection less so.
+tcpserver from ucspi-tcp {ucspi}. Load average (1 min) before the run:
+{os.environ["LOAD0"]} on {ncpu} cores{" (the machine was busy: wall-clock figures are noisy, CPU per connection less so)" if float(os.environ["LOAD0"]) > 0.5 * ncpu else ""}.
 
 {table}
 Reading the figures. sdfd-activate starts each child with
