@@ -704,7 +704,8 @@ pub fn fd_paths(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// Every target by name (for the replay test and the corpus layout).
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 9] = [
+    ("address", address),
     ("listen_env", listen_env),
     ("watchdog_env", watchdog_env),
     ("notify_socket", notify_socket),
@@ -714,6 +715,76 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("names_split", names_split),
     ("systemfd_protocol", systemfd_protocol),
 ];
+
+/// Target `address`: `sdfd_address_parse`. Input: one byte choosing the
+/// flags (low 2 bits: 0, `SDFD_ADDRESS_PYTHON_SYSTEMD`, or 2 and 3, which
+/// are invalid) and whether the rest is put after `127.0.0.1:` (bit 2), then
+/// the address (up to the first NUL). Checked: the result is 0 or one of the
+/// documented errnos, a sockaddr of a family the syntax allows with its
+/// exact length; and for python-systemd's syntax the port after
+/// `127.0.0.1:` against the oracle, libc's `strtoul(…, 0)` with
+/// python-systemd's `safe_atou` rules and its 1–65535 check.
+pub fn address(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else { return };
+    let flags = c_int::from(sel & 3);
+    let tail = rest.split(|&b| b == 0).next().unwrap_or_default();
+    let text = if sel & 4 != 0 { [&b"127.0.0.1:"[..], tail].concat() } else { tail.to_vec() };
+    let c = CString::new(text.clone()).unwrap();
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len: c_uint = 0;
+    // SAFETY: a NUL-terminated string and two writable outputs.
+    let r = unsafe { sd::sdfd_address_parse(c.as_ptr(), flags, &mut ss, &mut len) };
+    let show = String::from_utf8_lossy(&text);
+    if flags > 1 {
+        assert_eq!(r, -libc::EINVAL, "flags {flags}: {show:?}");
+        return;
+    }
+    let allowed: &[c_int] =
+        if flags == 0 { &[0, -libc::EINVAL, -libc::ERANGE, -libc::ENODEV] } else { &[0, -libc::EINVAL, -libc::ERANGE] };
+    assert!(allowed.contains(&r), "{r} for {show:?} (flags {flags})");
+    if r == 0 {
+        let fam = c_int::from(ss.ss_family);
+        let want = match fam {
+            libc::AF_INET => std::mem::size_of::<libc::sockaddr_in>(),
+            libc::AF_INET6 => std::mem::size_of::<libc::sockaddr_in6>(),
+            libc::AF_UNIX if flags == 0 => {
+                // a path counts its NUL, an abstract name (after '@') none
+                2 + text.len() + usize::from(text.first() != Some(&b'@'))
+            }
+            _ => panic!("family {fam} for {show:?} (flags {flags})"),
+        };
+        assert_eq!(len as usize, want, "length for {show:?} (flags {flags})");
+    }
+    if flags == 1 && sel & 4 != 0 {
+        let t = CString::new(tail.to_vec()).unwrap();
+        let mut end: *mut c_char = std::ptr::null_mut();
+        // SAFETY: errno is this thread's; `t` is NUL-terminated.
+        let (v, e) = unsafe {
+            *libc::__errno_location() = 0;
+            let v = libc::strtoul(t.as_ptr(), &mut end, 0);
+            (v, *libc::__errno_location())
+        };
+        let used = end as usize - t.as_ptr() as usize;
+        let want = if e != 0 {
+            -e
+        } else if used == 0 || used != tail.len() {
+            -libc::EINVAL
+        } else if tail.first() == Some(&b'-') || u32::try_from(v).is_err() {
+            -libc::ERANGE
+        } else if (1..=65535).contains(&v) {
+            0
+        } else {
+            -libc::EINVAL
+        };
+        assert_eq!(r, want, "port {:?}: strtoul gives {v} (errno {e}, {used} of {} bytes)", show, tail.len());
+        if r == 0 {
+            // SAFETY: a sockaddr_in (checked above: r == 0 and this text is IPv4).
+            let sin = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in) };
+            assert_eq!(u64::from(u16::from_be(sin.sin_port)), v as u64, "port of {show:?}");
+        }
+    }
+}
 
 /// Target `names_split`: `LISTEN_FDNAMES` alone, against libsystemd, with
 /// `LISTEN_FDS` set to the number of fields so that the names are returned.
