@@ -494,6 +494,83 @@ def d11_accept_eperm():
     p.send_signal(signal.SIGTERM)
     finish(p)
 
+def served_all(port, n):
+    """Open n connections at once; each reply (to EOF) and the seconds all took."""
+    import threading
+    replies = [None] * n
+
+    def one(i):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as c:
+                d = b""
+                while True:
+                    x = c.recv(256)
+                    if not x:
+                        break
+                    d += x
+                replies[i] = d.decode(errors="replace")
+        except OSError as e:
+            replies[i] = f"error: {e}"
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(90)
+    return replies, time.monotonic() - t0
+
+
+def d12_accept_overlap():
+    """12: every child's execve is held up by 1 s (strace's delay
+    injection): with one child in flight at a time, n connections take n
+    seconds; children in flight together take about one. Then more
+    connections than the launcher's 64 slots: the ones beyond wait for an
+    exec (as before), all are served, each child with its own LISTEN_PID.
+    The launcher's own execve is delayed too (it is traced from the start)."""
+    P = free_port()
+    cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=execve", "-e", "inject=execve:delay_enter=1000000",
+           ACT, "-q", "-a", "-l", f"127.0.0.1:{P}", "/bin/sh", "-c", 'echo "$$ $LISTEN_PID $LISTEN_FDS" >&3']
+    p = launch(cmd, tool="strace")
+    connect_retry(P).close()  # its child still runs: the reply is not waited for
+    for n, limit in ((8, 4.0), (70, 15.0)):
+        replies, took = served_all(P, n)
+        good = [r for r in replies if r and len(r.split()) == 3 and r.split()[0] == r.split()[1] and r.split()[2] == "1"]
+        pids = {r.split()[0] for r in good}
+        check(f"12: {n} connections, each child's exec delayed 1 s: served in {took:.1f} s (under {limit:.0f} s), "
+              f"{len(good)} with their own LISTEN_PID, {len(pids)} distinct",
+              took < limit and len(good) == n and len(pids) == n, f"{replies[:4]}\n{p.err()[-500:]}")
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+
+
+def d12_accept_exec_failure():
+    """12: a per-connection child that cannot execute the command (the
+    script was removed after the launcher started) is reported once per
+    connection, with the errno, and the launcher serves the next ones."""
+    script = os.path.join(TMP, "d12.sh")
+    open(script, "w").write("#!/bin/sh\necho served\n")
+    os.chmod(script, 0o755)
+    P = free_port()
+    p = launch(["-q", "-a", "--inetd", "-l", f"127.0.0.1:{P}", script])
+    connect_retry(P).close()
+    first, _ = served_all(P, 1)
+    os.rename(script, script + ".away")
+    gone, _ = served_all(P, 3)
+    os.rename(script + ".away", script)
+    back, _ = served_all(P, 1)
+    wait_err(p, "(?s)(failed to execute.*){3}")
+    err = p.err()
+    fails = [l for l in err.splitlines() if "failed to execute" in l]
+    check("12: --accept, command removed: 3 connections closed unserved, 3 lines 'failed to execute …: No such file "
+          "or directory', served again once it is back, still running",
+          first == ["served\n"] and gone == [""] * 3 and back == ["served\n"] and len(fails) == 3
+          and all(l.endswith(f"failed to execute {script}: No such file or directory") for l in fails)
+          and p.poll() is None, f"{first} {gone} {back}\n{err[-800:]}")
+    p.send_signal(signal.SIGTERM)
+    finish(p)
+
+
 def kill_leftovers():
     """Children a defective launcher left behind (they ignore SIGTERM)."""
     for f in ("d2.pids", "d3.pids"):
@@ -509,5 +586,5 @@ def kill_leftovers():
 
 sys.exit(run_groups((d1_inherit_env, d2_retired_killed, d3_no_orphan, d4_many_fds, d6_fdnames, d7_closed_log,
                     d9_notify_size, d10_fdstore_full, d11_accept_emfile, d11_accept_fatal,
-                    d11_accept_eperm), procs,
+                    d11_accept_eperm, d12_accept_overlap, d12_accept_exec_failure), procs,
                     kill_leftovers))

@@ -122,7 +122,8 @@ pub fn run(opts: Opts) -> i32 {
         }
     };
     let spawner = match Spawner::new(path, &opts.command, sig) {
-        Ok(s) => s,
+        // Never freed: per-connection children read it (spawn.rs, `Slot`).
+        Ok(s) => Box::leak(Box::new(s)),
         Err(e) => {
             crate::say!("{e}");
             return 1;

@@ -114,12 +114,12 @@ struct Stored {
 
 pub struct Supervisor {
     opts: Opts,
-    spawner: Spawner,
+    /// Kept for the life of the process: per-connection children may be
+    /// reading it after their start has returned (see spawn.rs, `Slot`).
+    spawner: &'static mut Spawner,
     fds: Vec<RawFd>,
     /// What each of `fds` is bound to, for log lines.
     descs: Vec<String>,
-    /// The environment of every per-connection child, made once.
-    accept_env: Option<Env>,
     sigfd: RawFd,
     notify: Option<notify::Notify>,
     store: Vec<Stored>,
@@ -159,7 +159,7 @@ fn describe_status(st: libc::c_int) -> String {
 impl Supervisor {
     pub fn new(
         opts: Opts,
-        spawner: Spawner,
+        spawner: &'static mut Spawner,
         fds: Vec<RawFd>,
         sigfd: RawFd,
         notify: Option<notify::Notify>,
@@ -172,7 +172,6 @@ impl Supervisor {
         }
         Supervisor {
             descs: fds.iter().map(|&fd| sock::describe(fd)).collect(),
-            accept_env: None,
             opts,
             spawner,
             fds,
@@ -340,15 +339,14 @@ impl Supervisor {
                 ));
             }
             let _g = FdGuard(c);
-            if self.accept_env.is_none() {
+            if !self.spawner.has_conn_env() {
                 let names = self.fdnames(1, false);
                 match Env::new(&self.env(1, names)) {
-                    Ok(e) => self.accept_env = Some(e),
+                    Ok(e) => self.spawner.set_conn_env(e),
                     Err(e) => return self.err(&e),
                 }
             }
-            let Some(env) = self.accept_env.as_mut() else { return };
-            match self.spawner.spawn_env(env, &[c], self.opts.inetd) {
+            match self.spawner.spawn_conn(c, self.opts.inetd) {
                 Ok(pid) => {
                     if !self.opts.quiet {
                         let at = self
@@ -490,6 +488,13 @@ impl Supervisor {
                 continue;
             };
             let c = self.children.remove(i);
+            if self.opts.accept {
+                // A per-connection child that could not execute the command
+                // (told here: the launcher did not wait for its exec).
+                if let Some(e) = self.spawner.conn_failed(pid) {
+                    self.err(&e);
+                }
+            }
             if self.pending.map(|p| p.0) == Some(pid) {
                 self.pending = None;
                 self.err(&format!("replacement pid {pid} {} before READY=1; keeping the old one", describe_status(st)));
