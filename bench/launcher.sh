@@ -46,7 +46,7 @@ figure is the median of {rounds} runs of {secs} s, launchers interleaved in
 rotated order; the paired ratios divide sdfd-activate's figure by the
 peer's from the same round. "Launcher CPU" is the launcher's own
 (schedstat); "launcher + children" adds its reaped children (utime, stime,
-cutime, cstime of /proc/PID/stat): with `CLONE_VFORK` a child's work
+cutime, cstime of /proc/PID/stat): with `CLONE_VM` a child's work
 before `execve` is charged to the child, so only that total compares the
 launchers (the responder after `execve` is the same static program for
 all three). Measured on {ncpu}-core x86_64 VM ({cpu}), {osr.get("PRETTY_NAME", "").strip('"')},
@@ -55,17 +55,18 @@ tcpserver from ucspi-tcp {ucspi}. Load average (1 min) before the run:
 {os.environ["LOAD0"]} on {ncpu} cores{" (the machine was busy: wall-clock figures are noisy, CPU per connection less so)" if float(os.environ["LOAD0"]) > 0.5 * ncpu else ""}.
 
 {table}
-Reading the figures. sdfd-activate starts each child with
-`clone(CLONE_VM | CLONE_VFORK)`: no page tables are copied, so its own CPU
-time per connection is a fraction of tcpserver's (fork) and of
-systemd-socket-activate's; the child's work up to `execve` is then the
-child's, which is why the "launcher + children" column is the one to
-compare. The price is that the launcher waits until the child has reached
-`execve`; tcpserver's parent goes back to `accept` at once. Under CPU
-contention the child waits for a CPU before it can exec, and the launcher
-waits with it: the contended rows vary most from run to run (one child in
-flight at a time, against tcpserver's several). Quote the paired ratios
-with their spread, not a single run.
+Reading the figures. sdfd-activate starts each per-connection child with
+`clone(CLONE_VM)` on a stack of its own (bench: x86_64): no page tables
+are copied, so its own CPU time per connection is a fraction of
+tcpserver's (fork) and of systemd-socket-activate's; the child's work up
+to `execve` is then the child's, which is why the "launcher + children"
+column is the one to compare. It does not wait for the child's `execve`
+(up to 64 children on their way at once; the kernel tells it when a
+child's stack is free again), so under CPU contention it goes back to
+`accept` at once, as tcpserver does; before, with `CLONE_VFORK`, it
+waited for each child to get a CPU and exec, and fell below tcpserver at
+4 clients under contention. The contended rows vary most from run to run:
+quote the paired ratios with their spread, not a single run.
 {end}
 """
 p = "bench/RESULTS.md"
