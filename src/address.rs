@@ -242,10 +242,25 @@ fn unix(p: *mut libc::sockaddr_storage, at: usize, name: &[u8]) -> libc::socklen
     len.wrapping_add(usize::from(at == 0)) as libc::socklen_t
 }
 
-/// Whether the kernel has IPv6 (`/proc/net/if_inet6` exists).
+/// Whether the kernel has IPv6: on Linux, systemd 252's test
+/// (`/proc/net/if_inet6` exists, whatever a socket call would say).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn ipv6_supported() -> bool {
     // SAFETY: the path is NUL-terminated.
     unsafe { libc::access(c"/proc/net/if_inet6".as_ptr(), libc::F_OK) == 0 }
+}
+
+/// Elsewhere (no `/proc`): whether an IPv6 socket can be created.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn ipv6_supported() -> bool {
+    // SAFETY: plain socket calls; the socket is closed at once.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET6, libc::SOCK_DGRAM, 0);
+        if fd >= 0 {
+            libc::close(fd);
+        }
+        fd >= 0 || Errno::last() != Errno(libc::EAFNOSUPPORT)
+    }
 }
 
 /// An `A.B.C.D` address, or else a network interface's name (IPv6 `::` with

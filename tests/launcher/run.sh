@@ -47,6 +47,9 @@ step "musl binary runs in an empty root as a container entrypoint" sh -c "
   cc -static -O2 -o \$R/bin/probe tests/launcher/launcher_probe.c
   timeout 10 chroot \$R /bin/sdfd-activate -q --now -l @sdfd-chroot-\$\$ --fdname=x /bin/probe /report 0
   grep -q 'env LISTEN_FDNAMES=x' \$R/report && grep -q 'env LISTEN_PID=self' \$R/report && grep -q 'env LISTEN_FDS=1' \$R/report"
+# No /proc (an empty root): a bare port is bound as systemd 252 decides it
+# (tests/launcher/noproc.sh).
+step "no /proc: '-l PORT' binds the address family systemd-socket-activate 252 binds there" tests/launcher/noproc.sh "$MUSL"
 step "macOS type-check (cargo check --target x86_64-apple-darwin)" cargo check -q --target x86_64-apple-darwin -p sdfd-activate
 echo "size: $(stat -c %s "$MUSL") bytes (musl static), $(stat -c %s "$ACT") bytes (glibc)"
 finish

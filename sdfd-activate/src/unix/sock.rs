@@ -9,21 +9,13 @@
 
 use super::{errno_str, RawFd};
 use sdfd::SocketAddress;
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use socket2::{SockAddr, SockRef, Socket, Type};
 use std::ffi::{CString, OsStr};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{BorrowedFd, IntoRawFd};
 use std::os::unix::ffi::OsStrExt;
 
 fn os_err(e: &std::io::Error) -> String {
     errno_str(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-fn ipv6_supported() -> bool {
-    match Socket::new(Domain::IPV6, Type::DGRAM, None) {
-        Ok(_) => true,
-        Err(e) => e.raw_os_error() != Some(libc::EAFNOSUPPORT),
-    }
 }
 
 /// A unix socket address for `name` (a path, or with a leading NUL an
@@ -32,15 +24,15 @@ pub fn unix_addr(name: &[u8]) -> std::io::Result<SockAddr> {
     SockAddr::unix(OsStr::from_bytes(name))
 }
 
-fn sockaddr(a: &SocketAddress) -> std::io::Result<SockAddr> {
-    Ok(match *a {
-        SocketAddress::Port(p) if ipv6_supported() => SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, p, 0, 0).into(),
-        SocketAddress::Port(p) => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, p).into(),
-        SocketAddress::Inet4 { addr, port } => SocketAddrV4::new(addr.into(), port).into(),
-        SocketAddress::Inet6 { addr, port, scope_id } => SocketAddrV6::new(addr.into(), port, 0, scope_id).into(),
-        SocketAddress::Path(p) => unix_addr(p)?,
-        SocketAddress::Abstract(n) => unix_addr(&[&[0u8][..], n].concat())?,
-    })
+/// The library's conversion, so that a bare port is `[::]:PORT` or, where
+/// the kernel has no IPv6 (`/proc/net/if_inet6` missing),
+/// `0.0.0.0:PORT`, as systemd-socket-activate 252 decides it.
+fn sockaddr(a: &SocketAddress) -> SockAddr {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = a.to_sockaddr(&mut ss);
+    // SAFETY: to_sockaddr wrote an address of its family and `len` bytes.
+    unsafe { SockAddr::new(ss, len) }
 }
 
 fn mkdir_parents(path: &[u8]) {
@@ -57,7 +49,7 @@ fn mkdir_parents(path: &[u8]) {
 /// address as given, for messages).
 pub fn listen(a: &SocketAddress, shown: &str, ty: libc::c_int) -> Result<RawFd, String> {
     let fail = |what: &str, e: &std::io::Error| format!("failed to {what} {shown}: {}", os_err(e));
-    let sa = sockaddr(a).map_err(|e| fail("bind", &e))?;
+    let sa = sockaddr(a);
     let s = Socket::new(sa.domain(), Type::from(ty), None).map_err(|e| fail("create a socket for", &e))?;
     s.set_reuse_address(true).map_err(|e| fail("set SO_REUSEADDR on", &e))?;
     if let SocketAddress::Path(p) = a {
