@@ -15,6 +15,7 @@
 //! or a leading `0` octal, `0b` binary, an optional `+`; no white space.
 //! No host names, no `vsock:`. Parsing never allocates and never panics.
 
+use core::ffi::CStr;
 use core::fmt;
 
 use crate::errno::Errno;
@@ -155,14 +156,15 @@ impl<'a> SocketAddress<'a> {
     /// `strtoul(…, 0)`'s (leading white space, a sign, `0x` hex, `0` octal) and
     /// 0 when absent. Errors as python-systemd's: `-EINVAL`, `-ERANGE` for a
     /// number that does not fit. No unix sockets; never allocates.
-    pub fn parse_python_systemd(s: &'a [u8]) -> core::result::Result<SocketAddress<'a>, Errno> {
-        fn port(s: &[u8]) -> core::result::Result<u16, Errno> {
+    pub fn parse_python_systemd(s: &CStr) -> core::result::Result<SocketAddress<'static>, Errno> {
+        fn port(s: &CStr) -> core::result::Result<u16, Errno> {
             match strtoul_uint(s)? {
                 p @ 1..=65535 => Ok(p as u16),
                 _ => Err(Errno::EINVAL),
             }
         }
-        if let Some(rest) = s.strip_prefix(b"[") {
+        let b = s.to_bytes();
+        if let Some(rest) = b.strip_prefix(b"[") {
             let close = rest.iter().position(|&c| c == b']').ok_or(Errno::EINVAL)?;
             let (inside, after) = split(rest, close);
             let mut addr = [0u8; 16];
@@ -171,17 +173,18 @@ impl<'a> SocketAddress<'a> {
             }
             let port = match after.get(1..).unwrap_or_default() {
                 [] => 0,
-                [b':', p @ ..] => port(p)?,
+                // (after "[", the address, "]:")
+                [b':', ..] => port(tail(s, close.wrapping_add(3)))?,
                 _ => return Err(Errno::EINVAL),
             };
             return Ok(SocketAddress::Inet6 { addr, port, scope_id: 0 });
         }
-        if let Some(colon) = s.iter().position(|&c| c == b':') {
-            let (host, p) = split(s, colon);
-            return inet_or_interface(host, port(p.get(1..).unwrap_or_default())?);
+        if let Some(colon) = b.iter().position(|&c| c == b':') {
+            let (host, _) = split(b, colon);
+            return inet_or_interface(host, port(tail(s, colon.wrapping_add(1)))?);
         }
         match strtoul_uint(s) {
-            Err(_) => inet_or_interface(s, 0), // not a port: an address or interface alone
+            Err(_) => inet_or_interface(b, 0), // not a port: an address or interface alone
             Ok(p @ 1..=65535) => Ok(SocketAddress::Port(p as u16)),
             Ok(_) => Err(Errno::EINVAL),
         }
@@ -265,7 +268,7 @@ fn ipv6_supported() -> bool {
 
 /// An `A.B.C.D` address, or else a network interface's name (IPv6 `::` with
 /// that scope): python-systemd's reading of a host part.
-fn inet_or_interface(host: &[u8], port: u16) -> core::result::Result<SocketAddress<'_>, Errno> {
+fn inet_or_interface(host: &[u8], port: u16) -> core::result::Result<SocketAddress<'static>, Errno> {
     let mut addr = [0u8; 4];
     if pton(libc::AF_INET, host, &mut addr) {
         return Ok(SocketAddress::Inet4 { addr, port });
@@ -279,46 +282,26 @@ fn inet_or_interface(host: &[u8], port: u16) -> core::result::Result<SocketAddre
     }
 }
 
-/// python-systemd's `safe_atou`: C `strtoul(s, &end, 0)` (C locale) that must
-/// use all of `s`, not start with `-` and fit an `unsigned int`.
-fn strtoul_uint(s: &[u8]) -> core::result::Result<u32, Errno> {
-    let mut i = s.iter().take_while(|c| b" \t\n\x0b\x0c\r".contains(c)).count();
-    let negative = s.get(i) == Some(&b'-');
-    if matches!(s.get(i), Some(b'-' | b'+')) {
-        i = i.wrapping_add(1);
-    }
-    let mut radix = 10;
-    if s.get(i) == Some(&b'0') {
-        radix = 8;
-        if matches!(s.get(i.wrapping_add(1)), Some(b'x' | b'X'))
-            && s.get(i.wrapping_add(2)).is_some_and(|&c| digit(c, 16).is_some())
-        {
-            radix = 16;
-            i = i.wrapping_add(2);
-        }
-    }
-    let digits = s.get(i..).unwrap_or_default().iter().take_while(|&&c| digit(c, radix).is_some()).count();
-    let (mut value, mut overflow) = (0 as libc::c_ulong, false);
-    for &c in s.get(i..i.wrapping_add(digits)).unwrap_or_default() {
-        match value
-            .checked_mul(radix as libc::c_ulong)
-            .and_then(|v| v.checked_add(digit(c, radix).unwrap_or(0) as libc::c_ulong))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-    }
-    if digits > 0 && overflow {
+/// python-systemd's `safe_atou`: C `strtoul(s, &end, 0)` that must use all
+/// of `s` (the library's one C converter, [`crate::parse`]), then its own
+/// checks: `ERANGE` for a string starting with `-` or a value beyond
+/// `unsigned int`.
+fn strtoul_uint(s: &CStr) -> core::result::Result<u32, Errno> {
+    let v = crate::parse::strtoul_whole(s)?;
+    if s.to_bytes().first() == Some(&b'-') {
         return Err(Errno::ERANGE);
     }
-    if digits == 0 || i.wrapping_add(digits) != s.len() {
-        return Err(Errno::EINVAL);
-    }
-    if s.first() == Some(&b'-') {
-        return Err(Errno::ERANGE);
-    }
-    let value = if negative { value.wrapping_neg() } else { value };
-    u32::try_from(value).map_err(|_| Errno::ERANGE)
+    // (c_ulong is u64 or, where it is 32 bits, already an unsigned int)
+    #[allow(clippy::useless_conversion)]
+    u32::try_from(v).map_err(|_| Errno::ERANGE)
+}
+
+/// The end of `s` from byte `i` on (empty past its end).
+fn tail(s: &CStr, i: usize) -> &CStr {
+    let b = s.to_bytes_with_nul();
+    // SAFETY: a suffix of a NUL-terminated string without interior NUL is
+    // one too; `i` is capped at the NUL's place.
+    unsafe { CStr::from_bytes_with_nul_unchecked(b.get(i.min(b.len().wrapping_sub(1))..).unwrap_or_default()) }
 }
 
 /// `s[..i]`, `s[i..]` (without `split_at`'s panic path).
@@ -525,8 +508,8 @@ mod tests {
 
     #[test]
     fn python_systemd_syntax() {
-        fn p(s: &str) -> core::result::Result<SocketAddress<'_>, Errno> {
-            SocketAddress::parse_python_systemd(s.as_bytes())
+        fn p(s: &str) -> core::result::Result<SocketAddress<'static>, Errno> {
+            SocketAddress::parse_python_systemd(&std::ffi::CString::new(s).unwrap())
         }
         let mut l6 = [0u8; 16];
         l6[15] = 1;

@@ -398,7 +398,7 @@ pub unsafe extern "C" fn sdfd_address_parse(
     };
     let parsed = match flags {
         0 => SocketAddress::parse(a.to_bytes()).map_err(|e| e.errno()),
-        SDFD_ADDRESS_PYTHON_SYSTEMD => SocketAddress::parse_python_systemd(a.to_bytes()),
+        SDFD_ADDRESS_PYTHON_SYSTEMD => SocketAddress::parse_python_systemd(a),
         _ => Err(Errno::EINVAL),
     };
     match parsed {

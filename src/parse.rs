@@ -48,14 +48,18 @@ const STRTOL: u64 = 0;
 #[inline]
 unsafe fn safe_strto(s: *const u8, conv: u64) -> Result<u64> {
     let mut v = core::mem::MaybeUninit::uninit();
-    match strto_into(s, conv, v.as_mut_ptr()) {
+    match strto_into::<true>(s, conv, v.as_mut_ptr()) {
         // SAFETY: strto_into stores the value when it returns 0.
         0 => Ok(v.assume_init()),
         e => Err(Errno(e)),
     }
 }
 
-/// `conv`: [`STRTOL`] or an unsigned converter's maximum.
+/// `conv`: [`STRTOL`] or an unsigned converter's maximum. `SYSTEMD`:
+/// systemd's step first (its white space and prefixes, and its `-` check);
+/// without it, the C converter alone (`strtoul(s, &end, 0)` that must use
+/// the whole string: [`strtoul_whole`]). A constant, so that the copy on
+/// `sd_listen_fds`' path has no test for it.
 ///
 /// [`safe_strto`] with the value stored at `out` and the error returned as
 /// a positive errno (0: none, and only then is `out` written): a
@@ -65,7 +69,7 @@ unsafe fn safe_strto(s: *const u8, conv: u64) -> Result<u64> {
 /// # Safety
 /// As [`safe_strto`]; `out` is writable.
 #[inline(never)]
-unsafe fn strto_into(s: *const u8, conv: u64, out: *mut u64) -> i32 {
+unsafe fn strto_into<const SYSTEMD: bool>(s: *const u8, conv: u64, out: *mut u64) -> i32 {
     let long_max = libc::c_long::MAX as u64;
     let unsigned = conv != STRTOL;
     let (max_positive, max_negative) = if unsigned { (conv, conv) } else { (long_max, long_max.wrapping_add(1)) };
@@ -74,21 +78,23 @@ unsafe fn strto_into(s: *const u8, conv: u64, out: *mut u64) -> i32 {
     // each step follows a test that the byte it skips is not NUL, and
     // `p.add(1)` is read only after `*p` was a digit or a letter.
     unsafe {
-        while matches!(*p, b' ' | b'\t' | b'\n' | b'\r') {
-            p = p.add(1);
-        }
         let mut base = 0u64;
-        if *p == b'0' {
-            match *p.add(1) | 0x20 {
-                b'b' => base = 2,
-                b'o' => base = 8,
-                _ => {}
+        if SYSTEMD {
+            while matches!(*p, b' ' | b'\t' | b'\n' | b'\r') {
+                p = p.add(1);
             }
-            if base != 0 {
-                p = p.add(2);
+            if *p == b'0' {
+                match *p.add(1) | 0x20 {
+                    b'b' => base = 2,
+                    b'o' => base = 8,
+                    _ => {}
+                }
+                if base != 0 {
+                    p = p.add(2);
+                }
             }
         }
-        let minus = *p == b'-';
+        let minus = SYSTEMD && *p == b'-';
         while *p == b' ' || (b'\t'..=b'\r').contains(&*p) {
             p = p.add(1);
         }
@@ -193,6 +199,28 @@ pub fn safe_atou64(s: &CStr) -> Result<u64> {
 /// `s` points to a NUL-terminated string.
 pub(crate) unsafe fn safe_atou64_at(s: *const u8) -> Result<u64> {
     safe_strto(s, u64::MAX)
+}
+
+/// C `strtoul(s, &end, 0)` (C locale) that must use all of `s`: no digits
+/// or anything after them is `EINVAL`, a value beyond `unsigned long` is
+/// `ERANGE` (before the rest is looked at, as a caller checking `errno`
+/// first sees it). python-systemd's `safe_atou` is this and its own checks.
+#[cfg_attr(windows, allow(dead_code))]
+pub(crate) fn strtoul_whole(s: &CStr) -> Result<libc::c_ulong> {
+    let mut v = core::mem::MaybeUninit::uninit();
+    // (c_ulong is u64 or u32)
+    #[allow(clippy::unnecessary_cast)]
+    let max = libc::c_ulong::MAX as u64;
+    // SAFETY: a CStr is NUL-terminated; strto_into stores the value when
+    // it returns 0.
+    unsafe {
+        match strto_into::<false>(s.as_ptr().cast(), max, v.as_mut_ptr()) {
+            // (c_ulong is u64 or u32: the value fits)
+            #[allow(clippy::unnecessary_cast)]
+            0 => Ok(v.assume_init() as libc::c_ulong),
+            e => Err(Errno(e)),
+        }
+    }
 }
 
 /// systemd `parse_pid`: an `unsigned long` that must be a positive `pid_t`.
