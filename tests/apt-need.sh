@@ -32,21 +32,31 @@ apt_install() { timeout 900 apt-get install -y -q --no-install-recommends -o DPk
 # Skew: a Multi-Arch: same library must have one version on every
 # architecture. When a foreign architecture's index could not be fetched
 # (above), the native library may be newer than any foreign build of it
-# (seen: liblzma5 and libzstd1 from bookworm-security for amd64, only
-# bookworm's for i386). Then the libraries apt names as the foreign
-# packages' unmet dependencies are pinned, on every architecture, to the
-# version the foreign one can have, and it is said.
+# (seen: liblzma5 and libzstd1 from bookworm-security for amd64 and arm64,
+# only bookworm's for i386). Then each library apt names as a foreign
+# package's unmet dependency is pinned, on the native architecture and on
+# every foreign one asked for, to the newest version all of them can have,
+# and it is said. (One version for all: pinning each architecture to its
+# own candidate leaves the ones whose index did arrive out of step.)
+native=$(dpkg --print-architecture)
+archs=("$native")
+for p in "${missing[@]}"; do
+  [[ $p == *:* ]] && [[ " ${archs[*]} " != *" ${p#*:} "* ]] && archs+=("${p#*:}")
+done
+versions() { apt-cache madison "$1" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); if ($2 != "") print $2}' | sort -u; }
+newest() { local best= x; while read -r x; do
+    [ -z "$x" ] || { [ -n "$best" ] && ! dpkg --compare-versions "$x" gt "$best"; } || best=$x; done; echo "$best"; }
 skew() {  # skew APT-OUTPUT: add to pins; false when nothing new to pin
-  local n a v c more=1
-  while read -r n a; do
-    [[ " ${pins[*]} " == *" $n:$a="* ]] && continue
-    v=$(apt-cache policy "$n" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-    c=$(apt-cache policy "$n:$a" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-    [ -n "$c" ] && [ "$c" != "(none)" ] && [ "$c" != "$v" ] || continue
-    apt-cache madison "$n" 2>/dev/null | awk -v c="$c" '$3 == c {f = 1} END {exit !f}' || continue
-    [[ " ${pins[*]} " == *" $n=$c "* ]] || pins+=("$n=$c")
-    pins+=("$n:$a=$c"); more=0
-  done < <(printf '%s\n' "$1" | sed -n 's/.*Depends: \([a-z0-9][a-z0-9.+-]*\):\([a-z0-9]*\) .*/\1 \2/p' | sort -u)
+  local n a common v more=1
+  for n in $(printf '%s\n' "$1" | sed -n 's/.*Depends: \([a-z0-9][a-z0-9.+-]*\):[a-z0-9]* .*/\1/p' | sort -u); do
+    [[ " ${pins[*]} " == *" $n:$native="* ]] && continue
+    common=$(versions "$n:$native")
+    for a in "${archs[@]:1}"; do common=$(comm -12 <(printf '%s\n' "$common") <(versions "$n:$a")); done
+    v=$(printf '%s\n' "$common" | newest)
+    [ -n "$v" ] || continue
+    for a in "${archs[@]}"; do pins+=("$n:$a=$v"); done
+    more=0
+  done
   return $more
 }
 pins=()
