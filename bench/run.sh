@@ -99,8 +99,12 @@ echo "bench: footprint (bench/footprint.sh)"
   echo
   "$ROOT/bench/footprint.sh" "$OUT/build/libsdfd.a" "$OUT/build/musl/libsdfd.a" | grep -v '^gain-listen'
 } >> RESULTS.md.new
+# Where the size floors are: libsdfd with the hand-off, or every extension,
+# taken out; the archive with libc's environment and number calls (bench/floors.sh).
+echo "bench: floors (bench/floors.sh)"
+{ echo; "$ROOT/bench/floors.sh"; } >> RESULTS.md.new
 # BENCH_PARTS=startup: only the sections above (start-up, system calls,
-# size, footprint), put in place of the same sections of RESULTS.md; the
+# size, footprint, floors), put in place of the same sections of RESULTS.md; the
 # others (hand-off, bindings, launcher, crate build, i686) stay as they are.
 if [ "${BENCH_PARTS:-all}" = startup ]; then
   python3 - RESULTS.md RESULTS.md.new <<'PY'
@@ -112,7 +116,7 @@ fresh = open(new).read().rstrip("\n") + "\n\n"
 open(old, "w").write(fresh + text[text.index(keep_from):])
 PY
   rm -f RESULTS.md.new
-  echo "bench: wrote the start-up, system-call, size and footprint sections of bench/RESULTS.md"
+  echo "bench: wrote the start-up, system-call, size, footprint and floors sections of bench/RESULTS.md"
   exit 0
 fi
 # Hand-off without a supervisor vs sdfd-activate's SIGHUP replacement (bench/handoff.py).

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Where the size floors of issue 30 are: libsdfd built as `make lib` builds
+# it from copies of this tree with one part taken out each, measured here
+# side by side with the unchanged build. Never shipped: the copies are edited
+# by this script (each edit must apply exactly as often as it says, else it
+# stops) and removed at the end.
+#
+#   shared library, stripped:
+#     as built        the tree as it is
+#     no hand-off     the three sdfd_handoff_* functions and the hand-off
+#                     module out (`capi` without `handoff`)
+#     sd-daemon only  every sdfd_* extension unexported (so dropped): the 19
+#                     sd_* functions of libsystemd's sd-daemon API alone
+#   libsdfd.a with libc's environment calls (src/env.rs's Linux code out, so
+#   the listen path calls getenv/unsetenv as on other Unixes), against the
+#   unchanged archive: the `sd_listen_fds`-only text gain (bench/footprint.sh,
+#   glibc -static and libc shared) and the start-up of bench/start.c linked
+#   with it, glibc shared, as (c) of bench/RESULTS.md (callgrind, whole
+#   process started by bench/spawn.c, median of 3).
+#
+#   bench/floors.sh     prints a Markdown section (bench/run.sh adds it to RESULTS.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+W=$(mktemp -d /var/tmp/sdfd-floors.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+export CARGO_TARGET_DIR=$W/target
+
+# copy NAME: the tracked files of this tree (with uncommitted edits) in $W/NAME
+copy() {
+  mkdir -p "$W/$1"
+  git ls-files -z | tar -C "$ROOT" --null -T - -cf - | tar -C "$W/$1" -xf -
+}
+# edit FILE COUNT <<'EOF' PYTHON-EXPR EOF: rewrite FILE with the expression
+# (on stdin, over the text `s`, giving (new text, replacements)) applied;
+# COUNT is how many replacements it must make.
+edit() {
+  python3 -c '
+import re, sys
+path, want = sys.argv[1], int(sys.argv[2])
+expr = sys.stdin.read()
+s = open(path).read()
+new, n = eval(expr)
+if n != want:
+    sys.exit("floors.sh: %s: %d replacements, expected %d (%s)" % (path, n, want, expr.strip()))
+open(path, "w").write(new)
+' "$1" "$2"
+}
+# build NAME: make lib in $W/NAME into $W/NAME/build; prints nothing
+build() {
+  (cd "$W/$1" && make -s lib B="$W/$1/build" >"$W/$1.log" 2>&1) || { cat "$W/$1.log" >&2; exit 1; }
+}
+stripped() { strip -o "$W/s.tmp" "$1" && stat -c %s "$W/s.tmp" && rm -f "$W/s.tmp"; }
+num() { printf '%s' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+
+copy full
+build full
+
+copy nohandoff
+edit "$W/nohandoff/Cargo.toml" 1 <<'EOF'
+re.subn(r'(?m)^capi = \["handoff"\]$', 'capi = []', s)
+EOF
+# (the four #[cfg(unix)] items of src/ffi.rs that reach the hand-off: its fd
+# helper and the three sdfd_handoff_* functions)
+edit "$W/nohandoff/src/ffi.rs" 4 <<'EOF'
+re.subn(r'#\[cfg\(unix\)\]\n((?:[^\n]*\n){0,3}[^\n]*(?:fn handoff_fds|fn sdfd_handoff_))',
+        r'#[cfg(all(unix, feature = "handoff"))]\n\1', s)
+EOF
+edit "$W/nohandoff/src/ffi.rs" 1 <<'EOF'
+re.subn(r'\nfn opt_uid\(', '\n#[allow(dead_code)]\nfn opt_uid(', s)
+EOF
+build nohandoff
+
+copy sdonly
+n=$(grep -c 'extern "C" fn sdfd_' "$W/sdonly/src/ffi.rs")
+edit "$W/sdonly/src/ffi.rs" "$n" <<'EOF'
+re.subn(r'#\[no_mangle\]\n(pub (?:unsafe )?extern "C" fn sdfd_)', r'\1', s)
+EOF
+build sdonly
+ns=$(nm -D --defined-only "$W/sdonly/build/libsdfd.so.0" | awk '$2 == "T"' | wc -l)
+[ "$(nm -D --defined-only "$W/sdonly/build/libsdfd.so.0" | awk '$2 == "T" && $3 !~ /^sd_/' | wc -l)" -eq 0 ] \
+  || { echo "floors.sh: the sd-daemon-only library exports an sdfd_* function" >&2; exit 1; }
+
+copy libcenv
+edit "$W/libcenv/src/env.rs" "$(grep -c 'target_os = "linux"' src/env.rs)" <<'EOF'
+re.subn(r'target_os = "linux"', 'target_os = "none-here"', s)
+EOF
+build libcenv
+nm "$W/libcenv/build/libsdfd.a" >"$W/nm.txt" 2>/dev/null || true
+grep -q ' U unsetenv$' "$W/nm.txt" \
+  || { echo "floors.sh: the libc-environment archive does not call unsetenv" >&2; exit 1; }
+
+# ... and libc's strtol/strtoul for LISTEN_PID and LISTEN_FDS too (what the
+# hand-written C and libsystemd call): systemd 252's safe_atoi/safe_atolu
+# around them (white space, '-' refused for unsigned, errno, the whole string;
+# systemd's own 0b/0o step left out, so its sizes are a lower bound).
+copy libcall
+cp "$W/libcenv/src/env.rs" "$W/libcall/src/env.rs"
+edit "$W/libcall/src/parse.rs" 1 <<'EOF'
+re.subn(r'(?s)(unsafe fn safe_strto\(s: \*const u8, conv: u64\) -> Result<u64> \{\n).*?\n\}\n', r"""\1    let mut end: *mut libc::c_char = core::ptr::null_mut();
+    *libc::__errno_location() = 0;
+    let v = if conv == STRTOL {
+        libc::strtol(s.cast(), &mut end, 0) as u64
+    } else {
+        let mut q = s;
+        while matches!(*q, b' ' | b'\\t' | b'\\n' | 0x0b | 0x0c | b'\\r') {
+            q = q.add(1);
+        }
+        if *q == b'-' {
+            return Err(Errno::ERANGE);
+        }
+        libc::strtoul(s.cast(), &mut end, 0) as u64
+    };
+    let e = *libc::__errno_location();
+    if e != 0 {
+        return Err(Errno(e));
+    }
+    if end.is_null() || end.cast_const().cast::<u8>() == s || *end != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(v)
+}
+""", s, count=1)
+EOF
+build libcall
+nm "$W/libcall/build/libsdfd.a" >"$W/nm.txt" 2>/dev/null || true
+grep -q ' U strtol$' "$W/nm.txt" \
+  || { echo "floors.sh: the libc-call archive does not call strtol" >&2; exit 1; }
+
+full=$(stripped "$W/full/build/libsdfd.so.0")
+noh=$(stripped "$W/nohandoff/build/libsdfd.so.0")
+sdo=$(stripped "$W/sdonly/build/libsdfd.so.0")
+nt=$(nm -D --defined-only "$W/full/build/libsdfd.so.0" | awk '$2 == "T"' | wc -l)
+nn=$(nm -D --defined-only "$W/nohandoff/build/libsdfd.so.0" | awk '$2 == "T"' | wc -l)
+
+gains() {  # gains ARCHIVE: "STATIC DYNAMIC HAND-STATIC HAND-DYNAMIC"
+  FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$1" - |
+    awk '$1 == "gain-listen" {g[$2] = $3; h[$2] = $4} END {print g["glibc-static"], g["glibc-dynamic"], h["glibc-static"], h["glibc-dynamic"]}'
+}
+read -r fs fd hs hd < <(gains "$W/full/build/libsdfd.a")
+read -r ls ld _ _ < <(gains "$W/libcenv/build/libsdfd.a")
+read -r cs cd _ _ < <(gains "$W/libcall/build/libsdfd.a")
+
+cc -O2 -o "$W/spawn" bench/spawn.c
+startup() {  # startup ARCHIVE: instructions of bench/start.c linked with it (glibc shared)
+  local prog=$W/start-$RANDOM v=()
+  cc -O2 -Iinclude -o "$prog" bench/start.c -Wl,-Bstatic "$1" -Wl,-Bdynamic -lm -lrt -lpthread
+  for _ in 1 2 3; do
+    v+=("$("$W/spawn" exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "$prog" 2>&1 |
+           sed -n 's/.*Collected : \([0-9]*\).*/\1/p')")
+  done
+  printf '%s\n' "${v[@]}" | sort -n | sed -n 2p
+}
+cc -O2 -o "$W/plain" bench/plain.c
+p0=$(for _ in 1 2 3; do "$W/spawn" exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "$W/plain" 2>&1 |
+       sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; done | sort -n | sed -n 2p)
+sf=$(startup "$W/full/build/libsdfd.a")
+sl=$(startup "$W/libcenv/build/libsdfd.a")
+sc=$(startup "$W/libcall/build/libsdfd.a")
+for v in "$p0" "$sf" "$sl" "$sc"; do [ -n "$v" ] || { echo "floors.sh: callgrind gave no count" >&2; exit 1; }; done
+x() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f×", a / b}'; }
+
+echo "## Floors (bench/floors.sh)"
+echo
+echo "libsdfd built as \`make lib\` builds it, from copies of the tree with one part taken out, beside the unchanged build (issue 30: \`libsdfd.so.0\` ≤ 20 KB stripped; a program calling only \`sd_listen_fds\` gains at most the hand-written C + 512 B from libsdfd.a)."
+echo
+echo "| shared library, stripped | exported functions | bytes | ≤ 20 KB |"
+echo "|---|---:|---:|---|"
+ok() { [ "$1" -le 20480 ] && echo "✓" || echo "✗"; }
+echo "| as built | $nt | $(num "$full") | $(ok "$full") |"
+echo "| without the hand-off (\`sdfd_handoff_*\`) | $nn | $(num "$noh") | $(ok "$noh") |"
+echo "| the sd-daemon API alone (\`sd_*\`, every \`sdfd_*\` extension out) | $ns | $(num "$sdo") | $(ok "$sdo") |"
+echo
+echo "| libsdfd.a, \`sd_listen_fds\` only | glibc \`-static\` text gain | glibc shared text gain | start-up, glibc shared (instructions) | × \`return 0\` |"
+echo "|---|---:|---:|---:|---:|"
+echo "| as built (\`environ\` read and edited by the library) | +$(num "$fs") | +$(num "$fd") | $(num "$sf") | $(x "$sf" "$p0") |"
+echo "| libc's \`getenv\`/\`unsetenv\` instead | +$(num "$ls") | +$(num "$ld") | $(num "$sl") | $(x "$sl" "$p0") |"
+echo "| libc's \`getenv\`/\`unsetenv\` and \`strtol\`/\`strtoul\` | +$(num "$cs") | +$(num "$cd") | $(num "$sc") | $(x "$sc" "$p0") |"
+echo "| target: hand-written C (bench/handwritten.c) + 512 B; start-up ≤ 1.05× | ≤ $(num $((hs + 512))) | ≤ $(num $((hd + 512))) | | ≤ 1.050× |"
+echo
+echo "\`return 0\` (bench/plain.c, glibc shared) is $(num "$p0") instructions in this run."
