@@ -16,7 +16,8 @@
 #   unchanged archive: the `sd_listen_fds`-only text gain (bench/footprint.sh,
 #   glibc -static and libc shared) and the start-up of bench/start.c linked
 #   with it, glibc shared, as (c) of bench/RESULTS.md (callgrind, whole
-#   process started by bench/spawn.c, median of 3).
+#   process started by bench/spawn.c, median of 3); the same with libc's
+#   strtol/strtoul for the numbers too.
 #
 #   bench/floors.sh     prints a Markdown section (bench/run.sh adds it to RESULTS.md)
 set -euo pipefail
@@ -51,6 +52,12 @@ build() {
   (cd "$W/$1" && make -s lib B="$W/$1/build" >"$W/$1.log" 2>&1) || { cat "$W/$1.log" >&2; exit 1; }
 }
 stripped() { strip -o "$W/s.tmp" "$1" && stat -c %s "$W/s.tmp" && rm -f "$W/s.tmp"; }
+# exports LIB [AWK-CONDITION]: how many functions LIB exports (that match)
+exports() { nm -D --defined-only "$1" | awk '$2 == "T" && ('"${2:-1}"')' | wc -l; }
+# calls ARCHIVE SYMBOL: whether ARCHIVE's sd_listen_fds member refers to
+# SYMBOL undefined (a libc call on the listen path; other members of the
+# unchanged archive call unsetenv already)
+calls() { nm -A "$1" >"$W/nm.txt" 2>/dev/null || true; grep -q ":sdfd-sd_listen_fds\.o: *U $2\$" "$W/nm.txt"; }
 num() { printf '%s' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 copy full
@@ -77,8 +84,8 @@ edit "$W/sdonly/src/ffi.rs" "$n" <<'EOF'
 re.subn(r'#\[no_mangle\]\n(pub (?:unsafe )?extern "C" fn sdfd_)', r'\1', s)
 EOF
 build sdonly
-ns=$(nm -D --defined-only "$W/sdonly/build/libsdfd.so.0" | awk '$2 == "T"' | wc -l)
-[ "$(nm -D --defined-only "$W/sdonly/build/libsdfd.so.0" | awk '$2 == "T" && $3 !~ /^sd_/' | wc -l)" -eq 0 ] \
+ns=$(exports "$W/sdonly/build/libsdfd.so.0")
+[ "$(exports "$W/sdonly/build/libsdfd.so.0" '$3 !~ /^sd_/')" -eq 0 ] \
   || { echo "floors.sh: the sd-daemon-only library exports an sdfd_* function" >&2; exit 1; }
 
 copy libcenv
@@ -86,8 +93,7 @@ edit "$W/libcenv/src/env.rs" "$(grep -c 'target_os = "linux"' src/env.rs)" <<'EO
 re.subn(r'target_os = "linux"', 'target_os = "none-here"', s)
 EOF
 build libcenv
-nm "$W/libcenv/build/libsdfd.a" >"$W/nm.txt" 2>/dev/null || true
-grep -q ' U unsetenv$' "$W/nm.txt" \
+calls "$W/libcenv/build/libsdfd.a" unsetenv \
   || { echo "floors.sh: the libc-environment archive does not call unsetenv" >&2; exit 1; }
 
 # ... and libc's strtol/strtoul for LISTEN_PID and LISTEN_FDS too (what the
@@ -123,15 +129,14 @@ re.subn(r'(?s)(unsafe fn safe_strto\(s: \*const u8, conv: u64\) -> Result<u64> \
 """, s, count=1)
 EOF
 build libcall
-nm "$W/libcall/build/libsdfd.a" >"$W/nm.txt" 2>/dev/null || true
-grep -q ' U strtol$' "$W/nm.txt" \
+calls "$W/libcall/build/libsdfd.a" strtol \
   || { echo "floors.sh: the libc-call archive does not call strtol" >&2; exit 1; }
 
 full=$(stripped "$W/full/build/libsdfd.so.0")
 noh=$(stripped "$W/nohandoff/build/libsdfd.so.0")
 sdo=$(stripped "$W/sdonly/build/libsdfd.so.0")
-nt=$(nm -D --defined-only "$W/full/build/libsdfd.so.0" | awk '$2 == "T"' | wc -l)
-nn=$(nm -D --defined-only "$W/nohandoff/build/libsdfd.so.0" | awk '$2 == "T"' | wc -l)
+nt=$(exports "$W/full/build/libsdfd.so.0")
+nn=$(exports "$W/nohandoff/build/libsdfd.so.0")
 
 gains() {  # gains ARCHIVE: "STATIC DYNAMIC HAND-STATIC HAND-DYNAMIC"
   FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$1" - |
@@ -142,18 +147,19 @@ read -r ls ld _ _ < <(gains "$W/libcenv/build/libsdfd.a")
 read -r cs cd _ _ < <(gains "$W/libcall/build/libsdfd.a")
 
 cc -O2 -o "$W/spawn" bench/spawn.c
-startup() {  # startup ARCHIVE: instructions of bench/start.c linked with it (glibc shared)
-  local prog=$W/start-$RANDOM v=()
-  cc -O2 -Iinclude -o "$prog" bench/start.c -Wl,-Bstatic "$1" -Wl,-Bdynamic -lm -lrt -lpthread
+instructions() {  # instructions PROG: the whole process under callgrind, started by spawn, median of 3
   for _ in 1 2 3; do
-    v+=("$("$W/spawn" exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "$prog" 2>&1 |
-           sed -n 's/.*Collected : \([0-9]*\).*/\1/p')")
-  done
-  printf '%s\n' "${v[@]}" | sort -n | sed -n 2p
+    "$W/spawn" exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 2>&1 |
+      sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+  done | sort -n | sed -n 2p
+}
+startup() {  # startup ARCHIVE: instructions of bench/start.c linked with it (glibc shared)
+  local prog=$W/start-$RANDOM
+  cc -O2 -Iinclude -o "$prog" bench/start.c -Wl,-Bstatic "$1" -Wl,-Bdynamic -lm -lrt -lpthread
+  instructions "$prog"
 }
 cc -O2 -o "$W/plain" bench/plain.c
-p0=$(for _ in 1 2 3; do "$W/spawn" exec valgrind --tool=callgrind --callgrind-out-file=/dev/null "$W/plain" 2>&1 |
-       sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; done | sort -n | sed -n 2p)
+p0=$(instructions "$W/plain")
 sf=$(startup "$W/full/build/libsdfd.a")
 sl=$(startup "$W/libcenv/build/libsdfd.a")
 sc=$(startup "$W/libcall/build/libsdfd.a")
