@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
-from sdfdtest import alive, check, free_port, recv_line, summary  # noqa: E402
+from sdfdtest import alive, check, free_ports, recv_line, summary  # noqa: E402
 
 ROUNDS = int(os.environ.get("HANDOFF_ROUNDS", "50"))
 NOBODY = 65534
@@ -141,7 +141,7 @@ class Daemon:
         self.kind, self.cmd = kind, cmd
         self.ctl = tempfile.mkdtemp(prefix=kind + "-", dir=tmp)
         os.chmod(self.ctl, 0o755)
-        self.web, self.aux = free_port(), free_port()
+        self.web, self.aux = free_ports(2)
         self.log = os.path.join(self.ctl, "log")
         self.procs = []  # every process started, for the clean-up
 
@@ -352,7 +352,8 @@ def failures(d):
     check("receive timeout 0: one try takes an offer that is waiting", ok, d.output()[-600:])
     if ok:
         d.procs.append(d.current()[0])
-        wait_for(lambda: (reap(old), not alive(old))[1])
+        check("receive timeout 0: the old instance exits after the hand-off",
+              wait_for(lambda: (reap(old), not alive(old))[1]), d.output()[-600:])
 
     # an allowed foreign uid is served: the successor runs as nobody
     os.chmod(ctl, 0o777)
@@ -556,7 +557,8 @@ def commit_rule(tmp, exe):
               "both serve (the documented window)", reported and ok and {old, new} <= pids,
               "pids %r old %r new %r %s" % (pids, old, new, d.output()[-600:]))
         os.kill(old, signal.SIGTERM)
-        wait_for(lambda: (reap(old), not alive(old))[1])
+        check("commit rule: the old instance exits on SIGTERM",
+              wait_for(lambda: (reap(old), not alive(old))[1]), d.output()[-600:])
         alone = [try_ask(d.web) for _ in range(20)]
         check("commit rule: with the old instance stopped, the successor serves alone",
               all(a is not None and a[1] == new for a in alone), repr(alone[:3]))

@@ -26,7 +26,7 @@ Ends with "N passed, N failed"."""
 import os, re, signal, socket, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import alive, check, free_port, run_groups, tmpdir  # noqa: E402
+from sdfdtest import alive, check, free_port, free_ports, run_groups, tmpdir  # noqa: E402
 
 ACT, ACTIVATED = sys.argv[1], sys.argv[2]
 SYSTEMD = "/usr/bin/systemd-socket-activate"
@@ -184,7 +184,7 @@ def d6_fdnames():
     for arg in ("a::b", "a:b:", ":a:b", "a:::b:"):
         seen = {}
         for name, tool in (("systemd-socket-activate", SYSTEMD), ("sdfd-activate", ACT)):
-            P, P2 = free_port(), free_port()
+            P, P2 = free_ports(2)
             out = os.path.join(TMP, f"d6-{name}")
             if os.path.exists(out):
                 os.unlink(out)

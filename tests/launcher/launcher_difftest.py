@@ -12,7 +12,7 @@ Ends with "N passed, N failed"."""
 import os, shutil, signal, socket, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sdfdtest import check, free_port, summary, tmpdir  # noqa: E402
+from sdfdtest import check, free_port, free_ports, summary, tmpdir  # noqa: E402
 
 SDFD, PROBE = sys.argv[1], sys.argv[2]
 SYSTEMD = "/usr/bin/systemd-socket-activate"
@@ -209,8 +209,7 @@ ERRORS = [
 
 def main():
     for sc in SCENARIOS:
-        port, p2, p3 = free_port(), free_port(), free_port()
-        extra = [free_port() for _ in range(7)]
+        port, p2, p3, *extra = free_ports(10)
         sc = dict(sc)
 
         def fix(s):

@@ -98,6 +98,24 @@ def free_port(family=socket.AF_INET, host=None, kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+def free_ports(n, family=socket.AF_INET, host=None, kind=socket.SOCK_STREAM):
+    """`n` different loopback ports, free at the time of the call. Each is
+    held bound until all are chosen: free_port() called twice can return the
+    same port, as the first is released before the kernel picks the second."""
+    if host is None:
+        host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(family, kind)
+            socks.append(s)
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def port_free(port, host="127.0.0.1"):
     """Nothing listens on `port`. Bound with SO_REUSEADDR, as the launchers
     bind: connections of an earlier run, in TIME_WAIT, do not make it busy."""

@@ -12,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sdfdtest import check, port_free, summary  # noqa: E402
-from sdfdtest import free_port as _free_port  # noqa: E402
+from sdfdtest import free_port as _free_port, free_ports  # noqa: E402
 
 W = sys.argv[1]
 CHILDREN = ["child-dll.exe", "child-static.exe"]
@@ -224,7 +224,7 @@ busy.close()
 check("-l on a port in use: exit 1, 'failed to bind'", rc == 1 and "failed to bind" in text, f"rc={rc}\n{text}")
 
 # (a) the C child takes its socket by name; started on the first connection.
-t1, t2 = free_port(), free_port()
+t1, t2 = free_ports(2)
 rc, kv, text, reply = run([A, "-l", f"127.0.0.1:{t1}", "-l", f"127.0.0.1:{t2}", "--fdname=web:admin",
                            "probe.exe", "byname", "admin"], serve_port=t2)
 check("sdfd-activate -> C child (sdfd.dll): socket 'admin' by name serves the request on the second port",
