@@ -83,58 +83,24 @@ impl ListenVars {
     }
 
     /// Remove the variables that were set, every entry of each (as
-    /// `unsetenv` of each would), in one pass over `environ` that moves
-    /// the entries kept down over the ones removed ([`remove_raw`] says
-    /// why not `unsetenv`).
+    /// `unsetenv` of each would): [`read_listen_vars`]'s removing pass.
     #[cfg(target_os = "linux")]
     pub(crate) fn unset(&self) {
-        if self.values.iter().all(|p| p.is_null()) {
-            return;
-        }
-        let mut read = crate::sys::environ().cast_mut().cast::<*const u8>();
-        if read.is_null() {
-            return;
-        }
-        let mut write = read;
-        // SAFETY: as in `remove_raw`: `write` never passes `read`, and the
-        // NULL written last ends the block after the entries kept.
-        unsafe {
-            while !(*read).is_null() {
-                let e = *read;
-                if !self.is_set_in(e) {
-                    *write = e;
-                    write = write.add(1);
-                }
-                read = read.add(1);
-            }
-            *write = core::ptr::null();
-        }
+        read_listen_vars(true);
     }
 
-    /// Whether environment entry `e` is `NAME=...` for one of the variables
-    /// that were set.
-    ///
-    /// # Safety
-    /// As [`value_after`].
+    /// After the values were used: nothing on Linux, where
+    /// [`read_listen_vars`] removed the variables already.
     #[cfg(target_os = "linux")]
-    unsafe fn is_set_in(&self, e: *const u8) -> bool {
-        let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) else {
-            return false;
-        };
-        // (the entries `listen_vars` found: their value follows the name
-        // and '=' in the same string, no comparison needed)
-        for (slot, off) in self.values.iter().zip(LISTEN_VALUE) {
-            if !slot.is_null() && core::ptr::eq(rest.add(off), *slot) {
-                return true;
-            }
+    pub(crate) fn unset_after(&self, _unset: bool) {}
+
+    /// After the values were used: with `unset`, [`ListenVars::unset`]
+    /// (not before: FreeBSD's `unsetenv` frees its copy of a value).
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn unset_after(&self, unset: bool) {
+        if unset {
+            self.unset();
         }
-        // (any other entry of the same names: duplicates)
-        for (slot, tail) in self.values.iter().zip(LISTEN_TAIL) {
-            if !slot.is_null() && value_at(rest, LISTEN_NAMES.as_ptr().add(tail)).is_some() {
-                return true;
-            }
-        }
-        false
     }
 
     /// Remove the variables that were set ([`remove`] each: removing an
@@ -173,65 +139,101 @@ const LISTEN_AT: [usize; 4] = {
     at
 };
 
-/// Each name after its shared "LISTEN_" in [`LISTEN_NAMES`], and where its
-/// value starts in an entry relative to the byte after "LISTEN_" (both
-/// computed at compile time: no arithmetic, so no overflow check, at run time).
-#[cfg(target_os = "linux")]
-const LISTEN_TAIL: [usize; 4] = {
-    let mut t = [0; 4];
-    let mut k = 0;
-    while k < 4 {
-        t[k] = LISTEN_AT[k] + 7;
-        k += 1;
-    }
-    t
-};
-#[cfg(target_os = "linux")]
-const LISTEN_VALUE: [usize; 4] = {
-    let mut v = [0; 4];
-    let mut k = 0;
-    while k < 4 {
-        // (the name ends where the next begins: its NUL's place is the '=')
-        let end = if k < 3 { LISTEN_AT[k + 1] } else { LISTEN_NAMES.len() };
-        v[k] = end - LISTEN_AT[k] - 7;
-        k += 1;
-    }
-    v
-};
-
 /// [`ListenVars`] from one pass over `environ` (each variable's first
 /// `name=` entry, as four [`get`] calls would find): the entries that do
 /// not start with `LISTEN_` are passed over after a byte or a few, instead
 /// of four times. Valid until the environment is next modified.
 #[cfg(target_os = "linux")]
 pub(crate) fn listen_vars() -> ListenVars {
+    read_listen_vars(false)
+}
+
+/// [`listen_vars`]; with `unset`, the same pass removes every entry of the
+/// four variables from `environ` (as `unsetenv` of each would: a variable
+/// with an entry is set), moving the entries kept down over them
+/// ([`remove_raw`] says why not `unsetenv`). The values stay valid: an
+/// entry taken out of `environ` leaves its string where it is (nothing is
+/// freed), so `sd_listen_fds` parses them after this one pass.
+#[cfg(target_os = "linux")]
+#[inline]
+pub(crate) fn read_listen_vars(unset: bool) -> ListenVars {
     let mut v = ListenVars { values: [core::ptr::null(); 4] };
-    let mut entry = crate::sys::environ();
-    if entry.is_null() {
-        return v;
-    }
-    // SAFETY: as in `get`; `matches` reads an entry only as far as it agrees
-    // with a name (no NUL in a name), so every pointer stays inside it.
-    unsafe {
-        while !(*entry).is_null() {
-            let e = (*entry).cast::<u8>();
-            // (the shared "LISTEN_" first: one compare for most entries)
-            // (then each name from its eighth byte: "LISTEN_" matched)
-            if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
-                for (slot, tail) in v.values.iter_mut().zip(LISTEN_TAIL) {
-                    if let Some(value) = value_at(rest, LISTEN_NAMES.as_ptr().add(tail)) {
-                        if slot.is_null() {
-                            *slot = value;
-                        }
-                        break;
-                    }
-                }
-            }
-            entry = entry.add(1);
-        }
-    }
+    read_listen_vars_into(&mut v, unset);
     v
 }
+
+/// [`read_listen_vars`] into `v` (all null), in place: a returned
+/// [`ListenVars`] would be built here and copied out.
+#[cfg(target_os = "linux")]
+#[inline(never)]
+fn read_listen_vars_into(v: &mut ListenVars, unset: bool) {
+    let mut read = crate::sys::environ().cast_mut().cast::<*const u8>();
+    if read.is_null() {
+        return;
+    }
+    let mut write = read;
+    // SAFETY: as in `get`; `listen_var` reads an entry only as far as it
+    // agrees with a name (no NUL in a name). As in `remove_raw`: `write`
+    // never passes `read`, and the NULL written last ends the block after
+    // the entries kept. Nothing is written before an entry is removed (as
+    // libc's `unsetenv`, which writes only when it finds the name: a block
+    // in read-only memory without the variables stays untouched).
+    unsafe {
+        while !(*read).is_null() {
+            let e = *read;
+            let (k, value) = listen_var(e);
+            if let Some(slot) = v.values.get_mut(k).filter(|slot| !value.is_null() && slot.is_null()) {
+                *slot = value;
+            }
+            if !unset || value.is_null() {
+                if write != read {
+                    *write = e;
+                }
+                write = write.add(1);
+            }
+            read = read.add(1);
+        }
+        if write != read {
+            *write = core::ptr::null();
+        }
+    }
+}
+
+/// Which of the four variables environment entry `e` sets (its index in
+/// [`LISTEN_VARS`]) and the value, if it is `LISTEN_<name>=value` for one
+/// of them; the value is null if not. The one test [`listen_vars`] and
+/// [`ListenVars::unset`] share (a pair, not an `Option`: two registers).
+///
+/// # Safety
+/// As [`value_after`].
+#[cfg(target_os = "linux")]
+#[inline(never)]
+unsafe fn listen_var(e: *const u8) -> (usize, *const u8) {
+    // (the shared "LISTEN_" first: one compare for most entries, then each
+    // name from its eighth byte, walking LISTEN_NAMES: no table)
+    if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
+        for (k, tail) in LISTEN_TAIL.into_iter().enumerate() {
+            if let Some(value) = value_at(rest, LISTEN_NAMES.as_ptr().add(usize::from(tail))) {
+                return (k, value);
+            }
+        }
+    }
+    (0, core::ptr::null())
+}
+
+/// Where each name continues after its "LISTEN_" in [`LISTEN_NAMES`]
+/// (bytes, computed at compile time: four bytes of data, and no loop that
+/// LLVM would make a call to libc's `strlen`).
+#[cfg(target_os = "linux")]
+const LISTEN_TAIL: [u8; 4] = {
+    let mut t = [0; 4];
+    let mut k = 0;
+    while k < 4 {
+        t[k] = (LISTEN_AT[k] + 7) as u8;
+        k += 1;
+    }
+    t
+};
 
 /// The value in environment entry `e` if it is `name=value` (`name`
 /// NUL-terminated, without '=').
@@ -281,6 +283,13 @@ unsafe fn cstr_at(p: *const u8) -> &'static CStr {
         len = len.wrapping_add(1);
     }
     CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(p, len.wrapping_add(1)))
+}
+
+/// [`listen_vars`]; `unset` is for [`ListenVars::unset_after`] to do, after
+/// the values were used.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub(crate) fn read_listen_vars(_unset: bool) -> ListenVars {
+    listen_vars()
 }
 
 #[cfg(all(unix, not(target_os = "linux")))]

@@ -33,6 +33,7 @@ pub type RawSocket = usize;
 /// Fewer calls would need `poll` and `close_range`, which such a filter may
 /// answer by killing the process.
 #[cfg(unix)]
+#[inline(always)]
 pub fn mark_cloexec_range(start: RawFd, n: c_int) -> Result<()> {
     for fd in start..start.saturating_add(n.max(0)) {
         let flags = sys::get_fd_flags(fd)?;

@@ -21,14 +21,33 @@ fn unset_all(unset_environment: bool, vars: &env::ListenVars) {
 }
 
 /// Number of fds passed to this process, or 0 if none are for us.
+/// (Inlined into its callers, `sd_listen_fds` first: the count or error
+/// comes back from [`count_and_mark`] in one register, not through memory.)
+#[inline]
 pub(crate) fn listen_fds(unset_environment: bool) -> Result<usize> {
-    let vars = env::listen_vars();
+    let vars = env::read_listen_vars(unset_environment);
     let r = count_and_mark(&vars);
-    unset_all(unset_environment, &vars);
-    r
+    vars.unset_after(unset_environment);
+    if r < 0 {
+        Err(Errno(r.wrapping_neg()))
+    } else {
+        Ok(r as usize)
+    }
 }
 
-fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
+/// [`checked_count`] as C returns it: the count, or a negative errno.
+#[inline(never)]
+fn count_and_mark(vars: &env::ListenVars) -> i32 {
+    match checked_count(vars) {
+        Ok(n) => n,
+        Err(e) => e.negated(),
+    }
+}
+
+/// The checks of `sd_listen_fds` in libsystemd's order, `FD_CLOEXEC` set on
+/// each passed fd: how many there are (0: not for us).
+#[inline]
+fn checked_count(vars: &env::ListenVars) -> Result<i32> {
     let Some(pid) = vars.pid() else {
         return Ok(0);
     };
@@ -50,7 +69,7 @@ fn count_and_mark(vars: &env::ListenVars) -> Result<usize> {
         return Err(Errno::EINVAL);
     }
     mark_cloexec_range(LISTEN_FDS_START, n)?;
-    Ok(n as usize)
+    Ok(n)
 }
 
 /// As [`listen_fds`], plus one name per fd from `LISTEN_FDNAMES`

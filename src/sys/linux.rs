@@ -49,6 +49,66 @@ unsafe fn syscall4(n: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> i
     r
 }
 
+/// System calls with one, two and three arguments: the registers of the
+/// arguments not passed are left alone (`sd_listen_fds`' path makes them;
+/// each zeroed register is bytes in every static program that calls it).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+unsafe fn syscall1(n: libc::c_long, a: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4.
+    core::arch::asm!("syscall", inlateout("rax") n as isize => r, in("rdi") a, lateout("rcx") _, lateout("r11") _,
+                     options(nostack));
+    r
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+unsafe fn syscall2(n: libc::c_long, a: usize, b: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4.
+    core::arch::asm!("syscall", inlateout("rax") n as isize => r, in("rdi") a, in("rsi") b, lateout("rcx") _,
+                     lateout("r11") _, options(nostack));
+    r
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+unsafe fn syscall3(n: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4.
+    core::arch::asm!("syscall", inlateout("rax") n as isize => r, in("rdi") a, in("rsi") b, in("rdx") c,
+                     lateout("rcx") _, lateout("r11") _, options(nostack));
+    r
+}
+
+#[cfg(target_arch = "aarch64")]
+#[inline]
+unsafe fn syscall1(n: libc::c_long, a: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4.
+    core::arch::asm!("svc 0", in("x8") n, inlateout("x0") a as isize => r, options(nostack));
+    r
+}
+
+#[cfg(target_arch = "aarch64")]
+#[inline]
+unsafe fn syscall2(n: libc::c_long, a: usize, b: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4.
+    core::arch::asm!("svc 0", in("x8") n, inlateout("x0") a as isize => r, in("x1") b, options(nostack));
+    r
+}
+
+#[cfg(target_arch = "aarch64")]
+#[inline]
+unsafe fn syscall3(n: libc::c_long, a: usize, b: usize, c: usize) -> isize {
+    let r: isize;
+    // SAFETY (caller): as in syscall4.
+    core::arch::asm!("svc 0", in("x8") n, inlateout("x0") a as isize => r, in("x1") b, in("x2") c, options(nostack));
+    r
+}
+
 /// One system call with five arguments (`linkat`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -83,21 +143,20 @@ fn check(r: isize) -> Result<isize> {
 /// The calling process's id (`getpid`, which cannot fail).
 pub(crate) fn getpid() -> libc::pid_t {
     // SAFETY: getpid takes no arguments and cannot fail.
-    unsafe { syscall4(libc::SYS_getpid, 0, 0, 0, 0) as libc::pid_t }
+    unsafe { syscall1(libc::SYS_getpid, 0) as libc::pid_t }
 }
 
 /// `fcntl(fd, F_GETFD)`: the descriptor flags, or why `fd` has none
 /// (`EBADF` when it is not open).
 pub(crate) fn get_fd_flags(fd: RawFd) -> Result<c_int> {
     // SAFETY: F_GETFD on any number reads nothing from memory.
-    check(unsafe { syscall4(libc::SYS_fcntl, fd as usize, libc::F_GETFD as usize, 0, 0) }).map(|v| v as c_int)
+    check(unsafe { syscall2(libc::SYS_fcntl, fd as usize, libc::F_GETFD as usize) }).map(|v| v as c_int)
 }
 
 /// `fcntl(fd, F_SETFD, flags)`.
 pub(crate) fn set_fd_flags(fd: RawFd, flags: c_int) -> Result<()> {
     // SAFETY: F_SETFD on any number only changes that descriptor's flags.
-    check(unsafe { syscall4(libc::SYS_fcntl, fd as usize, libc::F_SETFD as usize, flags as c_uint as usize, 0) })
-        .map(drop)
+    check(unsafe { syscall3(libc::SYS_fcntl, fd as usize, libc::F_SETFD as usize, flags as c_uint as usize) }).map(drop)
 }
 
 /// `close_range(first, last, flags)` (Linux 5.9+).
@@ -122,7 +181,7 @@ pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `st` is a writable struct stat, the kernel's layout on these
     // architectures; it is initialised when the call succeeds.
-    check(unsafe { syscall4(libc::SYS_fstat, fd as usize, st.as_mut_ptr() as usize, 0, 0) })?;
+    check(unsafe { syscall2(libc::SYS_fstat, fd as usize, st.as_mut_ptr() as usize) })?;
     // SAFETY: filled in by the successful call.
     Ok(unsafe { st.assume_init() })
 }
@@ -135,17 +194,17 @@ pub(crate) fn fstat(fd: RawFd) -> Result<libc::stat> {
 pub(crate) fn own_pidfd_inode(pid: libc::pid_t) -> Option<u64> {
     const PID_FS_MAGIC: i64 = 0x5049_4446;
     // SAFETY: pidfd_open takes plain numbers.
-    let fd = check(unsafe { syscall4(libc::SYS_pidfd_open, pid as usize, 0, 0, 0) }).ok()? as RawFd;
+    let fd = check(unsafe { syscall2(libc::SYS_pidfd_open, pid as usize, 0) }).ok()? as RawFd;
     let mut sfs = core::mem::MaybeUninit::<libc::statfs>::uninit();
     // SAFETY: `sfs` is a writable struct statfs, the kernel's layout on
     // these architectures; read only when the call succeeded.
     // (f_type is i64 with glibc, unsigned long with musl)
     #[allow(clippy::unnecessary_cast)]
-    let pidfs = check(unsafe { syscall4(libc::SYS_fstatfs, fd as usize, sfs.as_mut_ptr() as usize, 0, 0) }).is_ok()
+    let pidfs = check(unsafe { syscall2(libc::SYS_fstatfs, fd as usize, sfs.as_mut_ptr() as usize) }).is_ok()
         && unsafe { sfs.assume_init_ref() }.f_type as i64 == PID_FS_MAGIC;
     let st = if pidfs { fstat(fd).ok() } else { None };
     // SAFETY: `fd` is ours, closed once.
-    unsafe { syscall4(libc::SYS_close, fd as usize, 0, 0, 0) };
+    unsafe { syscall1(libc::SYS_close, fd as usize) };
     st.map(|st| st.st_ino)
 }
 

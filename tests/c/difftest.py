@@ -152,6 +152,10 @@ def scenarios():
         yield ("rawenv %r %s" % (raw, " ".join(ops)), env, ["tcp4l", "udp4", "fifo"], ops)
     for raw in ("LISTEN_FDS=2", "LISTEN_PID", "LISTEN_FDNAMES=a:b"):
         yield ("rawenv only %r" % raw, {"PROBE_RAWENV": raw}, ["tcp4l", "udp4"], ops_sets[1])
+    # a read-only environment block without the variables: unsetting them
+    # writes nothing (a write would kill the probe with SIGSEGV)
+    for ops in (ops_sets[1], ops_sets[3]):
+        yield ("roenv %s" % " ".join(ops), {"PROBE_ROENV": "1"}, ["tcp4l"], ops)
     # 10. FD_CLOEXEC over ranges: sizes around the 256-fd poll chunk of
     #    src/fd.rs, closed fds at the edges, O_PATH fds (which poll reports as
     #    invalid), pre-set flags, and the fallbacks (no close_range, poll

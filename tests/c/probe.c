@@ -22,6 +22,7 @@
  * calls fail, as on an older kernel. PROBE_RAWENV=E1|E2|... puts raw entries
  * (duplicates, entries without '=') in front of the environment block; the
  * probe then also prints every LISTEN_* entry left in it after each op.
+ * PROBE_ROENV=1 makes the block read-only.
  * Output never contains anything
  * that differs between two runs (ports, pids, inode numbers). */
 #define _GNU_SOURCE
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -613,6 +615,21 @@ static void raw_env(const char *spec) {
     environ = e;
 }
 
+/* PROBE_ROENV: the environment block (the array of pointers; the strings
+ * stay where they are) moved to a read-only page. Without any LISTEN_*
+ * variable in it, unsetting them must not write to it (libc's unsetenv
+ * writes only when it finds the name). */
+static void ro_env(void) {
+    size_t n = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+    while (environ[n]) n++;
+    size_t len = (n + 1) * sizeof *environ, size = (len + page - 1) / page * page;
+    char **e = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (e == MAP_FAILED) die("mmap");
+    memcpy(e, environ, len);
+    if (mprotect(e, size, PROT_READ) < 0) die("mprotect");
+    environ = e;
+}
+
 /* PROBE_SECCOMP: a filter returning an errno for some system calls. */
 static void install_seccomp(const char *spec) {
     struct sock_filter f[64];
@@ -710,6 +727,7 @@ int main(int argc, char **argv) {
     }
     if (getenv("PROBE_SECCOMP")) install_seccomp(getenv("PROBE_SECCOMP"));
     if (getenv("PROBE_RAWENV")) raw_env(getenv("PROBE_RAWENV"));
+    if (getenv("PROBE_ROENV")) ro_env();
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     for (i++; i < argc; i++) {
         const char *op = argv[i];
