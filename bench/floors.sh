@@ -17,7 +17,11 @@
 #   glibc -static and libc shared) and the start-up of bench/start.c linked
 #   with it, glibc shared, as (c) of bench/RESULTS.md (callgrind, whole
 #   process started by bench/spawn.c, median of 3); the same with libc's
-#   strtol/strtoul for the numbers too.
+#   strtol/strtoul for the numbers too; the unchanged archive without the
+#   LISTEN_PIDFDID check (systemd 258's, not in 252 nor in the hand-written
+#   C). Beside them, bench/exact-listen.c: the same results written in C
+#   (libc's calls), with and without that check, first held to libsystemd
+#   252 and to the unchanged libsdfd.a by bench/exact-listen-check.c.
 #
 #   bench/floors.sh     prints a Markdown section (bench/run.sh adds it to RESULTS.md)
 set -euo pipefail
@@ -132,6 +136,48 @@ build libcall
 calls "$W/libcall/build/libsdfd.a" strtol \
   || { echo "floors.sh: the libc-call archive does not call strtol" >&2; exit 1; }
 
+# ... and the unchanged tree without the LISTEN_PIDFDID check (the variable
+# ignored, as libsystemd 252 and bench/handwritten.c ignore it).
+copy nopid
+edit "$W/nopid/src/backend/listen_env.rs" 1 <<'EOF'
+re.subn(r'(?s)\nfn pidfd_id_matches\(pidfdid: Option<\*const u8>, own: libc::pid_t\) -> Result<bool> \{\n.*?\n\}\n',
+        '\n#[allow(dead_code)]\nfn pidfd_id_matches(_: Option<*const u8>, _: libc::pid_t) -> Result<bool> {\n    Ok(true)\n}\n', s)
+EOF
+build nopid
+
+# bench/exact-listen.c as archives (with the check, and -DNO_PIDFDID), held
+# first to what it stands for: for every input below, the same output as
+# libsystemd 252 (without the check, which 252 does not make) and as the
+# unchanged libsdfd.a (with it).
+for v in exact exact252; do
+  mkdir -p "$W/$v"
+  cc -Os $([ $v = exact252 ] && echo -DNO_PIDFDID) -c -o "$W/$v/exact-listen.o" bench/exact-listen.c
+  ar rcs "$W/$v/libexact.a" "$W/$v/exact-listen.o"
+  cc -O2 -o "$W/check-$v" bench/exact-listen-check.c "$W/$v/libexact.a"
+done
+cc -O2 -o "$W/check-libsystemd" bench/exact-listen-check.c $(pkg-config --cflags --libs libsystemd)
+cc -O2 -o "$W/check-sdfd" bench/exact-listen-check.c "$W/full/build/libsdfd.a"
+# compare A B PID FDS PIDFDID: one input, two programs; prints a line if they differ
+compare() {
+  local a b
+  a=$("$W/check-$1" "$3" "$4" "$5" </dev/null 2>&1) b=$("$W/check-$2" "$3" "$4" "$5" </dev/null 2>&1)
+  [ "$a" = "$b" ] || echo "$1 / $2 for LISTEN_PID='$3' LISTEN_FDS='$4' LISTEN_PIDFDID='$5': $a / $b"
+}
+pids=('{pid}' - 1 0 -1 -0 ' {pid}' '+{pid}' '{pid} ' '{pid}x' '' abc 99999999999999999999 4294967296 0x1 $'\t{pid}')
+fdss=(2 - 1 0 -1 010 0x2 0X2 0b10 0B10 0o2 0O2 ' 2' '+2' '2 ' '' x 99999999999 2147483645 2147483644 -2147483648 0x 08 $'\n2')
+ids=(- '{id}' '{id}1' abc -1 '' 0x1 ' {id}' 18446744073709551615 18446744073709551616)
+inputs=0
+diffs=$(
+  for p in "${pids[@]}"; do for f in "${fdss[@]}"; do
+    compare libsystemd exact252 "$p" "$f" -
+  done; done
+  for p in '{pid}' 1; do for f in 2 0 x; do for i in "${ids[@]}"; do
+    compare sdfd exact "$p" "$f" "$i"
+  done; done; done
+)
+inputs=$((${#pids[@]} * ${#fdss[@]} + 2 * 3 * ${#ids[@]}))
+[ -z "$diffs" ] || { echo "floors.sh: bench/exact-listen.c gives other results:" >&2; echo "$diffs" >&2; exit 1; }
+
 full=$(stripped "$W/full/build/libsdfd.so.0")
 noh=$(stripped "$W/nohandoff/build/libsdfd.so.0")
 sdo=$(stripped "$W/sdonly/build/libsdfd.so.0")
@@ -139,12 +185,20 @@ nt=$(exports "$W/full/build/libsdfd.so.0")
 nn=$(exports "$W/nohandoff/build/libsdfd.so.0")
 
 gains() {  # gains ARCHIVE: "STATIC DYNAMIC HAND-STATIC HAND-DYNAMIC"
-  FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$1" - |
-    awk '$1 == "gain-listen" {g[$2] = $3; h[$2] = $4} END {print g["glibc-static"], g["glibc-dynamic"], h["glibc-static"], h["glibc-dynamic"]}'
+  local g
+  g=$(FOOTPRINT_LISTEN_ONLY=1 FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$1" - |
+    awk '$1 == "gain-listen" {g[$2] = $3; h[$2] = $4} END {print g["glibc-static"], g["glibc-dynamic"], h["glibc-static"], h["glibc-dynamic"]}')
+  [[ "$g" =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] || { echo "floors.sh: bench/footprint.sh measured no gains for $1" >&2; exit 1; }
+  echo "$g"
 }
 read -r fs fd hs hd < <(gains "$W/full/build/libsdfd.a")
 read -r ls ld _ _ < <(gains "$W/libcenv/build/libsdfd.a")
 read -r cs cd _ _ < <(gains "$W/libcall/build/libsdfd.a")
+read -r ns_ nd_ _ _ < <(gains "$W/nopid/build/libsdfd.a")
+read -r es ed _ _ < <(gains "$W/exact/libexact.a")
+read -r e2s e2d _ _ < <(gains "$W/exact252/libexact.a")
+# (without the check is smaller, or the edit took nothing out)
+[ "$ns_" -lt "$fs" ] || { echo "floors.sh: taking the LISTEN_PIDFDID check out saved nothing ($ns_ vs $fs)" >&2; exit 1; }
 
 cc -O2 -o "$W/spawn" bench/spawn.c
 instructions() {  # instructions PROG: the whole process under callgrind, started by spawn, median of 3
@@ -163,7 +217,10 @@ p0=$(instructions "$W/plain")
 sf=$(startup "$W/full/build/libsdfd.a")
 sl=$(startup "$W/libcenv/build/libsdfd.a")
 sc=$(startup "$W/libcall/build/libsdfd.a")
-for v in "$p0" "$sf" "$sl" "$sc"; do [ -n "$v" ] || { echo "floors.sh: callgrind gave no count" >&2; exit 1; }; done
+sn=$(startup "$W/nopid/build/libsdfd.a")
+se=$(startup "$W/exact/libexact.a")
+se2=$(startup "$W/exact252/libexact.a")
+for v in "$p0" "$sf" "$sl" "$sc" "$sn" "$se" "$se2"; do [ -n "$v" ] || { echo "floors.sh: callgrind gave no count" >&2; exit 1; }; done
 x() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f×", a / b}'; }
 
 echo "## Floors (bench/floors.sh)"
@@ -182,6 +239,9 @@ echo "|---|---:|---:|---:|---:|"
 echo "| as built (\`environ\` read and edited by the library) | +$(num "$fs") | +$(num "$fd") | $(num "$sf") | $(x "$sf" "$p0") |"
 echo "| libc's \`getenv\`/\`unsetenv\` instead | +$(num "$ls") | +$(num "$ld") | $(num "$sl") | $(x "$sl" "$p0") |"
 echo "| libc's \`getenv\`/\`unsetenv\` and \`strtol\`/\`strtoul\` | +$(num "$cs") | +$(num "$cd") | $(num "$sc") | $(x "$sc" "$p0") |"
+echo "| as built, without the \`LISTEN_PIDFDID\` check | +$(num "$ns_") | +$(num "$nd_") | $(num "$sn") | $(x "$sn" "$p0") |"
+echo "| bench/exact-listen.c: the same results in C (libc's \`getenv\`, \`unsetenv\`, \`strtol\`, \`strtoul\`, \`fcntl\`) | +$(num "$es") | +$(num "$ed") | $(num "$se") | $(x "$se" "$p0") |"
+echo "| bench/exact-listen.c without the \`LISTEN_PIDFDID\` check (libsystemd 252's results) | +$(num "$e2s") | +$(num "$e2d") | $(num "$se2") | $(x "$se2" "$p0") |"
 echo "| target: hand-written C (bench/handwritten.c) + 512 B; start-up ≤ 1.05× | ≤ $(num $((hs + 512))) | ≤ $(num $((hd + 512))) | | ≤ 1.050× |"
 echo
-echo "\`return 0\` (bench/plain.c, glibc shared) is $(num "$p0") instructions in this run."
+echo "\`return 0\` (bench/plain.c, glibc shared) is $(num "$p0") instructions in this run. bench/exact-listen.c gave the same results as libsystemd 252 (without the \`LISTEN_PIDFDID\` check) and as libsdfd.a (with it) for all $inputs inputs of bench/floors.sh (bench/exact-listen-check.c)."

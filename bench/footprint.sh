@@ -12,6 +12,8 @@
 #   FOOTPRINT_MAP=DIR  also write each libsdfd link's linker map there
 #   FOOTPRINT_TOOLCHAINS="musl-static"  only those (then only their archive
 #                      is read; give the other as -)
+#   FOOTPRINT_LISTEN_ONLY=1  not the every-function program (for an archive
+#                      that has sd_listen_fds alone: bench/floors.sh)
 #
 # Prints a Markdown table (bench/RESULTS.md, "Footprint") and, last, one line
 # per toolchain: "gain-listen TOOLCHAIN SDFD HAND" (text bytes), which
@@ -50,9 +52,10 @@ for tc in ${FOOTPRINT_TOOLCHAINS:-musl-static glibc-static glibc-dynamic}; do
   build $tc plain plain.c
   build $tc hand start.c handwritten.c
   build $tc listen start.c "$a"
-  build $tc all allfuncs.c "$a"
+  programs="hand listen all"
+  if [ -n "${FOOTPRINT_LISTEN_ONLY:-}" ]; then programs="hand listen"; else build $tc all allfuncs.c "$a"; fi
   t0=$(text "$W/$tc-plain") f0=$(file "$W/$tc-plain")
-  for p in hand listen all; do
+  for p in $programs; do
     case $p in
       hand) what="hand-written C \`sd_listen_fds\` (bench/handwritten.c)" ;;
       listen) what="libsdfd.a, \`sd_listen_fds\` only (bench/start.c)" ;;
