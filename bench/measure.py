@@ -215,9 +215,9 @@ def main():
           "functions (notify, hand-off, address parsing) import, about 14 instructions each (`_dl_relocate_object`), "
           "zeroes the tail of the pages after the RELRO data and `.bss` (lld's `.relro_padding`), and the listen "
           "path's own Rust (one pass over `environ` for the four variables, `strtol`'s rules in Rust, the "
-          "`FD_CLOEXEC` loop, one more pass to remove the variables): callgrind's per-function difference "
+          "`FD_CLOEXEC` loop; the same pass removes the variables): callgrind's per-function difference "
           "between (b) and (r6). "
-          "(c), the same code linked into the program, is %s, %s instructions above (d) and %s above (r4) (the "
+          "(c), the same code linked into the program, is %s, %s instructions above (d) and %s against (r4) (the "
           "same program with an `unsetenv` of its own and no libc call at all): the `environ` lookup, one lazily "
           "bound PLT slot per libc function the linked code references, and the listen path's own work. LLVM emits "
           "its own `memcpy`/`memset` calls GOT-indirect, which the dynamic linker would resolve before `main` (two "
@@ -226,7 +226,7 @@ def main():
               format(target, ","), format(over, ","), "✓" if over <= target else "✗",
               format(ins["r6"] - ins["r1"], ","), format(ins["r5"] - ins["r6"], ","),
               format(ins["b"] - ins["r6"], ","),
-              ratio(ins["c"], ins["d"]), format(ins["c"] - ins["d"], ","), format(ins["c"] - ins["r4"], ",")))
+              ratio(ins["c"], ins["d"]), format(ins["c"] - ins["d"], ","), format(ins["c"] - ins["r4"], "+,")))
 
     # ---- syscalls ----
     w("\n## System calls made by `sd_listen_fds(1)`\n")
@@ -270,7 +270,7 @@ def main():
     k = lambda n: "%s B (%.1f KiB)" % (format(n, ","), n / 1024)
     w("| what | bytes | target |")
     w("|---|---:|---:|")
-    w("| `libsdfd.so.0`, stripped (all 19 functions; needs only libc.so.6) | %s | < 64 KiB %s |" % (k(so_size), "✓" if so_size < 65536 else "✗"))
+    w("| `libsdfd.so.0`, stripped (every exported function; needs only libc.so.6) | %s | < 64 KiB %s |" % (k(so_size), "✓" if so_size < 65536 else "✗"))
     w("| added to a C program by linking `libsdfd.a`, `sd_listen_fds` only (stripped static − stripped shared link of bench/start.c) | %s | < 64 KiB %s |" % (k(add_start), "✓" if add_start < 65536 else "✗"))
     w("| added to a C program by linking `libsdfd.a`, every function (bench/allfuncs.c) | %s | < 64 KiB %s |" % (k(add_all), "✓" if add_all < 65536 else "✗"))
     w("| the same two, linked with `-Wl,--gc-sections` (stripped static − stripped shared link): `sd_listen_fds` only / every function | %s / %s | |" % (k(gc_start), k(gc_all)))

@@ -95,7 +95,7 @@ python3 measure.py "$OUT" > RESULTS.md.new
 # hand-written sd_listen_fds (bench/footprint.sh).
 echo "bench: footprint (bench/footprint.sh)"
 { echo; echo "## Footprint (bench/footprint.sh)"; echo
-  echo "What a C program gains against \`return 0\` built the same way (bench/plain.c): \`-Os -Wl,--gc-sections\`, stripped; text is size(1)'s text column (code, read-only data, unwind and dynamic-linking tables), file the stripped file's bytes. The hand-written row is bench/handwritten.c, \`sd_listen_fds\` in 40 lines of C (plain decimal numbers, no \`LISTEN_FDNAMES\`/\`LISTEN_PIDFDID\`), linked instead of libsdfd. Target: libsdfd.a's \`sd_listen_fds\`-only gain at most the hand-written text + 512 B (tests/c/musl-static.sh checks musl)."
+  echo "What a C program gains against \`return 0\` built the same way (bench/plain.c): \`-Os -Wl,--gc-sections\`, stripped; text is size(1)'s text column (code, read-only data, unwind and dynamic-linking tables), file the stripped file's bytes. The hand-written row is bench/handwritten.c, \`sd_listen_fds\` in 40 lines of C (plain decimal numbers, no \`LISTEN_FDNAMES\`/\`LISTEN_PIDFDID\`), linked instead of libsdfd. Target: libsdfd.a's \`sd_listen_fds\`-only gain at most the hand-written text + 512 B (tests/c/musl-static.sh checks musl, tests/c/packaging.sh glibc)."
   echo
   "$ROOT/bench/footprint.sh" "$OUT/build/libsdfd.a" "$OUT/build/musl/libsdfd.a" | grep -v '^gain-listen'
 } >> RESULTS.md.new
