@@ -210,7 +210,7 @@ fn read_listen_vars_into(v: &mut ListenVars, unset: bool) {
 #[inline(never)]
 unsafe fn listen_var(e: *const u8) -> (usize, *const u8) {
     // (the shared "LISTEN_" first: one compare for most entries, then each
-    // name from its eighth byte, walking LISTEN_NAMES: no table)
+    // name from its eighth byte)
     if let Some(rest) = after(e, LISTEN_NAMES.get(..7).unwrap_or_default()) {
         for (k, tail) in LISTEN_TAIL.into_iter().enumerate() {
             if let Some(value) = value_at(rest, LISTEN_NAMES.as_ptr().add(usize::from(tail))) {
