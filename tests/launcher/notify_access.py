@@ -33,12 +33,25 @@ procs = []
 # first line: sent by a child of the child), exits 0 if DIR/exit exists,
 # and sends those in DIR/on-usr2 on SIGUSR2. SIGTERM ends it.
 CHILD = r'''
+GRANDCHILD = """import array, os, select, socket, sys
+a = os.environ["NOTIFY_SOCKET"]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(sys.argv[1].encode(), a)
+r, w = os.pipe()
+s.sendmsg([b"BARRIER=1"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [w]))], 0, a)
+os.close(w)
+select.select([r], [], [], 10)
+"""
 import array, os, signal, socket, subprocess, sys, time
 d = sys.argv[1]
 def send(msgs):
     for m in [x for x in msgs.split("\n\n") if x.strip()]:
         if m.startswith("GRANDCHILD "):
-            subprocess.run([sys.executable, "-c", "import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(%r.encode(), os.environ['NOTIFY_SOCKET'])" % m[11:]])
+            # (then BARRIER=1, and wait until the launcher has closed its
+            # pipe: the launcher looks the sender's ancestry up in /proc when
+            # it reads the message, so a sender already gone is nobody's
+            # descendant; systemd, looking up its cgroup, drops it too)
+            subprocess.run([sys.executable, "-c", GRANDCHILD, m[11:]])
             continue
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         anc = []
