@@ -24,6 +24,7 @@
 #include <sdfd.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -110,7 +111,7 @@ static void *serve(void *arg) {
         if (poll(p, 2, 20) <= 0) continue;
         for (int i = 0; i < 2; i++) {
             if (!(p[i].revents & POLLIN)) continue;
-            /* non-blocking accept: the other instance may have taken it */
+            /* the other instance may have taken it: EAGAIN (non-blocking) */
             int c = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (c < 0) continue;
             char buf[256];
@@ -195,6 +196,13 @@ int main(int argc, char **argv) {
         gen = 0;
         if (store_gen() < 0) die("state", errno);
     }
+    /* Non-blocking listening sockets: both instances poll them during a
+     * hand-off, and the one that loses a connection to the other must not
+     * sit in accept4 (the thread would serve neither socket meanwhile, nor
+     * see `stop`). O_NONBLOCK is on the shared open file: every instance. */
+    if (fcntl(web, F_SETFL, fcntl(web, F_GETFL) | O_NONBLOCK) < 0 ||
+        fcntl(aux, F_SETFL, fcntl(aux, F_GETFL) | O_NONBLOCK) < 0)
+        die("nonblock", errno);
     printf("serving: gen %lu web %d=%d aux %d=%d state %d\n", gen, web, port_of(web), aux, port_of(aux), state);
     fflush(stdout);
 
