@@ -166,7 +166,6 @@ compare() {
 pids=('{pid}' - 1 0 -1 -0 ' {pid}' '+{pid}' '{pid} ' '{pid}x' '' abc 99999999999999999999 4294967296 0x1 $'\t{pid}')
 fdss=(2 - 1 0 -1 010 0x2 0X2 0b10 0B10 0o2 0O2 ' 2' '+2' '2 ' '' x 99999999999 2147483645 2147483644 -2147483648 0x 08 $'\n2')
 ids=(- '{id}' '{id}1' abc -1 '' 0x1 ' {id}' 18446744073709551615 18446744073709551616)
-inputs=0
 diffs=$(
   for p in "${pids[@]}"; do for f in "${fdss[@]}"; do
     compare libsystemd exact252 "$p" "$f" -
@@ -185,11 +184,8 @@ nt=$(exports "$W/full/build/libsdfd.so.0")
 nn=$(exports "$W/nohandoff/build/libsdfd.so.0")
 
 gains() {  # gains ARCHIVE: "STATIC DYNAMIC HAND-STATIC HAND-DYNAMIC"
-  local g
-  g=$(FOOTPRINT_LISTEN_ONLY=1 FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$1" - |
-    awk '$1 == "gain-listen" {g[$2] = $3; h[$2] = $4} END {print g["glibc-static"], g["glibc-dynamic"], h["glibc-static"], h["glibc-dynamic"]}')
-  [[ "$g" =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] || { echo "floors.sh: bench/footprint.sh measured no gains for $1" >&2; exit 1; }
-  echo "$g"
+  FOOTPRINT_LISTEN_ONLY=1 FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$1" - |
+    awk '$1 == "gain-listen" {g[$2] = $3; h[$2] = $4} END {print g["glibc-static"], g["glibc-dynamic"], h["glibc-static"], h["glibc-dynamic"]}'
 }
 read -r fs fd hs hd < <(gains "$W/full/build/libsdfd.a")
 read -r ls ld _ _ < <(gains "$W/libcenv/build/libsdfd.a")
@@ -197,6 +193,10 @@ read -r cs cd _ _ < <(gains "$W/libcall/build/libsdfd.a")
 read -r ns_ nd_ _ _ < <(gains "$W/nopid/build/libsdfd.a")
 read -r es ed _ _ < <(gains "$W/exact/libexact.a")
 read -r e2s e2d _ _ < <(gains "$W/exact252/libexact.a")
+# (a failure inside `< <(...)` does not stop this script: every gain is checked here)
+for v in "$fs" "$fd" "$hs" "$hd" "$ls" "$ld" "$cs" "$cd" "$ns_" "$nd_" "$es" "$ed" "$e2s" "$e2d"; do
+  [[ "$v" =~ ^[0-9]+$ ]] || { echo "floors.sh: bench/footprint.sh measured no gain" >&2; exit 1; }
+done
 # (without the check is smaller, or the edit took nothing out)
 [ "$ns_" -lt "$fs" ] || { echo "floors.sh: taking the LISTEN_PIDFDID check out saved nothing ($ns_ vs $fs)" >&2; exit 1; }
 
