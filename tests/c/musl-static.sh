@@ -37,13 +37,7 @@ strip "$EXE"
 # program calling only sd_listen_fds gains from libsdfd.a at most the text
 # the hand-written C (bench/handwritten.c) gains, + 512 B; and takes in no
 # malloc, setenv or strtol (libsdfd.a has one member per function).
-fp=$(FOOTPRINT_TOOLCHAINS=musl-static bench/footprint.sh - "$W/build/musl/libsdfd.a" 2>&1)
-read -r _ _ gain hand < <(grep '^gain-listen musl-static ' <<<"$fp") || true
-if [ -n "${gain:-}" ] && [ -n "${hand:-}" ]; then
-  check "footprint: sd_listen_fds only gains $gain B text, at most hand-written $hand + 512" test "$gain" -le $((hand + 512))
-else
-  bad "footprint: bench/footprint.sh measured the musl static gains" "$fp"
-fi
+footprint_within - "$W/build/musl/libsdfd.a" musl-static
 musl-gcc -static -Os -Wl,--gc-sections -I"$ROOT/include" -o "$W/listen-only" bench/start.c "$W/build/musl/libsdfd.a"
 syms=$(nm "$W/listen-only" | awk '{print $NF}' | grep -xE 'malloc|calloc|realloc|free|setenv|strtol|strtoul|strtoull' | tr '\n' ' ')
 check "footprint: sd_listen_fds only takes in no malloc, setenv or strtol (${syms:-none})" test -z "$syms"

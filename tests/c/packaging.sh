@@ -104,18 +104,7 @@ if out=$(cc -static $CFLAGS "$t/compat.c" -o "$t/fullstatic" $(pkg-config --stat
 #     sd_listen_fds gains from the installed libsdfd.a at most the text the
 #     hand-written C (bench/handwritten.c) gains + 512 B, with -static and
 #     with libc shared (tests/c/musl-static.sh checks musl).
-if [ "$(uname -m)" = x86_64 ]; then
-  fp=$(FOOTPRINT_TOOLCHAINS="glibc-static glibc-dynamic" bench/footprint.sh "$LIBDIR/libsdfd.a" - 2>&1)
-  for tc in glibc-static glibc-dynamic; do
-    gain='' hand=''
-    read -r _ _ gain hand < <(grep "^gain-listen $tc " <<<"$fp") || true
-    if [ -n "$gain" ] && [ -n "$hand" ]; then
-      check "footprint, $tc: sd_listen_fds only gains $gain B text, at most hand-written $hand + 512" test "$gain" -le $((hand + 512))
-    else
-      bad "footprint, $tc: bench/footprint.sh measured the gains" "$fp"
-    fi
-  done
-fi
+[ "$(uname -m)" = x86_64 ] && footprint_within "$LIBDIR/libsdfd.a" - glibc-static glibc-dynamic
 
 # 6. make install / uninstall into a DESTDIR leave exactly the files expected.
 d=$t/destdir

@@ -91,11 +91,7 @@ def setup_failed(what):
 
 def free_port(family=socket.AF_INET, host=None, kind=socket.SOCK_STREAM):
     """A loopback port free at the time of the call (the kernel's choice)."""
-    if host is None:
-        host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    with socket.socket(family, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return free_ports(1, family, host, kind)[0]
 
 
 def free_ports(n, family=socket.AF_INET, host=None, kind=socket.SOCK_STREAM):

@@ -114,6 +114,25 @@ at_exit() { T_AT_EXIT+=("$1"); }
 
 free_port() { python3 "$SDFDTEST_LIB/sdfdtest.py" free-port "${1:-tcp}"; }
 
+# footprint_within GLIBC_ARCHIVE MUSL_ARCHIVE TOOLCHAIN...: issue 30's
+# target, one check per toolchain: a program calling only sd_listen_fds
+# gains from libsdfd.a at most the text the hand-written C
+# (bench/handwritten.c) gains + 512 B (bench/footprint.sh; an archive not
+# measured is given as -).
+footprint_within() {
+  local glibc_a=$1 musl_a=$2 fp tc gain hand; shift 2
+  fp=$(FOOTPRINT_LISTEN_ONLY=1 FOOTPRINT_TOOLCHAINS="$*" "$SDFDTEST_ROOT/bench/footprint.sh" "$glibc_a" "$musl_a" 2>&1)
+  for tc in "$@"; do
+    gain='' hand=''
+    read -r _ _ gain hand < <(grep "^gain-listen $tc " <<<"$fp") || true
+    if [ -n "$gain" ] && [ -n "$hand" ]; then
+      check "footprint, $tc: sd_listen_fds only gains $gain B text, at most hand-written $hand + 512" test "$gain" -le $((hand + 512))
+    else
+      bad "footprint, $tc: bench/footprint.sh measured the gains" "$fp"
+    fi
+  done
+}
+
 lacks() {
   local re=$1 out; shift
   out=$("$@" 2>&1) || return 1
